@@ -1,0 +1,1 @@
+"""Tunesmith's product logic. Never imports streamlit (tests/core/test_boundaries.py checks)."""

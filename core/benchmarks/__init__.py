@@ -1,0 +1,1 @@
+"""One module per benchmark: `run() -> dict[str, float | str]` (see core/commands/bench.py)."""

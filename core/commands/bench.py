@@ -1,0 +1,48 @@
+"""`python -m core bench [NAME...] [--json]`: the single benchmark entry point.
+
+Each benchmark is a module `core/benchmarks/<name>.py` with `run() -> dict` returning its
+figures (ratios against a baseline measured in the same process where the issue names one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+
+import core.benchmarks
+from core.commands._common import print_json
+
+# The order they run in when no name is given.
+BENCHMARK_ORDER = ("encoding", "transcription", "training", "generation", "rendering")
+
+
+def available() -> list[str]:
+    present = {m.name for m in pkgutil.iter_modules(core.benchmarks.__path__)}
+    ordered = [n for n in BENCHMARK_ORDER if n in present]
+    return ordered + sorted(present - set(ordered) - {"_common"})
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"benchmarks to run (default: all of {', '.join(available())})")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = args.names or available()
+    unknown = [n for n in names if n not in available()]
+    if unknown:
+        raise SystemExit(f"error: unknown benchmark {', '.join(unknown)}; "
+                         f"choose from {', '.join(available())}")
+    results = {}
+    for name in names:
+        figures = importlib.import_module(f"core.benchmarks.{name}").run()
+        results[name] = figures
+        if not args.json:
+            print(f"== {name}")
+            for key, value in figures.items():
+                print(f"  {key}: {value}")
+    if args.json:
+        print_json(results)
+    return 0

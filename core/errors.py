@@ -1,0 +1,25 @@
+"""Exceptions raised by core/. Pages and the CLI turn them into one line naming the file."""
+
+
+class TunesmithError(Exception):
+    """Base class of every error core/ raises on purpose."""
+
+
+class InvalidMusicError(TunesmithError, ValueError):
+    """A symbolic music file (MIDI, MusicXML, ABC) that cannot be used, and why."""
+
+
+class FileTooLargeError(InvalidMusicError):
+    """A file above the documented size limit."""
+
+
+class InvalidAudioError(TunesmithError, ValueError):
+    """An audio file that cannot be decoded or transcribed, and why."""
+
+
+class InvalidModelError(TunesmithError, ValueError):
+    """A model folder that is incomplete, corrupt or from an incompatible version."""
+
+
+class JobCancelled(TunesmithError):
+    """Raised inside long work when the user asked to stop it."""

@@ -1,0 +1,31 @@
+"""Session-state keys (constants, never literals in pages) and the per-session workspace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.storage import new_workspace_id, workspace_dir
+
+# Session-state keys.
+WORKSPACE_ID = "workspace_id"
+DATASET_SOURCES = "dataset_sources"  # list[str]: preset names and file paths of the chosen dataset
+DATASET_NAME = "dataset_name"
+WORKSPACE_QUERY_PARAM = "ws"
+
+
+def workspace() -> Path:
+    """This browser session's private folder (uploads, models, jobs).
+
+    The id lives in session state and in the URL (`?ws=...`), so a reload or a shared link of
+    one's own tab finds the same workspace; ids are unguessable uuid4 hex strings.
+    """
+    if WORKSPACE_ID not in st.session_state:
+        from_url = st.query_params.get(WORKSPACE_QUERY_PARAM, "")
+        valid = len(from_url) == 32 and from_url.isalnum()
+        st.session_state[WORKSPACE_ID] = from_url if valid else new_workspace_id()
+    workspace_id = st.session_state[WORKSPACE_ID]
+    if st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
+        st.query_params[WORKSPACE_QUERY_PARAM] = workspace_id
+    return workspace_dir(workspace_id)
