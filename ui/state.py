@@ -29,3 +29,20 @@ def workspace() -> Path:
     if st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
         st.query_params[WORKSPACE_QUERY_PARAM] = workspace_id
     return workspace_dir(workspace_id)
+
+
+def user_music_dir() -> Path:
+    """The folder of this session's own music files ("my dataset"): uploads and transcriptions."""
+    path = workspace() / "music"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def add_user_music(name: str, data: bytes) -> Path:
+    """Save one file into "my dataset" (atomically); a file of the same name is replaced."""
+    from core.storage import atomic_write_bytes
+
+    safe = Path(name).name.replace("/", "_") or "untitled.mid"
+    path = user_music_dir() / safe
+    atomic_write_bytes(path, data)
+    return path
