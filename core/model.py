@@ -1,0 +1,226 @@
+"""The LSTM next-token model and the model folder that holds everything needed to use it again.
+
+The network is a plain Keras 3 functional model, so the sampler can read its weights and run
+it step by step in numpy:
+
+    token_ids (batch, time) int32 → embedding → [lstm_i (return_sequences) → dropout_i] * layers
+    → logits (Dense, linear, one score per vocabulary token at every position)
+
+No Lambda layers and no masking layer (PAD positions are ignored by the loss instead), and no
+recurrent dropout, so TensorFlow keeps the fused LSTM kernel. A model folder holds
+`model.keras`, `encoding.json`, `vocab.json`, `config.json`, `metrics.json` and `checkpoint/`
+(the last training state, so a finished training can be continued).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import keras
+
+from core.encoding import EncodingConfig, Vocabulary
+from core.errors import InvalidModelError
+from core.storage import atomic_dir, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+DEFAULT_EMBEDDING_DIM = 64
+DEFAULT_UNITS = 256
+DEFAULT_LAYERS = 2
+DEFAULT_DROPOUT = 0.3
+MAX_UNITS = 2048
+MAX_LAYERS = 8
+
+MODEL_FILE = "model.keras"
+ENCODING_FILE = "encoding.json"
+VOCAB_FILE = "vocab.json"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+CHECKPOINT_DIR = "checkpoint"
+REQUIRED_FILES = (MODEL_FILE, ENCODING_FILE, VOCAB_FILE, CONFIG_FILE)
+MODEL_FOLDER_VERSION = 1
+
+INPUT_NAME = "token_ids"
+EMBEDDING_NAME = "embedding"
+LOGITS_NAME = "logits"
+
+
+def lstm_name(index: int) -> str:
+    return f"lstm_{index}"
+
+
+def dropout_name(index: int) -> str:
+    return f"dropout_{index}"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The network's shape. The vocabulary size comes from the dataset, not from here."""
+
+    embedding_dim: int = DEFAULT_EMBEDDING_DIM
+    units: int = DEFAULT_UNITS
+    layers: int = DEFAULT_LAYERS
+    dropout: float = DEFAULT_DROPOUT
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.embedding_dim <= MAX_UNITS:
+            raise ValueError(f"embedding_dim must be within 1..{MAX_UNITS}")
+        if not 1 <= self.units <= MAX_UNITS:
+            raise ValueError(f"units must be within 1..{MAX_UNITS}")
+        if not 1 <= self.layers <= MAX_LAYERS:
+            raise ValueError(f"layers must be within 1..{MAX_LAYERS}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("dropout must be within [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:
+    """The uncompiled next-token network (see the module docstring for its exact layout)."""
+    if vocab_size < 2:
+        raise ValueError("vocab_size must be at least 2")
+    token_ids = keras.Input(shape=(None,), dtype="int32", name=INPUT_NAME)
+    x = keras.layers.Embedding(vocab_size, config.embedding_dim, name=EMBEDDING_NAME)(token_ids)
+    for i in range(config.layers):
+        x = keras.layers.LSTM(config.units, return_sequences=True, name=lstm_name(i))(x)
+        x = keras.layers.Dropout(config.dropout, name=dropout_name(i))(x)
+    logits = keras.layers.Dense(vocab_size, name=LOGITS_NAME)(x)
+    return keras.Model(token_ids, logits, name="tunesmith_lstm")
+
+
+def next_token_loss(*, pad_id: int = 0) -> keras.losses.Loss:
+    """Sparse cross-entropy from logits at every position, PAD targets ignored."""
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=pad_id)
+
+
+def compile_model(model: keras.Model, *, learning_rate: float, pad_id: int = 0) -> None:
+    """Adam with gradient clipping (LSTMs on long windows sometimes spike) and the loss above."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0),
+        loss=next_token_loss(pad_id=pad_id),
+    )
+
+
+# ---------------------------------------------------------------- model folders
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A loaded model folder."""
+
+    keras_model: keras.Model
+    encoding: EncodingConfig
+    vocab: Vocabulary
+    config: ModelConfig
+    metrics: dict[str, Any]
+    training: dict[str, Any] = field(default_factory=dict)  # TrainingConfig.to_dict()
+    path: Path | None = None
+
+
+def save_model_folder(
+    path: Path,
+    *,
+    keras_model: keras.Model,
+    encoding: EncodingConfig,
+    vocab: Vocabulary,
+    config: ModelConfig,
+    training: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    checkpoint_dir: Path | None = None,
+) -> Path:
+    """Write a model folder atomically: it appears complete under `path`, or not at all.
+
+    `training` is `TrainingConfig.to_dict()`; `checkpoint_dir`, when given, is copied in as
+    `checkpoint/` so the training can be continued later.
+    """
+    vocab_size = _output_size(keras_model)
+    if vocab_size != len(vocab):
+        raise ValueError(f"model predicts {vocab_size} tokens, vocabulary has {len(vocab)}")
+    with atomic_dir(Path(path)) as tmp:
+        keras_model.save(tmp / MODEL_FILE)
+        encoding.save(tmp / ENCODING_FILE)
+        vocab.save(tmp / VOCAB_FILE)
+        atomic_write_json(
+            tmp / CONFIG_FILE,
+            {
+                "version": MODEL_FOLDER_VERSION,
+                "model": config.to_dict(),
+                "training": dict(training),
+            },
+        )
+        atomic_write_json(tmp / METRICS_FILE, dict(metrics))
+        if checkpoint_dir is not None and Path(checkpoint_dir).is_dir():
+            shutil.copytree(checkpoint_dir, tmp / CHECKPOINT_DIR)
+    log.info("saved model folder %s", path)
+    return Path(path)
+
+
+def read_model_info(path: Path) -> dict[str, Any]:
+    """config.json and metrics.json of a model folder, without loading TensorFlow weights.
+
+    Raises:
+        InvalidModelError: a required file is missing or a JSON file is corrupt.
+    """
+    path = Path(path)
+    missing = [name for name in REQUIRED_FILES if not (path / name).is_file()]
+    if missing:
+        raise InvalidModelError(f"{path.name}: not a model folder (missing {', '.join(missing)})")
+    try:
+        config = json.loads((path / CONFIG_FILE).read_text())
+        metrics_path = path / METRICS_FILE
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        model_config = ModelConfig.from_dict(config["model"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidModelError(f"{path.name}: corrupt model description ({error})") from error
+    return {
+        "model": model_config.to_dict(),
+        "training": config.get("training", {}),
+        "metrics": metrics,
+    }
+
+
+def load_model_folder(path: Path) -> TrainedModel:
+    """Load a model folder written by `save_model_folder` (Keras `safe_mode=True`).
+
+    Raises:
+        InvalidModelError: the folder is incomplete, corrupt or does not match its vocabulary.
+    """
+    path = Path(path)
+    info = read_model_info(path)
+    try:
+        encoding = EncodingConfig.load(path / ENCODING_FILE)
+        vocab = Vocabulary.load(path / VOCAB_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidModelError(f"{path.name}: corrupt encoding or vocabulary ({error})") from error
+    try:
+        keras_model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
+    except Exception as error:  # Keras raises many kinds (ValueError, OSError, zipfile errors)
+        raise InvalidModelError(f"{path.name}: {MODEL_FILE} cannot be loaded ({error})") from error
+    if not isinstance(keras_model, keras.Model) or _output_size(keras_model) != len(vocab):
+        raise InvalidModelError(f"{path.name}: the network does not match vocab.json")
+    return TrainedModel(
+        keras_model=keras_model,
+        encoding=encoding,
+        vocab=vocab,
+        config=ModelConfig.from_dict(info["model"]),
+        metrics=info["metrics"],
+        training=info["training"],
+        path=path,
+    )
+
+
+def _output_size(keras_model: keras.Model) -> int:
+    shape = keras_model.outputs[0].shape
+    return int(shape[-1])

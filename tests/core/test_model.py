@@ -1,0 +1,88 @@
+"""The model contract and the model folder round-trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.encoding import EncodingConfig, Vocabulary
+from core.errors import InvalidModelError
+from core.model import (
+    ModelConfig,
+    build_model,
+    load_model_folder,
+    read_model_info,
+    save_model_folder,
+)
+
+VOCAB = Vocabulary.build([["T4", "P60", "D4", "P64", "D2", "P67", "D1"]])
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def test_config_round_trip_and_validation() -> None:
+    config = ModelConfig(embedding_dim=16, units=32, layers=3, dropout=0.1)
+    assert ModelConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    with pytest.raises(ValueError):
+        ModelConfig(layers=0)
+    with pytest.raises(ValueError):
+        ModelConfig(dropout=1.0)
+
+
+def test_build_model_follows_the_contract() -> None:
+    model = build_model(ModelConfig(embedding_dim=8, units=16, layers=2, dropout=0.2), 11)
+    names = [layer.name for layer in model.layers]
+    assert names == ["token_ids", "embedding", "lstm_0", "dropout_0", "lstm_1", "dropout_1",
+                     "logits"]
+    assert model.inputs[0].dtype == "int32"
+    assert model.get_layer("lstm_0").recurrent_dropout == 0
+    assert model.get_layer("logits").activation.__name__ == "linear"
+    out = model(np.zeros((2, 5), dtype="int32"))
+    assert tuple(out.shape) == (2, 5, 11)
+
+
+def _save(path: Path) -> tuple[Path, np.ndarray]:
+    model = build_model(ModelConfig(embedding_dim=8, units=16, layers=1), len(VOCAB))
+    x = np.array([[2, 5, 6, 7, 8]], dtype="int32")
+    expected = np.asarray(model(x))
+    save_model_folder(path, keras_model=model, encoding=EncodingConfig(), vocab=VOCAB,
+                      config=ModelConfig(embedding_dim=8, units=16, layers=1),
+                      training={"epochs": 1}, metrics={"val_loss": 1.0})
+    return path, expected
+
+
+def test_save_load_gives_identical_predictions(tmp_path: Path) -> None:
+    path, expected = _save(tmp_path / "m")
+    loaded = load_model_folder(path)
+    x = np.array([[2, 5, 6, 7, 8]], dtype="int32")
+    np.testing.assert_allclose(np.asarray(loaded.keras_model(x)), expected, atol=1e-6)
+    assert loaded.vocab == VOCAB
+    assert loaded.config.units == 16
+    assert loaded.metrics["val_loss"] == 1.0
+    assert read_model_info(path)["training"] == {"epochs": 1}
+
+
+def test_incomplete_or_corrupt_folders_are_refused(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path / "m")
+    (path / "model.keras").write_bytes(b"not a zip")
+    with pytest.raises(InvalidModelError, match=r"model\.keras"):
+        load_model_folder(path)
+    (path / "vocab.json").unlink()
+    with pytest.raises(InvalidModelError, match=r"vocab\.json"):
+        load_model_folder(path)
+    with pytest.raises(InvalidModelError):
+        load_model_folder(tmp_path / "nothing")
+
+
+def test_vocabulary_mismatch_is_refused(tmp_path: Path) -> None:
+    path, _ = _save(tmp_path / "m")
+    Vocabulary((*VOCAB.tokens, "P99")).save(path / "vocab.json")
+    with pytest.raises(InvalidModelError, match="vocab"):
+        load_model_folder(path)
