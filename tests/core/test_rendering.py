@@ -1,0 +1,117 @@
+"""MIDI → audio with FluidSynth: length, loudness, soundfonts, and the WAV/OGG files."""
+
+import io
+
+import numpy as np
+import pytest
+import soundfile
+
+from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
+from core.errors import InvalidMusicError
+from core.rendering import (
+    BUNDLED_SOUNDFONT_PATH,
+    INSTRUMENTS,
+    RELEASE_TAIL_S,
+    InvalidSoundfontError,
+    audio_to_ogg_bytes,
+    audio_to_wav_bytes,
+    default_soundfont,
+    midi_to_audio,
+    normalize_loudness,
+    validate_soundfont,
+)
+
+SAMPLE_RATE_HZ = 22050
+
+
+@pytest.fixture(scope="module")
+def scale_midi() -> bytes:
+    """An ascending C major scale of eighth notes at 120 BPM: 2 s of music."""
+    pitches = [60, 62, 64, 65, 67, 69, 71, 72]
+    notes = tuple(Note(i * 2, p, 2) for i, p in enumerate(pitches))
+    return midi_to_bytes(piece_to_midi(Piece("scale", notes, 4, 120.0)))
+
+
+def test_rendered_audio_has_the_expected_length_and_is_not_silent(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    music_s = 16 * 0.125  # 16 steps of a sixteenth at 120 BPM
+    assert audio.dtype == np.float32 and audio.ndim == 1
+    assert len(audio) == pytest.approx((music_s + RELEASE_TAIL_S) * SAMPLE_RATE_HZ, abs=2)
+    rms = float(np.sqrt(np.mean(audio**2)))
+    assert rms > 0.05
+    assert np.max(np.abs(audio)) <= 1.0
+
+
+def test_tempo_changes_the_length_and_stereo_has_two_channels(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, tempo_bpm=60, stereo=True)
+    assert audio.shape == (round((4.0 + RELEASE_TAIL_S) * SAMPLE_RATE_HZ), 2)
+
+
+def test_program_changes_the_sound(scale_midi: bytes) -> None:
+    piano = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, program=0)
+    flute = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, program=73)
+    assert piano.shape == flute.shape
+    assert not np.allclose(piano, flute, atol=1e-3)
+    assert {i.program for i in INSTRUMENTS} <= set(range(128))
+
+
+def test_same_input_renders_identically(scale_midi: bytes) -> None:
+    first = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    second = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    # FluidSynth's reverb keeps a little state between renders: equal to well below hearing.
+    np.testing.assert_allclose(first, second, atol=1e-2)
+
+
+def test_bundled_fallback_soundfont_renders(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ,
+                          soundfont=BUNDLED_SOUNDFONT_PATH)
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+    validate_soundfont(default_soundfont())
+
+
+def test_uploaded_soundfont_bytes_render(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ,
+                          soundfont=BUNDLED_SOUNDFONT_PATH.read_bytes())
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", "empty"), (b"RIFF\x00\x00\x00\x00WAVEfmt ", "not a SoundFont"), (b"hello", "not a")],
+)
+def test_bad_soundfont_is_refused_with_its_name(scale_midi: bytes, data: bytes, reason: str,
+                                                tmp_path) -> None:
+    path = tmp_path / "mine.sf2"
+    path.write_bytes(data)
+    with pytest.raises(InvalidSoundfontError, match=f"mine.sf2: .*{reason}"):
+        midi_to_audio(scale_midi, soundfont=path)
+    with pytest.raises(InvalidSoundfontError, match=reason):
+        midi_to_audio(scale_midi, soundfont=data)
+
+
+def test_bad_midi_is_refused_with_its_name(tmp_path) -> None:
+    path = tmp_path / "broken.mid"
+    path.write_bytes(b"not midi at all")
+    with pytest.raises(InvalidMusicError, match=r"broken\.mid: not a MIDI file"):
+        midi_to_audio(path)
+
+
+def test_wav_and_ogg_bytes_decode_to_the_same_length(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    wav = audio_to_wav_bytes(audio, SAMPLE_RATE_HZ)
+    ogg = audio_to_ogg_bytes(audio, SAMPLE_RATE_HZ)
+    assert wav[:4] == b"RIFF" and ogg[:4] == b"OggS"
+    assert len(ogg) < len(wav)
+    for data in (wav, ogg):
+        decoded, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+        assert rate == SAMPLE_RATE_HZ
+        assert abs(len(decoded) - len(audio)) < 2048
+
+
+def test_normalize_loudness_hits_the_rms_target_and_keeps_silence() -> None:
+    rng = np.random.default_rng(0)
+    noise = (rng.standard_normal(44100) * 0.01).astype(np.float32)
+    louder = normalize_loudness(noise, target_rms_dbfs=-20.0, peak_limit_dbfs=0.0)
+    assert 20 * np.log10(np.sqrt(np.mean(louder**2))) == pytest.approx(-20.0, abs=0.1)
+    silence = np.zeros(100, dtype=np.float32)
+    np.testing.assert_array_equal(normalize_loudness(silence), silence)
