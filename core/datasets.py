@@ -57,8 +57,16 @@ class Preset:
         if self.chorales:
             from music21 import corpus
 
-            names = corpus.chorales.Iterator(returnType="filename")
-            return [root / f"{n}.mxl" for n in names if (root / f"{n}.mxl").exists()]
+            # The Riemenschneider list names some chorales twice; a piece must be on one side
+            # of the split only, so each file is taken once.
+            chorale_files: dict[Path, None] = {}
+            for name in corpus.chorales.Iterator(returnType="filename"):
+                path = root / f"{name}.mxl"
+                if not path.exists():  # a few are stored as bwv69.6.xml or bwv18.5-lz.mxl
+                    path = next(iter(sorted(root.glob(f"{name}*.*ml"))), path)
+                if path.exists():
+                    chorale_files[path] = None
+            return list(chorale_files)
         files: list[Path] = []
         for pattern in self.corpus_globs:
             files.extend(sorted(root.glob(pattern)))
@@ -77,7 +85,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "bach-chorales",
             "Bach chorales",
-            "The 371 four-part chorales of J. S. Bach (Riemenschneider numbering).",
+            "The four-part chorales of J. S. Bach (Riemenschneider's collection, each once).",
             chorales=True,
         ),
         Preset(
@@ -157,6 +165,7 @@ def load_files(
     """Read many files (paths or (name, bytes) uploads); a bad file is reported, never fatal."""
     pieces: list[Piece] = []
     errors: list[str] = []
+    seen: set[str] = set()  # content hashes: the same file twice would leak across the split
     total = len(files)
     for done, item in enumerate(files, start=1):
         if isinstance(item, tuple):
@@ -168,6 +177,11 @@ def load_files(
             except OSError as error:
                 errors.append(f"{name}: cannot be read ({error.strerror})")
                 continue
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen:
+            log.info("%s: skipped, the same content was already loaded", name)
+            continue
+        seen.add(digest)
         try:
             pieces.extend(
                 read_music_cached(

@@ -147,9 +147,8 @@ def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
             ) from error
         raise InvalidMusicError(f"{name}: the MIDI file is corrupt ({error})") from error
     except (OSError, EOFError, KeyError, IndexError, TypeError) as error:
-        raise InvalidMusicError(
-            f"{name}: the MIDI file is truncated or corrupt ({type(error).__name__}: {error})"
-        ) from error
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise InvalidMusicError(f"{name}: the MIDI file is truncated or corrupt ({detail})") from error
     notes = pretty_midi_to_notes(midi, steps_per_quarter=steps_per_quarter)
     _, tempi = midi.get_tempo_changes()
     tempo = float(tempi[0]) if len(tempi) else DEFAULT_TEMPO_BPM

@@ -46,3 +46,7 @@ def add_user_music(name: str, data: bytes) -> Path:
     path = user_music_dir() / safe
     atomic_write_bytes(path, data)
     return path
+
+
+DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the chosen dataset
+DATASET_LIMIT = "dataset_limit"  # int | None: use only the first N files of the sources
