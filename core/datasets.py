@@ -22,7 +22,6 @@ from core.encoding import (
     Vocabulary,
     piece_to_tokens,
     prepare_piece,
-    token_value,
     transpose_tokens,
 )
 from core.errors import InvalidMusicError
@@ -145,8 +144,13 @@ def _renamed(piece: Piece, cached_file: str, file: str) -> Piece:
     old, new = Path(cached_file).stem, Path(file).stem
     if old == new or not piece.name.startswith(old):
         return piece
-    return Piece(new + piece.name[len(old) :], piece.notes, piece.steps_per_quarter,
-                 piece.tempo_bpm, piece.key)
+    return Piece(
+        new + piece.name[len(old) :],
+        piece.notes,
+        piece.steps_per_quarter,
+        piece.tempo_bpm,
+        piece.key,
+    )
 
 
 @dataclass(frozen=True)
@@ -203,8 +207,13 @@ def _unique_names(pieces: Iterable[Piece]) -> list[Piece]:
         count = seen.get(piece.name, 0) + 1
         seen[piece.name] = count
         if count > 1:
-            piece = Piece(f"{piece.name} ({count})", piece.notes, piece.steps_per_quarter,
-                          piece.tempo_bpm, piece.key)
+            piece = Piece(
+                f"{piece.name} ({count})",
+                piece.notes,
+                piece.steps_per_quarter,
+                piece.tempo_bpm,
+                piece.key,
+            )
         out.append(piece)
     return out
 
@@ -305,7 +314,10 @@ class Dataset:
 
 
 def split_names(
-    names: Sequence[str], *, seed: int = DEFAULT_SEED, valid_fraction: float = DEFAULT_VALID_FRACTION
+    names: Sequence[str],
+    *,
+    seed: int = DEFAULT_SEED,
+    valid_fraction: float = DEFAULT_VALID_FRACTION,
 ) -> tuple[list[int], list[int]]:
     """Indices (train, valid), split by piece: a piece is on one side only.
 
@@ -339,8 +351,9 @@ def build_dataset(
     """
     prepared = [prepare_piece(p, config) for p in pieces]
     encoded = [EncodedPiece(p.name, tuple(piece_to_tokens(p, config))) for p in prepared]
-    train_idx, valid_idx = split_names([p.name for p in prepared], seed=seed,
-                                       valid_fraction=valid_fraction)
+    train_idx, valid_idx = split_names(
+        [p.name for p in prepared], seed=seed, valid_fraction=valid_fraction
+    )
     train = tuple(encoded[i] for i in train_idx)
     vocab_source: list[Sequence[str]] = [p.tokens for p in train]
     for shift in range(-config.transpose_semitones, config.transpose_semitones + 1):
@@ -376,8 +389,9 @@ def load_dataset(
         InvalidMusicError: not a single piece could be loaded.
     """
     config = config or EncodingConfig()
-    result = load_sources(sources, steps_per_quarter=config.steps_per_quarter, limit=limit,
-                          on_progress=on_progress)
+    result = load_sources(
+        sources, steps_per_quarter=config.steps_per_quarter, limit=limit, on_progress=on_progress
+    )
     if not result.pieces:
         reasons = "; ".join(result.errors) or "no music files found"
         raise InvalidMusicError(f"no usable pieces in {', '.join(map(str, sources))}: {reasons}")
@@ -398,9 +412,5 @@ def export_dataset(dataset: Dataset, out_dir: Path) -> None:
     dataset.vocab.save(out_dir / "vocab.json")
     dataset.config.save(out_dir / "encoding.json")
     for split, items in (("train", dataset.train), ("valid", dataset.valid)):
-        lines = (
-            json.dumps({"name": p.name, "ids": dataset.vocab.encode(p.tokens)}) for p in items
-        )
+        lines = (json.dumps({"name": p.name, "ids": dataset.vocab.encode(p.tokens)}) for p in items)
         atomic_write_text(out_dir / f"{split}.jsonl", "".join(line + "\n" for line in lines))
-
-

@@ -37,7 +37,9 @@ DEFAULT_MAX_MUSIC_FILE_MB = 20.0
 
 
 def max_music_file_bytes() -> int:
-    return int(float(os.environ.get("TUNESMITH_MAX_MUSIC_FILE_MB", DEFAULT_MAX_MUSIC_FILE_MB)) * 1e6)
+    return int(
+        float(os.environ.get("TUNESMITH_MAX_MUSIC_FILE_MB", DEFAULT_MAX_MUSIC_FILE_MB)) * 1e6
+    )
 
 
 class MusicFormat(Enum):
@@ -133,8 +135,9 @@ def _check_size(name: str, size: int) -> None:
 
 def _with_key(piece: Piece) -> Piece:
     tonic, mode = estimate_key(piece.notes)
-    return Piece(piece.name, piece.notes, piece.steps_per_quarter, piece.tempo_bpm,
-                 key_name(tonic, mode))
+    return Piece(
+        piece.name, piece.notes, piece.steps_per_quarter, piece.tempo_bpm, key_name(tonic, mode)
+    )
 
 
 def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
@@ -148,7 +151,9 @@ def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
         raise InvalidMusicError(f"{name}: the MIDI file is corrupt ({error})") from error
     except (OSError, EOFError, KeyError, IndexError, TypeError) as error:
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise InvalidMusicError(f"{name}: the MIDI file is truncated or corrupt ({detail})") from error
+        raise InvalidMusicError(
+            f"{name}: the MIDI file is truncated or corrupt ({detail})"
+        ) from error
     notes = pretty_midi_to_notes(midi, steps_per_quarter=steps_per_quarter)
     _, tempi = midi.get_tempo_changes()
     tempo = float(tempi[0]) if len(tempi) else DEFAULT_TEMPO_BPM
@@ -163,8 +168,9 @@ def _music21_to_pieces(
     suffix = Path(name).suffix.lower()
     try:
         if fmt is MusicFormat.ABC:
-            parsed = music21.converter.parseData(data.decode("utf-8", errors="replace"),
-                                                 format="abc")
+            parsed = music21.converter.parseData(
+                data.decode("utf-8", errors="replace"), format="abc"
+            )
         else:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"score{suffix}"

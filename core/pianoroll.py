@@ -30,7 +30,9 @@ def piece_to_figure(piece: Piece, *, height_px: int = 320) -> go.Figure:
             width=0.8,
             marker={"color": pitches, "colorscale": "Viridis", "line": {"width": 0}},
             customdata=[pitch_name(p) for p in pitches],
-            hovertemplate="%{customdata}<br>start %{base:.2f} s<br>length %{x:.2f} s<extra></extra>",
+            hovertemplate=(
+                "%{customdata}<br>start %{base:.2f} s<br>length %{x:.2f} s<extra></extra>"
+            ),
         )
     )
     low, high = piece.pitch_range

@@ -1,6 +1,6 @@
 """Make the tiny music fixtures under tests/fixtures/music/ (checked in; rerun to refresh).
 
-    .venv/bin/python scripts/make_fixtures.py
+.venv/bin/python scripts/make_fixtures.py
 """
 
 from __future__ import annotations
@@ -20,16 +20,28 @@ OUT = ROOT / "tests" / "fixtures" / "music"
 
 # A melody with a rest, a held note, a three-note chord and a two-octave leap, on a 16th grid.
 SCALE_NOTES = (
-    Note(0, 60, 2), Note(2, 62, 2), Note(4, 64, 4),
+    Note(0, 60, 2),
+    Note(2, 62, 2),
+    Note(4, 64, 4),
     # steps 8..11 are a rest
-    Note(12, 65, 1), Note(13, 67, 3),
-    Note(16, 48, 8), Note(16, 55, 8), Note(16, 64, 8),
-    Note(24, 84, 4), Note(28, 60, 36),  # a long final note: more than one 4/4 bar
+    Note(12, 65, 1),
+    Note(13, 67, 3),
+    Note(16, 48, 8),
+    Note(16, 55, 8),
+    Note(16, 64, 8),
+    Note(24, 84, 4),
+    Note(28, 60, 36),  # a long final note: more than one 4/4 bar
 )
 # Eighth-note triplets (3 steps per quarter) against quarter notes.
 TRIPLET_NOTES = (
-    Note(0, 67, 1), Note(1, 69, 1), Note(2, 71, 1), Note(3, 72, 3),
-    Note(0, 48, 3), Note(3, 43, 3), Note(6, 60, 2), Note(8, 62, 1),
+    Note(0, 67, 1),
+    Note(1, 69, 1),
+    Note(2, 71, 1),
+    Note(3, 72, 3),
+    Note(0, 48, 3),
+    Note(3, 43, 3),
+    Note(6, 60, 2),
+    Note(8, 62, 1),
 )
 
 ABC_BOOK = """X:1

@@ -24,8 +24,12 @@ def available() -> list[str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"benchmarks to run (default: all of {', '.join(available())})")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"benchmarks to run (default: all of {', '.join(available())})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -33,8 +37,9 @@ def run(args: argparse.Namespace) -> int:
     names = args.names or available()
     unknown = [n for n in names if n not in available()]
     if unknown:
-        raise SystemExit(f"error: unknown benchmark {', '.join(unknown)}; "
-                         f"choose from {', '.join(available())}")
+        raise SystemExit(
+            f"error: unknown benchmark {', '.join(unknown)}; choose from {', '.join(available())}"
+        )
     results = {}
     for name in names:
         figures = importlib.import_module(f"core.benchmarks.{name}").run()

@@ -21,8 +21,9 @@ from core.storage import atomic_write_bytes
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="a MIDI, MusicXML or ABC file")
     parser.add_argument("--out", type=Path, required=True, metavar="OUT.mid")
-    parser.add_argument("--index", type=int, default=1,
-                        help="which piece of a file that holds several (default 1)")
+    parser.add_argument(
+        "--index", type=int, default=1, help="which piece of a file that holds several (default 1)"
+    )
     add_encoding_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(figures)
     else:
-        print(f"{piece.name}: {len(piece.notes)} notes → {len(tokens)} tokens → "
-              f"{len(decoded.notes)} notes ({'exact' if figures['exact'] else 'changed'}); "
-              f"wrote {args.out}")
+        print(
+            f"{piece.name}: {len(piece.notes)} notes → {len(tokens)} tokens → "
+            f"{len(decoded.notes)} notes ({'exact' if figures['exact'] else 'changed'}); "
+            f"wrote {args.out}"
+        )
     return 0

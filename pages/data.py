@@ -1,0 +1,123 @@
+"""Data: pick a built-in collection, upload music files or audio, and look at the pieces."""
+
+import streamlit as st
+
+from core.datasets import DEFAULT_PRESET, PRESETS
+from core.encoding import GRIDS, EncodingConfig, midi_to_bytes, piece_to_midi
+from core.music_io import MUSIC_UPLOAD_TYPES
+from core.pianoroll import piece_to_figure
+from ui import data_widgets as dw
+from ui import state
+
+st.title("📂 Your music")
+st.caption("Choose what the model will learn from. The chosen dataset stays selected for training.")
+state.workspace()
+
+tab_builtin, tab_upload, tab_audio = st.tabs(
+    ["Built-in collections", "Upload music files", "Upload audio"]
+)
+
+with tab_builtin:
+    preset_names = list(PRESETS)
+    preset = st.selectbox(
+        "Collection",
+        preset_names,
+        index=preset_names.index(DEFAULT_PRESET),
+        format_func=lambda n: PRESETS[n].title,
+        key="data_preset",
+    )
+    st.caption(PRESETS[preset].description)
+    limit = st.number_input(
+        "Use only the first N files (0 = all)",
+        min_value=0,
+        value=0,
+        step=10,
+        key="data_limit",
+        help="Fewer files load and train faster; good for a quick try.",
+    )
+    if st.button("Use this collection", type="primary", key="data_use_preset"):
+        st.session_state[state.DATASET_SOURCES] = [preset]
+        st.session_state[state.DATASET_NAME] = PRESETS[preset].title
+        st.session_state[state.DATASET_LIMIT] = int(limit) or None
+
+with tab_upload:
+    st.write("MIDI, MusicXML or ABC files. Each file is checked; a bad one never stops the rest.")
+    uploads = st.file_uploader(
+        "Music files", type=MUSIC_UPLOAD_TYPES, accept_multiple_files=True, key="data_uploads"
+    )
+    if uploads and st.button("Add to my dataset", key="data_add_uploads"):
+        for name, data in dw.validate_uploads(
+            uploads, steps_per_quarter=EncodingConfig().steps_per_quarter
+        ):
+            state.add_user_music(name, data)
+    mine = dw.user_files(state.user_music_dir())
+    if mine:
+        st.write(f"**My dataset**: {len(mine)} file(s): " + ", ".join(p.name for p in mine))
+        left, right = st.columns(2)
+        if left.button("Use my dataset", type="primary", key="data_use_mine"):
+            st.session_state[state.DATASET_SOURCES] = [str(state.user_music_dir())]
+            st.session_state[state.DATASET_NAME] = "My dataset"
+            st.session_state[state.DATASET_LIMIT] = None
+        if right.button("Empty my dataset", key="data_clear_mine"):
+            for path in mine:
+                path.unlink(missing_ok=True)
+            st.rerun()
+
+with tab_audio:
+    try:
+        from ui.audio_import import render_audio_import
+    except ImportError:
+        st.info("Audio transcription is not available yet.")
+    else:
+        render_audio_import()
+
+with st.expander("Encoding options"):
+    grid_names = list(GRIDS)
+    grid = st.selectbox(
+        "Rhythm grid", grid_names, key="data_grid", help="The shortest time step notes snap to."
+    )
+    normalize = st.checkbox("Move every piece to C major / A minor", key="data_normalize")
+    transpose = st.slider(
+        "Also learn from copies transposed by up to ± semitones", 0, 6, 0, key="data_transpose"
+    )
+config = EncodingConfig(
+    steps_per_quarter=GRIDS[grid], normalize_key=normalize, transpose_semitones=transpose
+)
+st.session_state[state.DATASET_ENCODING] = config.to_dict()
+
+sources = st.session_state.get(state.DATASET_SOURCES)
+st.divider()
+if not sources:
+    st.info("Pick a collection or add your files, then press “Use …”.")
+    st.stop()
+
+name = st.session_state.get(state.DATASET_NAME, "dataset")
+st.subheader(f"Dataset: {name}")
+dataset = dw.load_dataset_with_progress(
+    sources, config=config, name=name, limit=st.session_state.get(state.DATASET_LIMIT)
+)
+if dataset is None:
+    st.stop()
+dw.show_summary(dataset)
+table = dw.pieces_table(dataset.pieces, {p.name for p in dataset.valid})
+event = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    height=300,
+    on_select="rerun",
+    selection_mode="single-row",
+    key="data_table",
+)
+rows = event.selection.rows if event and event.selection else []
+piece = dataset.pieces[rows[0] if rows else 0]
+st.markdown(f"**{piece.name}**: {len(piece.notes)} notes, {piece.duration_s:.0f} s, {piece.key}")
+st.plotly_chart(piece_to_figure(piece), width="stretch", key="data_roll")
+midi_bytes = midi_to_bytes(piece_to_midi(piece))
+st.download_button(
+    "Download MIDI",
+    midi_bytes,
+    file_name=f"{piece.name}.mid",
+    mime="audio/midi",
+    key="data_download_midi",
+)

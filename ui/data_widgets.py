@@ -1,0 +1,105 @@
+"""Data page helpers: loading datasets with progress, the pieces table, the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.datasets import Dataset, build_dataset, load_sources
+from core.encoding import EncodingConfig, Piece
+from core.errors import InvalidMusicError
+from core.pianoroll import pitch_name
+
+
+def load_dataset_with_progress(
+    sources: Sequence[str], *, config: EncodingConfig, name: str, limit: int | None
+) -> Dataset | None:
+    """Parse (or read from the cache) with a progress bar; bad files become st.error lines."""
+    bar = st.progress(0.0, text="Reading music…")
+
+    def on_progress(done: int, total: int, info: str) -> None:
+        bar.progress(done / max(total, 1), text=f"Reading {info} ({done}/{total})")
+
+    result = load_sources(
+        list(sources),
+        steps_per_quarter=config.steps_per_quarter,
+        limit=limit,
+        on_progress=on_progress,
+    )
+    bar.empty()
+    for error in result.errors:
+        st.error(error, icon="🚫")
+    if not result.pieces:
+        st.warning("No usable pieces yet.")
+        return None
+    return build_dataset(result.pieces, name=name, config=config, errors=result.errors)
+
+
+def validate_uploads(files: Sequence[Any], *, steps_per_quarter: int) -> list[tuple[str, bytes]]:
+    """Uploaded files that parse, as (name, bytes); each refused file gets its own st.error."""
+    from core.datasets import read_music_cached
+
+    accepted = []
+    for upload in files:
+        data = upload.getvalue()
+        try:
+            pieces = read_music_cached(data, name=upload.name, steps_per_quarter=steps_per_quarter)
+        except InvalidMusicError as error:
+            st.error(str(error), icon="🚫")
+            continue
+        accepted.append((upload.name, data))
+        st.success(
+            f"{upload.name}: {len(pieces)} piece(s), {sum(len(p.notes) for p in pieces)} notes",
+            icon="✅",
+        )
+    return accepted
+
+
+def pieces_table(pieces: Sequence[Piece], valid_names: set[str]) -> pd.DataFrame:
+    rows = []
+    for piece in pieces:
+        low, high = piece.pitch_range
+        rows.append(
+            {
+                "piece": piece.name,
+                "notes": len(piece.notes),
+                "length (s)": round(piece.duration_s, 1),
+                "key": piece.key,
+                "tempo (bpm)": round(piece.tempo_bpm),
+                "range": f"{pitch_name(low)}–{pitch_name(high)}",
+                "split": "validation" if piece.name in valid_names else "training",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def show_summary(dataset: Dataset) -> None:
+    summary = dataset.summary()
+    cols = st.columns(5)
+    cols[0].metric(
+        "Pieces",
+        summary.pieces,
+        help=f"{summary.train_pieces} for training, {summary.valid_pieces} held out",
+    )
+    cols[1].metric("Tokens", f"{summary.tokens:,}")
+    cols[2].metric(
+        "Vocabulary",
+        summary.vocab_size,
+        help="Distinct tokens (pitches, durations, time shifts) the model will learn",
+    )
+    cols[3].metric(
+        "Pitch range", f"{pitch_name(summary.pitch_min)}–{pitch_name(summary.pitch_max)}"
+    )
+    cols[4].metric(
+        "Held-out coverage",
+        f"{summary.heldout_coverage:.1%}",
+        help="Share of the held-out pieces' tokens that the training vocabulary knows",
+    )
+
+
+def user_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
