@@ -1,0 +1,183 @@
+"""`python -m core train --data PRESET_OR_PATH... --out MODEL_DIR [options] [--json]`.
+
+Trains the LSTM and saves the model folder. Progress lines go to stderr (stdout with no
+`--json`); with `--json` stdout holds exactly one JSON object with the final metrics.
+`--job-dir DIR` runs a job prepared by `core.jobs` instead (its settings come from the folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from core.commands._common import print_json
+
+PROGRESS_INTERVAL_S = 2.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        metavar="PRESET_OR_PATH",
+        help="dataset presets (bach-chorales, folk-tunes, ...), files or folders",
+    )
+    parser.add_argument("--out", type=Path, metavar="MODEL_DIR", help="the model folder to write")
+    parser.add_argument(
+        "--preset",
+        choices=("quick", "thorough"),
+        default="thorough",
+        help="starting settings (default: thorough); options below override them",
+    )
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--sequence-length", type=int)
+    parser.add_argument("--window-stride", type=int)
+    parser.add_argument("--embedding-dim", type=int)
+    parser.add_argument("--units", type=int)
+    parser.add_argument("--layers", type=int)
+    parser.add_argument("--dropout", type=float)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--patience", type=int)
+    parser.add_argument("--seed", type=int)
+    parser.add_argument(
+        "--max-batches-per-epoch", type=int, help="cap each epoch (quick experiments)"
+    )
+    parser.add_argument(
+        "--no-augmentation", action="store_true", help="do not transpose training windows"
+    )
+    parser.add_argument("--limit", type=int, help="use only the first N files of the data")
+    parser.add_argument(
+        "--checkpoint-dir", type=Path, help="keep checkpoints here and resume from one found there"
+    )
+    parser.add_argument("--job-dir", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(ModelConfig, TrainingConfig): the preset, then every option given on the command line."""
+    from core.training import PRESETS
+
+    preset = PRESETS[args.preset]
+    model_changes = {
+        "embedding_dim": args.embedding_dim,
+        "units": args.units,
+        "layers": args.layers,
+        "dropout": args.dropout,
+    }
+    training_changes: dict[str, Any] = {
+        "epochs": args.epochs,
+        "sequence_length": args.sequence_length,
+        "window_stride": args.window_stride,
+        "batch_size": args.batch_size,
+        "learning_rate": args.learning_rate,
+        "patience": args.patience,
+        "seed": args.seed,
+        "max_batches_per_epoch": args.max_batches_per_epoch,
+    }
+    if args.no_augmentation:
+        training_changes["augmentation"] = False
+    model = replace(preset.model, **{k: v for k, v in model_changes.items() if v is not None})
+    training = replace(
+        preset.training, **{k: v for k, v in training_changes.items() if v is not None}
+    )
+    return model, training
+
+
+class ProgressPrinter:
+    """One line per epoch and at most one line every PROGRESS_INTERVAL_S in between."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self._last = 0.0
+        self._epochs_seen = 0
+
+    def __call__(self, done: int, total: int, info: Any) -> None:
+        if len(info.history) > self._epochs_seen:
+            self._epochs_seen = len(info.history)
+            h = info.history[-1]
+            base = info.baseline.get("perplexity", math.nan)
+            print(
+                f"epoch {h['epoch']}/{info.epochs}: train loss {h['train_loss']:.3f}, "
+                f"val loss {h['val_loss']:.3f}, val perplexity {h['val_perplexity']:.2f} "
+                f"(n-gram {base:.2f}), accuracy {h['val_accuracy']:.3f}, "
+                f"{h['tokens_per_s']:.0f} tokens/s",
+                file=self.stream,
+                flush=True,
+            )
+            return
+        now = time.monotonic()
+        if now - self._last < PROGRESS_INTERVAL_S and info.phase == "training":
+            return
+        self._last = now
+        parts = [
+            f"[{done}/{total}] {info.phase} epoch {info.epoch}/{info.epochs}",
+            f"batch {info.batch}/{info.batches}",
+        ]
+        if info.loss is not None:
+            parts.append(f"loss {info.loss:.3f}")
+        if info.eta_s is not None:
+            parts.append(f"eta {format_duration(info.eta_s)}")
+        print(", ".join(parts), file=self.stream, flush=True)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.job_dir is not None:
+        from core.jobs import run_job
+
+        return run_job(args.job_dir)
+    if not args.data or args.out is None:
+        print("error: --data and --out are required", file=sys.stderr)
+        return 2
+    from core.datasets import load_dataset
+    from core.training import train
+
+    model_config, training_config = configs_from_args(args)
+    stream = sys.stderr if args.json else sys.stdout
+    started = time.perf_counter()
+    dataset = load_dataset(
+        args.data, config=training_config.encoding(), limit=args.limit, seed=training_config.seed
+    )
+    summary = dataset.summary()
+    print(
+        f"dataset {dataset.name}: {summary.train_pieces} training and {summary.valid_pieces} "
+        f"validation pieces, {summary.tokens} tokens, vocabulary {summary.vocab_size}",
+        file=stream,
+        flush=True,
+    )
+    for error in dataset.errors:
+        print(f"skipped {error}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="tunesmith-checkpoint-") as scratch:
+        checkpoint_dir = args.checkpoint_dir or Path(scratch) / "checkpoint"
+        result = train(
+            dataset,
+            model_config=model_config,
+            training_config=training_config,
+            checkpoint_dir=checkpoint_dir,
+            out_dir=args.out,
+            on_progress=ProgressPrinter(stream),
+        )
+    metrics = {k: v for k, v in result.metrics.items() if k != "history"}
+    metrics["wall_time_s"] = time.perf_counter() - started
+    metrics["model_dir"] = str(args.out)
+    if args.json:
+        print_json({**metrics, "history": result.metrics["history"]})
+    else:
+        print(
+            f"saved {args.out}: val perplexity {metrics['val_perplexity']:.3f} vs n-gram "
+            f"{metrics['baseline_perplexity']:.3f} (ratio {metrics['perplexity_ratio']:.3f})"
+        )
+    return 0
