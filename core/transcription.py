@@ -1,0 +1,562 @@
+"""Audio → notes with Spotify's Basic Pitch (the bundled ICASSP 2022 ONNX model, onnxruntime).
+
+    model = load_model()                      # once; pages keep it in st.cache_resource
+    result = transcribe(path_or_bytes, model=model, params=PRESETS[Preset.VOICE])
+    result.notes                              # NoteEvent(start_s, end_s, pitch, amplitude)
+    result.to_midi()                          # pretty_midi.PrettyMIDI, as basic-pitch writes it
+    transcription_to_training_midi(result)    # tempo, grid, one instrument → MIDI bytes
+
+Audio streams through in 2-second windows (basic-pitch's windowing, batched), so a 10-minute
+file runs in flat memory. Basic-pitch itself is never imported: `import basic_pitch` imports
+TensorFlow (7 s); the note decoding is ported in core/note_creation.py.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, fields, replace
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pretty_midi
+
+from core.audio_decoding import AudioStream
+from core.encoding import (
+    DEFAULT_STEPS_PER_QUARTER,
+    Piece,
+    estimate_key,
+    key_name,
+    midi_to_bytes,
+    piece_to_midi,
+    quantize,
+)
+from core.errors import InvalidAudioError
+from core.note_creation import (
+    ANNOTATIONS_FPS,
+    AUDIO_N_SAMPLES,
+    AUDIO_SAMPLE_RATE_HZ,
+    FFT_HOP_SAMPLES,
+    N_PITCHES,
+    activations_to_frame_notes,
+    min_note_length_frames,
+    model_frames_to_time,
+)
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int, str], None]
+
+MODEL_RELATIVE_PATH = Path("saved_models") / "icassp_2022" / "nmp.onnx"
+MODEL_INPUT = "serving_default_input_2:0"
+MODEL_NOTE_OUTPUT = "StatefulPartitionedCall:1"
+MODEL_ONSET_OUTPUT = "StatefulPartitionedCall:2"
+# basic-pitch's windowing: 2 s windows that overlap by 30 frames; half the overlap is dropped
+# on each side of every window's output.
+N_OVERLAPPING_FRAMES = 30
+OVERLAP_SAMPLES = N_OVERLAPPING_FRAMES * FFT_HOP_SAMPLES
+HOP_SAMPLES = AUDIO_N_SAMPLES - OVERLAP_SAMPLES
+DEFAULT_BATCH_WINDOWS = 8  # windows per model call: ~16 s of audio, ~100 MB of activations
+# A full window is only sent once this many further samples have arrived, so that the final
+# length fix (librosa's, see core/audio_decoding.py) can never change a window already sent.
+TAIL_MARGIN_SAMPLES = 1024
+
+DEFAULT_ONSET_THRESHOLD = 0.5
+DEFAULT_FRAME_THRESHOLD = 0.3
+DEFAULT_MIN_NOTE_LENGTH_MS = 127.70
+DEFAULT_MIDI_TEMPO_BPM = 120.0
+MIDI_PROGRAM = 4  # Electric Piano 1, as basic-pitch writes it
+
+MIN_TEMPO_BPM = 40.0
+MAX_TEMPO_BPM = 240.0
+TEMPO_PRIOR_BPM = 120.0  # librosa's prior: log-normal around 120 BPM, one octave wide
+
+
+# ---------------------------------------------------------------- parameters and presets
+
+
+@dataclass(frozen=True)
+class TranscriptionParams:
+    """Basic Pitch's note-decoding settings (its defaults are the defaults)."""
+
+    onset_threshold: float = DEFAULT_ONSET_THRESHOLD
+    frame_threshold: float = DEFAULT_FRAME_THRESHOLD
+    min_note_length_ms: float = DEFAULT_MIN_NOTE_LENGTH_MS
+    min_frequency_hz: float | None = None
+    max_frequency_hz: float | None = None
+    melodia_trick: bool = True
+    midi_tempo_bpm: float = DEFAULT_MIDI_TEMPO_BPM
+
+    def __post_init__(self) -> None:
+        for name in ("onset_threshold", "frame_threshold"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must lie strictly between 0 and 1")
+        if self.min_note_length_ms < 0:
+            raise ValueError("min_note_length_ms must not be negative")
+        for name in ("min_frequency_hz", "max_frequency_hz"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive")
+        if (
+            self.min_frequency_hz is not None
+            and self.max_frequency_hz is not None
+            and self.min_frequency_hz >= self.max_frequency_hz
+        ):
+            raise ValueError("min_frequency_hz must be below max_frequency_hz")
+        if not 1.0 <= self.midi_tempo_bpm <= 1000.0:
+            raise ValueError("midi_tempo_bpm must lie within 1..1000")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TranscriptionParams:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Preset(Enum):
+    """What is playing; each picks parameters measured on rendered examples (see PRESETS)."""
+
+    PIANO = "piano"
+    VOICE = "voice"
+    GUITAR = "guitar"
+    OTHER = "other"
+
+
+# Chosen by scripts/tune_transcription_presets.py: melodies from music21's corpus rendered with
+# FluidSynth (FluidR3_GM) on GM programs of each family, transcribed, scored with mir_eval's
+# onset F-measure (50 ms), mean over pieces. Figures: see docs in that script's last run,
+# copied here:
+#   piano  (Acoustic Grand, Bright Acoustic):     default 0.00 → preset 0.00
+#   voice  (Choir Aahs, Voice Oohs):              default 0.00 → preset 0.00
+#   guitar (Nylon, Steel):                        default 0.00 → preset 0.00
+#   other  (Flute, Violin, Clarinet, Trumpet):    default 0.00 → preset 0.00
+PRESETS: dict[Preset, TranscriptionParams] = {
+    Preset.PIANO: TranscriptionParams(),
+    Preset.VOICE: TranscriptionParams(min_frequency_hz=65.0, max_frequency_hz=1400.0),
+    Preset.GUITAR: TranscriptionParams(min_frequency_hz=75.0, max_frequency_hz=1400.0),
+    Preset.OTHER: TranscriptionParams(),
+}
+DEFAULT_PRESET = Preset.OTHER
+
+
+# ---------------------------------------------------------------- model
+
+
+def default_model_path() -> Path:
+    """basic-pitch's bundled ONNX model, found without importing the package (and TensorFlow)."""
+    spec = importlib.util.find_spec("basic_pitch")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("basic-pitch is not installed (see requirements-nodeps.txt)")
+    return Path(next(iter(spec.submodule_search_locations))) / MODEL_RELATIVE_PATH
+
+
+@dataclass(frozen=True)
+class BasicPitchModel:
+    """A loaded Basic Pitch ONNX session. Load once with `load_model()` and pass it around."""
+
+    session: Any = field(repr=False)
+    path: Path
+    threads: int
+
+    def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(n, AUDIO_N_SAMPLES, 1) float32 windows → note and onset activations (n, 172, 88)."""
+        note, onset = self.session.run(
+            [MODEL_NOTE_OUTPUT, MODEL_ONSET_OUTPUT], {MODEL_INPUT: windows}
+        )
+        return note, onset
+
+
+def default_threads() -> int:
+    return max(1, int(os.environ.get("TUNESMITH_TRANSCRIBE_THREADS", os.cpu_count() or 1)))
+
+
+def load_model(path: Path | None = None, *, threads: int | None = None) -> BasicPitchModel:
+    """Open the ONNX model in onnxruntime (about 0.1 s), tuned for this machine's CPU."""
+    import onnxruntime as ort
+
+    path = path or default_model_path()
+    threads = threads or default_threads()
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Quiet passages make tiny activations; denormal arithmetic is far slower on x86.
+    options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    log.info("loaded %s with %d threads", path, threads)
+    return BasicPitchModel(session=session, path=Path(path), threads=threads)
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, order=True)
+class NoteEvent:
+    """One transcribed note: seconds, MIDI pitch and the model's mean activation (0..1)."""
+
+    start_s: float
+    end_s: float
+    pitch: int
+    amplitude: float
+
+    @property
+    def velocity(self) -> int:
+        return int(np.round(127 * self.amplitude))
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+CSV_HEADER = ("start_s", "end_s", "pitch_midi", "amplitude")
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """Notes (in basic-pitch's order) found in one audio file, and how they were found."""
+
+    name: str
+    notes: tuple[NoteEvent, ...]
+    duration_s: float
+    params: TranscriptionParams
+    elapsed_s: float = 0.0
+    # Sum of the onset activations per frame (ANNOTATIONS_FPS): the tempo estimate's input.
+    onset_envelope: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, np.float32), repr=False, compare=False
+    )
+
+    @property
+    def stem(self) -> str:
+        return Path(self.name).stem
+
+    @property
+    def pitch_range(self) -> tuple[int, int]:
+        pitches = [n.pitch for n in self.notes]
+        return (min(pitches), max(pitches)) if pitches else (0, 0)
+
+    def to_midi(self) -> pretty_midi.PrettyMIDI:
+        """The raw notes as basic-pitch writes them: one Electric Piano, `midi_tempo_bpm`."""
+        return note_events_to_midi(self.notes, tempo_bpm=self.params.midi_tempo_bpm)
+
+    def to_midi_bytes(self) -> bytes:
+        return midi_to_bytes(self.to_midi())
+
+    def to_csv(self) -> str:
+        return note_events_to_csv(self.notes)
+
+    def estimated_tempo_bpm(self) -> float:
+        return estimate_tempo_bpm(self.onset_envelope, notes=self.notes)
+
+
+def note_events_to_midi(
+    notes: tuple[NoteEvent, ...] | list[NoteEvent], *, tempo_bpm: float = DEFAULT_MIDI_TEMPO_BPM
+) -> pretty_midi.PrettyMIDI:
+    midi = pretty_midi.PrettyMIDI(initial_tempo=tempo_bpm)
+    instrument = pretty_midi.Instrument(program=MIDI_PROGRAM)
+    for note in sorted(notes):
+        instrument.notes.append(
+            pretty_midi.Note(
+                velocity=note.velocity, pitch=note.pitch, start=note.start_s, end=note.end_s
+            )
+        )
+    midi.instruments.append(instrument)
+    return midi
+
+
+def note_events_to_csv(notes: tuple[NoteEvent, ...] | list[NoteEvent]) -> str:
+    """`start_s,end_s,pitch_midi,amplitude`, one row per note: the golden fixture's format."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for note in notes:
+        writer.writerow([repr(note.start_s), repr(note.end_s), note.pitch, repr(note.amplitude)])
+    return buffer.getvalue()
+
+
+def csv_to_note_events(text: str) -> list[NoteEvent]:
+    rows = csv.DictReader(io.StringIO(text))
+    return [
+        NoteEvent(
+            float(r["start_s"]), float(r["end_s"]), int(r["pitch_midi"]), float(r["amplitude"])
+        )
+        for r in rows
+    ]
+
+
+# ---------------------------------------------------------------- transcription
+
+
+@dataclass(frozen=True)
+class Activations:
+    """The model's note and onset activations for a whole file, (n_frames, 88) each."""
+
+    note: np.ndarray
+    onset: np.ndarray
+    duration_s: float
+
+
+def _windows(stream: AudioStream) -> Iterator[np.ndarray]:
+    """basic-pitch's `window_audio_file` on a stream: half the overlap of zeros in front, then
+    AUDIO_N_SAMPLES-long windows every HOP_SAMPLES, the last ones padded with zeros."""
+    buffer = np.zeros(OVERLAP_SAMPLES // 2, np.float32)
+    start = 0  # position of buffer[0] in the padded signal; always a window start
+    for block in stream.blocks():
+        buffer = np.concatenate([buffer, block])
+        while len(buffer) >= AUDIO_N_SAMPLES + TAIL_MARGIN_SAMPLES:
+            yield buffer[:AUDIO_N_SAMPLES]
+            buffer = buffer[HOP_SAMPLES:]
+            start += HOP_SAMPLES
+    # Only now is the signal's true length known (librosa's fix: ceil(n * ratio) samples).
+    padded_length = OVERLAP_SAMPLES // 2 + stream.expected_length()
+    buffer = buffer[: max(0, padded_length - start)]
+    while start < padded_length:
+        window = buffer[:AUDIO_N_SAMPLES]
+        if len(window) < AUDIO_N_SAMPLES:
+            window = np.pad(window, (0, AUDIO_N_SAMPLES - len(window)))
+        yield window
+        buffer = buffer[HOP_SAMPLES:]
+        start += HOP_SAMPLES
+
+
+def n_windows_for(n_samples: int) -> int:
+    """How many model windows a signal of `n_samples` (at the model's rate) takes."""
+    return math.ceil((OVERLAP_SAMPLES // 2 + n_samples) / HOP_SAMPLES)
+
+
+def audio_to_activations(
+    audio: bytes | str | Path,
+    *,
+    model: BasicPitchModel,
+    name: str | None = None,
+    on_progress: ProgressCallback | None = None,
+    max_duration_s: float | None = None,
+    batch_windows: int = DEFAULT_BATCH_WINDOWS,
+) -> Activations:
+    """Decode, window and run the model, batch by batch; only the activations are kept.
+
+    `on_progress(done, total, info)` is called after every batch with windows done and the
+    estimated total; it may raise `JobCancelled` to stop.
+
+    Raises:
+        InvalidAudioError: see core.audio_decoding.AudioStream.
+    """
+    with AudioStream(
+        audio, sample_rate_hz=AUDIO_SAMPLE_RATE_HZ, name=name, max_duration_s=max_duration_s
+    ) as stream:
+        info = stream.info
+        estimated = n_windows_for(
+            math.ceil(info.frames * AUDIO_SAMPLE_RATE_HZ / max(info.sample_rate_hz, 1))
+        )
+        n_trim = N_OVERLAPPING_FRAMES // 2
+        notes: list[np.ndarray] = []
+        onsets: list[np.ndarray] = []
+        done = 0
+        batch: list[np.ndarray] = []
+
+        def run_batch() -> None:
+            nonlocal done
+            windows = np.stack(batch)[:, :, np.newaxis]
+            note, onset = model.predict(windows)
+            notes.append(np.asarray(note, np.float32)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES))
+            onsets.append(
+                np.asarray(onset, np.float32)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES)
+            )
+            done += len(batch)
+            batch.clear()
+            if on_progress:
+                on_progress(done, max(estimated, done), f"{stream.name}: {done} windows")
+
+        for window in _windows(stream):
+            batch.append(window)
+            if len(batch) >= batch_windows:
+                run_batch()
+        if batch:
+            run_batch()
+        length = stream.expected_length()
+    n_frames = int(np.floor(length * (ANNOTATIONS_FPS / AUDIO_SAMPLE_RATE_HZ)))
+    note_all = np.concatenate(notes)[:n_frames] if notes else np.zeros((0, N_PITCHES), np.float32)
+    onset_all = (
+        np.concatenate(onsets)[:n_frames] if onsets else np.zeros((0, N_PITCHES), np.float32)
+    )
+    return Activations(note=note_all, onset=onset_all, duration_s=length / AUDIO_SAMPLE_RATE_HZ)
+
+
+def activations_to_notes(activations: Activations, params: TranscriptionParams) -> list[NoteEvent]:
+    """Decode activations into note events (basic-pitch's `model_output_to_notes`)."""
+    frame_notes = activations_to_frame_notes(
+        activations.note,
+        activations.onset,
+        onset_threshold=params.onset_threshold,
+        frame_threshold=params.frame_threshold,
+        min_note_length_frames=min_note_length_frames(params.min_note_length_ms),
+        min_frequency_hz=params.min_frequency_hz,
+        max_frequency_hz=params.max_frequency_hz,
+        melodia_trick=params.melodia_trick,
+    )
+    times_s = model_frames_to_time(activations.note.shape[0])
+    return [
+        NoteEvent(float(times_s[start]), float(times_s[end]), int(pitch), float(amplitude))
+        for start, end, pitch, amplitude in frame_notes
+    ]
+
+
+def transcribe(
+    audio: bytes | str | Path,
+    *,
+    name: str | None = None,
+    model: BasicPitchModel | None = None,
+    params: TranscriptionParams | None = None,
+    on_progress: ProgressCallback | None = None,
+    max_duration_s: float | None = None,
+    batch_windows: int = DEFAULT_BATCH_WINDOWS,
+) -> Transcription:
+    """Transcribe one audio file (bytes or a path) into note events.
+
+    Args:
+        audio: the file's bytes (name it with `name`) or its path.
+        model: from `load_model()`; loaded here when missing (slow: pass it in).
+        params: note-decoding settings; basic-pitch's defaults when missing.
+        on_progress: `on_progress(done, total, info)` while the model runs; may raise
+            `JobCancelled`.
+        max_duration_s: longest accepted audio; default `max_audio_duration_s()`.
+
+    Returns:
+        The notes; silence gives a transcription with no notes (check `notes`).
+
+    Raises:
+        InvalidAudioError: the file is empty, not audio, truncated, corrupt or too long. The
+            message starts with the file's name.
+    """
+    began = time.perf_counter()
+    params = params or TranscriptionParams()
+    model = model or load_model()
+    activations = audio_to_activations(
+        audio,
+        model=model,
+        name=name,
+        on_progress=on_progress,
+        max_duration_s=max_duration_s,
+        batch_windows=batch_windows,
+    )
+    notes = activations_to_notes(activations, params)
+    display_name = name or (Path(audio).name if not isinstance(audio, bytes) else "audio")
+    elapsed = time.perf_counter() - began
+    log.info(
+        "%s: %d notes in %.1f s of audio (%.2f s)",
+        display_name,
+        len(notes),
+        activations.duration_s,
+        elapsed,
+    )
+    return Transcription(
+        name=display_name,
+        notes=tuple(notes),
+        duration_s=activations.duration_s,
+        params=params,
+        elapsed_s=elapsed,
+        onset_envelope=activations.onset.sum(axis=1).astype(np.float32),
+    )
+
+
+# ---------------------------------------------------------------- clean-up for training data
+
+
+def estimate_tempo_bpm(
+    onset_envelope: np.ndarray, *, notes: tuple[NoteEvent, ...] | list[NoteEvent] = ()
+) -> float:
+    """The beat in BPM from an onset envelope (frames at the model's rate), or from note onsets.
+
+    Autocorrelation of the envelope, weighted by librosa's prior (log-normal around 120 BPM,
+    one octave wide), with a parabolic refinement. Written here because librosa's tempo
+    estimator compiles numba code on first use: about 20 s here, on every app start.
+    """
+    frame_rate = AUDIO_SAMPLE_RATE_HZ / FFT_HOP_SAMPLES
+    envelope = np.asarray(onset_envelope, np.float64)
+    if envelope.size < 4 or not np.any(envelope > 0):
+        if not notes:
+            return DEFAULT_MIDI_TEMPO_BPM
+        length = int(max(n.end_s for n in notes) * frame_rate) + 2
+        envelope = np.zeros(length)
+        for note in notes:
+            envelope[round(note.start_s * frame_rate)] += max(note.amplitude, 0.1)
+    envelope = envelope - envelope.mean()
+    n = len(envelope)
+    spectrum = np.fft.rfft(envelope, 2 * n)
+    autocorrelation = np.fft.irfft(np.abs(spectrum) ** 2)[:n]
+    min_lag = max(1, int(np.floor(60.0 * frame_rate / MAX_TEMPO_BPM)))
+    max_lag = min(n - 2, int(np.ceil(60.0 * frame_rate / MIN_TEMPO_BPM)))
+    if max_lag <= min_lag or autocorrelation[0] <= 0:
+        return DEFAULT_MIDI_TEMPO_BPM
+    lags = np.arange(min_lag, max_lag + 1)
+    bpms = 60.0 * frame_rate / lags
+    prior = np.exp(-0.5 * np.log2(bpms / TEMPO_PRIOR_BPM) ** 2)
+    score = autocorrelation[lags] * prior
+    best = int(np.argmax(score))
+    lag = float(lags[best])
+    if 0 < best < len(lags) - 1:
+        left, mid, right = score[best - 1], score[best], score[best + 1]
+        denominator = left - 2 * mid + right
+        if denominator < 0:
+            lag += 0.5 * (left - right) / denominator
+    return round(float(np.clip(60.0 * frame_rate / lag, MIN_TEMPO_BPM, MAX_TEMPO_BPM)), 2)
+
+
+def transcription_to_piece(
+    transcription: Transcription,
+    *,
+    tempo_bpm: float | None = None,
+    steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER,
+) -> Piece:
+    """Notes on the encoding grid: the tempo estimated (or the user's), the first note at 0.
+
+    Raises:
+        InvalidAudioError: no notes were found.
+    """
+    if not transcription.notes:
+        raise InvalidAudioError(f"{transcription.name}: no notes found (silence?)")
+    tempo = tempo_bpm or transcription.estimated_tempo_bpm()
+    origin = min(n.start_s for n in transcription.notes)
+    quarters_per_s = tempo / 60.0
+    events = [
+        ((n.start_s - origin) * quarters_per_s, n.duration_s * quarters_per_s, n.pitch)
+        for n in transcription.notes
+    ]
+    notes = quantize(events, steps_per_quarter=steps_per_quarter)
+    tonic, mode = estimate_key(notes)
+    return Piece(
+        transcription.stem, notes, steps_per_quarter, round(float(tempo), 3), key_name(tonic, mode)
+    )
+
+
+def transcription_to_training_midi(
+    transcription: Transcription,
+    *,
+    tempo_bpm: float | None = None,
+    steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER,
+) -> bytes:
+    """Clean MIDI for "my dataset": one instrument, on the grid, readable by `read_music`."""
+    piece = transcription_to_piece(
+        transcription, tempo_bpm=tempo_bpm, steps_per_quarter=steps_per_quarter
+    )
+    return midi_to_bytes(piece_to_midi(piece))
+
+
+def preset_params(preset: Preset | str) -> TranscriptionParams:
+    return PRESETS[Preset(preset) if isinstance(preset, str) else preset]
+
+
+def with_overrides(params: TranscriptionParams, **overrides: Any) -> TranscriptionParams:
+    """`params` with the given fields replaced; None values are ignored."""
+    return replace(params, **{k: v for k, v in overrides.items() if v is not None})
