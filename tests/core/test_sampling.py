@@ -1,0 +1,223 @@
+"""Step-by-step sampling: matches Keras, reproducible, grammatical, continues primers."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from core.encoding import (
+    BOS,
+    EOS,
+    EncodingConfig,
+    GrammarState,
+    Note,
+    Piece,
+    Vocabulary,
+    duration_token,
+    midi_to_bytes,
+    piece_to_midi,
+    pitch_token,
+    shift_token,
+)
+from core.errors import InvalidModelError, InvalidMusicError
+from core.model import ModelConfig, build_model, save_model_folder
+from core.sampling import (
+    Generator,
+    Primer,
+    SamplingSettings,
+    StepModel,
+    _loop_continuation,
+    creativity_to_settings,
+    excerpt_primer,
+    music_to_primer,
+    sample_from_logits,
+)
+
+ENCODING = EncodingConfig()
+
+
+def _vocab() -> Vocabulary:
+    tokens = [shift_token(s) for s in range(1, 17)]
+    tokens += [pitch_token(p) for p in range(48, 85)]
+    tokens += [duration_token(d) for d in range(1, 17)]
+    return Vocabulary.build([tokens])
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small untrained model folder following the model contract (random weights, seed 7)."""
+    keras.utils.set_random_seed(7)
+    vocab = _vocab()
+    network = build_model(ModelConfig(embedding_dim=8, units=24, layers=2, dropout=0.1),
+                          len(vocab))
+    # Random weights give near-equal logits; sharpen them so sampling has clear preferences
+    # that still depend on the context.
+    dense = network.get_layer("logits")
+    kernel, bias = dense.get_weights()
+    rng = np.random.default_rng(7)
+    dense.set_weights([kernel * 300.0, rng.normal(0.0, 1.0, bias.shape).astype("float32")])
+    path = tmp_path_factory.mktemp("models") / "tiny"
+    save_model_folder(path, keras_model=network, encoding=ENCODING, vocab=vocab,
+                      config=ModelConfig(embedding_dim=8, units=24, layers=2, dropout=0.1),
+                      training={}, metrics={})
+    return path
+
+
+@pytest.fixture(scope="module")
+def generator(model_dir: Path) -> Generator:
+    return Generator.from_folder(model_dir)
+
+
+SETTINGS = SamplingSettings(temperature=1.0, top_p=0.95, length_tokens=200)
+
+
+def test_numpy_step_model_matches_keras_logits(generator: Generator) -> None:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, len(generator.vocab), size=40)
+    keras_logits = generator.trained.keras_model.predict(ids[None].astype("int32"), verbose=0)[0]
+    np.testing.assert_allclose(generator.step_model.sequence_logits(ids), keras_logits,
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_same_seed_gives_identical_midi_and_different_seeds_differ(generator: Generator) -> None:
+    first = generator.generate(SETTINGS, seed=42)
+    again = generator.generate(SETTINGS, seed=42)
+    other = generator.generate(SETTINGS, seed=43)
+    assert first.midi_bytes == again.midi_bytes
+    assert first.tokens == again.tokens
+    assert first.midi_bytes != other.midi_bytes
+    assert first.seed == 42 and first.settings == SETTINGS
+
+
+def test_generated_tokens_always_obey_the_grammar(generator: Generator) -> None:
+    for seed in range(5):
+        result = generator.generate(
+            SamplingSettings(temperature=1.5, top_p=1.0, length_tokens=150), seed=seed
+        )
+        assert result.tokens[0] == BOS and result.tokens[-1] == EOS
+        state = GrammarState()
+        for token in result.tokens[1:]:
+            assert state.allows(token), (seed, token)
+            state.advance(token)
+        assert state.finished
+        assert all(t in generator.vocab for t in result.tokens)
+        assert 150 <= len(result.new_tokens) <= 152
+        assert result.piece.notes
+
+
+def test_very_low_temperature_approaches_greedy(generator: Generator) -> None:
+    greedy = generator.generate(SamplingSettings(temperature=0.0, length_tokens=120), seed=1)
+    for seed in (2, 3):
+        cold = generator.generate(SamplingSettings(temperature=0.01, length_tokens=120), seed=seed)
+        assert cold.tokens == greedy.tokens
+
+
+def test_low_temperature_picks_the_argmax_of_well_separated_logits() -> None:
+    rng = np.random.default_rng(0)
+    allowed = np.ones(50, dtype=bool)
+    picks_cold, picks_warm = [], []
+    for _ in range(200):
+        logits = rng.permutation(np.arange(50) * 0.1)  # neighbours 0.1 apart
+        best = int(np.argmax(logits))
+        picks_cold.append(sample_from_logits(logits, allowed, rng, temperature=0.005) == best)
+        picks_warm.append(sample_from_logits(logits, allowed, rng, temperature=1.0) == best)
+    assert all(picks_cold)
+    assert not all(picks_warm)
+
+
+def test_length_in_seconds_follows_the_tempo(generator: Generator) -> None:
+    result = generator.generate(
+        SamplingSettings(length_s=8.0, length_tokens=None, tempo_bpm=90.0), seed=3
+    )
+    assert result.piece.tempo_bpm == 90.0
+    shifts = sum(int(t[1:]) for t in result.new_tokens if t[0] == "T")
+    steps_for_8_s = 8.0 * 90.0 / 60.0 * ENCODING.steps_per_quarter
+    assert steps_for_8_s <= shifts <= steps_for_8_s + ENCODING.max_shift_steps
+
+
+def test_continuation_starts_with_its_primer(generator: Generator) -> None:
+    notes = tuple(Note(i * 4, p, 4) for i, p in enumerate([60, 64, 67, 72, 67, 64]))
+    midi = midi_to_bytes(piece_to_midi(Piece("my tune", notes, 4, 100.0)))
+    primer = music_to_primer(midi, ENCODING, name="my tune.mid")
+    assert primer.tokens[:2] == ("P60", "D4")
+    result = generator.generate(SETTINGS, seed=5, primer=primer)
+    assert result.tokens[1 : 1 + len(primer.tokens)] == primer.tokens
+    assert result.primer_length == len(primer.tokens)
+    assert result.piece.notes[: len(notes)] == notes
+    assert len(result.new_tokens) >= SETTINGS.length_tokens
+
+
+def test_primer_file_without_usable_notes_is_refused(tmp_path: Path) -> None:
+    notes = (Note(0, 10, 4),)  # below the model's pitch range
+    path = tmp_path / "low.mid"
+    path.write_bytes(midi_to_bytes(piece_to_midi(Piece("low", notes, 4, 100.0))))
+    with pytest.raises(InvalidMusicError, match=r"low\.mid"):
+        music_to_primer(path, ENCODING)
+
+
+def test_excerpt_primer_is_a_valid_prefix() -> None:
+    rng = np.random.default_rng(0)
+    sequences = [[BOS, "P60", "D4", "P64", "D4", "T4", "P62", "D2", "T2", "P65", "D2", EOS]]
+    for _ in range(20):
+        primer = excerpt_primer(sequences, rng, length_tokens=6)
+        assert primer.tokens and primer.tokens[-1][0] == "D"
+        GrammarState.after(primer.tokens)  # raises if it is not a valid prefix
+
+
+def test_loop_guard_breaks_a_repeated_cycle() -> None:
+    cycle = [10, 20, 30]
+    assert _loop_continuation(cycle * 10) == 10
+    assert _loop_continuation([1, 2, 3, 4] * 2) is None
+    assert _loop_continuation([5] * 30) == 5
+
+
+def test_same_pitch_is_not_repeated_thirty_times(generator: Generator) -> None:
+    # Force a model that always prefers one pitch: bias the logits heavily toward P60.
+    vocab = generator.vocab
+    logits = np.zeros(len(vocab))
+    logits[vocab.id_of("P60")] = 50.0
+    allowed = np.ones(len(vocab), dtype=bool)
+    assert sample_from_logits(logits, allowed, np.random.default_rng(0), temperature=1.0) == (
+        vocab.id_of("P60")
+    )
+    keras_model = generator.trained.keras_model
+    dense = keras_model.get_layer("logits")
+    kernel, bias = dense.get_weights()
+    try:
+        boosted = bias.copy()
+        boosted[vocab.id_of("P60")] += 100.0
+        boosted[vocab.id_of("T4")] += 100.0
+        boosted[vocab.id_of("D4")] += 100.0
+        dense.set_weights([kernel * 0.0, boosted])
+        stuck = Generator(generator.trained)
+        result = stuck.generate(SamplingSettings(length_tokens=300), seed=0)
+        unguarded = stuck.generate(SamplingSettings(length_tokens=300, loop_guard=False), seed=0)
+    finally:
+        dense.set_weights([kernel, bias])
+    pitches = [n.pitch for n in result.piece.notes]
+    longest = max(len(list(g)) for _, g in itertools.groupby(pitches))
+    assert longest <= 8
+    assert {n.pitch for n in unguarded.piece.notes} == {60}
+
+
+def test_creativity_maps_to_temperature_and_top_p() -> None:
+    calm, wild = creativity_to_settings(0.0), creativity_to_settings(1.0)
+    assert calm.temperature < 1.0 < wild.temperature
+    assert calm.top_p < wild.top_p == 1.0
+
+
+def test_step_model_refuses_a_network_without_the_layout() -> None:
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    outputs = keras.layers.Dense(3)(keras.layers.Embedding(5, 2)(inputs))
+    with pytest.raises(InvalidModelError):
+        StepModel(keras.Model(inputs, outputs))
+
+
+def test_primer_given_directly_keeps_tokens(generator: Generator) -> None:
+    primer = Primer(("T4", "P60", "D4", "P64", "D4"))
+    result = generator.generate(SamplingSettings(length_tokens=20), seed=9, primer=primer)
+    assert result.tokens[1:6] == primer.tokens
