@@ -1,0 +1,101 @@
+"""The CLI through `python -m core`, as a user runs it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def cli(*args: str, env_data=None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "core", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_help_lists_the_commands():
+    out = cli("--help")
+    assert out.returncode == 0
+    for command in ("dataset", "roundtrip", "transcribe", "train", "generate", "render", "bench"):
+        assert command in out.stdout
+
+
+def test_dataset_json_prints_one_object_and_exports(music_fixture, tmp_path):
+    out = cli(
+        "dataset",
+        "--files",
+        str(music_fixture("scale.mid")),
+        str(music_fixture("tunes.abc")),
+        "--json",
+        "--export",
+        str(tmp_path / "exp"),
+    )
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)
+    assert {"pieces", "tokens", "vocab_size", "heldout_coverage"} <= summary.keys()
+    assert summary["pieces"] == 3
+    assert sorted(p.name for p in (tmp_path / "exp").iterdir()) == [
+        "encoding.json",
+        "train.jsonl",
+        "valid.jsonl",
+        "vocab.json",
+    ]
+
+
+def test_dataset_with_a_bad_file_names_it_and_exits_non_zero(music_fixture):
+    out = cli(
+        "dataset",
+        "--files",
+        str(music_fixture("scale.mid")),
+        str(music_fixture("truncated.mid")),
+        "--json",
+    )
+    assert out.returncode == 1
+    assert json.loads(out.stdout)["pieces"] == 1  # the good file still went through
+    errors = [line for line in out.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [errors[0]] and "truncated.mid" in errors[0]
+
+
+def test_dataset_with_only_bad_input_fails(music_fixture):
+    out = cli("dataset", "--files", str(music_fixture("empty.mid")))
+    assert out.returncode != 0
+    assert "empty.mid: the file is empty" in out.stderr
+
+
+def test_roundtrip_writes_the_same_notes(music_fixture, tmp_path):
+    target = tmp_path / "out.mid"
+    out = cli("roundtrip", str(music_fixture("scale.mid")), "--out", str(target), "--json")
+    assert out.returncode == 0, out.stderr
+    figures = json.loads(out.stdout)
+    assert figures["exact"] is True and figures["notes_out"] == 10
+    assert target.read_bytes().startswith(b"MThd")
+
+
+@pytest.mark.parametrize("name", ["not_music.mid", "absurd_ticks.mid"])
+def test_roundtrip_of_bad_input_is_one_line(music_fixture, tmp_path, name):
+    out = cli("roundtrip", str(music_fixture(name)), "--out", str(tmp_path / "x.mid"))
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0 and name in out.stderr
+    assert not (tmp_path / "x.mid").exists()
+
+
+def test_bench_rejects_unknown_names():
+    out = cli("bench", "nonsense")
+    assert out.returncode != 0 and "unknown benchmark nonsense" in out.stderr
+
+
+def test_encoding_benchmark_prints_its_figures(monkeypatch):
+    from core.benchmarks import encoding
+
+    monkeypatch.setattr(encoding, "COLD_FILES", 3)
+    figures = encoding.run()
+    assert figures["files"] == 3
+    assert figures["cold_notes_per_s"] > 0 and figures["cached_speedup"] > 1
+    assert figures["bach_chorales_heldout_coverage"] >= 0.99
+    assert figures["tutorial_scheme_heldout_coverage"] < figures["bach_chorales_heldout_coverage"]

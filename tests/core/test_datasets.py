@@ -1,0 +1,134 @@
+import json
+
+import pytest
+
+import core.datasets as datasets
+from core.datasets import (
+    DEFAULT_SEED,
+    PRESETS,
+    build_dataset,
+    export_dataset,
+    load_dataset,
+    load_files,
+    split_names,
+)
+from core.encoding import EncodingConfig, Vocabulary
+from core.errors import InvalidMusicError
+
+GOOD = ["scale.mid", "tunes.abc", "tune.musicxml"]
+BAD = ["not_music.mid", "truncated.mid", "empty.mid", "no_notes.mid", "absurd_ticks.mid"]
+
+
+def test_a_batch_with_bad_files_still_loads_the_good_ones(music_fixture, isolated_data_dir):
+    progress = []
+    result = load_files(
+        [music_fixture(n) for n in BAD + GOOD],
+        steps_per_quarter=4,
+        on_progress=lambda done, total, info: progress.append((done, total)),
+    )
+    assert sorted(p.name for p in result.pieces) == [
+        "scale",
+        "tune",
+        "tunes #1 First Little Tune",
+        "tunes #2 Second Little Tune",
+    ]
+    assert [e.split(":")[0] for e in result.errors] == BAD
+    assert progress[-1] == (8, 8)
+
+
+def test_second_load_comes_from_the_cache(music_fixture, isolated_data_dir, monkeypatch):
+    files = [music_fixture(n) for n in GOOD + ["no_notes.mid"]]
+    first = load_files(files, steps_per_quarter=4)
+    calls = []
+    monkeypatch.setattr(datasets, "read_music", lambda *a, **k: calls.append(a))
+    second = load_files(files, steps_per_quarter=4)
+    assert calls == []
+    assert second == first  # pieces and the cached refusal alike
+    # another grid is another cache entry
+    with pytest.raises(TypeError):
+        load_files(files[:1], steps_per_quarter=3)  # the patched reader returns None
+
+
+def test_cached_pieces_take_the_name_of_the_file_now_loaded(music_fixture, isolated_data_dir):
+    data = music_fixture("scale.mid").read_bytes()
+    load_files([("first.mid", data)], steps_per_quarter=4)
+    again = load_files([("second.mid", data)], steps_per_quarter=4)
+    assert [p.name for p in again.pieces] == ["second"]
+
+
+def test_identical_files_are_loaded_once(music_fixture, isolated_data_dir):
+    data = music_fixture("scale.mid").read_bytes()
+    result = load_files([("a.mid", data), ("b.mid", data)], steps_per_quarter=4)
+    assert [p.name for p in result.pieces] == ["a"]
+
+
+def test_split_is_by_piece_deterministic_and_stable():
+    names = [f"piece {i}" for i in range(50)]
+    train, valid = split_names(names, seed=DEFAULT_SEED)
+    assert set(train).isdisjoint(valid) and sorted(train + valid) == list(range(50))
+    assert len(valid) == 5
+    assert split_names(names, seed=DEFAULT_SEED) == (train, valid)
+    assert split_names(names, seed=DEFAULT_SEED + 1) != (train, valid)
+    # adding pieces does not move the old ones to the other side
+    more = names + [f"new {i}" for i in range(10)]
+    train2, valid2 = split_names(more, seed=DEFAULT_SEED)
+    moved = {names[i] for i in valid} ^ {more[i] for i in valid2 if i < 50}
+    assert len(moved) <= 1
+    assert split_names(["only"]) == ([0], [])
+
+
+def test_dataset_vocabulary_comes_from_training_pieces_only(music_fixture, isolated_data_dir):
+    pieces = load_files([music_fixture(n) for n in GOOD], steps_per_quarter=4).pieces
+    dataset = build_dataset(pieces, name="t", config=EncodingConfig(), valid_fraction=0.25)
+    assert len(dataset.valid) == 1 and len(dataset.train) == 3
+    train_tokens = {t for p in dataset.train for t in p.tokens}
+    assert set(dataset.vocab.tokens) - train_tokens == {"PAD", "UNK"}
+    summary = dataset.summary()
+    assert summary.pieces == 4 and summary.vocab_size == len(dataset.vocab)
+    assert 0 < summary.heldout_coverage <= 1
+
+
+def test_augmentation_widens_the_vocabulary(music_fixture, isolated_data_dir):
+    pieces = load_files([music_fixture("scale.mid")], steps_per_quarter=4).pieces
+    plain = build_dataset(pieces, name="t", config=EncodingConfig())
+    wide = build_dataset(pieces, name="t", config=EncodingConfig(transpose_semitones=2))
+    assert "P58" not in plain.vocab and {"P58", "P59", "P61", "P62"} <= set(wide.vocab.tokens)
+
+
+def test_export_writes_vocab_and_jsonl(music_fixture, isolated_data_dir, tmp_path):
+    dataset = load_dataset([music_fixture(n) for n in GOOD], config=EncodingConfig())
+    export_dataset(dataset, tmp_path / "out")
+    vocab = Vocabulary.load(tmp_path / "out" / "vocab.json")
+    assert vocab == dataset.vocab
+    lines = [json.loads(x) for x in (tmp_path / "out" / "valid.jsonl").read_text().splitlines()]
+    assert [x["name"] for x in lines] == [p.name for p in dataset.valid]
+    assert lines[0]["ids"] == vocab.encode(dataset.valid[0].tokens)
+    train_ids = [
+        json.loads(x)["ids"] for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()
+    ]
+    assert vocab.decode(train_ids[0]) == list(dataset.train[0].tokens)
+    assert EncodingConfig.load(tmp_path / "out" / "encoding.json") == dataset.config
+
+
+def test_nothing_usable_is_an_error(music_fixture, isolated_data_dir):
+    with pytest.raises(InvalidMusicError, match="empty.mid: the file is empty"):
+        load_dataset([music_fixture("empty.mid")])
+
+
+def test_folk_preset_reads_tune_books():
+    dataset = load_dataset(["folk-tunes"], limit=1)
+    assert len(dataset.pieces) > 20  # one ABC file of O'Neill's holds dozens of tunes
+    assert all(p.notes for p in dataset.pieces)
+
+
+@pytest.mark.slow
+def test_factorized_vocabulary_covers_held_out_bach_chorales():
+    """The Foundation issue's bar: ≥ 99% of held-out chorale tokens are in the vocabulary."""
+    files = PRESETS["bach-chorales"].files()
+    assert len(files) > 300
+    dataset = load_dataset(["bach-chorales"])
+    summary = dataset.summary()
+    assert summary.valid_pieces >= 30
+    assert summary.heldout_coverage >= 0.99
+    train_names = {p.name for p in dataset.train}
+    assert train_names.isdisjoint(p.name for p in dataset.valid)

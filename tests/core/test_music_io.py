@@ -1,0 +1,63 @@
+import pytest
+
+from core.errors import FileTooLargeError, InvalidMusicError
+from core.music_io import read_music
+
+
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("not_music.mid", "not a MIDI file"),
+        ("truncated.mid", "truncated or corrupt"),
+        ("empty.mid", "empty"),
+        ("no_notes.mid", "no notes"),
+        ("absurd_ticks.mid", "absurd timing"),
+        ("mislabelled.abc", "not an ABC file"),
+    ],
+)
+def test_bad_files_are_refused_with_their_name_and_reason(music_fixture, name, reason):
+    with pytest.raises(InvalidMusicError) as raised:
+        read_music(music_fixture(name))
+    message = str(raised.value)
+    assert message.startswith(f"{name}: ")
+    assert reason in message
+
+
+def test_oversized_file_is_refused_before_parsing(music_fixture, monkeypatch):
+    monkeypatch.setenv("TUNESMITH_MAX_MUSIC_FILE_MB", "0.0001")  # 100 bytes
+    with pytest.raises(FileTooLargeError, match=r"scale.mid: the file is .* above the"):
+        read_music(music_fixture("scale.mid"))
+
+
+def test_unknown_extension_and_bytes_with_a_name():
+    with pytest.raises(InvalidMusicError, match="song.txt: unsupported file type .txt"):
+        read_music(b"MThd....", name="song.txt")
+    with pytest.raises(InvalidMusicError, match="^score.musicxml: not a MusicXML file"):
+        read_music(b"<html></html>", name="score.musicxml")
+
+
+def test_abc_tune_book_gives_one_piece_per_tune(music_fixture):
+    pieces = read_music(music_fixture("tunes.abc"))
+    assert [p.name for p in pieces] == [
+        "tunes #1 First Little Tune",
+        "tunes #2 Second Little Tune",
+    ]
+    first = pieces[0]
+    assert first.tempo_bpm == pytest.approx(100.0)
+    assert first.key == "G major"
+    # the rest (z2, a quarter) at the start of bar 3 (step 32) leaves a gap until step 36
+    onsets = {n.onset_step for n in first.notes}
+    assert 32 not in onsets and 36 in onsets
+    assert not any(n.onset_step < 32 < n.end_step for n in first.notes)
+    assert pieces[1].key == "A minor"
+
+
+def test_musicxml_and_midi_of_the_same_tune_agree(music_fixture):
+    from_xml = read_music(music_fixture("tune.musicxml"))[0]
+    from_abc = read_music(music_fixture("tunes.abc"))[0]
+    assert from_xml.notes == from_abc.notes
+
+
+def test_missing_path():
+    with pytest.raises(InvalidMusicError, match="nothing.mid: no such file"):
+        read_music("/nonexistent/nothing.mid")
