@@ -38,7 +38,6 @@ setup() {
   [ -f .venv/.requirements.sha256 ] && have=$(cat .venv/.requirements.sha256)
   if [ "$want" != "$have" ]; then
     echo "Installing pinned Python dependencies into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip
     .venv/bin/python -m pip install -q -r requirements.txt
     .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
     echo "$want" > .venv/.requirements.sha256

@@ -114,7 +114,10 @@ piece = dataset.pieces[rows[0] if rows else 0]
 st.markdown(f"**{piece.name}**: {len(piece.notes)} notes, {piece.duration_s:.0f} s, {piece.key}")
 st.plotly_chart(piece_to_figure(piece), width="stretch", key="data_roll")
 midi_bytes = midi_to_bytes(piece_to_midi(piece))
-st.download_button(
+listen, download = st.columns(2)
+if listen.toggle("🔊 Listen", key="data_listen"):
+    listen.audio(dw.render_preview(midi_bytes), format="audio/ogg")
+download.download_button(
     "Download MIDI",
     midi_bytes,
     file_name=f"{piece.name}.mid",
