@@ -1,0 +1,53 @@
+"""Sheet music: piece/MIDI → MusicXML → SVG."""
+
+from pathlib import Path
+
+import pytest
+
+from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
+from core.errors import InvalidMusicError
+from core.music_io import read_music
+from core.notation import midi_to_musicxml, musicxml_to_svg, piece_to_musicxml, read_title
+
+MELODY = Piece(
+    "little tune",
+    tuple(Note(i * 4, p, 4) for i, p in enumerate([60, 62, 64, 65, 67, 65, 64, 62])),
+    4,
+    100.0,
+)
+
+
+def test_piece_to_musicxml_round_trips_the_notes(tmp_path: Path) -> None:
+    musicxml = piece_to_musicxml(MELODY)
+    assert b"<score-partwise" in musicxml
+    assert read_title(musicxml) == "little tune"
+    path = tmp_path / "tune.musicxml"
+    path.write_bytes(musicxml)
+    (piece,) = read_music(path)
+    assert [n.pitch for n in piece.notes] == [n.pitch for n in MELODY.notes]
+    assert [n.onset_step for n in piece.notes] == [n.onset_step for n in MELODY.notes]
+
+
+def test_musicxml_to_svg_gives_pages_of_svg() -> None:
+    musicxml = piece_to_musicxml(MELODY)
+    (page,) = musicxml_to_svg(musicxml, pages=1)
+    assert page.lstrip().startswith(("<svg", "<?xml")) and "</svg>" in page
+    assert len(musicxml_to_svg(musicxml, pages=None)) >= 1
+
+
+def test_chords_become_notation() -> None:
+    chord = Piece("chords", (Note(0, 60, 8), Note(0, 64, 8), Note(0, 67, 8), Note(8, 62, 4)))
+    musicxml = piece_to_musicxml(chord)
+    assert musicxml.count(b"<chord") >= 2
+
+
+def test_bad_midi_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "broken.mid"
+    path.write_bytes(b"MThd garbage")
+    with pytest.raises(InvalidMusicError, match="broken"):
+        midi_to_musicxml(path)
+
+
+def test_midi_bytes_convert() -> None:
+    musicxml = midi_to_musicxml(midi_to_bytes(piece_to_midi(MELODY)), title="from bytes")
+    assert read_title(musicxml) == "from bytes"
