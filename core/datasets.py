@@ -7,11 +7,15 @@ Train and validation are split by piece, deterministically for a seed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,6 +163,50 @@ class LoadResult:
     errors: tuple[str, ...]  # one line per refused file, starting with its name
 
 
+PARALLEL_MIN_FILES = 8  # below this, starting worker processes costs more than it saves
+
+
+def parse_workers() -> int:
+    """Processes for cold parsing (`TUNESMITH_PARSE_WORKERS`; default: CPUs, at most 4)."""
+    default = min(os.cpu_count() or 1, 4)
+    return max(1, int(os.environ.get("TUNESMITH_PARSE_WORKERS", default)))
+
+
+def _fill_cache(data: bytes, name: str, steps_per_quarter: int) -> None:
+    """Worker: parse one file into the cache (a refusal is cached too)."""
+    with contextlib.suppress(InvalidMusicError):
+        read_music_cached(data, name=name, steps_per_quarter=steps_per_quarter)
+
+
+def _fill_cache_in_parallel(
+    items: Sequence[tuple[str, bytes]],
+    *,
+    steps_per_quarter: int,
+    on_progress: ProgressCallback | None,
+) -> None:
+    """Parse the files missing from the cache in worker processes (music21 is CPU-bound).
+
+    Workers are spawned, not forked: the parent may hold TensorFlow or Streamlit threads.
+    """
+    missing = [
+        (name, data)
+        for name, data in items
+        if not (cache_dir("pieces") / f"{_cache_key(data, steps_per_quarter)}.json").exists()
+    ]
+    workers = min(parse_workers(), len(missing))
+    if len(missing) < PARALLEL_MIN_FILES or workers < 2:
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        futures = {
+            pool.submit(_fill_cache, data, name, steps_per_quarter): name for name, data in missing
+        }
+        for done, future in enumerate(as_completed(futures), start=1):
+            future.result()
+            if on_progress:
+                on_progress(done, len(missing), f"{futures[future]} (parsing)")
+
+
 def load_files(
     files: Sequence[Path | tuple[str, bytes]],
     *,
@@ -166,12 +214,14 @@ def load_files(
     on_progress: ProgressCallback | None = None,
     use_cache: bool = True,
 ) -> LoadResult:
-    """Read many files (paths or (name, bytes) uploads); a bad file is reported, never fatal."""
-    pieces: list[Piece] = []
+    """Read many files (paths or (name, bytes) uploads); a bad file is reported, never fatal.
+
+    Files missing from the cache are parsed in parallel first when there are many of them.
+    """
     errors: list[str] = []
+    items: list[tuple[str, bytes]] = []
     seen: set[str] = set()  # content hashes: the same file twice would leak across the split
-    total = len(files)
-    for done, item in enumerate(files, start=1):
+    for item in files:
         if isinstance(item, tuple):
             name, data = item
         else:
@@ -179,13 +229,18 @@ def load_files(
             try:
                 data = item.read_bytes()
             except OSError as error:
-                errors.append(f"{name}: cannot be read ({error.strerror})")
+                errors.append(f"{name}: cannot be read ({error.strerror or error})")
                 continue
         digest = hashlib.sha256(data).hexdigest()
         if digest in seen:
             log.info("%s: skipped, the same content was already loaded", name)
             continue
         seen.add(digest)
+        items.append((name, data))
+    if use_cache:
+        _fill_cache_in_parallel(items, steps_per_quarter=steps_per_quarter, on_progress=on_progress)
+    pieces: list[Piece] = []
+    for done, (name, data) in enumerate(items, start=1):
         try:
             pieces.extend(
                 read_music_cached(
@@ -196,7 +251,7 @@ def load_files(
             errors.append(str(error))
             log.info("refused %s", error)
         if on_progress:
-            on_progress(done, total, name)
+            on_progress(done, len(items), name)
     return LoadResult(tuple(_unique_names(pieces)), tuple(errors))
 
 
