@@ -132,3 +132,15 @@ def test_factorized_vocabulary_covers_held_out_bach_chorales():
     assert summary.heldout_coverage >= 0.99
     train_names = {p.name for p in dataset.train}
     assert train_names.isdisjoint(p.name for p in dataset.valid)
+
+
+def test_parallel_cold_parse_gives_the_same_pieces(music_fixture, tmp_path, monkeypatch):
+    files = [music_fixture(n) for n in GOOD + BAD]
+    monkeypatch.setattr(datasets, "PARALLEL_MIN_FILES", 2)
+    results = {}
+    for workers in ("1", "2"):
+        monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path / workers))
+        monkeypatch.setenv("TUNESMITH_PARSE_WORKERS", workers)
+        results[workers] = load_files(files, steps_per_quarter=4)
+    assert results["1"] == results["2"]
+    assert len(list((tmp_path / "2" / "cache" / "pieces").iterdir())) == len(files)
