@@ -16,15 +16,10 @@ from core.encoding import (
     GrammarState,
     Note,
     Piece,
-    Vocabulary,
-    duration_token,
     midi_to_bytes,
     piece_to_midi,
-    pitch_token,
-    shift_token,
 )
 from core.errors import InvalidModelError, InvalidMusicError
-from core.model import ModelConfig, build_model, save_model_folder
 from core.sampling import (
     Generator,
     Primer,
@@ -36,35 +31,14 @@ from core.sampling import (
     music_to_primer,
     sample_from_logits,
 )
+from tests.core._generation_fixtures import make_tiny_model_folder
 
 ENCODING = EncodingConfig()
 
 
-def _vocab() -> Vocabulary:
-    tokens = [shift_token(s) for s in range(1, 17)]
-    tokens += [pitch_token(p) for p in range(48, 85)]
-    tokens += [duration_token(d) for d in range(1, 17)]
-    return Vocabulary.build([tokens])
-
-
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small untrained model folder following the model contract (random weights, seed 7)."""
-    keras.utils.set_random_seed(7)
-    vocab = _vocab()
-    network = build_model(ModelConfig(embedding_dim=8, units=24, layers=2, dropout=0.1),
-                          len(vocab))
-    # Random weights give near-equal logits; sharpen them so sampling has clear preferences
-    # that still depend on the context.
-    dense = network.get_layer("logits")
-    kernel, bias = dense.get_weights()
-    rng = np.random.default_rng(7)
-    dense.set_weights([kernel * 300.0, rng.normal(0.0, 1.0, bias.shape).astype("float32")])
-    path = tmp_path_factory.mktemp("models") / "tiny"
-    save_model_folder(path, keras_model=network, encoding=ENCODING, vocab=vocab,
-                      config=ModelConfig(embedding_dim=8, units=24, layers=2, dropout=0.1),
-                      training={}, metrics={})
-    return path
+    return make_tiny_model_folder(tmp_path_factory.mktemp("models") / "tiny")
 
 
 @pytest.fixture(scope="module")

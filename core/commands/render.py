@@ -1,0 +1,90 @@
+"""`python -m core render FILE.mid --out FILE.wav|FILE.ogg [--program N] [--soundfont SF2]`.
+
+Renders MIDI to audio with FluidSynth and the General MIDI soundfont (or your own .sf2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from core.commands._common import print_error, print_json
+from core.storage import atomic_write_bytes
+
+AUDIO_SUFFIXES = (".wav", ".ogg")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("midi", type=Path, metavar="FILE.mid")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE.wav",
+        help="output audio: .wav (16-bit PCM) or .ogg (Vorbis)",
+    )
+    parser.add_argument(
+        "--program",
+        type=int,
+        default=None,
+        metavar="N",
+        help="General MIDI instrument 0..127 for every part (default: the file's)",
+    )
+    parser.add_argument(
+        "--soundfont",
+        type=Path,
+        default=None,
+        metavar="SF2",
+        help="a SoundFont 2 file (default: the system's General MIDI one)",
+    )
+    parser.add_argument("--tempo", type=float, default=None, metavar="BPM")
+    parser.add_argument("--sample-rate", type=int, default=None, metavar="HZ")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.rendering import (
+        DEFAULT_SAMPLE_RATE_HZ,
+        audio_to_ogg_bytes,
+        audio_to_wav_bytes,
+        midi_to_audio,
+    )
+
+    suffix = args.out.suffix.lower()
+    if suffix not in AUDIO_SUFFIXES:
+        print_error(f"{args.out.name}: unsupported output type; use {' or '.join(AUDIO_SUFFIXES)}")
+        return 2
+    if args.program is not None and not 0 <= args.program <= 127:
+        print_error(f"{args.midi.name}: --program must be 0..127, not {args.program}")
+        return 2
+    if args.tempo is not None and args.tempo <= 0:
+        print_error(f"{args.midi.name}: --tempo must be positive")
+        return 2
+    rate = args.sample_rate or DEFAULT_SAMPLE_RATE_HZ
+    started = time.perf_counter()
+    audio = midi_to_audio(
+        args.midi,
+        sample_rate_hz=rate,
+        program=args.program,
+        soundfont=args.soundfont,
+        tempo_bpm=args.tempo,
+    )
+    data = audio_to_wav_bytes(audio, rate) if suffix == ".wav" else audio_to_ogg_bytes(audio, rate)
+    atomic_write_bytes(args.out, data)
+    duration_s = len(audio) / rate
+    elapsed = time.perf_counter() - started
+    if args.json:
+        print_json(
+            {
+                "midi": str(args.midi),
+                "out": str(args.out),
+                "duration_s": round(duration_s, 3),
+                "sample_rate_hz": rate,
+                "bytes": len(data),
+                "elapsed_s": round(elapsed, 3),
+            }
+        )
+    else:
+        print(f"wrote {args.out} ({duration_s:.1f} s of audio in {elapsed:.2f} s)")
+    return 0

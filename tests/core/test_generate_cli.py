@@ -1,0 +1,87 @@
+"""`python -m core generate` and `python -m core render`, in-process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from core.cli import main
+from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
+from core.music_io import read_music
+from tests.core._generation_fixtures import make_tiny_model_folder
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_tiny_model_folder(tmp_path_factory.mktemp("models") / "tiny")
+
+
+def test_generate_writes_midi_and_wav_and_one_json_object(model_dir: Path, tmp_path: Path,
+                                                          capsys) -> None:
+    out, wav = tmp_path / "new.mid", tmp_path / "new.wav"
+    code = main(["generate", "--model", str(model_dir), "--out", str(out), "--tokens", "60",
+                 "--seed", "3", "--temperature", "0.9", "--top-k", "20", "--wav", str(wav),
+                 "--json"])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["seed"] == 3 and summary["new_tokens"] >= 60
+    assert read_music(out)[0].notes
+    assert soundfile.info(str(wav)).duration > 0.5
+    again = tmp_path / "again.mid"
+    assert main(["generate", "--model", str(model_dir), "--out", str(again), "--tokens", "60",
+                 "--seed", "3", "--temperature", "0.9", "--top-k", "20"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+
+
+def test_generate_in_seconds_with_a_primer(model_dir: Path, tmp_path: Path) -> None:
+    primer = tmp_path / "mine.mid"
+    notes = (Note(0, 60, 4), Note(4, 64, 4))
+    primer.write_bytes(midi_to_bytes(piece_to_midi(Piece("mine", notes, 4, 120.0))))
+    out = tmp_path / "more.mid"
+    assert main(["generate", "--model", str(model_dir), "--out", str(out), "--seconds", "4",
+                 "--primer", str(primer), "--seed", "1"]) == 0
+    piece = read_music(out)[0]
+    assert piece.notes[:2] == notes
+
+
+@pytest.mark.parametrize(
+    ("extra", "reason"),
+    [
+        (["--model", "/nonexistent/model"], "model: no such model folder"),
+        (["--primer", "/nonexistent/tune.mid"], "tune.mid: no such file"),
+        (["--temperature", "-1"], "temperature"),
+    ],
+)
+def test_generate_bad_input_exits_non_zero_with_one_line(model_dir: Path, tmp_path: Path,
+                                                         capsys, extra: list[str],
+                                                         reason: str) -> None:
+    args = ["generate", "--model", str(model_dir), "--out", str(tmp_path / "x.mid"), *extra]
+    assert main(args) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and reason in err[0]
+
+
+def test_render_writes_wav_and_ogg(tmp_path: Path) -> None:
+    midi = tmp_path / "tune.mid"
+    midi.write_bytes(midi_to_bytes(piece_to_midi(Piece("t", (Note(0, 60, 8),), 4, 120.0))))
+    for name in ("tune.wav", "tune.ogg"):
+        out = tmp_path / name
+        assert main(["render", str(midi), "--out", str(out), "--program", "73"]) == 0
+        assert soundfile.info(str(out)).duration == pytest.approx(2.0, abs=0.1)
+
+
+def test_render_refuses_a_bad_soundfont_and_a_bad_midi(tmp_path: Path, capsys) -> None:
+    midi = tmp_path / "tune.mid"
+    midi.write_bytes(midi_to_bytes(piece_to_midi(Piece("t", (Note(0, 60, 8),), 4, 120.0))))
+    fake = tmp_path / "fake.sf2"
+    fake.write_bytes(b"not a soundfont")
+    assert main(["render", str(midi), "--out", str(tmp_path / "a.wav"),
+                 "--soundfont", str(fake)]) == 1
+    assert "fake.sf2: not a SoundFont 2 file" in capsys.readouterr().err
+    broken = tmp_path / "broken.mid"
+    broken.write_bytes(b"garbage")
+    assert main(["render", str(broken), "--out", str(tmp_path / "b.wav")]) == 1
+    assert "broken.mid: not a MIDI file" in capsys.readouterr().err
