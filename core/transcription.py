@@ -193,6 +193,9 @@ def load_model(path: Path | None = None, *, threads: int | None = None) -> Basic
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     # Quiet passages make tiny activations; denormal arithmetic is far slower on x86.
     options.add_session_config_entry("session.set_denormal_as_zero", "1")
+    # The app shares its cores with training jobs: idle worker threads sleep instead of
+    # spinning (same wall time on an idle machine, much less CPU stolen on a busy one).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     log.info("loaded %s with %d threads", path, threads)
