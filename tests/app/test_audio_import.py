@@ -1,0 +1,89 @@
+"""The "Upload audio" tab: uploads, per-file results, errors that name the file, "Add to my
+dataset". Transcription is patched (the tab is under test, not Basic Pitch)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.errors import InvalidAudioError
+from core.transcription import NoteEvent, Preset, Transcription, TranscriptionParams
+from tests.conftest import FIXTURES
+
+
+def _script() -> None:
+    from ui.audio_import import render_audio_import
+
+    render_audio_import()
+
+
+def _fake_transcribe(audio, *, name=None, model=None, params=None, on_progress=None, **_):
+    if audio.startswith(b"not audio"):
+        raise InvalidAudioError(f"{name}: it is a text file, not audio")
+    if on_progress:
+        on_progress(1, 2, name)
+        on_progress(2, 2, name)
+    notes = tuple(NoteEvent(0.5 * i, 0.5 * i + 0.4, 60 + (i % 8), 0.6) for i in range(16))
+    return Transcription(name or "audio", notes, 8.0, params or TranscriptionParams(), 0.1)
+
+
+@pytest.fixture
+def fake_transcription(monkeypatch):
+    import core.transcription
+    import ui.audio_import
+
+    monkeypatch.setattr(core.transcription, "transcribe", _fake_transcribe)
+    monkeypatch.setattr(ui.audio_import, "cached_model", lambda: None)
+    monkeypatch.setattr(ui.audio_import, "preview_audio", lambda midi: b"")
+
+
+def test_tab_renders_with_its_uploader_and_presets(isolated_data_dir, fake_transcription):
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    assert not at.exception
+    uploader = at.get("file_uploader")[0]
+    assert uploader.accept_multiple_files
+    assert {"mp3", "wav", "ogg", "flac"} <= {t.lstrip(".") for t in uploader.allowed_type}
+    assert at.selectbox(key="data_audio_preset").value.value == "other"
+    assert at.button(key="data_audio_transcribe").disabled
+
+
+def test_batch_goes_on_after_a_bad_file_and_adds_to_my_dataset(
+    isolated_data_dir, fake_transcription
+):
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    at.get("file_uploader")[0].set_value([
+        ("letter.mp3", b"not audio at all", "audio/mpeg"),
+        ("tune.wav", (FIXTURES / "vocadito_10.wav").read_bytes(), "audio/wav"),
+    ])
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("letter.mp3:") for e in errors)
+    table = at.dataframe[0].value
+    assert list(table["file"]) == ["letter.mp3", "tune.wav"]
+    assert list(table["notes"]) == [0, 16]
+    assert at.selectbox(key="data_audio_selected").value == "tune.wav"
+    assert at.get("plotly_chart")
+    at.button(key="data_audio_add_tune.wav").click().run()
+    assert not at.exception
+    added = list((isolated_data_dir / "workspaces").glob("*/music/tune.mid"))
+    assert len(added) == 1
+    from core.music_io import read_music
+
+    assert len(read_music(added[0])[0].notes) == 16
+
+
+@pytest.mark.slow
+def test_real_transcription_plays_original_and_transcription(isolated_data_dir):
+    at = AppTest.from_function(_script, default_timeout=120).run()
+    at.get("file_uploader")[0].set_value(
+        ("vocadito.wav", (FIXTURES / "vocadito_10.wav").read_bytes(), "audio/wav")
+    )
+    at.run()
+    at.selectbox(key="data_audio_preset").set_value(Preset.VOICE).run()
+    at.button(key="data_audio_transcribe").click().run()
+    assert not at.exception and not at.error
+    assert at.dataframe[0].value["notes"][0] > 0
+    assert len(at.get("audio")) == 2  # the original and the rendered transcription
+    assert len(at.get("download_button")) == 2

@@ -1,0 +1,332 @@
+"""The Data page's "Upload audio" tab: audio files → notes with Basic Pitch → "my dataset".
+
+`render_audio_import()` draws the whole tab. Transcriptions run in the script, one file after
+the other, each with its own progress bar; a refused file becomes one st.error line naming it
+and never stops the others. Results live in session state, so reruns do not transcribe again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import transcription as tr
+from core.audio_decoding import AUDIO_UPLOAD_TYPES
+from core.encoding import Piece
+from core.errors import InvalidAudioError
+from ui import state
+
+log = logging.getLogger(__name__)
+
+# Session-state keys.
+AUDIO_RESULTS = "audio_import_results"  # dict[str, AudioImportResult], by file name
+AUDIO_ADDED = "audio_import_added"  # list[str]: files added to "my dataset" in this session
+
+# Widget keys (prefixed with the page).
+UPLOADER_KEY = "data_audio_files"
+PRESET_KEY = "data_audio_preset"
+TRANSCRIBE_KEY = "data_audio_transcribe"
+SELECTED_KEY = "data_audio_selected"
+
+PRESET_LABELS: dict[tr.Preset, str] = {
+    tr.Preset.PIANO: "Piano",
+    tr.Preset.VOICE: "Voice (singing, humming)",
+    tr.Preset.GUITAR: "Guitar",
+    tr.Preset.OTHER: "Other instrument / not sure",
+}
+PREVIEW_SAMPLE_RATE_HZ = 22050
+
+# Optional collaborators: the rendered preview and the shared piano roll.
+try:
+    from core.rendering import audio_to_ogg_bytes, midi_to_audio
+
+    HAVE_RENDERING = True
+except ImportError:  # pragma: no cover - depends on the rendering module being present
+    HAVE_RENDERING = False
+try:
+    from core.pianoroll import piece_to_figure
+except ImportError:  # pragma: no cover
+    piece_to_figure = None  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class AudioImportResult:
+    """One uploaded file's outcome: a transcription, or the reason it was refused."""
+
+    name: str
+    key: str  # hash of the bytes and the parameters: same key, no new transcription
+    transcription: tr.Transcription | None
+    error: str = ""
+    tempo_bpm: float = 0.0  # estimated beat, for the clean-up
+
+
+@st.cache_resource(show_spinner="Loading the Basic Pitch model…")
+def cached_model() -> tr.BasicPitchModel:
+    """The Basic Pitch ONNX session, shared by every session (read-only)."""
+    return tr.load_model()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def preview_audio(midi_bytes: bytes) -> bytes:
+    """The transcription played by FluidSynth, as OGG (a pure function of the MIDI bytes)."""
+    audio = midi_to_audio(midi_bytes, sample_rate_hz=PREVIEW_SAMPLE_RATE_HZ)
+    return audio_to_ogg_bytes(audio, PREVIEW_SAMPLE_RATE_HZ)
+
+
+def _results() -> dict[str, AudioImportResult]:
+    if AUDIO_RESULTS not in st.session_state:
+        st.session_state[AUDIO_RESULTS] = {}
+    results: dict[str, AudioImportResult] = st.session_state[AUDIO_RESULTS]
+    return results
+
+
+def _result_key(data: bytes, params: tr.TranscriptionParams) -> str:
+    digest = hashlib.sha256(data)
+    digest.update(repr(sorted(params.to_dict().items())).encode())
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def _optional(value: float) -> float | None:
+    return value if value > 0 else None
+
+
+def params_widgets() -> tr.TranscriptionParams:
+    """The preset selectbox and the advanced settings; returns the chosen parameters."""
+    preset = st.selectbox(
+        "What is playing?",
+        list(tr.Preset),
+        index=list(tr.Preset).index(tr.DEFAULT_PRESET),
+        format_func=PRESET_LABELS.__getitem__,
+        key=PRESET_KEY,
+        help="Each choice picks note-detection settings measured on that kind of sound.",
+    )
+    base = tr.PRESETS[preset]
+    # Keys include the preset, so choosing another preset resets these to its values.
+    suffix = preset.value
+    with st.expander("Advanced settings"):
+        left, right = st.columns(2)
+        onset = left.slider(
+            "Onset threshold", 0.05, 0.95, float(base.onset_threshold), 0.05,
+            key=f"data_audio_onset_{suffix}",
+            help="Higher: only clear note starts count. Lower: more notes, more mistakes.",
+        )
+        frame = right.slider(
+            "Frame threshold", 0.05, 0.95, float(base.frame_threshold), 0.05,
+            key=f"data_audio_frame_{suffix}",
+            help="How loud a note must stay to continue. Lower: longer notes.",
+        )
+        min_ms = left.number_input(
+            "Shortest note (ms)", 0.0, 2000.0, float(base.min_note_length_ms), 10.0,
+            key=f"data_audio_min_ms_{suffix}",
+        )
+        melodia = right.checkbox(
+            "Melodia step (find notes without clear starts)", base.melodia_trick,
+            key=f"data_audio_melodia_{suffix}",
+        )
+        low = left.number_input(
+            "Lowest frequency (Hz, 0 = none)", 0.0, 5000.0, float(base.min_frequency_hz or 0.0),
+            10.0, key=f"data_audio_min_hz_{suffix}",
+        )
+        high = right.number_input(
+            "Highest frequency (Hz, 0 = none)", 0.0, 10000.0,
+            float(base.max_frequency_hz or 0.0), 10.0, key=f"data_audio_max_hz_{suffix}",
+        )
+    try:
+        return tr.TranscriptionParams(
+            onset_threshold=onset,
+            frame_threshold=frame,
+            min_note_length_ms=min_ms,
+            min_frequency_hz=_optional(low),
+            max_frequency_hz=_optional(high),
+            melodia_trick=melodia,
+            midi_tempo_bpm=base.midi_tempo_bpm,
+        )
+    except ValueError as error:
+        st.warning(f"Using the preset's settings: {error}")
+        return base
+
+
+# ---------------------------------------------------------------- transcription
+
+
+def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> None:
+    """Transcribe every upload not yet done with these parameters, each with its progress."""
+    results = _results()
+    todo = []
+    for upload in uploads:
+        data = upload.getvalue()
+        key = _result_key(data, params)
+        previous = results.get(upload.name)
+        if previous is None or previous.key != key:
+            todo.append((upload.name, data, key))
+    if not todo:
+        st.info("Every file is already transcribed with these settings.")
+        return
+    model = cached_model()
+    for name, data, key in todo:
+        results[name] = _transcribe_one(name, data, key, params, model)
+
+
+def _transcribe_one(
+    name: str, data: bytes, key: str, params: tr.TranscriptionParams, model: Any
+) -> AudioImportResult:
+    with st.status(f"Transcribing {name}…", expanded=True) as status:
+        bar = st.progress(0.0, text="Decoding…")
+
+        def on_progress(done: int, total: int, info: str) -> None:
+            bar.progress(min(done / max(total, 1), 1.0), text=f"Listening… {done}/{total}")
+
+        try:
+            result = tr.transcribe(data, name=name, model=model, params=params,
+                                   on_progress=on_progress)
+        except InvalidAudioError as error:
+            status.update(label=f"{name}: refused", state="error")
+            return AudioImportResult(name, key, None, str(error))
+        except Exception as error:  # one broken file never stops the batch
+            log.exception("transcription of %s failed", name)
+            status.update(label=f"{name}: failed", state="error")
+            return AudioImportResult(name, key, None, f"{name}: transcription failed ({error})")
+        bar.progress(1.0, text="Done")
+        if not result.notes:
+            status.update(label=f"{name}: no notes found", state="error")
+            return AudioImportResult(name, key, result, f"{name}: no notes found (silence?)")
+        tempo = result.estimated_tempo_bpm()
+        status.update(label=f"{name}: {len(result.notes)} notes", state="complete",
+                      expanded=False)
+    return AudioImportResult(name, key, result, "", tempo)
+
+
+# ---------------------------------------------------------------- results
+
+
+def results_table(results: dict[str, AudioImportResult]) -> pd.DataFrame:
+    rows = []
+    for result in results.values():
+        t = result.transcription
+        low, high = t.pitch_range if t and t.notes else (0, 0)
+        rows.append({
+            "file": result.name,
+            "notes": len(t.notes) if t else 0,
+            "duration (s)": round(t.duration_s, 1) if t else None,
+            "pitch range": f"{_pitch_name(low)}–{_pitch_name(high)}" if t and t.notes else "",
+            "tempo (BPM)": round(result.tempo_bpm, 1) if result.tempo_bpm else None,
+            "error": result.error,
+        })
+    return pd.DataFrame(rows)
+
+
+def _pitch_name(pitch: int) -> str:
+    try:
+        from core.pianoroll import pitch_name
+    except ImportError:  # pragma: no cover
+        return str(pitch)
+    return pitch_name(pitch)
+
+
+def _fallback_figure(piece: Piece) -> go.Figure:
+    seconds_per_step = 60.0 / piece.tempo_bpm / piece.steps_per_quarter
+    figure = go.Figure(go.Bar(
+        x=[n.duration_steps * seconds_per_step for n in piece.notes],
+        base=[n.onset_step * seconds_per_step for n in piece.notes],
+        y=[n.pitch for n in piece.notes],
+        orientation="h",
+    ))
+    figure.update_layout(height=320, xaxis_title="seconds", yaxis_title="MIDI pitch")
+    return figure
+
+
+def _upload_bytes(uploads: list[Any], name: str) -> bytes | None:
+    for upload in uploads:
+        if upload.name == name:
+            data: bytes = upload.getvalue()
+            return data
+    return None
+
+
+def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
+    """Original next to the transcription, piano roll, downloads and "Add to my dataset"."""
+    transcription = result.transcription
+    assert transcription is not None
+    stem = Path(result.name).stem
+    tempo = st.number_input(
+        "Tempo for the clean-up (BPM)", 30.0, 300.0, float(round(result.tempo_bpm or 120.0, 1)),
+        1.0, key=f"data_audio_tempo_{result.name}",
+        help="Estimated from the audio; set the real tempo if you know it. Notes snap to a "
+             "sixteenth-note grid at this tempo.",
+    )
+    try:
+        piece = tr.transcription_to_piece(transcription, tempo_bpm=tempo)
+        cleaned = tr.transcription_to_training_midi(transcription, tempo_bpm=tempo)
+    except InvalidAudioError as error:
+        st.error(str(error), icon="🚫")
+        return
+    raw_midi = transcription.to_midi_bytes()
+
+    original, rendered = st.columns(2)
+    original.caption("Original")
+    audio = _upload_bytes(uploads, result.name)
+    if audio is not None:
+        original.audio(audio, format=f"audio/{Path(result.name).suffix.lstrip('.') or 'wav'}")
+    else:
+        original.info("Upload the file again to play it.")
+    rendered.caption("Transcription")
+    if HAVE_RENDERING:
+        try:
+            rendered.audio(preview_audio(raw_midi), format="audio/ogg")
+        except Exception as error:  # a failed preview must not hide the downloads
+            rendered.warning(f"Could not play the transcription ({error}); download the MIDI.")
+    else:
+        rendered.info("Playback is not available; download the MIDI.")
+
+    figure = piece_to_figure(piece) if piece_to_figure is not None else _fallback_figure(piece)
+    st.plotly_chart(figure, key=f"data_audio_roll_{result.name}")
+
+    midi_col, csv_col, add_col = st.columns(3)
+    midi_col.download_button("Download MIDI", raw_midi, file_name=f"{stem}.mid",
+                             mime="audio/midi", key=f"data_audio_midi_{result.name}")
+    csv_col.download_button("Download notes (CSV)", transcription.to_csv(),
+                            file_name=f"{stem}.csv", mime="text/csv",
+                            key=f"data_audio_csv_{result.name}")
+    if add_col.button("Add to my dataset", key=f"data_audio_add_{result.name}", type="primary"):
+        path = state.add_user_music(f"{stem}.mid", cleaned)
+        st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
+        st.success(f"Added {path.name} to my dataset ({len(piece.notes)} notes at "
+                   f"{piece.tempo_bpm:g} BPM).", icon="✅")
+
+
+def render_audio_import() -> None:
+    """The whole "Upload audio" tab."""
+    st.write(
+        "Upload recordings (a sung or hummed tune, an instrument playing). Basic Pitch listens "
+        "and writes down the notes; add the ones you like to your dataset."
+    )
+    uploads = st.file_uploader(
+        "Audio files", type=AUDIO_UPLOAD_TYPES, accept_multiple_files=True, key=UPLOADER_KEY,
+        help="mp3, wav, ogg or flac (m4a where the server can decode it); up to 15 minutes each.",
+    ) or []
+    params = params_widgets()
+    if st.button("Transcribe", key=TRANSCRIBE_KEY, disabled=not uploads, type="primary"):
+        transcribe_uploads(list(uploads), params)
+    results = _results()
+    if not results:
+        return
+    st.dataframe(results_table(results), hide_index=True)
+    for result in results.values():
+        if result.error:
+            st.error(result.error, icon="🚫")
+    usable = [name for name, r in results.items() if r.transcription and r.transcription.notes]
+    if not usable:
+        return
+    chosen = st.selectbox("Look at", usable, key=SELECTED_KEY)
+    if chosen:
+        selected_file_view(results[chosen], list(uploads))
