@@ -1,4 +1,56 @@
+"""Generate: pick a model, say how the music should feel, make 1–4 pieces and listen."""
+
 import streamlit as st
 
+from core.errors import TunesmithError
+from ui import generation as gen
+from ui import state
+
 st.title("Generate")
-st.info("Not yet: this page arrives with its own issue.")
+st.write("Make new music with a trained model. Same seed and settings, same piece.")
+
+workspace = state.workspace()
+choice = gen.model_picker(workspace)
+generator = None
+if choice is not None:
+    try:
+        generator = gen.load_generator(choice.path)
+    except TunesmithError as error:
+        st.error(f"{choice.path.name}: {error}")
+
+if generator is not None:
+    left, right = st.columns(2, gap="large")
+    with left:
+        settings = gen.music_controls()
+    with right:
+        primer = gen.primer_picker(generator, state.user_music_dir())
+        count = st.slider("Variations", 1, gen.MAX_VARIATIONS, 1, key=gen.VARIATIONS_KEY)
+        seed = gen.seed_control()
+        soundfont = gen.soundfont_control(workspace)
+    if st.button("🎹 Generate", type="primary", key="generate_go"):
+        if isinstance(primer, str):
+            st.error(primer)
+        else:
+            try:
+                with st.spinner("Composing and rendering…"):
+                    views = gen.make_views(
+                        generator,
+                        settings,
+                        seed=seed,
+                        count=count,
+                        primer=primer,
+                        soundfont=soundfont,
+                        label=choice.label if choice else "",
+                    )
+                gen.remember(views)
+            except TunesmithError as error:
+                st.error(str(error))
+
+st.header("Your recent pieces")
+recent = gen.history()
+if not recent:
+    st.caption("Nothing yet: press Generate.")
+for view in recent:
+    with st.container(border=True):
+        st.subheader(view.label)
+        gen.show_generation(view, key_prefix="generate")

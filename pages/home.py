@@ -1,5 +1,10 @@
 import streamlit as st
 
+from core.errors import TunesmithError
+from ui import generation as gen
+
+gen.prewarm_default()  # loads the bundled model in the background: the first tune comes fast
+
 st.title("Tunesmith: make music with AI")
 st.markdown(
     """
@@ -10,3 +15,15 @@ st.markdown(
 """
 )
 st.page_link("pages/data.py", label="Start with your data", icon="📂")
+
+st.subheader("Or just listen")
+if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
+    try:
+        with st.spinner("Composing…"):
+            st.session_state[gen.HOME_TUNE] = gen.play_new_tune()
+    except TunesmithError as error:
+        st.error(f"The bundled model: {error}")
+tune = st.session_state.get(gen.HOME_TUNE)
+if tune is not None:
+    gen.show_generation(tune, key_prefix="home", details=False)
+    st.page_link("pages/generate.py", label="Make more, your way", icon="🎹")

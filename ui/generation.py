@@ -1,0 +1,468 @@
+"""Generate and listen: model choice, plain-language controls, and the view of one piece.
+
+Loaded generators are shared read-only things (`st.cache_resource`, keyed by folder and
+modification time); rendered audio is a pure function of the MIDI (`st.cache_data`). A piece
+the user made lives in this session's state only. The bundled model is loaded in a background
+thread as soon as a page asks for it (`prewarm_default`), so the first click is quick too.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.errors import InvalidModelError, TunesmithError
+from core.notation import musicxml_to_svg, piece_to_musicxml
+from core.rendering import (
+    DEFAULT_INSTRUMENT,
+    INSTRUMENT_PROGRAMS,
+    audio_to_ogg_bytes,
+    audio_to_wav_bytes,
+    midi_to_audio,
+)
+from core.sampling import (
+    DEFAULT_MODEL_DIR,
+    GenerationResult,
+    Generator,
+    Primer,
+    SamplingSettings,
+    creativity_to_settings,
+    new_seed,
+)
+
+log = logging.getLogger(__name__)
+
+# Session-state keys.
+HISTORY = "generate_history"  # list[GenerationView], newest first
+HOME_TUNE = "home_tune"  # GenerationView: the Home page's quick demo
+
+MAX_HISTORY = 12  # recent pieces kept per session (their OGG audio lives in session state)
+PLAYBACK_SAMPLE_RATE_HZ = 44100
+HOME_TUNE_SECONDS = 16.0
+HOME_TUNE_TEMPO_BPM = 100.0
+DEFAULT_TEMPO_BPM = 100.0
+CREATIVITY_LEVELS: dict[str, float] = {
+    "Calm": 0.15,
+    "Balanced": 0.45,
+    "Adventurous": 0.75,
+    "Wild": 1.0,
+}
+DEFAULT_CREATIVITY = "Balanced"
+DEFAULT_MODEL_LABEL = "Bach chorales (bundled)"
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    label: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class GenerationView:
+    """A generated piece as the UI keeps it: the result, its playback audio and its label."""
+
+    id: str
+    label: str
+    result: GenerationResult
+    ogg_bytes: bytes
+    soundfont: str | None = None  # path of an uploaded soundfont, None: the default
+
+
+# ---------------------------------------------------------------- models
+
+
+def model_choices(workspace: Path | None) -> list[ModelChoice]:
+    """The bundled model, then this session's own models ("My models"), newest first."""
+    from core.model import read_model_info
+
+    choices = []
+    if DEFAULT_MODEL_DIR.is_dir():
+        choices.append(ModelChoice(DEFAULT_MODEL_LABEL, DEFAULT_MODEL_DIR))
+    folder = workspace / "models" if workspace else None
+    if folder and folder.is_dir():
+        mine = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        for path in sorted(mine, key=lambda p: p.stat().st_mtime, reverse=True):
+            try:
+                info = read_model_info(path)
+            except InvalidModelError:
+                continue
+            dataset = info["metrics"].get("dataset", "")
+            label = f"My model: {path.name}" + (f" ({dataset})" if dataset else "")
+            choices.append(ModelChoice(label, path))
+    return choices
+
+
+def _model_mtime_ns(path: Path) -> int:
+    model_file = path / "model.keras"
+    return model_file.stat().st_mtime_ns if model_file.exists() else 0
+
+
+_LOADED: dict[tuple[str, int], Generator] = {}
+_LOAD_LOCK = threading.Lock()
+
+
+def _load_shared(path: str, mtime_ns: int) -> Generator:
+    """One load per (folder, mtime) per process, shared by the prewarm thread and pages."""
+    key = (path, mtime_ns)
+    with _LOAD_LOCK:
+        if key not in _LOADED:
+            _LOADED[key] = Generator.from_folder(path)
+        return _LOADED[key]
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=8)
+def _cached_generator(path: str, mtime_ns: int) -> Generator:
+    return _load_shared(path, mtime_ns)
+
+
+def load_generator(path: Path) -> Generator:
+    """The generator for a model folder, loaded once per folder version.
+
+    Raises:
+        InvalidModelError: the folder is not a usable model.
+    """
+    return _cached_generator(str(path.resolve()), _model_mtime_ns(path))
+
+
+_PREWARM_STARTED = threading.Event()
+
+
+def prewarm_default() -> None:
+    """Load the bundled model and the soundfont in a background thread (once per process)."""
+    if _PREWARM_STARTED.is_set() or not DEFAULT_MODEL_DIR.is_dir():
+        return
+    _PREWARM_STARTED.set()
+
+    def work() -> None:
+        try:
+            path = DEFAULT_MODEL_DIR.resolve()
+            generator = _load_shared(str(path), _model_mtime_ns(path))
+            result = generator.generate(SamplingSettings(length_tokens=8), seed=0)
+            midi_to_audio(result.midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ)
+        except Exception:  # a failed warm-up only costs the first click its speed
+            log.exception("warming up the default model failed")
+
+    threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
+
+
+# ---------------------------------------------------------------- audio and notation
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def render_ogg(midi_bytes: bytes, soundfont: str | None = None) -> bytes:
+    """OGG Vorbis of the MIDI (its own instrument), for the player and the download."""
+    audio = midi_to_audio(midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ, soundfont=soundfont)
+    return audio_to_ogg_bytes(audio, PLAYBACK_SAMPLE_RATE_HZ)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def render_wav(midi_bytes: bytes, soundfont: str | None = None) -> bytes:
+    audio = midi_to_audio(midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ, soundfont=soundfont)
+    return audio_to_wav_bytes(audio, PLAYBACK_SAMPLE_RATE_HZ)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def musicxml_of(result_id: str, _result: GenerationResult) -> bytes:
+    """MusicXML of a generated piece (cached by the piece's id)."""
+    return piece_to_musicxml(_result.piece, title=f"{_result.model_name} · seed {_result.seed}")
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def score_svg(result_id: str, _result: GenerationResult) -> str:
+    """The first page of the piece's sheet music as SVG."""
+    pages = musicxml_to_svg(musicxml_of(result_id, _result), pages=1)
+    return pages[0] if pages else ""
+
+
+# ---------------------------------------------------------------- generating
+
+
+def make_views(
+    generator: Generator,
+    settings: SamplingSettings,
+    *,
+    seed: int,
+    count: int = 1,
+    primer: Primer | None = None,
+    soundfont: str | None = None,
+    label: str = "",
+) -> list[GenerationView]:
+    """Generate `count` variations (seeds seed, seed+1, ...) and render each for playback."""
+    views = []
+    for index, result in enumerate(
+        generator.generate_variations(settings, seed=seed, count=count, primer=primer), start=1
+    ):
+        name = label or generator.name
+        title = f"{name} · seed {result.seed}" + (f" · variation {index}" if count > 1 else "")
+        views.append(
+            GenerationView(
+                id=f"{result.seed}-{time.time_ns()}",
+                label=title,
+                result=result,
+                ogg_bytes=render_ogg(result.midi_bytes, soundfont),
+                soundfont=soundfont,
+            )
+        )
+    return views
+
+
+def remember(views: list[GenerationView]) -> None:
+    """Put new pieces at the top of this session's recent list."""
+    history: list[GenerationView] = st.session_state.get(HISTORY, [])
+    st.session_state[HISTORY] = (list(views) + history)[:MAX_HISTORY]
+
+
+def history() -> list[GenerationView]:
+    return list(st.session_state.get(HISTORY, []))
+
+
+def play_new_tune() -> GenerationView:
+    """The Home page's demo: a short piece from the bundled model, a fresh seed each time.
+
+    Raises:
+        InvalidModelError: the bundled model is missing or broken.
+    """
+    generator = load_generator(DEFAULT_MODEL_DIR)
+    settings = creativity_to_settings(
+        CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
+        length_tokens=None,
+        length_s=HOME_TUNE_SECONDS,
+        tempo_bpm=HOME_TUNE_TEMPO_BPM,
+        program=INSTRUMENT_PROGRAMS[DEFAULT_INSTRUMENT],
+    )
+    (view,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")
+    return view
+
+
+# ---------------------------------------------------------------- showing a piece
+
+
+def show_generation(view: GenerationView, *, key_prefix: str, details: bool = True) -> None:
+    """Player, piano roll, optional sheet music and the four downloads of one piece."""
+    result = view.result
+    st.audio(view.ogg_bytes, format="audio/ogg")
+    piece = result.piece
+    st.caption(
+        f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM · "
+        f"seed {result.seed}"
+    )
+    if not details:
+        return
+    from core.pianoroll import piece_to_figure
+
+    st.plotly_chart(piece_to_figure(piece, height_px=260), key=f"{key_prefix}_roll_{view.id}")
+    if st.toggle("Show sheet music", key=f"{key_prefix}_score_{view.id}"):
+        try:
+            with st.spinner("Engraving…"):
+                svg = score_svg(view.id, result)
+            st.image(svg, caption="First page", width="stretch")
+        except TunesmithError as error:
+            st.error(f"Sheet music: {error}")
+    stem = f"tunesmith-seed{result.seed}"
+    columns = st.columns(4)
+    columns[0].download_button(
+        "MIDI",
+        result.midi_bytes,
+        file_name=f"{stem}.mid",
+        mime="audio/midi",
+        key=f"{key_prefix}_mid_{view.id}",
+        icon="🎼",
+    )
+    columns[1].download_button(
+        "WAV",
+        functools.partial(render_wav, result.midi_bytes, view.soundfont),
+        file_name=f"{stem}.wav",
+        mime="audio/wav",
+        key=f"{key_prefix}_wav_{view.id}",
+        icon="🔊",
+    )
+    columns[2].download_button(
+        "OGG",
+        view.ogg_bytes,
+        file_name=f"{stem}.ogg",
+        mime="audio/ogg",
+        key=f"{key_prefix}_ogg_{view.id}",
+        icon="🎧",
+    )
+    columns[3].download_button(
+        "MusicXML",
+        functools.partial(musicxml_of, view.id, result),
+        file_name=f"{stem}.musicxml",
+        mime="application/vnd.recordare.musicxml+xml",
+        key=f"{key_prefix}_xml_{view.id}",
+        icon="📄",
+    )
+
+
+def random_generator() -> np.random.Generator:
+    """A fresh random generator for choices that need not be reproduced (excerpt picks)."""
+    return np.random.default_rng(new_seed())
+
+
+# ---------------------------------------------------------------- controls of the Generate page
+
+MODEL_KEY = "generate_model"
+START_KEY = "generate_start"
+UPLOAD_KEY = "generate_primer_upload"
+MY_TUNE_KEY = "generate_primer_mine"
+CREATIVITY_KEY = "generate_creativity"
+LENGTH_KEY = "generate_length_s"
+TEMPO_KEY = "generate_tempo"
+INSTRUMENT_KEY = "generate_instrument"
+VARIATIONS_KEY = "generate_variations"
+SEED_KEY = "generate_seed"
+ADVANCED_KEY = "generate_advanced"
+TEMPERATURE_KEY = "generate_temperature"
+TOP_K_KEY = "generate_top_k"
+TOP_P_KEY = "generate_top_p"
+SOUNDFONT_KEY = "generate_soundfont"
+
+START_NOTHING = "A blank page"
+START_EXCERPT = "A snippet of the music the model learned from"
+START_MY_TUNE = "My own tune (continue it)"
+DEFAULT_LENGTH_S = 20
+MAX_LENGTH_S = 120
+MAX_VARIATIONS = 4
+
+
+def model_picker(workspace: Path | None) -> ModelChoice | None:
+    choices = model_choices(workspace)
+    if not choices:
+        st.warning("No model yet: train one on the Train page.")
+        return None
+    labels = [c.label for c in choices]
+    label = st.selectbox(
+        "Model",
+        labels,
+        key=MODEL_KEY,
+        help="The bundled model learned Bach chorales; yours appear after training.",
+    )
+    return choices[labels.index(label)] if label in labels else choices[0]
+
+
+def music_controls() -> SamplingSettings:
+    """Creativity, length, tempo, instrument (and, for the curious, the raw sampling knobs)."""
+    creativity = st.select_slider(
+        "Creativity",
+        options=list(CREATIVITY_LEVELS),
+        value=DEFAULT_CREATIVITY,
+        key=CREATIVITY_KEY,
+        help="Calm sticks to what the model knows best; Wild takes risks.",
+    )
+    length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
+    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(DEFAULT_TEMPO_BPM), key=TEMPO_KEY)
+    instruments = list(INSTRUMENT_PROGRAMS)
+    instrument = st.selectbox(
+        "Instrument", instruments, index=instruments.index(DEFAULT_INSTRUMENT), key=INSTRUMENT_KEY
+    )
+    settings = creativity_to_settings(
+        CREATIVITY_LEVELS[creativity],
+        length_tokens=None,
+        length_s=float(length_s),
+        tempo_bpm=float(tempo),
+        program=INSTRUMENT_PROGRAMS[instrument],
+    )
+    with st.expander("Fine-tune the randomness"):
+        if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
+            temperature = st.number_input(
+                "Temperature",
+                0.0,
+                3.0,
+                settings.temperature,
+                0.05,
+                key=TEMPERATURE_KEY,
+                help="0 always picks the likeliest next note.",
+            )
+            top_k = st.number_input("Top-k (0: off)", 0, 500, 0, key=TOP_K_KEY)
+            top_p = st.number_input("Top-p", 0.05, 1.0, settings.top_p, 0.05, key=TOP_P_KEY)
+            settings = SamplingSettings.from_dict(
+                {
+                    **settings.to_dict(),
+                    "temperature": float(temperature),
+                    "top_k": int(top_k),
+                    "top_p": float(top_p),
+                }
+            )
+    return settings
+
+
+def _surprise() -> None:
+    st.session_state[SEED_KEY] = new_seed()
+
+
+def seed_control() -> int:
+    """The seed (same seed, same piece) with a "surprise me" button that draws a new one."""
+    if SEED_KEY not in st.session_state:
+        st.session_state[SEED_KEY] = new_seed()
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    seed = left.number_input("Seed (same seed, same piece)", 0, 2**31 - 1, key=SEED_KEY)
+    right.button("🎲 Surprise me", key="generate_surprise", on_click=_surprise)
+    return int(seed)
+
+
+def primer_picker(generator: Generator, user_music: Path | None) -> Primer | str | None:
+    """How the piece starts. Returns a primer, None (a blank page) or an error line."""
+    from core.sampling import music_to_primer
+
+    options = [START_NOTHING]
+    if generator.primers:
+        options.append(START_EXCERPT)
+    options.append(START_MY_TUNE)
+    start = st.radio("Start from", options, key=START_KEY)
+    if start == START_EXCERPT:
+        return generator.excerpt_primer(random_generator())
+    if start != START_MY_TUNE:
+        return None
+    mine = sorted(p.name for p in user_music.iterdir()) if user_music else []
+    upload = st.file_uploader(
+        "A MIDI, MusicXML or ABC file",
+        type=["mid", "midi", "musicxml", "xml", "mxl", "abc"],
+        key=UPLOAD_KEY,
+    )
+    picked = (
+        st.selectbox(
+            "…or one from my dataset (uploads and transcriptions)",
+            ["(none)", *mine],
+            key=MY_TUNE_KEY,
+        )
+        if mine
+        else "(none)"
+    )
+    try:
+        if upload is not None:
+            return music_to_primer(upload.getvalue(), generator.encoding, name=upload.name)
+        if picked != "(none)" and user_music is not None:
+            return music_to_primer(user_music / picked, generator.encoding)
+    except TunesmithError as error:
+        return str(error)
+    st.info("Choose a tune to continue, or start from a blank page.")
+    return "no tune chosen yet"
+
+
+def soundfont_control(workspace: Path | None) -> str | None:
+    """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
+    from core.rendering import InvalidSoundfontError, validate_soundfont
+    from core.storage import atomic_write_bytes
+
+    with st.expander("Use my own sound (SoundFont .sf2)"):
+        upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)
+        if upload is None or workspace is None:
+            return None
+        data = upload.getvalue()
+        try:
+            validate_soundfont(data, name=upload.name)
+        except InvalidSoundfontError as error:
+            st.error(str(error))
+            return None
+        path = workspace / "soundfonts" / Path(upload.name).name
+        if not path.exists() or path.stat().st_size != len(data):
+            atomic_write_bytes(path, data)
+        st.caption(f"Playing with {upload.name}")
+        return str(path)
