@@ -14,19 +14,23 @@ recurrent dropout, so TensorFlow keeps the fused LSTM kernel. A model folder hol
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
+import tempfile
+import zipfile
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
-
-import keras
+from typing import TYPE_CHECKING, Any
 
 from core.encoding import EncodingConfig, Vocabulary
 from core.errors import InvalidModelError
 from core.storage import atomic_dir, atomic_write_json
+
+if TYPE_CHECKING:  # TensorFlow is imported only where a network is built or loaded, so
+    import keras  # pages can list, rename and zip model folders without paying for it
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +93,8 @@ class ModelConfig:
 
 def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:
     """The uncompiled next-token network (see the module docstring for its exact layout)."""
+    import keras
+
     if vocab_size < 2:
         raise ValueError("vocab_size must be at least 2")
     token_ids = keras.Input(shape=(None,), dtype="int32", name=INPUT_NAME)
@@ -102,11 +108,15 @@ def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:
 
 def next_token_loss(*, pad_id: int = 0) -> keras.losses.Loss:
     """Sparse cross-entropy from logits at every position, PAD targets ignored."""
+    import keras
+
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=pad_id)
 
 
 def compile_model(model: keras.Model, *, learning_rate: float, pad_id: int = 0) -> None:
     """Adam with gradient clipping (LSTMs on long windows sometimes spike) and the loss above."""
+    import keras
+
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=1.0),
         loss=next_token_loss(pad_id=pad_id),
@@ -197,6 +207,8 @@ def load_model_folder(path: Path) -> TrainedModel:
     Raises:
         InvalidModelError: the folder is incomplete, corrupt or does not match its vocabulary.
     """
+    import keras
+
     path = Path(path)
     info = read_model_info(path)
     try:
@@ -224,3 +236,105 @@ def load_model_folder(path: Path) -> TrainedModel:
 def _output_size(keras_model: keras.Model) -> int:
     shape = keras_model.outputs[0].shape
     return int(shape[-1])
+
+
+# ---------------------------------------------------------------- managing model folders
+
+MAX_ZIP_BYTES = 200 * 1024 * 1024  # uncompressed; a default model is about 5 MB
+MAX_ZIP_FILES = 64
+ZIP_EXCLUDED = (CHECKPOINT_DIR,)  # downloads hold the model, not the training state
+
+
+def list_model_folders(parent: Path) -> list[Path]:
+    """Model folders directly under `parent` (those with every required file), by name."""
+    if not Path(parent).is_dir():
+        return []
+    return sorted(
+        (
+            p
+            for p in Path(parent).iterdir()
+            if p.is_dir()
+            and not p.name.startswith(".")
+            and all((p / name).is_file() for name in REQUIRED_FILES)
+        ),
+        key=lambda p: p.name.lower(),
+    )
+
+
+def rename_model_folder(path: Path, new_name: str) -> Path:
+    """Rename a model folder in place; refuses names that are taken or not plain names."""
+    path = Path(path)
+    if not new_name or new_name != Path(new_name).name or new_name.startswith("."):
+        raise ValueError(f"not a usable model name: {new_name!r}")
+    target = path.with_name(new_name)
+    if target.exists():
+        raise ValueError(f"a model named {new_name!r} already exists")
+    path.rename(target)
+    return target
+
+
+def delete_model_folder(path: Path) -> None:
+    shutil.rmtree(Path(path))
+
+
+def model_folder_to_zip(path: Path) -> bytes:
+    """The model folder as zip bytes, its files under one folder named after the model."""
+    path = Path(path)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file in sorted(path.rglob("*")):
+            relative = file.relative_to(path)
+            if file.is_file() and relative.parts[0] not in ZIP_EXCLUDED:
+                archive.write(file, f"{path.name}/{relative.as_posix()}")
+    return buffer.getvalue()
+
+
+def zip_to_model_folder(data: bytes, destination: Path, *, name: str) -> Path:
+    """Unpack an uploaded model zip into `destination` (a new folder), after validating it.
+
+    The zip may hold the model files at its root or under one folder. It is unpacked into a
+    temporary folder, loaded with `load_model_folder` (so a corrupt model never lands), then
+    moved into place.
+
+    Raises:
+        InvalidModelError: not a zip, unsafe paths, too large, or not a loadable model folder.
+    """
+    destination = Path(destination)
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as error:
+        raise InvalidModelError(f"{name}: not a zip file") from error
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_ZIP_FILES:
+            raise InvalidModelError(f"{name}: too many files for a model folder")
+        if sum(m.file_size for m in members) > MAX_ZIP_BYTES:
+            raise InvalidModelError(f"{name}: larger than {MAX_ZIP_BYTES // 2**20} MB unpacked")
+        for member in members:
+            parts = Path(member.filename).parts
+            if member.filename.startswith(("/", "\\")) or ".." in parts or not parts:
+                raise InvalidModelError(f"{name}: unsafe path {member.filename!r} in the zip")
+        with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".upload-") as tmp:
+            root = Path(tmp) / "unpacked"
+            for member in members:
+                target = root / member.filename
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(member) as source, open(target, "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+            folder = _model_root(root, name)
+            load_model_folder(folder)  # raises InvalidModelError with the reason
+            if destination.exists():
+                raise InvalidModelError(f"{name}: a model named {destination.name} already exists")
+            shutil.move(str(folder), destination)
+    return destination
+
+
+def _model_root(root: Path, name: str) -> Path:
+    if (root / MODEL_FILE).is_file():
+        return root
+    children = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith("__MACOSX")]
+    if len(children) == 1 and (children[0] / MODEL_FILE).is_file():
+        return children[0]
+    raise InvalidModelError(
+        f"{name}: no model folder inside (expected {', '.join(REQUIRED_FILES)})"
+    )

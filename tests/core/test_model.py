@@ -86,3 +86,49 @@ def test_vocabulary_mismatch_is_refused(tmp_path: Path) -> None:
     Vocabulary((*VOCAB.tokens, "P99")).save(path / "vocab.json")
     with pytest.raises(InvalidModelError, match="vocab"):
         load_model_folder(path)
+
+
+def test_zip_round_trip_and_refusals(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from core.model import (
+        list_model_folders,
+        model_folder_to_zip,
+        rename_model_folder,
+        zip_to_model_folder,
+    )
+
+    path, expected = _save(tmp_path / "models" / "Mine")
+    (path / "checkpoint").mkdir()
+    (path / "checkpoint" / "state.json").write_text("{}")
+    data = model_folder_to_zip(path)
+    assert not any("checkpoint" in n for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
+    copy = zip_to_model_folder(data, tmp_path / "models" / "Copy", name="mine.zip")
+    x = np.array([[2, 5, 6, 7, 8]], dtype="int32")
+    np.testing.assert_allclose(np.asarray(load_model_folder(copy).keras_model(x)), expected,
+                               atol=1e-6)
+    assert [p.name for p in list_model_folders(tmp_path / "models")] == ["Copy", "Mine"]
+    assert rename_model_folder(copy, "Renamed").name == "Renamed"
+    with pytest.raises(ValueError):
+        rename_model_folder(path, "../escape")
+
+    with pytest.raises(InvalidModelError, match="not a zip"):
+        zip_to_model_folder(b"hello", tmp_path / "models" / "X", name="x.zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("../evil.txt", "x")
+    with pytest.raises(InvalidModelError, match="unsafe"):
+        zip_to_model_folder(buffer.getvalue(), tmp_path / "models" / "X", name="x.zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("notes.txt", "just text")
+    with pytest.raises(InvalidModelError, match="no model folder"):
+        zip_to_model_folder(buffer.getvalue(), tmp_path / "models" / "X", name="x.zip")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in ("model.keras", "encoding.json", "vocab.json", "config.json"):
+            archive.writestr(f"m/{name}", "{}")
+    with pytest.raises(InvalidModelError):
+        zip_to_model_folder(buffer.getvalue(), tmp_path / "models" / "X", name="x.zip")
+    assert not (tmp_path / "models" / "X").exists()
