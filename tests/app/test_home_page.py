@@ -1,0 +1,29 @@
+"""Home page: the quick demo plays a new tune from the bundled model."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.sampling import DEFAULT_MODEL_DIR
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
+
+
+def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("pages/home.py").run()
+    assert not at.exception
+    assert not at.get("audio")
+    button = at.button(key="home_play_tune")
+    assert "tune" in button.label
+    button.click().run()
+    assert not at.exception and not at.error
+    assert len(at.get("audio")) == 1
+    tune = at.session_state["home_tune"]
+    assert tune.ogg_bytes[:4] == b"OggS"
+    assert tune.result.piece.notes
+    # a second click makes a different tune (a fresh seed)
+    at.button(key="home_play_tune").click().run()
+    assert at.session_state["home_tune"].result.seed != tune.result.seed
+    assert "Tunesmith" in at.title[0].value  # the intro stays
