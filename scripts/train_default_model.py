@@ -33,8 +33,8 @@ TRAINING_CONFIG = TrainingConfig(
     sequence_length=64,
     batch_size=64,
     learning_rate=5e-3,
-    epochs=8,
-    patience=2,
+    epochs=24,
+    patience=3,
     seed=SEED,
     augmentation=True,
 )
