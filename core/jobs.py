@@ -79,6 +79,7 @@ class JobRequest:
     model: dict[str, Any]  # ModelConfig.to_dict()
     training: dict[str, Any]  # TrainingConfig.to_dict()
     limit: int | None = None  # first N files only
+    encoding: dict[str, Any] | None = None  # EncodingConfig.to_dict() of the chosen dataset
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -94,6 +95,7 @@ class JobRequest:
             model=dict(data["model"]),
             training=dict(data["training"]),
             limit=data.get("limit"),
+            encoding=data.get("encoding"),
         )
 
 
@@ -543,6 +545,7 @@ def _train_job(
     path: Path, request: JobRequest, writer: _StatusWriter, should_stop: Callable[[], bool]
 ) -> Path:
     from core.datasets import load_dataset
+    from core.encoding import EncodingConfig
     from core.model import ModelConfig
     from core.training import TrainingConfig, train
 
@@ -554,9 +557,10 @@ def _train_job(
             raise JobCancelled("cancelled while loading the data")
         writer.update(phase="loading data", message=f"reading {name} ({done}/{total})")
 
+    base = EncodingConfig.from_dict(request.encoding) if request.encoding else None
     dataset = load_dataset(
         list(request.sources),
-        config=training_config.encoding(),
+        config=training_config.encoding(base),
         name=request.dataset_name,
         seed=training_config.seed,
         limit=request.limit,

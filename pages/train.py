@@ -1,4 +1,36 @@
+"""Train: pick the music and the settings, follow the training live, manage the models."""
+
 import streamlit as st
 
-st.title("Train")
-st.info("Not yet: this page arrives with its own issue.")
+from core import jobs
+from ui import jobs as job_ui
+from ui import state
+from ui import train_widgets as tw
+
+st.title("🏋️ Train a model")
+st.caption("The model learns which note tends to come next. Training runs in the background: "
+           "you can switch pages or reload, and come back to it here.")
+workspace = state.workspace()
+
+job_id = job_ui.current_job_id(workspace)
+if job_id:
+    st.subheader("Training")
+    job_ui.job_panel(workspace, job_id)
+else:
+    st.subheader("New training")
+    data = tw.data_picker()
+    settings = tw.settings_form()
+    model_name = st.text_input("Model name", value=tw.default_model_name(data),
+                               key="train_model_name")
+    if st.button("Start training", type="primary", key="train_start", disabled=settings is None):
+        assert settings is not None
+        request = tw.make_request(data, *settings,
+                                  model_name=jobs.unique_model_name(workspace, model_name))
+        job_ui.follow_job(jobs.submit_job(workspace, request))
+        st.rerun()
+    st.caption(f"At most {jobs.max_jobs()} training job(s) run at once on this server; "
+               "others wait in a queue and say so.")
+job_ui.recent_jobs(workspace, current=job_id)
+
+st.subheader("My models")
+job_ui.my_models(workspace)

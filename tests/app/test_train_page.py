@@ -1,0 +1,135 @@
+"""AppTest of the Train page: the form, a running job, a finished job and its model."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import jobs
+from core.encoding import EncodingConfig, Vocabulary
+from core.jobs import JobRequest, JobState, JobStatus
+from core.model import ModelConfig, build_model, save_model_folder
+from core.storage import new_workspace_id, workspace_dir
+from core.training import TrainingConfig
+from tests.conftest import REPO
+
+PAGE = str(REPO / "pages" / "train.py")
+HISTORY = (
+    {"epoch": 1, "train_loss": 2.5, "val_loss": 2.2, "val_perplexity": 9.0,
+     "val_accuracy": 0.35, "train_time_s": 10.0, "tokens_per_s": 4000.0},
+    {"epoch": 2, "train_loss": 1.9, "val_loss": 1.7, "val_perplexity": 5.5,
+     "val_accuracy": 0.48, "train_time_s": 10.0, "tokens_per_s": 4100.0},
+)
+BASELINE = {"loss": 1.66, "perplexity": 5.26, "accuracy": 0.47, "order": 4.0}
+
+
+@pytest.fixture
+def workspace_id(isolated_data_dir: Path) -> str:
+    ws = new_workspace_id()
+    workspace_dir(ws)
+    return ws
+
+
+def fake_job(workspace_id: str, status: JobStatus, name: str = "Chorales") -> Path:
+    path = jobs.job_dir(workspace_dir(workspace_id), status.job_id)
+    path.mkdir(parents=True)
+    request = JobRequest(sources=("bach-chorales",), dataset_name="Bach chorales",
+                         model_name=name, model=ModelConfig().to_dict(),
+                         training=TrainingConfig().to_dict())
+    from core.storage import atomic_write_json
+
+    atomic_write_json(path / jobs.REQUEST_FILE, request.to_dict())
+    jobs.write_status(path, status)
+    return path
+
+
+def page(workspace_id: str, job_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["ws"] = workspace_id
+    if job_id:
+        at.query_params["job"] = job_id
+    return at.run()
+
+
+def test_new_training_form_defaults_to_the_data_page_choice(workspace_id, monkeypatch):
+    submitted: list[JobRequest] = []
+    monkeypatch.setattr(jobs, "submit_job",
+                        lambda ws, request: submitted.append(request) or "0123456789abcdef")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["ws"] = workspace_id
+    at.session_state["dataset_sources"] = ["folk-tunes"]
+    at.session_state["dataset_name"] = "Irish folk tunes"
+    at.run()
+    assert not at.exception
+    assert "chosen on the Data page" in at.selectbox(key="train_data").value.label
+    assert at.radio(key="train_preset").value == "thorough"
+    at.radio(key="train_preset").set_value("quick").run()
+    assert at.number_input(key="train_quick_epochs").value == 6
+    at.number_input(key="train_quick_units").set_value(64)
+    at.text_input(key="train_model_name").set_value("Folk try")
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    (request,) = submitted
+    assert request.sources == ("folk-tunes",) and request.model_name == "Folk try"
+    assert request.model["units"] == 64 and request.training["epochs"] == 6
+
+
+def test_running_job_shows_progress_chart_and_cancels(workspace_id):
+    status = JobStatus(job_id="00000000000000aa", state=JobState.RUNNING, phase="training",
+                       epoch=3, epochs=20, batch=10, batches=47, done=104, total=940,
+                       loss=1.8, eta_s=600.0, history=HISTORY, baseline=BASELINE,
+                       pid=os.getpid(), created_at=time.time())
+    path = fake_job(workspace_id, status)
+    at = page(workspace_id, status.job_id)
+    assert not at.exception
+    assert "Epoch 3/20" in at.get("progress")[0].proto.text
+    assert "10 min left" in at.get("progress")[0].proto.text
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Validation perplexity (best)"] == "5.50"
+    assert metrics["N-gram baseline"] == "5.26"
+    assert at.get("plotly_chart")
+    at.button(key=f"train_cancel_{status.job_id}").click().run()
+    assert (path / jobs.CANCEL_FILE).exists()
+    assert at.session_state["train_job_id"] == status.job_id
+
+
+def test_queued_job_says_its_place(workspace_id):
+    status = JobStatus(job_id="00000000000000bb", state=JobState.QUEUED, queue_place=2,
+                       pid=os.getpid(), created_at=time.time())
+    fake_job(workspace_id, status)
+    at = page(workspace_id, status.job_id)
+    assert "place 2 in the queue" in at.get("progress")[0].proto.text
+
+
+def test_finished_job_and_my_models(workspace_id):
+    workspace = workspace_dir(workspace_id)
+    model_path = jobs.models_dir(workspace) / "Chorales"
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                      encoding=EncodingConfig(), vocab=vocab, config=config,
+                      training=TrainingConfig().to_dict(),
+                      metrics={"val_perplexity": 4.1, "baseline_perplexity": 5.26,
+                               "epochs_run": 12, "parameters": 1234, "dataset": "Bach"})
+    status = JobStatus(job_id="00000000000000cc", state=JobState.FINISHED, epoch=12, epochs=20,
+                       done=940, total=940, history=HISTORY, baseline=BASELINE,
+                       model_dir=str(model_path), message="saved as Chorales",
+                       created_at=time.time())
+    fake_job(workspace_id, status)
+    at = page(workspace_id, status.job_id)
+    assert not at.exception
+    assert any("Finished" in m.value for m in at.markdown)
+    assert at.get("download_button")
+    at.text_input(key="train_model_Chorales_name").set_value("Bach mine").run()
+    at.button(key="train_model_Chorales_rename").click().run()
+    assert not at.exception
+    assert (jobs.models_dir(workspace) / "Bach mine").is_dir()
+    at.button(key="train_model_Bach mine_delete").click().run()
+    assert not (jobs.models_dir(workspace) / "Bach mine").exists()
+    at.button(key=f"train_new_{status.job_id}").click().run()
+    assert at.button(key="train_start")  # back to the form; the old job is listed
+    assert any("Earlier training jobs" in e.label for e in at.expander)

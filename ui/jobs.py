@@ -1,0 +1,272 @@
+"""Training jobs in the page: which job this tab follows, its live panel, and "My models".
+
+The page keeps only the job's id (session state and `?job=` in the URL, so a reload or a page
+switch reattaches); everything it draws is read from the job's folder, inside a fragment that
+reruns every `POLL_INTERVAL_S` while the job is queued or running.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import jobs
+from core.errors import InvalidModelError
+from core.jobs import JobState, JobStatus
+from core.model import (
+    delete_model_folder,
+    list_model_folders,
+    model_folder_to_zip,
+    read_model_info,
+    rename_model_folder,
+    zip_to_model_folder,
+)
+
+TRAIN_JOB_ID = "train_job_id"  # session state: the job this tab follows
+JOB_QUERY_PARAM = "job"
+POLL_INTERVAL_S = 1.0
+
+_STATE_LABELS = {
+    JobState.QUEUED: "⏳ Waiting",
+    JobState.RUNNING: "🏃 Training",
+    JobState.FINISHED: "✅ Finished",
+    JobState.FAILED: "❌ Failed",
+    JobState.CANCELLED: "⏹️ Cancelled",
+}
+
+
+# ---------------------------------------------------------------- which job
+
+
+def current_job_id(workspace: Path) -> str | None:
+    """The followed job: from session state, else from the URL; None if it does not exist."""
+    job_id = st.session_state.get(TRAIN_JOB_ID) or st.query_params.get(JOB_QUERY_PARAM)
+    if not job_id or not jobs.is_job_id(job_id):
+        return None
+    if not (jobs.job_dir(workspace, job_id) / jobs.STATUS_FILE).is_file():
+        return None
+    follow_job(job_id)
+    return str(job_id)
+
+
+def follow_job(job_id: str) -> None:
+    st.session_state[TRAIN_JOB_ID] = job_id
+    if st.query_params.get(JOB_QUERY_PARAM) != job_id:
+        st.query_params[JOB_QUERY_PARAM] = job_id
+
+
+def forget_job() -> None:
+    st.session_state.pop(TRAIN_JOB_ID, None)
+    if JOB_QUERY_PARAM in st.query_params:
+        del st.query_params[JOB_QUERY_PARAM]
+
+
+# ---------------------------------------------------------------- the job panel
+
+
+def job_panel(workspace: Path, job_id: str) -> None:
+    """The followed job: live while it is queued or running, static once it has ended."""
+    path = jobs.job_dir(workspace, job_id)
+    if jobs.read_status(path).state.active:
+        _live_job_panel(str(path))
+    else:
+        _draw_job(path, jobs.read_status(path))
+
+
+@st.fragment(run_every=POLL_INTERVAL_S)
+def _live_job_panel(path_text: str) -> None:
+    path = Path(path_text)
+    status = jobs.read_status(path)
+    _draw_job(path, status)
+    if not status.state.active:
+        st.rerun()  # the whole page: the static panel, and the new model in "My models"
+
+
+def _draw_job(path: Path, status: JobStatus) -> None:
+    try:
+        request = jobs.read_request(path)
+        title = f"**{request.model_name}** on {request.dataset_name}"
+    except (OSError, ValueError, KeyError):
+        title = f"job {status.job_id}"
+    st.markdown(f"{_STATE_LABELS[status.state]}: {title}")
+    if status.message:
+        show = st.error if status.state is JobState.FAILED else st.caption
+        show(status.message)
+    st.progress(status.fraction, text=progress_text(status))
+    if status.history or status.baseline:
+        _metrics_row(status)
+    if status.history:
+        st.plotly_chart(loss_figure(status), key=f"train_chart_{status.job_id}")
+    elif status.state.active:
+        st.caption("The loss chart appears after the first epoch.")
+    _job_buttons(path, status)
+
+
+def progress_text(status: JobStatus) -> str:
+    if status.state is JobState.QUEUED:
+        if status.queue_place:
+            return f"Waiting for a free slot: place {status.queue_place} in the queue"
+        return "Starting…"
+    parts = []
+    if status.epochs:
+        parts.append(f"Epoch {min(status.epoch, status.epochs)}/{status.epochs}")
+    if status.batches and status.state is JobState.RUNNING and status.phase == "training":
+        parts.append(f"batch {status.batch}/{status.batches}")
+    if status.loss is not None and status.state.active:
+        parts.append(f"loss {status.loss:.3f}")
+    if status.eta_s is not None and status.state.active:
+        parts.append(f"about {format_eta(status.eta_s)} left")
+    if status.state.active and status.phase and status.phase != "training":
+        parts.append(status.phase)
+    return " · ".join(parts) or status.state.value
+
+
+def format_eta(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes / 60:.1f} h"
+
+
+def _metrics_row(status: JobStatus) -> None:
+    last = status.history[-1] if status.history else {}
+    best = min(status.history, key=lambda h: h["val_loss"]) if status.history else {}
+    baseline = status.baseline.get("perplexity")
+    cols = st.columns(4)
+    cols[0].metric("Validation perplexity (best)",
+                   f"{best['val_perplexity']:.2f}" if best else "–",
+                   help="How surprised the model is by music it has not seen; lower is better.")
+    cols[1].metric("N-gram baseline", f"{baseline:.2f}" if baseline else "–",
+                   help="A counting model on the same data; the LSTM should go below it.")
+    cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.1%}" if last else "–")
+    speed = status.tokens_per_s or (last.get("tokens_per_s") if last else None)
+    cols[3].metric("Tokens per second", f"{speed:,.0f}" if speed else "–")
+
+
+def loss_figure(status: JobStatus) -> go.Figure:
+    """Training and validation loss per epoch, with the n-gram baseline as a dashed line."""
+    epochs = [h["epoch"] for h in status.history]
+    figure = go.Figure()
+    figure.add_trace(go.Scatter(x=epochs, y=[h["train_loss"] for h in status.history],
+                                mode="lines+markers", name="training loss"))
+    figure.add_trace(go.Scatter(x=epochs, y=[h["val_loss"] for h in status.history],
+                                mode="lines+markers", name="validation loss"))
+    if "loss" in status.baseline:
+        figure.add_hline(y=status.baseline["loss"], line_dash="dash", line_color="gray",
+                         annotation_text="n-gram baseline", annotation_position="top left")
+    figure.update_layout(xaxis_title="epoch", yaxis_title="loss (nats per token)",
+                         height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    figure.update_xaxes(dtick=1)
+    return figure
+
+
+def _job_buttons(path: Path, status: JobStatus) -> None:
+    left, right = st.columns(2)
+    if status.state.active:
+        cancelling = (path / jobs.CANCEL_FILE).exists()
+        if left.button("Cancel", key=f"train_cancel_{status.job_id}", disabled=cancelling,
+                       help="Stops within one batch; finished epochs are kept."):
+            jobs.cancel_job(path)
+        if cancelling:
+            right.caption("Stopping…")
+    elif status.state in (JobState.CANCELLED, JobState.FAILED):
+        if left.button("Resume", type="primary", key=f"train_resume_{status.job_id}",
+                       help="Continues from the last finished epoch."):
+            jobs.resume_job(path)
+            st.rerun()
+        if right.button("Dismiss", key=f"train_dismiss_{status.job_id}"):
+            forget_job()
+            st.rerun()
+    elif right.button("Train another model", key=f"train_new_{status.job_id}"):
+        forget_job()
+        st.rerun()
+
+
+def recent_jobs(workspace: Path, *, current: str | None) -> None:
+    """Other jobs of this workspace, to follow one again."""
+    others = [s for s in jobs.list_jobs(workspace) if s.job_id != current]
+    if not others:
+        return
+    with st.expander(f"Earlier training jobs ({len(others)})"):
+        for status in others:
+            try:
+                name = jobs.read_request(jobs.job_dir(workspace, status.job_id)).model_name
+            except (OSError, ValueError, KeyError):
+                name = status.job_id
+            left, right = st.columns([3, 1])
+            left.write(f"{_STATE_LABELS[status.state]} **{name}**, "
+                       f"{status.epochs_done} epoch(s)")
+            if right.button("Show", key=f"train_show_{status.job_id}"):
+                follow_job(status.job_id)
+                st.rerun()
+
+
+# ---------------------------------------------------------------- my models
+
+
+def my_models(workspace: Path) -> None:
+    """Every model of this workspace: metrics, rename, delete, download; and upload a zip."""
+    folder = jobs.models_dir(workspace)
+    models = list_model_folders(folder)
+    if not models:
+        st.caption("No models yet: train one above, or upload a model zip below.")
+    for path in models:
+        _model_card(path)
+    _model_upload(workspace)
+
+
+def _model_card(path: Path) -> None:
+    try:
+        info = read_model_info(path)
+    except InvalidModelError as error:
+        st.error(str(error))
+        return
+    metrics = info["metrics"]
+    with st.expander(f"🎼 {path.name}"):
+        cols = st.columns(4)
+        cols[0].metric("Validation perplexity", _number(metrics.get("val_perplexity")))
+        cols[1].metric("N-gram baseline", _number(metrics.get("baseline_perplexity")))
+        cols[2].metric("Epochs", str(metrics.get("epochs_run", "–")))
+        cols[3].metric("Parameters", f"{metrics.get('parameters', 0):,}")
+        model = info["model"]
+        st.caption(f"Trained on {metrics.get('dataset', 'unknown data')}: {model['layers']} "
+                   f"LSTM layer(s) of {model['units']} units.")
+        key = f"train_model_{path.name}"
+        new_name = st.text_input("Name", value=path.name, key=f"{key}_name")
+        left, middle, right = st.columns(3)
+        if left.button("Rename", key=f"{key}_rename", disabled=new_name == path.name):
+            try:
+                rename_model_folder(path, jobs.safe_model_name(new_name))
+            except (ValueError, OSError) as error:
+                st.error(f"{path.name}: {error}")
+            else:
+                st.rerun()
+        middle.download_button("Download (.zip)", data=lambda p=path: model_folder_to_zip(p),
+                               file_name=f"{path.name}.zip", mime="application/zip",
+                               key=f"{key}_download")
+        if right.button("Delete", key=f"{key}_delete"):
+            delete_model_folder(path)
+            st.rerun()
+
+
+def _number(value: object) -> str:
+    return f"{value:.2f}" if isinstance(value, int | float) and math.isfinite(value) else "–"
+
+
+def _model_upload(workspace: Path) -> None:
+    upload = st.file_uploader("Upload a model (.zip downloaded from Tunesmith)", type=["zip"],
+                              key="train_model_upload")
+    if upload is not None and st.button("Add this model", key="train_model_add"):
+        name = jobs.unique_model_name(workspace, Path(upload.name).stem)
+        try:
+            with st.spinner("Checking the model…"):
+                zip_to_model_folder(upload.getvalue(), jobs.models_dir(workspace) / name,
+                                    name=upload.name)
+        except InvalidModelError as error:
+            st.error(f"Not added: {error}")
+        else:
+            st.success(f"Added {name}.")

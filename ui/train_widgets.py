@@ -1,0 +1,125 @@
+"""The Train page's form: which data, which settings, and the job request they make."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import streamlit as st
+
+from core.datasets import PRESETS as DATA_PRESETS
+from core.jobs import JobRequest
+from core.model import ModelConfig
+from core.music_io import EXTENSIONS
+from core.training import DEFAULT_PRESET, PRESETS, TrainingConfig
+from ui import state
+
+MAX_EPOCHS = 200
+MAX_SEQUENCE_LENGTH = 1024
+
+
+@dataclass(frozen=True)
+class DataChoice:
+    label: str
+    sources: tuple[str, ...]
+    name: str
+    limit: int | None = None
+    encoding: dict | None = None  # type: ignore[type-arg]
+
+
+def data_choices() -> list[DataChoice]:
+    """The dataset picked on the Data page first (when there is one), then the presets and
+    "My dataset" (the files in this session's music folder)."""
+    choices = []
+    chosen = st.session_state.get(state.DATASET_SOURCES)
+    if chosen:
+        name = st.session_state.get(state.DATASET_NAME) or "chosen dataset"
+        choices.append(DataChoice(
+            f"{name} (chosen on the Data page)", tuple(map(str, chosen)), name,
+            limit=st.session_state.get(state.DATASET_LIMIT),
+            encoding=st.session_state.get(state.DATASET_ENCODING),
+        ))
+    for preset in DATA_PRESETS.values():
+        choices.append(DataChoice(preset.title, (preset.name,), preset.title))
+    music = state.user_music_dir()
+    files = [p for p in music.iterdir() if p.suffix.lower() in EXTENSIONS]
+    if files:
+        choices.append(DataChoice(f"My dataset ({len(files)} files)", (str(music),),
+                                  "My dataset"))
+    return choices
+
+
+def data_picker() -> DataChoice:
+    choices = data_choices()
+    choice = st.selectbox("Music to learn from", choices, format_func=lambda c: c.label,
+                          key="train_data")
+    limit = st.number_input("Use only the first N files (0 = all)", min_value=0,
+                            value=choice.limit or 0, step=10, key=f"train_limit_{choice.label}",
+                            help="Fewer files train faster; good for a first try.")
+    return replace(choice, limit=int(limit) or None)
+
+
+def settings_form() -> tuple[ModelConfig, TrainingConfig] | None:
+    """Quick / thorough, plus every hyperparameter in an expander. None when invalid."""
+    preset_name = st.radio("How long to train", list(PRESETS), horizontal=True,
+                           index=list(PRESETS).index(DEFAULT_PRESET),
+                           format_func=lambda n: PRESETS[n].title, key="train_preset")
+    preset = PRESETS[preset_name]
+    st.caption(preset.description)
+    model, training = preset.model, preset.training
+    k = f"train_{preset_name}"  # keys per preset: switching the preset resets the fields
+    with st.expander("Advanced settings"):
+        a, b, c = st.columns(3)
+        sequence_length = a.number_input("Sequence length (tokens)", 8, MAX_SEQUENCE_LENGTH,
+                                         training.sequence_length, step=16, key=f"{k}_seq",
+                                         help="How much music the model sees at once.")
+        layers = b.number_input("LSTM layers", 1, 4, model.layers, key=f"{k}_layers")
+        units = c.number_input("Units per layer", 16, 1024, model.units, step=32,
+                               key=f"{k}_units")
+        embedding_dim = a.number_input("Embedding size", 4, 512, model.embedding_dim, step=16,
+                                       key=f"{k}_embedding")
+        dropout = b.number_input("Dropout", 0.0, 0.9, model.dropout, step=0.05,
+                                 key=f"{k}_dropout")
+        batch_size = c.number_input("Batch size", 1, 512, training.batch_size, step=8,
+                                    key=f"{k}_batch")
+        learning_rate = a.number_input("Learning rate", 1e-5, 0.5, training.learning_rate,
+                                       step=1e-4, format="%.4f", key=f"{k}_lr")
+        epochs = b.number_input("Epochs (at most)", 1, MAX_EPOCHS, training.epochs,
+                                key=f"{k}_epochs")
+        patience = c.number_input("Stop after N epochs without improvement", 1, MAX_EPOCHS,
+                                  training.patience, key=f"{k}_patience")
+        augmentation = a.checkbox("Transpose for variety (augmentation)",
+                                  value=training.augmentation, key=f"{k}_augment",
+                                  help="Each training window is also heard in other keys.")
+        semitones = b.number_input("Transpose up to ± semitones", 1, 12,
+                                   training.transpose_semitones, key=f"{k}_semitones",
+                                   disabled=not augmentation)
+        seed = c.number_input("Seed", 0, 2**31 - 1, training.seed, key=f"{k}_seed")
+    try:
+        model = ModelConfig(embedding_dim=int(embedding_dim), units=int(units),
+                            layers=int(layers), dropout=float(dropout))
+        training = replace(training, sequence_length=int(sequence_length),
+                           batch_size=int(batch_size), learning_rate=float(learning_rate),
+                           epochs=int(epochs), patience=int(patience),
+                           augmentation=bool(augmentation), transpose_semitones=int(semitones),
+                           seed=int(seed))
+    except ValueError as error:
+        st.error(f"Settings: {error}")
+        return None
+    return model, training
+
+
+def default_model_name(data: DataChoice) -> str:
+    return f"{data.name} {time.strftime('%Y-%m-%d %H.%M')}"
+
+
+def make_request(data: DataChoice, model: ModelConfig, training: TrainingConfig,
+                 model_name: str) -> JobRequest:
+    return JobRequest(sources=data.sources, dataset_name=data.name, model_name=model_name,
+                      model=model.to_dict(), training=training.to_dict(), limit=data.limit,
+                      encoding=data.encoding)
+
+
+def source_paths(data: DataChoice) -> list[Path]:
+    return [Path(s) for s in data.sources if s not in DATA_PRESETS]
