@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.datasets import DEFAULT_PRESET, load_dataset  # noqa: E402
-from core.model import CHECKPOINT_DIR, ModelConfig  # noqa: E402
-from core.sampling import DEFAULT_MODEL_DIR, PRIMERS_FILE  # noqa: E402
-from core.storage import atomic_write_json  # noqa: E402
-from core.training import TrainingConfig, train  # noqa: E402
+from core.datasets import DEFAULT_PRESET, load_dataset
+from core.model import CHECKPOINT_DIR, ModelConfig
+from core.sampling import DEFAULT_MODEL_DIR, PRIMERS_FILE
+from core.storage import atomic_write_json
+from core.training import TrainingConfig, train
 
 SEED = 20240611
 MODEL_CONFIG = ModelConfig(embedding_dim=32, units=128, layers=2, dropout=0.2)
