@@ -29,6 +29,7 @@ MIDI_OFFSET = 21  # the model's lowest pitch, A0
 MAX_FREQ_IDX = N_PITCHES - 1
 ENERGY_TOLERANCE_FRAMES = 11  # frames below the frame threshold that end a note
 INFERRED_ONSET_DIFFS = 2
+INFERRED_ONSET_BLOCK_FRAMES = 4096  # rows per block when inferring onsets (memory only)
 # basic-pitch's window offset: its frames drift against the windows' hop, and it corrects the
 # drift with this constant ("a magic number, but it's needed for this to align properly").
 WINDOW_OFFSET_S = (FFT_HOP_SAMPLES / AUDIO_SAMPLE_RATE_HZ) * (
@@ -74,18 +75,37 @@ def constrain_frequency(
 
 
 def inferred_onsets(onsets: np.ndarray, frames: np.ndarray) -> np.ndarray:
-    """The predicted onsets, or large rises of the frame activations where those are larger."""
-    diffs = []
-    for n in range(1, INFERRED_ONSET_DIFFS + 1):
-        appended = np.concatenate([np.zeros((n, frames.shape[1])), frames])
-        diffs.append(appended[n:, :] - appended[:-n, :])
-    frame_diff = np.min(diffs, axis=0)
+    """The predicted onsets, or large rises of the frame activations where those are larger.
+
+    Computed block by block in float64 like basic-pitch's, without its stacked temporaries
+    (a 10-minute file would need several hundred MB for them).
+    """
+    n_frames, n_bins = frames.shape
+    frame_diff = np.empty(frames.shape, np.float64)
+    for first in range(0, n_frames, INFERRED_ONSET_BLOCK_FRAMES):
+        last = min(n_frames, first + INFERRED_ONSET_BLOCK_FRAMES)
+        start = max(0, first - INFERRED_ONSET_DIFFS)
+        # padded[k] is frame (first - INFERRED_ONSET_DIFFS + k); frames before 0 are zeros.
+        padded = np.concatenate(
+            [
+                np.zeros((INFERRED_ONSET_DIFFS - (first - start), n_bins)),
+                frames[start:last].astype(np.float64),
+            ]
+        )
+        current = padded[INFERRED_ONSET_DIFFS:]
+        block = current - padded[INFERRED_ONSET_DIFFS - 1 : INFERRED_ONSET_DIFFS - 1 + len(current)]
+        for n in range(2, INFERRED_ONSET_DIFFS + 1):
+            lagged = padded[INFERRED_ONSET_DIFFS - n : INFERRED_ONSET_DIFFS - n + len(current)]
+            np.minimum(block, current - lagged, out=block)
+        frame_diff[first:last] = block
     frame_diff[frame_diff < 0] = 0
     frame_diff[:INFERRED_ONSET_DIFFS, :] = 0
-    peak = np.max(frame_diff)
+    peak = np.max(frame_diff) if frame_diff.size else 0.0
     if peak > 0:
-        frame_diff = np.max(onsets) * frame_diff / peak  # same maximum as the onsets
-    return np.max([onsets, frame_diff], axis=0)
+        frame_diff *= np.max(onsets)  # same maximum as the onsets
+        frame_diff /= peak
+    np.maximum(frame_diff, onsets, out=frame_diff)
+    return frame_diff
 
 
 def _local_maxima(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -41,6 +41,7 @@ from core.encoding import (
 )
 from core.errors import InvalidAudioError
 from core.note_creation import (
+    ANNOT_N_FRAMES,
     ANNOTATIONS_FPS,
     AUDIO_N_SAMPLES,
     AUDIO_SAMPLE_RATE_HZ,
@@ -363,8 +364,9 @@ def audio_to_activations(
             math.ceil(info.frames * AUDIO_SAMPLE_RATE_HZ / max(info.sample_rate_hz, 1))
         )
         n_trim = N_OVERLAPPING_FRAMES // 2
-        notes: list[np.ndarray] = []
-        onsets: list[np.ndarray] = []
+        # Preallocated from the header's length, so a long file is never held twice.
+        note_all = _GrowingFrames(estimated * (ANNOT_N_FRAMES - 2 * n_trim))
+        onset_all = _GrowingFrames(estimated * (ANNOT_N_FRAMES - 2 * n_trim))
         done = 0
         batch: list[np.ndarray] = []
 
@@ -372,10 +374,8 @@ def audio_to_activations(
             nonlocal done
             windows = np.stack(batch)[:, :, np.newaxis]
             note, onset = model.predict(windows)
-            notes.append(np.asarray(note, np.float32)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES))
-            onsets.append(
-                np.asarray(onset, np.float32)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES)
-            )
+            note_all.append(np.asarray(note)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES))
+            onset_all.append(np.asarray(onset)[:, n_trim:-n_trim, :].reshape(-1, N_PITCHES))
             done += len(batch)
             batch.clear()
             if on_progress:
@@ -389,11 +389,31 @@ def audio_to_activations(
             run_batch()
         length = stream.expected_length()
     n_frames = int(np.floor(length * (ANNOTATIONS_FPS / AUDIO_SAMPLE_RATE_HZ)))
-    note_all = np.concatenate(notes)[:n_frames] if notes else np.zeros((0, N_PITCHES), np.float32)
-    onset_all = (
-        np.concatenate(onsets)[:n_frames] if onsets else np.zeros((0, N_PITCHES), np.float32)
+    return Activations(
+        note=note_all.frames(n_frames),
+        onset=onset_all.frames(n_frames),
+        duration_s=length / AUDIO_SAMPLE_RATE_HZ,
     )
-    return Activations(note=note_all, onset=onset_all, duration_s=length / AUDIO_SAMPLE_RATE_HZ)
+
+
+class _GrowingFrames:
+    """(n, 88) float32 rows appended in place; grows (rarely) past the estimated capacity."""
+
+    def __init__(self, capacity: int) -> None:
+        self._data = np.zeros((max(capacity, 1), N_PITCHES), np.float32)
+        self._filled = 0
+
+    def append(self, rows: np.ndarray) -> None:
+        end = self._filled + len(rows)
+        if end > len(self._data):
+            grown = np.zeros((max(end, int(len(self._data) * 1.25)), N_PITCHES), np.float32)
+            grown[: self._filled] = self._data[: self._filled]
+            self._data = grown
+        self._data[self._filled : end] = rows
+        self._filled = end
+
+    def frames(self, n_frames: int) -> np.ndarray:
+        return self._data[: min(n_frames, self._filled)]
 
 
 def activations_to_notes(activations: Activations, params: TranscriptionParams) -> list[NoteEvent]:
