@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import tracemalloc
 from pathlib import Path
 
 import mir_eval
@@ -13,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from core.cli import main
-from core.errors import InvalidAudioError
+from core.errors import InvalidAudioError, JobCancelled
 from core.music_io import read_music
 from core.transcription import (
     PRESETS,
@@ -118,6 +119,50 @@ def test_progress_moves_and_reaches_the_total(model):
 
 def test_batching_does_not_change_notes(model, vocadito):
     assert transcribe(VOCADITO, model=model, batch_windows=3).notes == vocadito.notes
+
+
+def test_progress_callback_can_cancel(model):
+    def cancel(done: int, total: int, info: str) -> None:
+        raise JobCancelled("stop")
+
+    with pytest.raises(JobCancelled):
+        transcribe(VOCADITO, model=model, batch_windows=1, on_progress=cancel)
+
+
+class _SilentModel:
+    """Stands in for Basic Pitch where only the streaming is under test."""
+
+    threads = 1
+
+    def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        zeros = np.zeros((len(windows), 172, 88), np.float32)
+        return zeros, zeros
+
+
+@pytest.mark.slow
+def test_ten_minute_file_streams_in_flat_memory(tmp_path):
+    source, rate = sf.read(VOCADITO, dtype="float32")
+    path = tmp_path / "long.wav"
+    minutes = 10
+    with sf.SoundFile(path, "w", rate, 1, subtype="PCM_16") as handle:
+        for _ in range(int(np.ceil(minutes * 60 * rate / len(source)))):
+            handle.write(source)
+    calls: list[tuple[int, int]] = []
+    tracemalloc.start()
+    try:
+        result = transcribe(
+            path,
+            model=_SilentModel(),
+            on_progress=lambda done, total, info: calls.append((done, total)),
+        )
+        _, peak_bytes = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.duration_s >= minutes * 60
+    # The whole file as float32 at 44.1 kHz would be 106 MB, as float64 212 MB.
+    assert peak_bytes < 160e6, f"peak {peak_bytes / 1e6:.0f} MB"
+    assert len(calls) > 40 and calls[-1][0] == calls[-1][1]
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
 
 
 # ---------------------------------------------------------------- clean-up for training
