@@ -140,3 +140,24 @@ def test_same_seed_same_result(tmp_path: Path) -> None:
         for i in range(2)
     ]
     assert runs[0] == pytest.approx(runs[1], abs=1e-5)
+
+
+@pytest.mark.slow
+def test_train_command_prints_one_json_object(tmp_path: Path, capsys, isolated_data_dir) -> None:
+    import json
+
+    from core.cli import main
+    from tests.core.training_fixtures import write_patterned_midi
+
+    music = write_patterned_midi(tmp_path / "music")
+    code = main(["train", "--data", str(music), "--out", str(tmp_path / "model"), "--epochs", "2",
+                 "--sequence-length", "16", "--embedding-dim", "8", "--units", "16", "--layers",
+                 "1", "--batch-size", "4", "--no-augmentation", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out)  # exactly one object
+    for key in ("train_loss", "val_loss", "val_perplexity", "baseline_perplexity",
+                "tokens_per_s"):
+        assert isinstance(result[key], float), key
+    assert "epoch 2/2" in err
+    assert load_model_folder(tmp_path / "model").config.units == 16
