@@ -6,6 +6,7 @@ voices, chords); verovio lays the MusicXML out as SVG in a few hundred milliseco
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
 from dataclasses import replace
@@ -22,6 +23,7 @@ MAX_NOTATION_NOTES = 3000  # engraving more takes music21 tens of seconds; the r
 DEFAULT_PAGE_WIDTH = 2100  # verovio units (tenths of mm at scale 100)
 DEFAULT_SCALE_PERCENT = 40
 ALL_PAGES: int | None = None
+VEROVIO_DATA_DIR = Path(importlib.util.find_spec("verovio").origin or "").parent / "data"  # type: ignore[union-attr]
 
 
 def piece_to_musicxml(piece: Piece, *, title: str | None = None) -> bytes:
@@ -81,7 +83,10 @@ def musicxml_to_svg(
     import verovio
 
     text = musicxml.decode("utf-8") if isinstance(musicxml, bytes) else musicxml
-    toolkit = verovio.toolkit()
+    # An explicit resource path: verovio's process-wide default is not seen by every thread
+    # (Streamlit runs each session's script in its own thread) and fonts then fail to load.
+    toolkit = verovio.toolkit(False)
+    toolkit.setResourcePath(str(VEROVIO_DATA_DIR))
     toolkit.setOptions(
         {
             "pageWidth": page_width,
