@@ -90,7 +90,7 @@ def run() -> dict[str, Any]:
         "cpu_count": os.cpu_count(),
         # Others share this machine: the load says how far wall times are from an idle one.
         "load_average_1min": round(os.getloadavg()[0], 2),
-        "onnx_threads": model.threads,
+        "parallel_batches": model.workers,
         "warm_clip_s": WARM_CLIP_S,
         "warm_notes": len(result.notes),
         "warm_seconds_best": round(best_s, 3),

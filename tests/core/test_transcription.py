@@ -132,7 +132,7 @@ def test_progress_callback_can_cancel(model):
 class _SilentModel:
     """Stands in for Basic Pitch where only the streaming is under test."""
 
-    threads = 1
+    workers = 1
 
     def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         zeros = np.zeros((len(windows), 172, 88), np.float32)
