@@ -241,6 +241,20 @@ def test_undecodable_bytes_are_refused(model):
         transcribe(noise, name="noise.ogg", model=model)
 
 
+def test_m4a_without_a_decoder_says_what_is_missing(model):
+    noise = np.random.default_rng(1).integers(0, 256, 5000, dtype=np.uint8).tobytes()
+    with pytest.raises(InvalidAudioError, match=r"^phone\.m4a: .*(ffmpeg|cannot decode)"):
+        transcribe(noise, name="phone.m4a", model=model)
+
+
+def test_flac_and_ogg_decode(model, vocadito):
+    audio, rate = sf.read(VOCADITO, dtype="float32")
+    flac = transcribe(audio_to_bytes(audio, fmt="FLAC", rate_hz=rate), name="v.flac", model=model)
+    assert flac.notes == vocadito.notes  # lossless: the very same notes
+    ogg = transcribe(audio_to_bytes(audio, fmt="OGG", rate_hz=rate), name="v.ogg", model=model)
+    assert abs(len(ogg.notes) - len(vocadito.notes)) <= 3
+
+
 def test_missing_file_is_refused(model, tmp_path):
     with pytest.raises(InvalidAudioError, match=r"^gone\.wav: no such file"):
         transcribe(tmp_path / "gone.wav", model=model)
