@@ -20,6 +20,7 @@ from core.errors import InvalidMusicError
 log = logging.getLogger(__name__)
 
 MAX_NOTATION_NOTES = 3000  # engraving more takes music21 tens of seconds; the rest is cut
+GRAND_STAFF_SPLIT_PITCH = 60  # middle C and above on the treble staff, the rest on the bass
 DEFAULT_PAGE_WIDTH = 2100  # verovio units (tenths of mm at scale 100)
 DEFAULT_SCALE_PERCENT = 40
 ALL_PAGES: int | None = None
@@ -31,7 +32,17 @@ def piece_to_musicxml(piece: Piece, *, title: str | None = None) -> bytes:
     if len(piece.notes) > MAX_NOTATION_NOTES:
         log.info("notation: %s cut to %d notes", piece.name, MAX_NOTATION_NOTES)
         piece = replace(piece, notes=piece.notes[:MAX_NOTATION_NOTES])
-    return midi_to_musicxml(midi_to_bytes(piece_to_midi(piece)), title=title or piece.name)
+    upper = replace(
+        piece, notes=tuple(n for n in piece.notes if n.pitch >= GRAND_STAFF_SPLIT_PITCH)
+    )
+    lower = replace(piece, notes=tuple(n for n in piece.notes if n.pitch < GRAND_STAFF_SPLIT_PITCH))
+    midi = piece_to_midi(upper if upper.notes else lower)
+    if upper.notes and lower.notes:  # a grand staff: treble and bass parts, like a piano score
+        midi.instruments[0].name = "upper"
+        bass = piece_to_midi(lower, tempo_bpm=piece.tempo_bpm).instruments[0]
+        bass.name = "lower"
+        midi.instruments.append(bass)
+    return midi_to_musicxml(midi_to_bytes(midi), title=title or piece.name)
 
 
 def midi_to_musicxml(

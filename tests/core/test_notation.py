@@ -51,3 +51,13 @@ def test_bad_midi_is_refused_with_its_name(tmp_path: Path) -> None:
 def test_midi_bytes_convert() -> None:
     musicxml = midi_to_musicxml(midi_to_bytes(piece_to_midi(MELODY)), title="from bytes")
     assert read_title(musicxml) == "from bytes"
+
+
+def test_low_and_high_notes_go_on_a_grand_staff(tmp_path: Path) -> None:
+    piece = Piece("both hands", (Note(0, 48, 8), Note(0, 72, 4), Note(4, 74, 4)), 4, 100.0)
+    musicxml = piece_to_musicxml(piece)
+    assert musicxml.count(b"<score-part ") == 2
+    path = tmp_path / "both.musicxml"
+    path.write_bytes(musicxml)
+    (back,) = read_music(path)
+    assert sorted(n.pitch for n in back.notes) == [48, 72, 74]
