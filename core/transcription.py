@@ -135,19 +135,34 @@ class Preset(Enum):
     OTHER = "other"
 
 
-# Chosen by scripts/tune_transcription_presets.py: melodies from music21's corpus rendered with
-# FluidSynth (FluidR3_GM) on GM programs of each family, transcribed, scored with mir_eval's
-# onset F-measure (50 ms), mean over pieces. Figures: see docs in that script's last run,
-# copied here:
-#   piano  (Acoustic Grand, Bright Acoustic):     default 0.00 → preset 0.00
-#   voice  (Choir Aahs, Voice Oohs):              default 0.00 → preset 0.00
-#   guitar (Nylon, Steel):                        default 0.00 → preset 0.00
-#   other  (Flute, Violin, Clarinet, Trumpet):    default 0.00 → preset 0.00
+# Chosen by scripts/tune_transcription_presets.py (2026-11-24): 6 Irish tunes from music21's
+# corpus (12 s each; for the piano also 2 Bach chorales, all four voices) rendered with
+# FluidSynth (FluidR3 GM), transcribed, decoded with a grid (onset 0.4-0.8, frame 0.2-0.5,
+# shortest note 58/90/128 ms, melodia on/off, the family's frequency range on/off), scored
+# with mir_eval: onset F (50 ms) / onset+pitch F (offsets ignored), the mean of the two
+# maximized on 4 tunes, reported on the 2 held-out tunes:
+#   family (GM programs)                  basic-pitch defaults    preset
+#   piano  (Grand, Bright; -0/-12)        0.926 / 0.894           0.924 / 0.913
+#   voice  (Choir Aahs, Voice Oohs)       0.454 / 0.381           0.629 / 0.599
+#   guitar (Nylon, Steel)                 0.748 / 0.709           0.965 / 0.965
+#   other  (Flute, Violin, Clarinet,      0.686 / 0.677           0.865 / 0.865
+#           Trumpet)
+# The examples are mostly single melodies: for chords, lower thresholds may find more notes.
+# The frequency ranges (voice 70-1200 Hz, guitar 75-1400 Hz) did not help these renders, so
+# the presets leave the range open; users can set it under the advanced settings.
 PRESETS: dict[Preset, TranscriptionParams] = {
-    Preset.PIANO: TranscriptionParams(),
-    Preset.VOICE: TranscriptionParams(min_frequency_hz=65.0, max_frequency_hz=1400.0),
-    Preset.GUITAR: TranscriptionParams(min_frequency_hz=75.0, max_frequency_hz=1400.0),
-    Preset.OTHER: TranscriptionParams(),
+    Preset.PIANO: TranscriptionParams(
+        onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0
+    ),
+    Preset.VOICE: TranscriptionParams(
+        onset_threshold=0.8, frame_threshold=0.3, min_note_length_ms=127.7
+    ),
+    Preset.GUITAR: TranscriptionParams(
+        onset_threshold=0.8, frame_threshold=0.5, min_note_length_ms=90.0, melodia_trick=False
+    ),
+    Preset.OTHER: TranscriptionParams(
+        onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0
+    ),
 }
 DEFAULT_PRESET = Preset.OTHER
 
