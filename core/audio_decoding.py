@@ -114,14 +114,13 @@ class AudioStream:
                 raise InvalidAudioError(f"{name}: the file is empty")
             data = None
             handle = str(path)
+        # Text is refused before the decoders see it (libmpg123 would print resync noise).
+        head = data[:512] if data is not None else _read_head(Path(str(source)))
+        if _looks_like_text(head):
+            raise InvalidAudioError(f"{name}: it is a text file, not audio")
         try:
             self._file = sf.SoundFile(handle)
         except (sf.LibsndfileError, RuntimeError, TypeError) as error:
-            head = data[:512] if data is not None else _read_head(Path(str(source)))
-            if _looks_like_text(head):
-                raise InvalidAudioError(
-                    f"{name}: it is a text file, not audio (the decoder found no audio format)"
-                ) from error
             if Path(name).suffix.lower() in AUDIOREAD_SUFFIXES:
                 return self._open_with_audioread(source)
             raise InvalidAudioError(
