@@ -23,9 +23,9 @@ if generator is not None:
     with left:
         settings = gen.music_controls()
     with right:
-        primer = gen.primer_picker(generator, state.user_music_dir())
-        count = st.slider("Variations", 1, gen.MAX_VARIATIONS, 1, key=gen.VARIATIONS_KEY)
         seed = gen.seed_control()
+        count = st.slider("Variations", 1, gen.MAX_VARIATIONS, 1, key=gen.VARIATIONS_KEY)
+        primer = gen.primer_picker(generator, state.user_music_dir(), seed=seed)
         soundfont = gen.soundfont_control(workspace)
     if st.button("🎹 Generate", type="primary", key="generate_go"):
         if isinstance(primer, str):

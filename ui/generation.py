@@ -301,11 +301,6 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     )
 
 
-def random_generator() -> np.random.Generator:
-    """A fresh random generator for choices that need not be reproduced (excerpt picks)."""
-    return np.random.default_rng(new_seed())
-
-
 # ---------------------------------------------------------------- controls of the Generate page
 
 MODEL_KEY = "generate_model"
@@ -407,8 +402,13 @@ def seed_control() -> int:
     return int(seed)
 
 
-def primer_picker(generator: Generator, user_music: Path | None) -> Primer | str | None:
-    """How the piece starts. Returns a primer, None (a blank page) or an error line."""
+def primer_picker(
+    generator: Generator, user_music: Path | None, *, seed: int
+) -> Primer | str | None:
+    """How the piece starts. Returns a primer, None (a blank page) or an error line.
+
+    The snippet of training music is drawn from `seed`, so the same seed gives the same piece.
+    """
     from core.sampling import music_to_primer
 
     options = [START_NOTHING]
@@ -417,7 +417,7 @@ def primer_picker(generator: Generator, user_music: Path | None) -> Primer | str
     options.append(START_MY_TUNE)
     start = st.radio("Start from", options, key=START_KEY)
     if start == START_EXCERPT:
-        return generator.excerpt_primer(random_generator())
+        return generator.excerpt_primer(np.random.default_rng(seed))
     if start != START_MY_TUNE:
         return None
     mine = sorted(p.name for p in user_music.iterdir()) if user_music else []
