@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,6 +120,7 @@ class _LoadedSynth:
         import fluidsynth
 
         self.lock = threading.Lock()
+        self.deleted = False  # set when evicted; a render that finds it so loads again
         # Chorus off: its LFO keeps running between renders, so the same MIDI would not give
         # the same audio twice. Reverb stays; its tail is drained after each render.
         settings = {"synth.chorus.active": 0}
@@ -130,7 +132,10 @@ class _LoadedSynth:
             raise InvalidSoundfontError(f"{soundfont.name}: FluidSynth could not load it")
 
 
-_SYNTHS: dict[tuple[str, int, int], _LoadedSynth] = {}
+# Loaded synthesizers, least recently used first. Each holds its soundfont's samples in memory
+# (FluidR3 is 148 MB), so only a few stay; the default one is simply used most often.
+MAX_LOADED_SYNTHS = 3
+_SYNTHS: OrderedDict[tuple[str, int, int], _LoadedSynth] = OrderedDict()
 _SYNTHS_LOCK = threading.Lock()
 
 
@@ -142,6 +147,12 @@ def _synth_for(soundfont: Path, sample_rate_hz: int) -> _LoadedSynth:
             log.info("loading soundfont %s at %d Hz", soundfont, sample_rate_hz)
             loaded = _LoadedSynth(soundfont, sample_rate_hz)
             _SYNTHS[key] = loaded
+            while len(_SYNTHS) > MAX_LOADED_SYNTHS:
+                _, oldest = _SYNTHS.popitem(last=False)
+                with oldest.lock:  # waits for a render still using it
+                    oldest.deleted = True
+                    oldest.synth.delete()
+        _SYNTHS.move_to_end(key)
         return loaded
 
 
@@ -261,14 +272,11 @@ def midi_to_audio(
     else:
         path = Path(soundfont) if soundfont is not None else default_soundfont()
         validate_soundfont(path)
-        audio = _render(
-            _synth_for(path.resolve(), sample_rate_hz),
-            events,
-            channels,
-            end_s,
-            sample_rate_hz,
-            program,
-        )
+        rendered = None
+        while rendered is None:  # None: the synth was evicted meanwhile; load it again
+            loaded = _synth_for(path.resolve(), sample_rate_hz)
+            rendered = _render(loaded, events, channels, end_s, sample_rate_hz, program)
+        audio = rendered
     if not stereo:
         audio = audio.mean(axis=1)
     if normalize:
@@ -292,9 +300,11 @@ def _render_with_temporary_soundfont(
         path.write_bytes(data)
         loaded = _LoadedSynth(path, sample_rate_hz)
         try:
-            return _render(loaded, events, channels, end_s, sample_rate_hz, program)
+            audio = _render(loaded, events, channels, end_s, sample_rate_hz, program)
         finally:
             loaded.synth.delete()
+    assert audio is not None  # a private synth is never evicted
+    return audio
 
 
 def _render(
@@ -304,10 +314,13 @@ def _render(
     end_s: float,
     sample_rate_hz: int,
     program: int | None,
-) -> np.ndarray:
+) -> np.ndarray | None:
+    """Stereo float32 audio, or None when `loaded` was evicted before this render got it."""
     total = round(end_s * sample_rate_hz)
     out = np.zeros((total, 2), dtype=np.float32)
     with loaded.lock:
+        if loaded.deleted:
+            return None
         synth = loaded.synth
         synth.system_reset()
         for channel, own_program, is_drum in channels:

@@ -115,3 +115,20 @@ def test_normalize_loudness_hits_the_rms_target_and_keeps_silence() -> None:
     assert 20 * np.log10(np.sqrt(np.mean(louder**2))) == pytest.approx(-20.0, abs=0.1)
     silence = np.zeros(100, dtype=np.float32)
     np.testing.assert_array_equal(normalize_loudness(silence), silence)
+
+
+def test_only_a_few_soundfonts_stay_loaded(scale_midi: bytes, tmp_path) -> None:
+    from core import rendering
+
+    copies = []
+    for index in range(rendering.MAX_LOADED_SYNTHS + 2):
+        path = tmp_path / f"font{index}.sf2"
+        path.write_bytes(BUNDLED_SOUNDFONT_PATH.read_bytes())
+        copies.append(path)
+    for path in copies:
+        audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, soundfont=path)
+        assert float(np.sqrt(np.mean(audio**2))) > 0.05
+    assert len(rendering._SYNTHS) <= rendering.MAX_LOADED_SYNTHS
+    # an evicted soundfont loads again when asked for
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, soundfont=copies[0])
+    assert float(np.sqrt(np.mean(audio**2))) > 0.05
