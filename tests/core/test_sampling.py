@@ -29,6 +29,7 @@ from core.sampling import (
     creativity_to_settings,
     excerpt_primer,
     music_to_primer,
+    piece_to_primer,
     sample_from_logits,
 )
 from tests.core._generation_fixtures import make_tiny_model_folder
@@ -195,3 +196,18 @@ def test_primer_given_directly_keeps_tokens(generator: Generator) -> None:
     primer = Primer(("T4", "P60", "D4", "P64", "D4"))
     result = generator.generate(SamplingSettings(length_tokens=20), seed=9, primer=primer)
     assert result.tokens[1:6] == primer.tokens
+
+
+def test_key_normalized_models_hear_the_primer_in_c_and_give_it_back_in_its_key(
+    generator: Generator,
+) -> None:
+    from dataclasses import replace
+
+    d_major = tuple(Note(i * 4, p, 4) for i, p in enumerate([62, 66, 69, 74, 69, 66, 62]))
+    piece = Piece("in D", d_major, 4, 100.0)
+    normalizing = replace(ENCODING, normalize_key=True)
+    primer = piece_to_primer(piece, normalizing)
+    assert primer.transpose_semitones == -2
+    assert primer.tokens[:2] == ("P60", "D4")  # D moved down to C
+    result = generator.generate(SamplingSettings(length_tokens=30), seed=4, primer=primer)
+    assert result.piece.notes[: len(d_major)] == d_major
