@@ -527,6 +527,17 @@ def transcribe(
     )
 
 
+def audio_to_midi(
+    audio: bytes | str | Path,
+    *,
+    name: str | None = None,
+    model: BasicPitchModel | None = None,
+    params: TranscriptionParams | None = None,
+) -> pretty_midi.PrettyMIDI:
+    """`transcribe(...).to_midi()`: the raw notes as basic-pitch's MIDI file."""
+    return transcribe(audio, name=name, model=model, params=params).to_midi()
+
+
 # ---------------------------------------------------------------- clean-up for training data
 
 

@@ -100,6 +100,11 @@ def run() -> dict[str, Any]:
         "warm_cpu_seconds": round(cpu_s, 3),
         # Audio seconds per CPU second, all threads together: independent of other load.
         "audio_s_per_cpu_s": round(WARM_CLIP_S / cpu_s, 1),
+        # What the CPU figure allows when the parallel batches each get an idle core (perfect
+        # scaling assumed: an upper bound, not a measurement).
+        "realtime_factor_upper_bound_idle_cores": round(
+            WARM_CLIP_S / cpu_s * min(model.workers, os.cpu_count() or 1), 1
+        ),
         "goal_realtime_factor": GOAL_REALTIME_FACTOR,
         "first_clip_s": FIRST_CLIP_S,
         "first_transcription_wall_s": round(first_wall_s, 2),
