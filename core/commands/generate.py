@@ -50,6 +50,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a MIDI/MusicXML/ABC file to continue",
     )
     parser.add_argument(
+        "--snippet",
+        action="store_true",
+        help="start from a snippet of the music the model learned from (drawn from the seed)",
+    )
+    parser.add_argument(
         "--wav",
         type=Path,
         default=None,
@@ -60,6 +65,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from core.encoding import DEFAULT_TEMPO_BPM
     from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
     from core.sampling import (
@@ -93,6 +100,14 @@ def run(args: argparse.Namespace) -> int:
         print_error(f"{args.out.name}: {error}")
         return 2
     seed = new_seed() if args.seed is None else args.seed
+    if args.snippet:
+        if primer is not None:
+            print_error(f"{args.primer.name}: give --primer or --snippet, not both")
+            return 2
+        primer = generator.excerpt_primer(np.random.default_rng(seed))
+        if primer is None:
+            print_error(f"{generator.name}: this model ships no training snippets (primers.json)")
+            return 2
     result = generator.generate(settings, seed=seed, primer=primer)
     atomic_write_bytes(args.out, result.midi_bytes)
     summary = {**result.summary(), "out": str(args.out)}

@@ -85,3 +85,18 @@ def test_render_refuses_a_bad_soundfont_and_a_bad_midi(tmp_path: Path, capsys) -
     broken.write_bytes(b"garbage")
     assert main(["render", str(broken), "--out", str(tmp_path / "b.wav")]) == 1
     assert "broken.mid: not a MIDI file" in capsys.readouterr().err
+
+
+def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    out = tmp_path / "snippet.mid"
+    assert main(["generate", "--model", str(model_dir), "--out", str(out), "--snippet"]) == 2
+    assert "no training snippets" in capsys.readouterr().err
+    from core.sampling import DEFAULT_MODEL_DIR
+
+    if not DEFAULT_MODEL_DIR.is_dir():
+        pytest.skip("no bundled model")
+    assert main(["generate", "--model", "default", "--out", str(out), "--snippet", "--tokens",
+                 "40", "--seed", "8", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["primer_tokens"] > 0 and summary["model"] == "default"
