@@ -65,6 +65,8 @@ MAX_LENGTH_TOKENS = 20_000
 MAX_LENGTH_S = 600.0
 MAX_PRIMER_TOKENS = 2_000
 DEFAULT_PRIMER_EXCERPT_TOKENS = 48
+DEFAULT_PRIMER_PIECES = 40  # training pieces whose openings ship as primers.json
+DEFAULT_PRIMER_TOKENS_PER_PIECE = 160
 GREEDY_TEMPERATURE = 1e-6  # at or below this, sampling is argmax
 # Loop guard: a cycle of up to MAX_LOOP_PERIOD_TOKENS tokens seen MIN_LOOP_REPEATS times in a
 # row (and covering at least MIN_LOOP_TOKENS tokens) may not go on: its next token is masked.
@@ -625,6 +627,29 @@ def music_to_primer(
             f"({encoding.min_pitch}..{encoding.max_pitch})"
         )
     return primer
+
+
+def write_training_primers(
+    model_dir: Path,
+    sequences: Sequence[Sequence[str]],
+    *,
+    source: str = "",
+    pieces: int = DEFAULT_PRIMER_PIECES,
+    tokens_per_piece: int = DEFAULT_PRIMER_TOKENS_PER_PIECE,
+) -> Path:
+    """Ship the openings of some training pieces beside a model (`primers.json`), so people can
+    start from "a snippet of the music the model learned from" without the dataset.
+
+    `sequences` are token sequences of the training side (`Dataset.train[i].tokens`).
+    """
+    import json
+
+    from core.storage import atomic_write_text
+
+    kept = [list(seq[:tokens_per_piece]) for seq in list(sequences)[:pieces]]
+    path = Path(model_dir) / PRIMERS_FILE
+    atomic_write_text(path, json.dumps({"source": source, "sequences": kept}) + "\n")
+    return path
 
 
 def _read_primers(folder: Path) -> tuple[tuple[str, ...], ...]:

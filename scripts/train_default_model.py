@@ -23,8 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.datasets import DEFAULT_PRESET, load_dataset
 from core.model import CHECKPOINT_DIR, ModelConfig
-from core.sampling import DEFAULT_MODEL_DIR, PRIMERS_FILE
-from core.storage import atomic_write_json
+from core.sampling import DEFAULT_MODEL_DIR, write_training_primers
 from core.training import TrainingConfig, train
 
 SEED = 20240611
@@ -38,8 +37,6 @@ TRAINING_CONFIG = TrainingConfig(
     seed=SEED,
     augmentation=True,
 )
-PRIMER_PIECES = 40  # training pieces whose opening is shipped as primers
-PRIMER_TOKENS_PER_PIECE = 160
 
 
 def main() -> int:
@@ -77,14 +74,16 @@ def main() -> int:
         )
     assert result.model_dir is not None
     shutil.rmtree(result.model_dir / CHECKPOINT_DIR, ignore_errors=True)
-    primers = [list(p.tokens[:PRIMER_TOKENS_PER_PIECE]) for p in dataset.train[:PRIMER_PIECES]]
-    atomic_write_json(
-        result.model_dir / PRIMERS_FILE, {"source": dataset.name, "sequences": primers}
-    )
+    write_training_primers(result.model_dir, [p.tokens for p in dataset.train], source=dataset.name)
     elapsed = time.monotonic() - started
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}
-    print(json.dumps({"model_dir": str(result.model_dir), "elapsed_s": round(elapsed, 1),
-                      **metrics}, default=str), flush=True)
+    print(
+        json.dumps(
+            {"model_dir": str(result.model_dir), "elapsed_s": round(elapsed, 1), **metrics},
+            default=str,
+        ),
+        flush=True,
+    )
     return 0
 
 

@@ -211,3 +211,15 @@ def test_key_normalized_models_hear_the_primer_in_c_and_give_it_back_in_its_key(
     assert primer.tokens[:2] == ("P60", "D4")  # D moved down to C
     result = generator.generate(SamplingSettings(length_tokens=30), seed=4, primer=primer)
     assert result.piece.notes[: len(d_major)] == d_major
+
+
+def test_training_primers_ship_with_a_model_and_load_with_it(model_dir: Path) -> None:
+    from core.sampling import write_training_primers
+
+    sequences = [[BOS, "T4", "P60", "D4", "P64", "D4", EOS]] * 3
+    write_training_primers(model_dir, sequences, source="tiny", pieces=2, tokens_per_piece=5)
+    loaded = Generator.from_folder(model_dir)
+    assert loaded.primers == ((BOS, "T4", "P60", "D4", "P64"),) * 2
+    primer = loaded.excerpt_primer(np.random.default_rng(0))
+    assert primer is not None and primer.tokens[-1] == "D4"
+    (model_dir / "primers.json").unlink()
