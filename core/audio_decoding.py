@@ -94,6 +94,7 @@ class AudioStream:
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self._file: Any = None
         self._audioread: Any = None
+        self._exact_length = False
         self.info = self._open(source)
         self.decoded_frames = 0  # at the native rate, after blocks() ran
 
@@ -130,8 +131,11 @@ class AudioStream:
             name, int(self._file.samplerate), int(self._file.channels), int(self._file.frames)
         )
         self._check_duration(info.duration_s)
-        if info.frames <= 0:
-            raise InvalidAudioError(f"{name}: the file holds no audio samples")
+        # The header's length is exact for WAV, FLAC and OGG, and for MP3 only with a
+        # Xing/Info/VBRI header; other MP3s have an estimate, too rough to call a file truncated.
+        self._exact_length = str(self._file.format) != "MP3" or _has_mp3_length_header(
+            data if data is not None else Path(str(source))
+        )
         return info
 
     def _open_with_audioread(self, source: bytes | str | Path) -> AudioInfo:
@@ -251,7 +255,7 @@ class AudioStream:
     def _check_truncation(self) -> None:
         promised = self.info.frames
         missing = promised - self.decoded_frames
-        if self._file is None or missing <= 0:
+        if self._file is None or not self._exact_length or missing <= 0:
             return
         missing_s = missing / self.info.sample_rate_hz
         if missing > TRUNCATION_TOLERANCE * promised and missing_s > TRUNCATION_MIN_MISSING_S:
@@ -299,6 +303,28 @@ def _to_mono(chunk: np.ndarray) -> np.ndarray:
     if chunk.shape[1] == 1:
         return np.ascontiguousarray(chunk[:, 0])
     return np.ascontiguousarray(np.mean(chunk, axis=1, dtype=np.float32))
+
+
+MP3_LENGTH_HEADER_TAGS = (b"Xing", b"Info", b"VBRI")
+MP3_LENGTH_HEADER_SEARCH_BYTES = 4096  # the tag sits in the first MPEG frame
+
+
+def _has_mp3_length_header(source: bytes | Path) -> bool:
+    """Whether the first MPEG frame (after any ID3v2 tag) holds an exact length header."""
+    head = source[:10] if isinstance(source, bytes) else _read_head(source, 10)
+    offset = 0
+    if head.startswith(b"ID3") and len(head) == 10:
+        size = 0
+        for byte in head[6:10]:  # a "syncsafe" integer: 7 bits per byte
+            size = (size << 7) | (byte & 0x7F)
+        offset = 10 + size + (10 if head[5] & 0x10 else 0)
+    if isinstance(source, bytes):
+        frame = source[offset : offset + MP3_LENGTH_HEADER_SEARCH_BYTES]
+    else:
+        with source.open("rb") as handle:
+            handle.seek(offset)
+            frame = handle.read(MP3_LENGTH_HEADER_SEARCH_BYTES)
+    return any(tag in frame for tag in MP3_LENGTH_HEADER_TAGS)
 
 
 def _read_head(path: Path, size: int = 512) -> bytes:

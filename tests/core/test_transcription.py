@@ -235,6 +235,14 @@ def test_truncated_mp3_is_refused(model, vocadito_mp3):
         transcribe(vocadito_mp3[:300], name="stub.mp3", model=model)
 
 
+def test_mp3_without_a_length_header_is_decoded_as_far_as_it_goes(model, vocadito_mp3):
+    # Without a Xing/Info header the length is only an estimate: no "truncated" verdict.
+    assert b"Info" in vocadito_mp3[:4096] or b"Xing" in vocadito_mp3[:4096]
+    untagged = vocadito_mp3.replace(b"Info", b"Junk", 1).replace(b"Xing", b"Junk", 1)
+    result = transcribe(untagged[: len(untagged) // 2], name="half.mp3", model=model)
+    assert result.duration_s > 1.0
+
+
 def test_undecodable_bytes_are_refused(model):
     noise = np.random.default_rng(0).integers(0, 256, 4000, dtype=np.uint8).tobytes()
     with pytest.raises(InvalidAudioError, match=r"^noise\.ogg: cannot decode"):
