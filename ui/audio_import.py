@@ -42,6 +42,14 @@ PRESET_LABELS: dict[tr.Preset, str] = {
     tr.Preset.OTHER: "Other instrument / not sure",
 }
 PREVIEW_SAMPLE_RATE_HZ = 22050
+AUDIO_MIME_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".ogg": "audio/ogg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
+    ".aiff": "audio/aiff",
+}
 
 # Optional collaborators: the rendered preview and the shared piano roll.
 try:
@@ -276,7 +284,8 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     original.caption("Original")
     audio = _upload_bytes(uploads, result.name)
     if audio is not None:
-        original.audio(audio, format=f"audio/{Path(result.name).suffix.lstrip('.') or 'wav'}")
+        mime = AUDIO_MIME_TYPES.get(Path(result.name).suffix.lower(), "audio/wav")
+        original.audio(audio, format=mime)
     else:
         original.info("Upload the file again to play it.")
     rendered.caption("Transcription")
