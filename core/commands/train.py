@@ -50,7 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-batches-per-epoch", type=int, help="cap each epoch (quick experiments)"
     )
     parser.add_argument(
-        "--no-augmentation", action="store_true", help="do not transpose training windows"
+        "--augmentation",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="transpose training windows by random semitones (default: the preset's, off)",
     )
     parser.add_argument("--limit", type=int, help="use only the first N files of the data")
     parser.add_argument(
@@ -81,8 +84,8 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         "seed": args.seed,
         "max_batches_per_epoch": args.max_batches_per_epoch,
     }
-    if args.no_augmentation:
-        training_changes["augmentation"] = False
+    if args.augmentation is not None:
+        training_changes["augmentation"] = args.augmentation
     model = replace(preset.model, **{k: v for k, v in model_changes.items() if v is not None})
     training = replace(
         preset.training, **{k: v for k, v in training_changes.items() if v is not None}
