@@ -12,6 +12,7 @@ many times over (the same pitch thirty times, the same bar again and again).
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -56,6 +57,16 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "default"
 DEFAULT_MODEL_DIR = REPO_DIR / "models" / "default"
 PRIMERS_FILE = "primers.json"  # optional: excerpts of the training music, shipped with a model
+# The model folder's files, as core.model writes them (repeated here because importing
+# core.model imports TensorFlow, which the fast load path avoids; a test checks they agree).
+MODEL_FILE = "model.keras"
+ENCODING_FILE = "encoding.json"
+VOCAB_FILE = "vocab.json"
+CONFIG_FILE = "config.json"
+METRICS_FILE = "metrics.json"
+MODEL_FOLDER_FILES = (MODEL_FILE, ENCODING_FILE, VOCAB_FILE, CONFIG_FILE)
+KERAS_CONFIG_ENTRY = "config.json"  # inside the .keras zip archive
+KERAS_WEIGHTS_ENTRY = "model.weights.h5"
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_K = 0  # 0: off
@@ -182,6 +193,18 @@ class _LstmWeights:
 LstmState = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer
 
 
+def _steppable_lstm(config: dict[str, Any]) -> bool:
+    """An LSTM this module's numpy step reproduces exactly."""
+    return (
+        config.get("activation", "tanh") == "tanh"
+        and config.get("recurrent_activation", "sigmoid") == "sigmoid"
+        and config.get("use_bias", True)
+        and not config.get("go_backwards", False)
+        and not config.get("stateful", False)
+        and config.get("return_sequences", True)
+    )
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1 / (1 + e^-x), without overflow warnings
 
@@ -193,7 +216,30 @@ class StepModel:
     so a step costs one row lookup and a few matrix-vector products.
     """
 
-    def __init__(self, keras_model: keras.Model) -> None:
+    def __init__(
+        self,
+        embedding: np.ndarray,
+        layers: Sequence[_LstmWeights],
+        dense_kernel: np.ndarray,
+        dense_bias: np.ndarray,
+    ) -> None:
+        if not layers:
+            raise InvalidModelError("the network has no LSTM layer named lstm_0")
+        dtype = np.float32
+        self.input_table = (embedding @ layers[0].kernel + layers[0].bias).astype(dtype)
+        self.layers = [
+            _LstmWeights(
+                w.kernel.astype(dtype), w.recurrent_kernel.astype(dtype), w.bias.astype(dtype)
+            )
+            for w in layers
+        ]
+        self.dense_kernel = np.asarray(dense_kernel, dtype=dtype)
+        self.dense_bias = np.asarray(dense_bias, dtype=dtype)
+        self.vocab_size = int(self.dense_kernel.shape[1])
+
+    @classmethod
+    def from_keras(cls, keras_model: keras.Model) -> StepModel:
+        """Read the weights of a loaded Keras model that follows `core.model`'s layout."""
         from core.model import EMBEDDING_NAME, LOGITS_NAME, lstm_name
 
         try:
@@ -204,12 +250,8 @@ class StepModel:
                     layer = keras_model.get_layer(lstm_name(len(layers)))
                 except ValueError:
                     break
-                config = layer.get_config()
-                if (
-                    config.get("activation", "tanh") != "tanh"
-                    or config.get("recurrent_activation", "sigmoid") != "sigmoid"
-                ):
-                    raise InvalidModelError("only tanh/sigmoid LSTM layers can be stepped")
+                if not _steppable_lstm(layer.get_config()):
+                    raise InvalidModelError("only plain tanh/sigmoid LSTM layers can be stepped")
                 kernel, recurrent, *bias = (np.asarray(w) for w in layer.get_weights())
                 units = recurrent.shape[0]
                 layers.append(
@@ -222,21 +264,72 @@ class StepModel:
             raise InvalidModelError(
                 f"the network does not follow the model layout ({error})"
             ) from error
-        if not layers:
-            raise InvalidModelError("the network has no LSTM layer named lstm_0")
-        dtype = np.float32
-        self.input_table = (embedding @ layers[0].kernel + layers[0].bias).astype(dtype)
-        self.layers = [
-            _LstmWeights(
-                w.kernel.astype(dtype), w.recurrent_kernel.astype(dtype), w.bias.astype(dtype)
-            )
-            for w in layers
-        ]
-        self.dense_kernel = dense_kernel.astype(dtype)
-        self.dense_bias = (dense_bias[0] if dense_bias else np.zeros(dense_kernel.shape[1])).astype(
-            dtype
-        )
-        self.vocab_size = int(self.dense_kernel.shape[1])
+        logits_bias = dense_bias[0] if dense_bias else np.zeros(dense_kernel.shape[1])
+        return cls(embedding, layers, dense_kernel, logits_bias)
+
+    @classmethod
+    def from_keras_file(cls, model_file: Path) -> StepModel | None:
+        """Read the weights straight from a `.keras` archive, without TensorFlow.
+
+        Importing TensorFlow and rebuilding the Keras model takes seconds; reading the arrays
+        takes milliseconds. Only the exact layout `core.model.build_model` writes is read this
+        way (checked in the archive's config); None means "load it with Keras instead". Nothing
+        in the archive is executed.
+        """
+        import io
+        import zipfile
+
+        import h5py
+
+        try:
+            with zipfile.ZipFile(model_file) as archive:
+                config = json.loads(archive.read(KERAS_CONFIG_ENTRY))
+                weights = archive.read(KERAS_WEIGHTS_ENTRY)
+            layer_configs = config["config"]["layers"]
+            classes = [layer["class_name"] for layer in layer_configs]
+            names = [layer["config"]["name"] for layer in layer_configs]
+            count = (len(classes) - 3) // 2
+            expected_classes = ["InputLayer", "Embedding", *["LSTM", "Dropout"] * count, "Dense"]
+            expected_names = [
+                names[0],
+                "embedding",
+                *[n for i in range(count) for n in (f"lstm_{i}", f"dropout_{i}")],
+                "logits",
+            ]
+            if count < 1 or classes != expected_classes or names != expected_names:
+                return None
+            lstm_configs = [c["config"] for c in layer_configs if c["class_name"] == "LSTM"]
+            dense_config = layer_configs[-1]["config"]
+            if not all(_steppable_lstm(c) for c in lstm_configs) or (
+                dense_config.get("activation", "linear") != "linear"
+            ):
+                return None
+            # Keras 3 stores variables by class-derived path: lstm, lstm_1, ... in layer order.
+            with h5py.File(io.BytesIO(weights), "r") as h5:
+                layers_group = h5["layers"]
+                embedding = np.asarray(layers_group["embedding/vars/0"])
+                layers = []
+                for index in range(count):
+                    group = layers_group["lstm" if index == 0 else f"lstm_{index}"]["cell/vars"]
+                    layers.append(
+                        _LstmWeights(
+                            np.asarray(group["0"]), np.asarray(group["1"]), np.asarray(group["2"])
+                        )
+                    )
+                dense_kernel = np.asarray(layers_group["dense/vars/0"])
+                dense_bias = np.asarray(layers_group["dense/vars/1"])
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+            log.info("%s: reading weights without Keras failed (%s)", model_file, error)
+            return None
+        units = [w.units for w in layers]
+        if (
+            embedding.shape[1] != layers[0].kernel.shape[0]
+            or any(w.kernel.shape[1] != 4 * w.units for w in layers)
+            or any(layers[i + 1].kernel.shape[0] != units[i] for i in range(count - 1))
+            or dense_kernel.shape[0] != units[-1]
+        ):
+            return None
+        return cls(embedding, layers, dense_kernel, dense_bias)
 
     def initial_state(self) -> LstmState:
         return [
@@ -379,29 +472,73 @@ class Primer:
 class Generator:
     """A loaded model ready to generate: its numpy step model, vocabulary and grammar masks."""
 
-    def __init__(self, trained: TrainedModel, *, name: str = "") -> None:
-        self.trained = trained
-        self.encoding = trained.encoding
-        self.vocab = trained.vocab
-        self.name = name or (trained.path.name if trained.path else "model")
-        self.step_model = StepModel(trained.keras_model)
-        if self.step_model.vocab_size != len(self.vocab):
-            raise InvalidModelError(f"{self.name}: the network does not match its vocabulary")
+    def __init__(
+        self,
+        step_model: StepModel,
+        *,
+        encoding: EncodingConfig,
+        vocab: Vocabulary,
+        name: str = "model",
+        path: Path | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        if step_model.vocab_size != len(vocab):
+            raise InvalidModelError(f"{name}: the network does not match its vocabulary")
+        self.step_model = step_model
+        self.encoding = encoding
+        self.vocab = vocab
+        self.name = name
+        self.path = path
+        self.metrics = metrics or {}
         self._table = _TokenTable(self.vocab, self.encoding)
-        self.primers = _read_primers(trained.path) if trained.path else ()
+        self.primers = _read_primers(path) if path else ()
+
+    @classmethod
+    def from_trained(cls, trained: TrainedModel, *, name: str = "") -> Generator:
+        """A generator from a model loaded with Keras (`core.model.load_model_folder`)."""
+        return cls(
+            StepModel.from_keras(trained.keras_model),
+            encoding=trained.encoding,
+            vocab=trained.vocab,
+            name=name or (trained.path.name if trained.path else "model"),
+            path=trained.path,
+            metrics=trained.metrics,
+        )
 
     @classmethod
     def from_folder(cls, path: Path | str) -> Generator:
         """Load a model folder (or "default") into a generator.
 
+        The weights are read straight from `model.keras` when it has the standard layout (no
+        TensorFlow import: milliseconds), else through Keras with `safe_mode=True`.
+
         Raises:
             InvalidModelError: the folder is not a usable model.
         """
-        from core.model import load_model_folder
-
         folder = resolve_model_dir(path)
         name = DEFAULT_MODEL_NAME if folder == DEFAULT_MODEL_DIR.resolve() else folder.name
-        return cls(load_model_folder(folder), name=name)
+        missing = [f for f in MODEL_FOLDER_FILES if not (folder / f).is_file()]
+        if missing:
+            raise InvalidModelError(
+                f"{folder.name}: not a model folder (missing {', '.join(missing)})"
+            )
+        step_model = StepModel.from_keras_file(folder / MODEL_FILE)
+        if step_model is None:
+            from core.model import load_model_folder
+
+            return cls.from_trained(load_model_folder(folder), name=name)
+        try:
+            encoding = EncodingConfig.load(folder / ENCODING_FILE)
+            vocab = Vocabulary.load(folder / VOCAB_FILE)
+            metrics_path = folder / METRICS_FILE
+            metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise InvalidModelError(
+                f"{folder.name}: corrupt encoding or vocabulary ({error})"
+            ) from error
+        return cls(
+            step_model, encoding=encoding, vocab=vocab, name=name, path=folder, metrics=metrics
+        )
 
     def generate(
         self,
@@ -642,7 +779,6 @@ def write_training_primers(
 
     `sequences` are token sequences of the training side (`Dataset.train[i].tokens`).
     """
-    import json
 
     from core.storage import atomic_write_text
 
@@ -653,7 +789,6 @@ def write_training_primers(
 
 
 def _read_primers(folder: Path) -> tuple[tuple[str, ...], ...]:
-    import json
 
     path = Path(folder) / PRIMERS_FILE
     if not path.is_file():

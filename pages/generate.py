@@ -16,7 +16,10 @@ if choice is not None:
     try:
         generator = gen.load_generator(choice.path)
     except TunesmithError as error:
-        st.error(f"{choice.path.name}: {error}")
+        message = str(error)  # core's messages start with the folder's name; say it once
+        st.error(
+            message if message.startswith(choice.path.name) else f"{choice.path.name}: {message}"
+        )
 
 if generator is not None:
     left, right = st.columns(2, gap="large")

@@ -9,16 +9,18 @@ thread as soon as a page asks for it (`prewarm_default`), so the first click is 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from core.errors import InvalidModelError, TunesmithError
+from core.errors import TunesmithError
 from core.notation import musicxml_to_svg, piece_to_musicxml
 from core.rendering import (
     DEFAULT_INSTRUMENT,
@@ -29,6 +31,8 @@ from core.rendering import (
 )
 from core.sampling import (
     DEFAULT_MODEL_DIR,
+    METRICS_FILE,
+    MODEL_FOLDER_FILES,
     GenerationResult,
     Generator,
     Primer,
@@ -79,9 +83,11 @@ class GenerationView:
 
 
 def model_choices(workspace: Path | None) -> list[ModelChoice]:
-    """The bundled model, then this session's own models ("My models"), newest first."""
-    from core.model import read_model_info
+    """The bundled model, then this session's own models ("My models"), newest first.
 
+    Only a cheap look at the folders (their files and metrics.json): loading checks the rest,
+    and a broken model is reported when it is chosen.
+    """
     choices = []
     if DEFAULT_MODEL_DIR.is_dir():
         choices.append(ModelChoice(DEFAULT_MODEL_LABEL, DEFAULT_MODEL_DIR))
@@ -89,14 +95,20 @@ def model_choices(workspace: Path | None) -> list[ModelChoice]:
     if folder and folder.is_dir():
         mine = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
         for path in sorted(mine, key=lambda p: p.stat().st_mtime, reverse=True):
-            try:
-                info = read_model_info(path)
-            except InvalidModelError:
+            if not all((path / name).is_file() for name in MODEL_FOLDER_FILES):
                 continue
-            dataset = info["metrics"].get("dataset", "")
+            dataset = _metrics(path).get("dataset", "")
             label = f"My model: {path.name}" + (f" ({dataset})" if dataset else "")
             choices.append(ModelChoice(label, path))
     return choices
+
+
+def _metrics(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((path / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _model_mtime_ns(path: Path) -> int:

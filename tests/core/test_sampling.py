@@ -50,12 +50,40 @@ def generator(model_dir: Path) -> Generator:
 SETTINGS = SamplingSettings(temperature=1.0, top_p=0.95, length_tokens=200)
 
 
-def test_numpy_step_model_matches_keras_logits(generator: Generator) -> None:
+@pytest.fixture(scope="module")
+def trained(model_dir: Path):
+    from core.model import load_model_folder
+
+    return load_model_folder(model_dir)
+
+
+def test_numpy_step_model_matches_keras_logits(generator: Generator, trained) -> None:
     rng = np.random.default_rng(0)
     ids = rng.integers(0, len(generator.vocab), size=40)
-    keras_logits = generator.trained.keras_model.predict(ids[None].astype("int32"), verbose=0)[0]
-    np.testing.assert_allclose(generator.step_model.sequence_logits(ids), keras_logits,
-                               atol=1e-4, rtol=1e-4)
+    keras_logits = trained.keras_model.predict(ids[None].astype("int32"), verbose=0)[0]
+    # read from the .keras archive without TensorFlow, and through Keras: the same numbers
+    from_file = generator.step_model.sequence_logits(ids)
+    from_keras = Generator.from_trained(trained).step_model.sequence_logits(ids)
+    np.testing.assert_allclose(from_file, keras_logits, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(from_keras, keras_logits, atol=1e-4, rtol=1e-4)
+
+
+def test_model_folder_file_names_agree_with_core_model() -> None:
+    from core import model, sampling
+
+    for name in ("MODEL_FILE", "ENCODING_FILE", "VOCAB_FILE", "CONFIG_FILE", "METRICS_FILE"):
+        assert getattr(sampling, name) == getattr(model, name)
+
+
+def test_an_unusual_archive_falls_back_to_keras(model_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    (copy / "model.keras").write_bytes(b"not a zip")
+    assert StepModel.from_keras_file(copy / "model.keras") is None
+    with pytest.raises(InvalidModelError, match="copy"):
+        Generator.from_folder(copy)  # Keras cannot read it either: one clear error
 
 
 def test_same_seed_gives_identical_midi_and_different_seeds_differ(generator: Generator) -> None:
@@ -150,7 +178,7 @@ def test_loop_guard_breaks_a_repeated_cycle() -> None:
     assert _loop_continuation([5] * 30) == 5
 
 
-def test_same_pitch_is_not_repeated_thirty_times(generator: Generator) -> None:
+def test_same_pitch_is_not_repeated_thirty_times(generator: Generator, trained) -> None:
     # Force a model that always prefers one pitch: bias the logits heavily toward P60.
     vocab = generator.vocab
     logits = np.zeros(len(vocab))
@@ -159,7 +187,7 @@ def test_same_pitch_is_not_repeated_thirty_times(generator: Generator) -> None:
     assert sample_from_logits(logits, allowed, np.random.default_rng(0), temperature=1.0) == (
         vocab.id_of("P60")
     )
-    keras_model = generator.trained.keras_model
+    keras_model = trained.keras_model
     dense = keras_model.get_layer("logits")
     kernel, bias = dense.get_weights()
     try:
@@ -168,7 +196,7 @@ def test_same_pitch_is_not_repeated_thirty_times(generator: Generator) -> None:
         boosted[vocab.id_of("T4")] += 100.0
         boosted[vocab.id_of("D4")] += 100.0
         dense.set_weights([kernel * 0.0, boosted])
-        stuck = Generator(generator.trained)
+        stuck = Generator.from_trained(trained)
         result = stuck.generate(SamplingSettings(length_tokens=300), seed=0)
         unguarded = stuck.generate(SamplingSettings(length_tokens=300, loop_guard=False), seed=0)
     finally:
@@ -189,7 +217,7 @@ def test_step_model_refuses_a_network_without_the_layout() -> None:
     inputs = keras.Input(shape=(None,), dtype="int32")
     outputs = keras.layers.Dense(3)(keras.layers.Embedding(5, 2)(inputs))
     with pytest.raises(InvalidModelError):
-        StepModel(keras.Model(inputs, outputs))
+        StepModel.from_keras(keras.Model(inputs, outputs))
 
 
 def test_primer_given_directly_keeps_tokens(generator: Generator) -> None:
