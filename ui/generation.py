@@ -241,7 +241,9 @@ def play_new_tune() -> GenerationView:
     Raises:
         InvalidModelError: the bundled model is missing or broken.
     """
+    started = time.perf_counter()
     generator = load_generator(DEFAULT_MODEL_DIR)
+    loaded = time.perf_counter()
     settings = creativity_to_settings(
         CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
         length_tokens=None,
@@ -250,6 +252,11 @@ def play_new_tune() -> GenerationView:
         program=INSTRUMENT_PROGRAMS[DEFAULT_INSTRUMENT],
     )
     (view,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")
+    log.info(
+        "home tune: model ready in %.2f s, generated and rendered in %.2f s",
+        loaded - started,
+        time.perf_counter() - loaded,
+    )
     return view
 
 
