@@ -37,7 +37,7 @@ def test_a_batch_with_bad_files_still_loads_the_good_ones(music_fixture, isolate
 
 
 def test_second_load_comes_from_the_cache(music_fixture, isolated_data_dir, monkeypatch):
-    files = [music_fixture(n) for n in GOOD + ["no_notes.mid"]]
+    files = [music_fixture(n) for n in [*GOOD, "no_notes.mid"]]
     first = load_files(files, steps_per_quarter=4)
     calls = []
     monkeypatch.setattr(datasets, "read_music", lambda *a, **k: calls.append(a))
@@ -71,7 +71,7 @@ def test_split_is_by_piece_deterministic_and_stable():
     assert split_names(names, seed=DEFAULT_SEED + 1) != (train, valid)
     # adding pieces does not move the old ones to the other side
     more = names + [f"new {i}" for i in range(10)]
-    train2, valid2 = split_names(more, seed=DEFAULT_SEED)
+    _, valid2 = split_names(more, seed=DEFAULT_SEED)
     moved = {names[i] for i in valid} ^ {more[i] for i in valid2 if i < 50}
     assert len(moved) <= 1
     assert split_names(["only"]) == ([0], [])
@@ -111,7 +111,7 @@ def test_export_writes_vocab_and_jsonl(music_fixture, isolated_data_dir, tmp_pat
 
 
 def test_nothing_usable_is_an_error(music_fixture, isolated_data_dir):
-    with pytest.raises(InvalidMusicError, match="empty.mid: the file is empty"):
+    with pytest.raises(InvalidMusicError, match=r"empty\.mid: the file is empty"):
         load_dataset([music_fixture("empty.mid")])
 
 

@@ -161,7 +161,7 @@ def test_key_estimate_and_normalization():
     assert key_name(*estimate_key(piece.notes)) == "G major"
     normalized = normalize_key(piece)
     assert normalized.key == "C major"
-    assert [n.pitch for n in normalized.notes][0] == 72  # G up a fourth: 5 semitones, not 7
+    assert normalized.notes[0].pitch == 72  # G up a fourth: 5 semitones, not 7
     assert estimate_key(transpose_piece(piece, 2).notes) == (9, "major")
 
 

@@ -30,9 +30,9 @@ def test_oversized_file_is_refused_before_parsing(music_fixture, monkeypatch):
 
 
 def test_unknown_extension_and_bytes_with_a_name():
-    with pytest.raises(InvalidMusicError, match="song.txt: unsupported file type .txt"):
+    with pytest.raises(InvalidMusicError, match=r"song\.txt: unsupported file type \.txt"):
         read_music(b"MThd....", name="song.txt")
-    with pytest.raises(InvalidMusicError, match="^score.musicxml: not a MusicXML file"):
+    with pytest.raises(InvalidMusicError, match=r"^score\.musicxml: not a MusicXML file"):
         read_music(b"<html></html>", name="score.musicxml")
 
 
@@ -59,5 +59,5 @@ def test_musicxml_and_midi_of_the_same_tune_agree(music_fixture):
 
 
 def test_missing_path():
-    with pytest.raises(InvalidMusicError, match="nothing.mid: no such file"):
+    with pytest.raises(InvalidMusicError, match=r"nothing\.mid: no such file"):
         read_music("/nonexistent/nothing.mid")
