@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -25,7 +26,7 @@ class DataChoice:
     sources: tuple[str, ...]
     name: str
     limit: int | None = None
-    encoding: dict | None = None  # type: ignore[type-arg]
+    encoding: dict[str, Any] | None = None  # EncodingConfig.to_dict() from the Data page
 
 
 def data_choices() -> list[DataChoice]:
