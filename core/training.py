@@ -51,6 +51,8 @@ DEFAULT_PATIENCE = 3
 DEFAULT_TRANSPOSE_SEMITONES = 5  # with augmentation: each window moved by -5..+5 semitones
 MIN_DELTA = 1e-4  # a validation loss must improve by this much (nats) to count as better
 EVAL_BATCH_SIZE = 64
+DEFAULT_DECAY_FROM_FRACTION = 2 / 3
+MIN_LEARNING_RATE_FRACTION = 0.1
 
 LAST_MODEL_FILE = "last.keras"
 BEST_WEIGHTS_FILE = "best.weights.h5"
@@ -74,6 +76,10 @@ class TrainingConfig:
     augmentation: bool = False
     transpose_semitones: int = DEFAULT_TRANSPOSE_SEMITONES
     ngram_order: int = DEFAULT_ORDER
+    # The learning rate is constant for this share of the epochs, then falls linearly to
+    # MIN_LEARNING_RATE_FRACTION of itself by the last epoch (annealing gains a few percent of
+    # perplexity). A function of the epoch only, so a resumed run gets the same rates.
+    decay_from_fraction: float = DEFAULT_DECAY_FROM_FRACTION
     max_batches_per_epoch: int | None = None  # cap for quick runs and benchmarks
 
     def __post_init__(self) -> None:
@@ -87,8 +93,18 @@ class TrainingConfig:
             raise ValueError("learning_rate must be within (0, 1)")
         if not 0 <= self.transpose_semitones <= 12:
             raise ValueError("transpose_semitones must be within 0..12")
+        if not 0.0 <= self.decay_from_fraction <= 1.0:
+            raise ValueError("decay_from_fraction must be within 0..1")
         if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
             raise ValueError("max_batches_per_epoch must be at least 1")
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of a 0-based epoch."""
+        start = self.decay_from_fraction * self.epochs
+        if epoch < start or self.epochs - start <= 0:
+            return self.learning_rate
+        progress = (epoch - start + 1) / (self.epochs - start)
+        return self.learning_rate * max(1.0 - progress, MIN_LEARNING_RATE_FRACTION)
 
     @property
     def stride(self) -> int:
@@ -449,6 +465,7 @@ class _EpochEnd(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch = epoch
         self._epoch_started = time.perf_counter()
+        self.model.optimizer.learning_rate = self.config.learning_rate_at(epoch)
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._batches_this_run += 1
@@ -470,6 +487,7 @@ class _EpochEnd(keras.callbacks.Callback):
             "val_accuracy": scores["accuracy"],
             "train_time_s": train_time_s,
             "tokens_per_s": self.tokens_per_epoch / max(train_time_s, 1e-9),
+            "learning_rate": self.config.learning_rate_at(epoch),
         }
         state.history.append(record)
         state.epochs_done = epoch + 1

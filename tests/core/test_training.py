@@ -34,6 +34,9 @@ def test_config_round_trip_and_presets() -> None:
     augmented = TrainingConfig(augmentation=True)
     assert augmented.encoding().transpose_semitones == augmented.transpose_semitones
     assert set(PRESETS) == {"quick", "thorough"}
+    schedule = [TrainingConfig(epochs=9, learning_rate=0.01).learning_rate_at(e) for e in range(9)]
+    assert schedule[:6] == [0.01] * 6  # constant, then falling to a tenth by the last epoch
+    assert schedule[6] > schedule[7] > schedule[8] == pytest.approx(0.001)
     with pytest.raises(ValueError):
         TrainingConfig(batch_size=0)
 
