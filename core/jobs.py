@@ -580,7 +580,18 @@ def _train_job(
         should_stop=should_stop,
     )
     assert result.model_dir is not None
+    write_primers(result.model_dir, dataset)
     return result.model_dir
+
+
+def write_primers(model_dir: Path, dataset: Any) -> None:
+    """Openings of training pieces beside the model, for "start from a snippet" generation."""
+    from core.sampling import write_training_primers
+
+    try:
+        write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)
+    except (OSError, ValueError) as error:  # the model is usable without them
+        log.warning("no primers for %s: %s", model_dir.name, error)
 
 
 def describe_sources(sources: Sequence[str]) -> str:

@@ -173,6 +173,10 @@ def run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             on_progress=ProgressPrinter(stream),
         )
+    if result.model_dir is not None:
+        from core.jobs import write_primers
+
+        write_primers(result.model_dir, dataset)
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}
     metrics["wall_time_s"] = time.perf_counter() - started
     metrics["model_dir"] = str(args.out)

@@ -122,6 +122,7 @@ def test_a_real_job_can_be_cancelled_and_resumed_to_a_saved_model(
     model = load_model_folder(Path(finished.model_dir or ""))
     assert model.path is not None and model.path.name == "Scales"
     assert model.metrics["epochs_run"] == 4
+    assert (model.path / "primers.json").is_file()  # openings for "start from a snippet"
 
 
 @pytest.mark.slow

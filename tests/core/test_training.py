@@ -165,3 +165,4 @@ def test_train_command_prints_one_json_object(tmp_path: Path, capsys, isolated_d
         assert isinstance(result[key], float), key
     assert "epoch 2/2" in err
     assert load_model_folder(tmp_path / "model").config.units == 16
+    assert (tmp_path / "model" / "primers.json").is_file()
