@@ -17,7 +17,7 @@ from core.storage import new_workspace_id, workspace_dir
 from core.training import TrainingConfig
 from tests.conftest import REPO
 
-PAGE = str(REPO / "pages" / "train.py")
+PAGE = str(REPO / "app_pages" / "train.py")
 HISTORY = (
     {"epoch": 1, "train_loss": 2.5, "val_loss": 2.2, "val_perplexity": 9.0,
      "val_accuracy": 0.35, "train_time_s": 10.0, "tokens_per_s": 4000.0},
