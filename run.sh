@@ -51,7 +51,7 @@ case "$cmd" in
   setup) ;;
   app) exec .venv/bin/python -m streamlit run streamlit_app.py --server.port "${PORT:-8501}" "$@" ;;
   test)
-    .venv/bin/ruff check core ui pages tests scripts streamlit_app.py
+    .venv/bin/ruff check core ui app_pages tests scripts streamlit_app.py
     .venv/bin/ruff format --check core
     .venv/bin/mypy core
     exec .venv/bin/python -m pytest "$@"

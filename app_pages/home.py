@@ -14,7 +14,7 @@ st.markdown(
 4. **Evaluate**: is the model better than a simple baseline, and is the piece original?
 """
 )
-st.page_link("pages/data.py", label="Start with your data", icon="📂")
+st.page_link("app_pages/data.py", label="Start with your data", icon="📂")
 
 st.subheader("Or just listen")
 if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
@@ -26,4 +26,4 @@ if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
 tune = st.session_state.get(gen.HOME_TUNE)
 if tune is not None:
     gen.show_generation(tune, key_prefix="home", details=False)
-    st.page_link("pages/generate.py", label="Make more, your way", icon="🎹")
+    st.page_link("app_pages/generate.py", label="Make more, your way", icon="🎹")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundl
 def page(isolated_data_dir):
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/generate.py").run()
+    at.switch_page("app_pages/generate.py").run()
     assert not at.exception
     return at
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundl
 def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
-    at.switch_page("pages/home.py").run()
+    at.switch_page("app_pages/home.py").run()
     assert not at.exception
     assert not at.get("audio")
     button = at.button(key="home_play_tune")

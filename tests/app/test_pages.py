@@ -6,11 +6,11 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import REPO
 
 PAGES = [
-    "pages/home.py",
-    "pages/data.py",
-    "pages/train.py",
-    "pages/generate.py",
-    "pages/evaluate.py",
+    "app_pages/home.py",
+    "app_pages/data.py",
+    "app_pages/train.py",
+    "app_pages/generate.py",
+    "app_pages/evaluate.py",
 ]
 
 
@@ -29,7 +29,7 @@ def test_every_page_renders_without_error(app, page):
 
 
 def test_data_page_shows_a_preset_with_its_table_and_piano_roll(app):
-    app.switch_page("pages/data.py").run()
+    app.switch_page("app_pages/data.py").run()
     app.number_input(key="data_limit").set_value(6)
     app.button(key="data_use_preset").click().run()
     assert not app.exception and not app.error
@@ -76,7 +76,7 @@ def _validate_script():
 
 
 def test_data_page_plays_the_selected_piece(app):
-    app.switch_page("pages/data.py").run()
+    app.switch_page("app_pages/data.py").run()
     app.number_input(key="data_limit").set_value(2)
     app.button(key="data_use_preset").click().run()
     app.toggle(key="data_listen").set_value(True).run()
