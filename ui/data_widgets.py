@@ -9,16 +9,41 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.datasets import Dataset, build_dataset, load_sources
+from core.datasets import Dataset, build_dataset, load_sources, source_files
 from core.encoding import EncodingConfig, Piece
 from core.errors import InvalidMusicError
 from core.pianoroll import pitch_name
+from ui import state
+
+
+def _fingerprint(sources: Sequence[str], config: EncodingConfig, limit: int | None) -> str:
+    """What the dataset depends on: sources, settings, and each file's size and mtime."""
+    stats = []
+    for path in source_files(list(sources)):
+        try:
+            stat = path.stat()
+        except OSError:
+            stats.append((str(path), -1, -1))
+            continue
+        stats.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return repr((tuple(sources), config, limit, stats))
 
 
 def load_dataset_with_progress(
     sources: Sequence[str], *, config: EncodingConfig, name: str, limit: int | None
 ) -> Dataset | None:
-    """Parse (or read from the cache) with a progress bar; bad files become st.error lines."""
+    """Parse (or read from the cache) with a progress bar; bad files become st.error lines.
+
+    The built dataset is kept in this session until its sources, settings or files change, so
+    the page's reruns (every click) do not read and encode every piece again.
+    """
+    fingerprint = _fingerprint(sources, config, limit)
+    kept = st.session_state.get(state.LOADED_DATASET)
+    if kept is not None and kept[0] == fingerprint:
+        dataset: Dataset = kept[1]
+        for error in dataset.errors:
+            st.error(error, icon="🚫")
+        return dataset
     bar = st.progress(0.0, text="Reading music…")
 
     def on_progress(done: int, total: int, info: str) -> None:
@@ -36,7 +61,9 @@ def load_dataset_with_progress(
     if not result.pieces:
         st.warning("No usable pieces yet.")
         return None
-    return build_dataset(result.pieces, name=name, config=config, errors=result.errors)
+    dataset = build_dataset(result.pieces, name=name, config=config, errors=result.errors)
+    st.session_state[state.LOADED_DATASET] = (fingerprint, dataset)
+    return dataset
 
 
 def validate_uploads(files: Sequence[Any], *, steps_per_quarter: int) -> list[tuple[str, bytes]]:

@@ -50,3 +50,4 @@ def add_user_music(name: str, data: bytes) -> Path:
 
 DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the chosen dataset
 DATASET_LIMIT = "dataset_limit"  # int | None: use only the first N files of the sources
+LOADED_DATASET = "loaded_dataset"  # (fingerprint, Dataset): the Data page's last build

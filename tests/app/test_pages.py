@@ -83,3 +83,21 @@ def test_data_page_plays_the_selected_piece(app):
     assert not app.exception
     audio = app.get("audio")
     assert audio and audio[0].proto.url  # OGG bytes handed to the browser
+
+
+def test_data_page_reruns_reuse_the_built_dataset(app, monkeypatch):
+    from ui import data_widgets
+
+    calls = []
+    real = data_widgets.load_sources
+    monkeypatch.setattr(
+        data_widgets, "load_sources", lambda *a, **k: calls.append(a) or real(*a, **k)
+    )
+    app.switch_page("app_pages/data.py").run()
+    app.number_input(key="data_limit").set_value(3)
+    app.button(key="data_use_preset").click().run()
+    app.toggle(key="data_listen").set_value(False).run()  # any rerun
+    assert len(calls) == 1
+    app.checkbox(key="data_normalize").check().run()  # other settings: built again
+    assert len(calls) == 2
+    assert not app.exception
