@@ -1,13 +1,15 @@
-"""The main journey in a real browser: open the app, ask for a new tune, hear it.
+"""The main journeys in a real browser: open the app, ask for a new tune, hear it; upload music,
+train a model on it, play a tune from that model.
 
 A real `streamlit run` on a free port (waited for at /_stcore/health), driven by Playwright in
-Debian's Chromium. An <audio> element whose duration is above zero proves the page received
-audio the browser can play.
+Debian's Chromium; training is a real Keras job process. An <audio> element whose duration is
+above zero proves the page received audio the browser can play.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -15,10 +17,14 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import MUSIC_FIXTURES, REPO
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.e2e
 
@@ -85,32 +91,92 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 process.kill()
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-def test_play_me_a_new_tune_in_the_browser(app_url: str) -> None:
+FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
+TRAIN_TIMEOUT_MS = 300_000
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
+                                    reason="Debian's chromium is not installed")
+
+
+@pytest.fixture
+def page(app_url: str) -> Iterator[Page]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             page = browser.new_page()
-            page.goto(app_url, timeout=RUN_TIMEOUT_MS)
-            finished = "[data-testid='stApp'][data-test-script-state='notRunning']"
-            page.wait_for_selector(finished, timeout=RUN_TIMEOUT_MS)
-            button = page.get_by_role("button", name="tune")
-            button.wait_for(timeout=RUN_TIMEOUT_MS)
-            button.click()
-            page.wait_for_selector("audio", timeout=RUN_TIMEOUT_MS)
-            page.wait_for_selector(finished, timeout=RUN_TIMEOUT_MS)
-            duration = page.evaluate(
-                """() => new Promise((resolve, reject) => {
-                    const audio = document.querySelector('audio');
-                    if (!audio) { reject(new Error('no audio element')); return; }
-                    if (audio.readyState >= 1) { resolve(audio.duration); return; }
-                    audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
-                    audio.addEventListener('error', () => reject(new Error('audio error')));
-                    audio.load();
-                })"""
-            )
-            assert duration > 0
+            page.set_default_timeout(RUN_TIMEOUT_MS)
+            page.goto(app_url)
+            page.wait_for_selector(FINISHED)
+            yield page
         finally:
             browser.close()
+
+
+def _click_and_wait_for_audio(page: Page, button: Locator) -> float:
+    """Click `button`, wait for the page's <audio> and return its duration in seconds."""
+    button.click()
+    page.wait_for_selector("audio")
+    page.wait_for_selector(FINISHED)
+    return float(page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const audio = document.querySelector('audio');
+            if (!audio) { reject(new Error('no audio element')); return; }
+            if (audio.readyState >= 1) { resolve(audio.duration); return; }
+            audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
+            audio.addEventListener('error', () => reject(new Error('audio error')));
+            audio.load();
+        })"""
+    ))
+
+
+def _open_page(page: Page, title: str) -> None:
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
+    page.wait_for_selector(FINISHED)
+
+
+@needs_chromium
+def test_play_me_a_new_tune_in_the_browser(page: Page) -> None:
+    button = page.get_by_role("button", name="tune")
+    button.wait_for()
+    assert _click_and_wait_for_audio(page, button) > 0
+
+
+@needs_chromium
+def test_upload_train_and_play_my_own_model(page: Page) -> None:
+    from playwright.sync_api import expect
+
+    # Data page: upload four pieces and a broken file (refused by name, the rest kept).
+    _open_page(page, "Data")
+    page.get_by_role("tab", name="Upload music files").click()
+    files = ["tunes.abc", "scale.mid", "triplets.mid", "tune.musicxml", "truncated.mid"]
+    page.locator("input[type='file']").first.set_input_files(
+        [str(MUSIC_FIXTURES / name) for name in files])
+    page.get_by_role("button", name="Add to my dataset").click()
+    page.locator("[data-testid^='stAlert']").filter(has_text="truncated.mid").first.wait_for()
+    page.get_by_text("My dataset: 4 file(s)").wait_for()
+    page.get_by_role("button", name="Use my dataset").click()
+    page.wait_for_selector(FINISHED)
+
+    # Train page: the quick preset cut to one epoch, then a real training job.
+    _open_page(page, "Train")
+    expect(page.get_by_role("combobox", name="Music to learn from")).to_have_value(
+        re.compile("chosen on the Data page"), timeout=RUN_TIMEOUT_MS)
+    page.get_by_text("Advanced settings").click()
+    epochs = page.get_by_label("Epochs (at most)")
+    epochs.fill("1")
+    epochs.press("Enter")
+    page.wait_for_selector(FINISHED)
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("✅ Finished").wait_for(timeout=TRAIN_TIMEOUT_MS)
+    page.get_by_text("Validation perplexity").first.wait_for()
+
+    # Generate page: the new model is offered; a tune from it plays.
+    _open_page(page, "Generate")
+    page.wait_for_selector(FINISHED)
+    model = page.get_by_role("combobox", name="Model")
+    model.click()
+    page.get_by_role("option", name="My model").first.click()
+    expect(model).to_have_value(re.compile("My model"), timeout=RUN_TIMEOUT_MS)
+    page.wait_for_selector(FINISHED)
+    assert _click_and_wait_for_audio(page, page.get_by_role("button", name="Generate")) > 0
