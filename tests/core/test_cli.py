@@ -99,3 +99,20 @@ def test_encoding_benchmark_prints_its_figures(monkeypatch):
     assert figures["cold_notes_per_s"] > 0 and figures["cached_speedup"] > 1
     assert figures["bach_chorales_heldout_coverage"] >= 0.99
     assert figures["tutorial_scheme_heldout_coverage"] < figures["bach_chorales_heldout_coverage"]
+
+
+def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
+    from core.benchmarks import quality
+    from core.commands import bench
+
+    assert "quality" in bench.available() and "quality" not in bench.default_names()
+    trained = []
+
+    def fake_training(preset):  # the real one trains two full models (hours on a CPU)
+        trained.append(preset)
+        return {"val_perplexity": 2.0, "baseline_perplexity": 4.0, "epochs_run": 7}
+
+    monkeypatch.setattr(quality, "default_training_metrics", fake_training)
+    figures = quality.run()
+    assert trained == ["bach-chorales", "folk-tunes"]
+    assert figures["folk-tunes_ratio"] == 0.5 and figures["bach-chorales_epochs"] == 7

@@ -1,0 +1,52 @@
+"""Model quality: validation perplexity of a default training run against the n-gram baseline.
+
+For each preset named in the issue (bach-chorales, folk-tunes) this runs `python -m core train
+--data PRESET --json` with the default settings, in its own process, and reports the model's
+best validation perplexity beside the Kneser-Ney baseline's on the same tokens and split, and
+their ratio (goal: at most 0.8).
+
+Opt-in (`python -m core bench quality`), not part of a plain `bench`: it trains two full models,
+about 1.5 hours on a 2-core CPU (see the README for the measured figures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from core.storage import REPO_DIR
+
+PRESETS = ("bach-chorales", "folk-tunes")
+RATIO_GOAL = 0.8
+
+
+def run() -> dict[str, Any]:
+    figures: dict[str, Any] = {}
+    for preset in PRESETS:
+        metrics = default_training_metrics(preset)
+        model, baseline = metrics["val_perplexity"], metrics["baseline_perplexity"]
+        figures[f"{preset}_val_perplexity"] = round(model, 3)
+        figures[f"{preset}_baseline_perplexity"] = round(baseline, 3)
+        figures[f"{preset}_ratio"] = round(model / baseline, 3)
+        figures[f"{preset}_epochs"] = metrics.get("epochs_run")
+    figures["ratio_goal"] = RATIO_GOAL
+    return figures
+
+
+def default_training_metrics(preset: str) -> dict[str, Any]:
+    """The final JSON object of a default `train` run on `preset`, in its own process."""
+    with tempfile.TemporaryDirectory(prefix="tunesmith-quality-") as tmp:
+        command = [sys.executable, "-m", "core", "train", "--data", preset,
+                   "--out", str(Path(tmp) / "model"), "--json"]
+        result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True,
+                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"training on {preset} failed: {result.stderr[-2000:]}")
+    metrics: dict[str, Any] = json.loads(lines[-1])
+    return metrics
