@@ -41,10 +41,25 @@ def run() -> dict[str, Any]:
 def default_training_metrics(preset: str) -> dict[str, Any]:
     """The final JSON object of a default `train` run on `preset`, in its own process."""
     with tempfile.TemporaryDirectory(prefix="tunesmith-quality-") as tmp:
-        command = [sys.executable, "-m", "core", "train", "--data", preset,
-                   "--out", str(Path(tmp) / "model"), "--json"]
-        result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True,
-                                env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}, check=False)
+        command = [
+            sys.executable,
+            "-m",
+            "core",
+            "train",
+            "--data",
+            preset,
+            "--out",
+            str(Path(tmp) / "model"),
+            "--json",
+        ]
+        result = subprocess.run(
+            command,
+            cwd=REPO_DIR,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+            check=False,
+        )
     lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
     if result.returncode != 0 or not lines:
         raise RuntimeError(f"training on {preset} failed: {result.stderr[-2000:]}")
