@@ -6,7 +6,7 @@ best validation perplexity beside the Kneser-Ney baseline's on the same tokens a
 their ratio (goal: at most 0.8).
 
 Opt-in (`python -m core bench quality`), not part of a plain `bench`: it trains two full models,
-about 1.5 hours on a 2-core CPU (see the README for the measured figures).
+about 2 hours on a 2-core CPU (see the README for the measured figures).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from core.commands._common import print_json
 
 # The order they run in when no name is given.
 BENCHMARK_ORDER = ("encoding", "transcription", "training", "generation", "rendering")
-# Run only when named: `quality` trains two full models (about 1.5 hours on a 2-core CPU).
+# Run only when named: `quality` trains two full models (about 2 hours on a 2-core CPU).
 OPT_IN = ("quality",)
 
 
