@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,31 +91,28 @@ class KneserNeyModel:
         padded = self._padded(history) if len(history) < self.order - 1 else list(history)
         return tuple(padded[len(padded) - (self.order - 1) :]) if self.order > 1 else ()
 
-    def probability(self, history: Sequence[int], token: int) -> float:
-        """P(token | history); `history` starts with BOS (shorter ones are padded with it)."""
+    def _levels(self, history: Sequence[int]) -> Iterator[tuple[Counter[int], int, int, float]]:
+        """(counts, total, distinct types, discount) of each order that has seen the context,
+        lowest first: Kneser-Ney interpolates from the bottom up."""
         context = self._context(history)
-        p = 1.0 / self.vocab_size
         for k in range(1, self.order + 1):
             ctx = context[len(context) - (k - 1) :] if k > 1 else ()
             counter = self._tables[k].get(ctx)
-            if not counter:
-                continue
-            total, types = self._stats[k][ctx]
-            d = self._discounts[k]
+            if counter:
+                total, types = self._stats[k][ctx]
+                yield counter, total, types, self._discounts[k]
+
+    def probability(self, history: Sequence[int], token: int) -> float:
+        """P(token | history); `history` starts with BOS (shorter ones are padded with it)."""
+        p = 1.0 / self.vocab_size
+        for counter, total, types, d in self._levels(history):
             p = max(counter.get(token, 0) - d, 0.0) / total + d * types / total * p
         return p
 
     def distribution(self, history: Sequence[int]) -> np.ndarray:
         """P(· | history) over the whole vocabulary (sums to one)."""
-        context = self._context(history)
         p = np.full(self.vocab_size, 1.0 / self.vocab_size)
-        for k in range(1, self.order + 1):
-            ctx = context[len(context) - (k - 1) :] if k > 1 else ()
-            counter = self._tables[k].get(ctx)
-            if not counter:
-                continue
-            total, types = self._stats[k][ctx]
-            d = self._discounts[k]
+        for counter, total, types, d in self._levels(history):
             counts = np.zeros(self.vocab_size)
             ids = np.fromiter(counter.keys(), dtype=np.int64)
             counts[ids] = np.fromiter(counter.values(), dtype=np.float64)
