@@ -11,15 +11,9 @@ about 2 hours on a 2-core CPU (see the README for the measured figures).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from core.storage import REPO_DIR
+from core.benchmarks.training import train_in_own_process
 
 PRESETS = ("bach-chorales", "folk-tunes")
 RATIO_GOAL = 0.8
@@ -40,28 +34,4 @@ def run() -> dict[str, Any]:
 
 def default_training_metrics(preset: str) -> dict[str, Any]:
     """The final JSON object of a default `train` run on `preset`, in its own process."""
-    with tempfile.TemporaryDirectory(prefix="tunesmith-quality-") as tmp:
-        command = [
-            sys.executable,
-            "-m",
-            "core",
-            "train",
-            "--data",
-            preset,
-            "--out",
-            str(Path(tmp) / "model"),
-            "--json",
-        ]
-        result = subprocess.run(
-            command,
-            cwd=REPO_DIR,
-            capture_output=True,
-            text=True,
-            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-            check=False,
-        )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"training on {preset} failed: {result.stderr[-2000:]}")
-    metrics: dict[str, Any] = json.loads(lines[-1])
-    return metrics
+    return train_in_own_process(preset)[0]

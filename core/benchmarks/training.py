@@ -144,21 +144,11 @@ print(json.dumps({"code": code,
 """
 
 
-def peak_rss_of_default_training() -> int:
-    """Peak RSS in bytes of a default `train` run on the Bach chorales, in its own process."""
+def train_in_own_process(preset: str, *options: str) -> tuple[dict[str, Any], int]:
+    """`python -m core train --data PRESET --json OPTIONS...` in a fresh process: its final
+    JSON object (the metrics) and its peak RSS in bytes."""
     with tempfile.TemporaryDirectory(prefix="tunesmith-bench-") as tmp:
-        argv = [
-            "train",
-            "--data",
-            DATASET,
-            "--out",
-            str(Path(tmp) / "model"),
-            "--epochs",
-            "1",
-            "--max-batches-per-epoch",
-            str(RSS_BATCHES),
-            "--json",
-        ]
+        argv = ["train", "--data", preset, "--out", str(Path(tmp) / "model"), "--json", *options]
         result = subprocess.run(
             [sys.executable, "-c", _RSS_SCRIPT, *argv],
             cwd=REPO_DIR,
@@ -167,7 +157,14 @@ def peak_rss_of_default_training() -> int:
             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
             check=False,
         )
-    lines = [line for line in result.stdout.splitlines() if line.startswith('{"code"')]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"training for the memory figure failed: {result.stderr[-2000:]}")
-    return int(json.loads(lines[-1])["peak_rss_kb"]) * 1024
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode != 0 or len(lines) < 2:
+        raise RuntimeError(f"training on {preset} failed: {result.stderr[-2000:]}")
+    metrics, rss = json.loads(lines[-2]), json.loads(lines[-1])
+    return metrics, int(rss["peak_rss_kb"]) * 1024
+
+
+def peak_rss_of_default_training() -> int:
+    """Peak RSS in bytes of a default `train` run on the Bach chorales, cut to a few batches."""
+    options = ("--epochs", "1", "--max-batches-per-epoch", str(RSS_BATCHES))
+    return train_in_own_process(DATASET, *options)[1]
