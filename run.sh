@@ -53,7 +53,7 @@ case "$cmd" in
   test)
     .venv/bin/ruff check core ui app_pages tests scripts streamlit_app.py
     .venv/bin/ruff format --check core
-    .venv/bin/mypy core
+    .venv/bin/mypy core ui app_pages streamlit_app.py
     exec .venv/bin/python -m pytest "$@"
     ;;
   bench) exec .venv/bin/python -m core bench "$@" ;;

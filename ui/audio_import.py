@@ -118,6 +118,7 @@ def params_widgets() -> tr.TranscriptionParams:
         key=PRESET_KEY,
         help="Each choice picks note-detection settings measured on that kind of sound.",
     )
+    preset = preset or tr.DEFAULT_PRESET  # a selectbox with an index never returns None
     base = tr.PRESETS[preset]
     # Keys include the preset, so choosing another preset resets these to its values.
     suffix = preset.value

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -285,39 +286,21 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
         except TunesmithError as error:
             st.error(f"Sheet music: {error}")
     stem = f"tunesmith-seed{result.seed}"
-    columns = st.columns(4)
-    columns[0].download_button(
-        "MIDI",
-        result.midi_bytes,
-        file_name=f"{stem}.mid",
-        mime="audio/midi",
-        key=f"{key_prefix}_mid_{view.id}",
-        icon="🎼",
+    # (label, data or a function that makes it, extension, MIME type, key part, icon); the WAV
+    # and the MusicXML are only made when their button is clicked.
+    downloads: tuple[tuple[str, bytes | Callable[[], bytes], str, str, str, str], ...] = (
+        ("MIDI", result.midi_bytes, "mid", "audio/midi", "mid", "🎼"),
+        ("WAV", functools.partial(render_wav, result.midi_bytes, view.soundfont), "wav",
+         "audio/wav", "wav", "🔊"),
+        ("OGG", view.ogg_bytes, "ogg", "audio/ogg", "ogg", "🎧"),
+        ("MusicXML", functools.partial(musicxml_of, view.id, result), "musicxml",
+         "application/vnd.recordare.musicxml+xml", "xml", "📄"),
     )
-    columns[1].download_button(
-        "WAV",
-        functools.partial(render_wav, result.midi_bytes, view.soundfont),
-        file_name=f"{stem}.wav",
-        mime="audio/wav",
-        key=f"{key_prefix}_wav_{view.id}",
-        icon="🔊",
-    )
-    columns[2].download_button(
-        "OGG",
-        view.ogg_bytes,
-        file_name=f"{stem}.ogg",
-        mime="audio/ogg",
-        key=f"{key_prefix}_ogg_{view.id}",
-        icon="🎧",
-    )
-    columns[3].download_button(
-        "MusicXML",
-        functools.partial(musicxml_of, view.id, result),
-        file_name=f"{stem}.musicxml",
-        mime="application/vnd.recordare.musicxml+xml",
-        key=f"{key_prefix}_xml_{view.id}",
-        icon="📄",
-    )
+    for column, (label, data, extension, mime, key, icon) in zip(
+        st.columns(len(downloads)), downloads, strict=True
+    ):
+        column.download_button(label, data, file_name=f"{stem}.{extension}", mime=mime,
+                               key=f"{key_prefix}_{key}_{view.id}", icon=icon)
 
 
 # ---------------------------------------------------------------- controls of the Generate page

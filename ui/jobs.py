@@ -7,6 +7,7 @@ reruns every `POLL_INTERVAL_S` while the job is queued or running.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -245,7 +246,7 @@ def _model_card(path: Path) -> None:
                 st.error(f"{path.name}: {error}")
             else:
                 st.rerun()
-        middle.download_button("Download (.zip)", data=lambda p=path: model_folder_to_zip(p),
+        middle.download_button("Download (.zip)", data=functools.partial(model_folder_to_zip, path),
                                file_name=f"{path.name}.zip", mime="application/zip",
                                key=f"{key}_download")
         if right.button("Delete", key=f"{key}_delete"):
