@@ -45,6 +45,10 @@ from core.encoding import (
     transpose_piece,
 )
 from core.errors import InvalidModelError
+
+# core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
+# fast load path here can take the folder's file names from it.
+from core.model import ENCODING_FILE, METRICS_FILE, MODEL_FILE, REQUIRED_FILES, VOCAB_FILE
 from core.storage import REPO_DIR
 
 if TYPE_CHECKING:
@@ -57,14 +61,6 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "default"
 DEFAULT_MODEL_DIR = REPO_DIR / "models" / "default"
 PRIMERS_FILE = "primers.json"  # optional: excerpts of the training music, shipped with a model
-# The model folder's files, as core.model writes them (repeated here because importing
-# core.model imports TensorFlow, which the fast load path avoids; a test checks they agree).
-MODEL_FILE = "model.keras"
-ENCODING_FILE = "encoding.json"
-VOCAB_FILE = "vocab.json"
-CONFIG_FILE = "config.json"
-METRICS_FILE = "metrics.json"
-MODEL_FOLDER_FILES = (MODEL_FILE, ENCODING_FILE, VOCAB_FILE, CONFIG_FILE)
 KERAS_CONFIG_ENTRY = "config.json"  # inside the .keras zip archive
 KERAS_WEIGHTS_ENTRY = "model.weights.h5"
 
@@ -517,7 +513,7 @@ class Generator:
         """
         folder = resolve_model_dir(path)
         name = DEFAULT_MODEL_NAME if folder == DEFAULT_MODEL_DIR.resolve() else folder.name
-        missing = [f for f in MODEL_FOLDER_FILES if not (folder / f).is_file()]
+        missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
         if missing:
             raise InvalidModelError(
                 f"{folder.name}: not a model folder (missing {', '.join(missing)})"

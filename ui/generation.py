@@ -22,6 +22,7 @@ import numpy as np
 import streamlit as st
 
 from core.errors import TunesmithError
+from core.model import METRICS_FILE, MODEL_FILE, list_model_folders
 from core.notation import musicxml_to_svg, piece_to_musicxml
 from core.rendering import (
     DEFAULT_INSTRUMENT,
@@ -32,8 +33,6 @@ from core.rendering import (
 )
 from core.sampling import (
     DEFAULT_MODEL_DIR,
-    METRICS_FILE,
-    MODEL_FOLDER_FILES,
     GenerationResult,
     Generator,
     Primer,
@@ -92,15 +91,11 @@ def model_choices(workspace: Path | None) -> list[ModelChoice]:
     choices = []
     if DEFAULT_MODEL_DIR.is_dir():
         choices.append(ModelChoice(DEFAULT_MODEL_LABEL, DEFAULT_MODEL_DIR))
-    folder = workspace / "models" if workspace else None
-    if folder and folder.is_dir():
-        mine = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")]
-        for path in sorted(mine, key=lambda p: p.stat().st_mtime, reverse=True):
-            if not all((path / name).is_file() for name in MODEL_FOLDER_FILES):
-                continue
-            dataset = _metrics(path).get("dataset", "")
-            label = f"My model: {path.name}" + (f" ({dataset})" if dataset else "")
-            choices.append(ModelChoice(label, path))
+    mine = list_model_folders(workspace / "models") if workspace else []
+    for path in sorted(mine, key=lambda p: p.stat().st_mtime, reverse=True):
+        dataset = _metrics(path).get("dataset", "")
+        label = f"My model: {path.name}" + (f" ({dataset})" if dataset else "")
+        choices.append(ModelChoice(label, path))
     return choices
 
 
@@ -113,7 +108,7 @@ def _metrics(path: Path) -> dict[str, Any]:
 
 
 def _model_mtime_ns(path: Path) -> int:
-    model_file = path / "model.keras"
+    model_file = path / MODEL_FILE
     return model_file.stat().st_mtime_ns if model_file.exists() else 0
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -32,6 +34,7 @@ from core.sampling import (
     piece_to_primer,
     sample_from_logits,
 )
+from tests.conftest import REPO
 from tests.core._generation_fixtures import make_tiny_model_folder
 
 ENCODING = EncodingConfig()
@@ -68,11 +71,12 @@ def test_numpy_step_model_matches_keras_logits(generator: Generator, trained) ->
     np.testing.assert_allclose(from_keras, keras_logits, atol=1e-4, rtol=1e-4)
 
 
-def test_model_folder_file_names_agree_with_core_model() -> None:
-    from core import model, sampling
-
-    for name in ("MODEL_FILE", "ENCODING_FILE", "VOCAB_FILE", "CONFIG_FILE", "METRICS_FILE"):
-        assert getattr(sampling, name) == getattr(model, name)
+def test_the_fast_load_path_does_not_import_tensorflow() -> None:
+    code = ("import sys, core.model, core.sampling; "
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    assert out.stdout.strip() == "[]"
 
 
 def test_an_unusual_archive_falls_back_to_keras(model_dir: Path, tmp_path: Path) -> None:
