@@ -175,8 +175,10 @@ def _job_buttons(path: Path, status: JobStatus) -> None:
         if cancelling:
             right.caption("Stopping…")
     elif status.state in (JobState.CANCELLED, JobState.FAILED):
-        if left.button("Resume", type="primary", key=f"train_resume_{status.job_id}",
-                       help="Continues from the last finished epoch."):
+        done = status.epochs_done  # without a finished epoch there is nothing to resume from
+        label, hint = (("Resume", f"Continues after epoch {done}.") if done else
+                       ("Try again", "No epoch was finished: starts from the beginning."))
+        if left.button(label, type="primary", key=f"train_resume_{status.job_id}", help=hint):
             jobs.resume_job(path)
             st.rerun()
         if right.button("Dismiss", key=f"train_dismiss_{status.job_id}"):

@@ -133,3 +133,19 @@ def test_finished_job_and_my_models(workspace_id):
     at.button(key=f"train_new_{status.job_id}").click().run()
     assert at.button(key="train_start")  # back to the form; the old job is listed
     assert any("Earlier training jobs" in e.label for e in at.expander)
+
+
+def test_failed_job_shows_its_error_and_offers_to_resume_only_from_a_checkpoint(workspace_id):
+    failed = JobStatus(job_id="00000000000000dd", state=JobState.FAILED, epochs=20,
+                       message="My dataset: no validation pieces (at least two pieces needed)",
+                       created_at=time.time())
+    fake_job(workspace_id, failed)
+    at = page(workspace_id, failed.job_id)
+    assert not at.exception
+    assert "no validation pieces" in at.error[0].value
+    assert at.button(key=f"train_resume_{failed.job_id}").label == "Try again"
+    cancelled = JobStatus(job_id="00000000000000ee", state=JobState.CANCELLED, epoch=3,
+                          epochs=20, history=HISTORY, baseline=BASELINE, created_at=time.time())
+    fake_job(workspace_id, cancelled)
+    at = page(workspace_id, cancelled.job_id)
+    assert at.button(key=f"train_resume_{cancelled.job_id}").label == "Resume"
