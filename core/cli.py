@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train an LSTM on a dataset and save the model folder"),
     "generate": ("generate", "generate a new piece with a trained model"),
     "render": ("render", "render a MIDI file to audio with FluidSynth"),
+    "evaluate": ("evaluate", "judge a model and its music against held-out and training music"),
     "bench": ("bench", "print the benchmark figures"),
 }
 

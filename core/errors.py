@@ -23,3 +23,7 @@ class InvalidModelError(TunesmithError, ValueError):
 
 class JobCancelled(TunesmithError):
     """Raised inside long work when the user asked to stop it."""
+
+
+class EvaluationError(TunesmithError, ValueError):
+    """Pieces or a model that cannot be judged (too few notes, no held-out data), and why."""

@@ -20,7 +20,7 @@ import logging
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,11 +149,13 @@ def save_model_folder(
     training: Mapping[str, Any],
     metrics: Mapping[str, Any],
     checkpoint_dir: Path | None = None,
+    write_extra: Callable[[Path], None] | None = None,
 ) -> Path:
     """Write a model folder atomically: it appears complete under `path`, or not at all.
 
     `training` is `TrainingConfig.to_dict()`; `checkpoint_dir`, when given, is copied in as
-    `checkpoint/` so the training can be continued later.
+    `checkpoint/` so the training can be continued later; `write_extra(folder)` adds files of
+    other concerns (the evaluation's held-out pieces) inside the same atomic write.
     """
     vocab_size = _output_size(keras_model)
     if vocab_size != len(vocab):
@@ -173,6 +175,8 @@ def save_model_folder(
         atomic_write_json(tmp / METRICS_FILE, dict(metrics))
         if checkpoint_dir is not None and Path(checkpoint_dir).is_dir():
             shutil.copytree(checkpoint_dir, tmp / CHECKPOINT_DIR)
+        if write_extra is not None:
+            write_extra(tmp)
     log.info("saved model folder %s", path)
     return Path(path)
 

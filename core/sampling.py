@@ -130,6 +130,17 @@ class SamplingSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+# The plain-language levels the pages offer; "Balanced" is the default everywhere (the Generate
+# page, Home's "Play me a new tune", and the pieces an evaluation generates).
+CREATIVITY_LEVELS: dict[str, float] = {
+    "Calm": 0.15,
+    "Balanced": 0.45,
+    "Adventurous": 0.75,
+    "Wild": 1.0,
+}
+DEFAULT_CREATIVITY = "Balanced"
+
+
 def creativity_to_settings(creativity: float, **overrides: Any) -> SamplingSettings:
     """Plain-language "creativity" 0..1 → temperature 0.6..1.3 and top-p 0.85..1.0."""
     level = min(max(float(creativity), 0.0), 1.0)

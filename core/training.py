@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -32,6 +33,7 @@ import tensorflow as tf
 from core.datasets import DEFAULT_SEED, Dataset
 from core.encoding import EncodingConfig, TokenKind, Vocabulary, token_kind, token_value
 from core.errors import JobCancelled
+from core.evaluation.model_data import write_model_data
 from core.model import (
     ModelConfig,
     build_model,
@@ -654,6 +656,7 @@ def train(
             training=config.to_dict(),
             metrics={**metrics, "dataset": dataset.name},
             checkpoint_dir=checkpoint_dir,
+            write_extra=functools.partial(write_model_data, dataset=dataset),
         )
     return TrainingResult(model_dir=model_dir, metrics=metrics)
 

@@ -1,11 +1,15 @@
 """Train the bundled default model (models/default/) with the project's own training code.
 
     .venv/bin/python scripts/train_default_model.py [--out models/default] [--epochs N]
+    .venv/bin/python scripts/train_default_model.py --data-only   # only the evaluation's files
 
 A modest LSTM on the Bach chorales preset, with a fixed seed: about ten minutes on two CPU
 cores and a few megabytes on disk. Beside the model folder's own files it writes
 `primers.json` (excerpts of the training pieces, for "start from a snippet of the training
-music") and drops the training checkpoint, which the bundled model does not need.
+music") and drops the training checkpoint, which the bundled model does not need. Training
+also writes `heldout.json` and `training_notes.npz` (the evaluation's held-out pieces and the
+originality index's notes); `--data-only` writes just those into an existing model folder from
+the same dataset and split, without training.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.datasets import DEFAULT_PRESET, load_dataset
+from core.encoding import EncodingConfig
+from core.evaluation.model_data import write_model_data
 from core.model import CHECKPOINT_DIR, ModelConfig
 from core.sampling import DEFAULT_MODEL_DIR, write_training_primers
 from core.training import TrainingConfig, train
@@ -51,6 +57,11 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL_DIR)
     parser.add_argument("--epochs", type=int, default=TRAINING_CONFIG.epochs)
     parser.add_argument("--max-batches-per-epoch", type=int, default=None)
+    parser.add_argument(
+        "--data-only",
+        action="store_true",
+        help="write only heldout.json and training_notes.npz into the existing --out folder",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     training = TrainingConfig.from_dict(
@@ -61,6 +72,11 @@ def main() -> int:
         }
     )
     started = time.monotonic()
+    if args.data_only:
+        encoding = EncodingConfig.load(args.out / "encoding.json")
+        write_model_data(args.out, load_dataset([DEFAULT_PRESET], config=encoding))
+        print(f"wrote the evaluation data of {args.out}", flush=True)
+        return 0
     dataset = load_dataset([DEFAULT_PRESET], config=training.encoding())
     print(f"dataset: {dataset.summary().to_dict()}", flush=True)
 

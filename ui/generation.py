@@ -32,6 +32,8 @@ from core.rendering import (
     midi_to_audio,
 )
 from core.sampling import (
+    CREATIVITY_LEVELS,
+    DEFAULT_CREATIVITY,
     DEFAULT_MODEL_DIR,
     GenerationResult,
     Generator,
@@ -52,13 +54,6 @@ PLAYBACK_SAMPLE_RATE_HZ = 44100
 HOME_TUNE_SECONDS = 16.0
 HOME_TUNE_TEMPO_BPM = 100.0
 DEFAULT_TEMPO_BPM = 100.0
-CREATIVITY_LEVELS: dict[str, float] = {
-    "Calm": 0.15,
-    "Balanced": 0.45,
-    "Adventurous": 0.75,
-    "Wild": 1.0,
-}
-DEFAULT_CREATIVITY = "Balanced"
 DEFAULT_MODEL_LABEL = "Bach chorales (bundled)"
 
 

@@ -1,0 +1,302 @@
+"""One evaluation of a model: its held-out figures beside the n-gram's, and a set of its pieces
+judged for style, originality and degeneracy. Same model, pieces and seed: the same report.
+
+The model figures are the ones training computed on the held-out pieces of its split (loss,
+perplexity and accuracy beside the n-gram baseline on the same tokens, `metrics.json`); they
+are read, never computed a second way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.encoding import Piece, piece_to_tokens
+from core.errors import EvaluationError
+from core.evaluation.degeneracy import Degeneracy, degeneracy
+from core.evaluation.features import MIN_NOTES, check_piece
+from core.evaluation.model_data import load_index, read_heldout
+from core.evaluation.originality import COPY_FLAG_BARS, Originality
+from core.evaluation.style import StyleReport, compare_style
+from core.sampling import (
+    CREATIVITY_LEVELS,
+    DEFAULT_CREATIVITY,
+    GenerationResult,
+    Generator,
+    SamplingSettings,
+    creativity_to_settings,
+)
+
+DEFAULT_COUNT = 20
+MAX_COUNT = 100
+DEFAULT_SEED = 1  # pieces use seeds 1, 2, ... N
+PIECE_LENGTH_S = 30.0
+PIECE_TEMPO_BPM = 100.0  # the Generate page's default tempo
+
+ProgressCallback = Callable[[int, int, str], None]
+
+
+def evaluation_settings() -> SamplingSettings:
+    """The settings a new user gets by default: "Balanced" creativity, 30 s at 100 BPM."""
+    return creativity_to_settings(
+        CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
+        length_tokens=None,
+        length_s=PIECE_LENGTH_S,
+        tempo_bpm=PIECE_TEMPO_BPM,
+    )
+
+
+@dataclass(frozen=True)
+class ModelFigures:
+    """Held-out scores from training, beside the n-gram baseline's on the same tokens."""
+
+    name: str
+    dataset: str
+    val_loss: float
+    val_perplexity: float
+    val_accuracy: float
+    baseline_loss: float
+    baseline_perplexity: float
+    baseline_accuracy: float
+    baseline_order: int
+    epochs_run: int
+    best_epoch: int
+    history: tuple[dict[str, float], ...] = ()
+
+    @property
+    def perplexity_ratio(self) -> float:
+        if not self.baseline_perplexity:
+            return math.nan
+        return self.val_perplexity / self.baseline_perplexity
+
+    @classmethod
+    def from_metrics(cls, name: str, metrics: dict[str, Any]) -> ModelFigures | None:
+        """None when the metrics hold no held-out scores (a model from elsewhere)."""
+
+        def number(key: str) -> float:
+            value = metrics.get(key)
+            return float(value) if isinstance(value, int | float) else math.nan
+
+        if not isinstance(metrics, dict) or math.isnan(number("val_perplexity")):
+            return None
+        history = metrics.get("history", [])
+        return cls(
+            name=name,
+            dataset=str(metrics.get("dataset", "")),
+            val_loss=number("val_loss"),
+            val_perplexity=number("val_perplexity"),
+            val_accuracy=number("val_accuracy"),
+            baseline_loss=number("baseline_loss"),
+            baseline_perplexity=number("baseline_perplexity"),
+            baseline_accuracy=number("baseline_accuracy"),
+            baseline_order=int(number("baseline_order")) if metrics.get("baseline_order") else 0,
+            epochs_run=int(number("epochs_run")) if metrics.get("epochs_run") else 0,
+            best_epoch=int(number("best_epoch")) if metrics.get("best_epoch") else 0,
+            history=tuple(h for h in history if isinstance(h, dict))
+            if isinstance(history, list)
+            else (),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if k != "history"}
+        data["perplexity_ratio"] = self.perplexity_ratio
+        data["history"] = list(self.history)
+        return data
+
+
+@dataclass(frozen=True)
+class EvaluationReport:
+    model_name: str
+    model: ModelFigures | None
+    pieces: tuple[Piece, ...]
+    style: StyleReport
+    originality: tuple[Originality, ...]
+    degeneracy: tuple[Degeneracy, ...]
+    real_degeneracy: tuple[Degeneracy, ...]
+    skipped: tuple[str, ...] = ()  # one line per piece left out, naming it
+    generation: dict[str, Any] = field(default_factory=dict)  # count, seed, settings
+
+    def summary(self) -> dict[str, Any]:
+        """The headline figures of each area, as numbers."""
+        from core.evaluation.verdicts import summary_figures
+
+        return summary_figures(self)
+
+    def sentences(self) -> dict[str, str]:
+        from core.evaluation.verdicts import summary_sentences
+
+        return summary_sentences(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every figure; a figure that does not exist (NaN) is None, so the JSON is strict."""
+        return _without_nan(
+            {
+                "model_name": self.model_name,
+                "model": self.model.to_dict() if self.model else None,
+                "generation": self.generation,
+                "skipped": list(self.skipped),
+                "style": self.style.to_dict(),
+                "originality": [o.to_dict() for o in self.originality],
+                "degeneracy": [d.to_dict() for d in self.degeneracy],
+                "real_degeneracy": _mean_degeneracy(self.real_degeneracy),
+                "summary": self.summary(),
+                "sentences": self.sentences(),
+            }
+        )
+
+
+def _without_nan(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nan(v) for v in value]
+    return value
+
+
+def _mean_degeneracy(items: Sequence[Degeneracy]) -> dict[str, float]:
+    if not items:
+        return {}
+    return {
+        "top_token_share": float(np.mean([d.top_token_share for d in items])),
+        "longest_note_run": float(max(d.longest_note_run for d in items)),
+        "longest_bar_run": float(max(d.longest_bar_run for d in items)),
+    }
+
+
+def usable_pieces(pieces: Sequence[Piece]) -> tuple[list[Piece], list[str]]:
+    """(pieces long enough to judge, one line per piece left out naming it)."""
+    kept, skipped = [], []
+    for piece in pieces:
+        try:
+            check_piece(piece)
+        except EvaluationError as error:
+            skipped.append(str(error))
+        else:
+            kept.append(piece)
+    return kept, skipped
+
+
+def piece_without_primer(result: GenerationResult) -> Piece:
+    """A generated piece without the notes its primer gave it (those are not the model's).
+
+    The primer's notes are the first ones in sorted order: every new note starts at or after
+    the primer's last onset, and one in the primer's last chord is higher (the grammar writes
+    chords in ascending pitch). There is one note per duration token of the primer.
+    """
+    primer = result.tokens[1 : 1 + result.primer_length]
+    primer_notes = sum(1 for t in primer if t[:1] == "D")
+    if not primer_notes:
+        return result.piece
+    return replace(result.piece, notes=tuple(sorted(result.piece.notes)[primer_notes:]))
+
+
+def generate_pieces(
+    generator: Generator,
+    *,
+    count: int = DEFAULT_COUNT,
+    seed: int = DEFAULT_SEED,
+    settings: SamplingSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[Piece]:
+    """`count` pieces from a blank page with seeds seed, seed + 1, ..."""
+    if not 1 <= count <= MAX_COUNT:
+        raise EvaluationError(f"count must be within 1..{MAX_COUNT} pieces (got {count})")
+    settings = settings or evaluation_settings()
+    pieces = []
+    for i in range(count):
+        result = generator.generate(settings, seed=seed + i)
+        pieces.append(replace(result.piece, name=f"seed {seed + i}"))
+        if on_progress:
+            on_progress(i + 1, count, f"piece {i + 1} of {count}")
+    return pieces
+
+
+def check_model_folder(folder: Path) -> list[Piece]:
+    """The held-out pieces, after checking the folder holds everything an evaluation reads.
+
+    Raises:
+        EvaluationError: no held-out pieces or no training notes in the folder.
+    """
+    heldout = read_heldout(folder)
+    load_index(folder)
+    return heldout
+
+
+def evaluate_pieces(
+    generator: Generator,
+    pieces: Sequence[Piece],
+    *,
+    generation: dict[str, Any] | None = None,
+) -> EvaluationReport:
+    """Judge `pieces` as the music of `generator`'s model (its folder holds the references).
+
+    Pieces with fewer than MIN_NOTES notes are left out and named in `skipped`.
+
+    Raises:
+        EvaluationError: the folder lacks its held-out data, or no piece can be judged.
+    """
+    if generator.path is None:
+        raise EvaluationError(f"{generator.name}: a model folder is needed to evaluate it")
+    heldout = check_model_folder(generator.path)
+    if not pieces:
+        raise EvaluationError("no pieces to judge (the set is empty)")
+    kept, skipped = usable_pieces(pieces)
+    if not kept:
+        raise EvaluationError(f"no piece has at least {MIN_NOTES} notes: " + "; ".join(skipped))
+    index = load_index(generator.path)
+    encoding = generator.encoding
+    return EvaluationReport(
+        model_name=generator.name,
+        model=ModelFigures.from_metrics(generator.name, generator.metrics),
+        pieces=tuple(kept),
+        style=compare_style(kept, heldout),
+        originality=tuple(index.query(p) for p in kept),
+        degeneracy=tuple(degeneracy(p, piece_to_tokens(p, encoding)) for p in kept),
+        real_degeneracy=tuple(degeneracy(p, piece_to_tokens(p, encoding)) for p in heldout),
+        skipped=tuple(skipped),
+        generation=dict(generation or {}),
+    )
+
+
+def evaluate_model(
+    generator: Generator,
+    *,
+    count: int = DEFAULT_COUNT,
+    seed: int = DEFAULT_SEED,
+    settings: SamplingSettings | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> EvaluationReport:
+    """Generate `count` pieces with the default settings and judge them.
+
+    The model folder is checked before anything is generated.
+    """
+    if generator.path is None:
+        raise EvaluationError(f"{generator.name}: a model folder is needed to evaluate it")
+    check_model_folder(generator.path)
+    settings = settings or evaluation_settings()
+    pieces = generate_pieces(
+        generator, count=count, seed=seed, settings=settings, on_progress=on_progress
+    )
+    generation = {"count": count, "seed": seed, "settings": settings.to_dict()}
+    return evaluate_pieces(generator, pieces, generation=generation)
+
+
+__all__ = [
+    "COPY_FLAG_BARS",
+    "DEFAULT_COUNT",
+    "DEFAULT_SEED",
+    "EvaluationReport",
+    "ModelFigures",
+    "evaluate_model",
+    "evaluate_pieces",
+    "evaluation_settings",
+    "generate_pieces",
+    "piece_without_primer",
+]
