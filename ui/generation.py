@@ -102,7 +102,7 @@ def _metrics(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _model_mtime_ns(path: Path) -> int:
+def model_mtime_ns(path: Path) -> int:
     model_file = path / MODEL_FILE
     return model_file.stat().st_mtime_ns if model_file.exists() else 0
 
@@ -131,7 +131,7 @@ def load_generator(path: Path) -> Generator:
     Raises:
         InvalidModelError: the folder is not a usable model.
     """
-    return _cached_generator(str(path.resolve()), _model_mtime_ns(path))
+    return _cached_generator(str(path.resolve()), model_mtime_ns(path))
 
 
 _PREWARM_STARTED = threading.Event()
@@ -146,7 +146,7 @@ def prewarm_default() -> None:
     def work() -> None:
         try:
             path = DEFAULT_MODEL_DIR.resolve()
-            generator = _load_shared(str(path), _model_mtime_ns(path))
+            generator = _load_shared(str(path), model_mtime_ns(path))
             result = generator.generate(SamplingSettings(length_tokens=8), seed=0)
             midi_to_audio(result.midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ)
         except Exception:  # a failed warm-up only costs the first click its speed

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -25,6 +26,7 @@ from core.model import (
     rename_model_folder,
     zip_to_model_folder,
 )
+from ui import state
 
 TRAIN_JOB_ID = "train_job_id"  # session state: the job this tab follows
 JOB_QUERY_PARAM = "job"
@@ -100,10 +102,31 @@ def _draw_job(path: Path, status: JobStatus) -> None:
     if status.history or status.baseline:
         _metrics_row(status)
     if status.history:
-        st.plotly_chart(loss_figure(status), key=f"train_chart_{status.job_id}")
+        st.plotly_chart(loss_figure(status.history, status.baseline),
+                        key=f"train_chart_{status.job_id}")
     elif status.state.active:
         st.caption("The loss chart appears after the first epoch.")
+    if status.state is JobState.FINISHED and status.model_dir:
+        _verdict(Path(status.model_dir), key=status.job_id)
     _job_buttons(path, status)
+
+
+def _verdict(model_dir: Path, *, key: str) -> None:
+    """In words: does the new model beat the baseline on held-out music, and by how much."""
+    from core.evaluation.report import ModelFigures
+    from core.evaluation.verdicts import model_verdict
+
+    try:
+        metrics = read_model_info(model_dir)["metrics"]
+    except InvalidModelError as error:  # deleted or renamed since: say so, never crash
+        st.caption(f"The model is no longer here ({error}).")
+        return
+    figures = ModelFigures.from_metrics(model_dir.name, metrics)
+    good = figures is not None and figures.perplexity_ratio < 1
+    (st.success if good else st.warning)(model_verdict(figures))
+    if st.button("⚖️ See its full evaluation", key=f"train_evaluate_{key}",
+                 help="Its music judged: in key? like what it learned? original?"):
+        state.open_evaluation(model_dir)
 
 
 def progress_text(status: JobStatus) -> str:
@@ -148,16 +171,19 @@ def _metrics_row(status: JobStatus) -> None:
     cols[3].metric("Tokens per second", f"{speed:,.0f}" if speed else "–")
 
 
-def loss_figure(status: JobStatus) -> go.Figure:
-    """Training and validation loss per epoch, with the n-gram baseline as a dashed line."""
-    epochs = [h["epoch"] for h in status.history]
+def loss_figure(history: Sequence[Mapping[str, float]],
+                baseline: Mapping[str, float]) -> go.Figure:
+    """Training and validation loss per epoch, with the n-gram baseline as a dashed line.
+
+    `history` is training's per-epoch records; `baseline` holds the n-gram's "loss"."""
+    epochs = [h["epoch"] for h in history]
     figure = go.Figure()
-    figure.add_trace(go.Scatter(x=epochs, y=[h["train_loss"] for h in status.history],
+    figure.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history],
                                 mode="lines+markers", name="training loss"))
-    figure.add_trace(go.Scatter(x=epochs, y=[h["val_loss"] for h in status.history],
+    figure.add_trace(go.Scatter(x=epochs, y=[h.get("val_loss") for h in history],
                                 mode="lines+markers", name="validation loss"))
-    if "loss" in status.baseline:
-        figure.add_hline(y=status.baseline["loss"], line_dash="dash", line_color="gray",
+    if "loss" in baseline:
+        figure.add_hline(y=baseline["loss"], line_dash="dash", line_color="gray",
                          annotation_text="n-gram baseline", annotation_position="top left")
     figure.update_layout(xaxis_title="epoch", yaxis_title="loss (nats per token)",
                          height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
@@ -240,7 +266,9 @@ def _model_card(path: Path) -> None:
                    f"LSTM layer(s) of {model['units']} units.")
         key = f"train_model_{path.name}"
         new_name = st.text_input("Name", value=path.name, key=f"{key}_name")
-        left, middle, right = st.columns(3)
+        left, middle, right, far = st.columns(4)
+        if far.button("Evaluate", key=f"{key}_evaluate", icon="⚖️"):
+            state.open_evaluation(path)
         if left.button("Rename", key=f"{key}_rename", disabled=new_name == path.name):
             try:
                 rename_model_folder(path, jobs.safe_model_name(new_name))

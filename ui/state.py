@@ -51,3 +51,10 @@ def add_user_music(name: str, data: bytes) -> Path:
 DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the chosen dataset
 DATASET_LIMIT = "dataset_limit"  # int | None: use only the first N files of the sources
 LOADED_DATASET = "loaded_dataset"  # (fingerprint, Dataset): the Data page's last build
+EVALUATE_MODEL = "evaluate_pending_model"  # str: a model path to open on the Evaluate page
+
+
+def open_evaluation(model_dir: Path) -> None:
+    """Go to the Evaluate page with this model chosen."""
+    st.session_state[EVALUATE_MODEL] = str(Path(model_dir).resolve())
+    st.switch_page("app_pages/evaluate.py")

@@ -14,7 +14,14 @@ import core.benchmarks
 from core.commands._common import print_json
 
 # The order they run in when no name is given.
-BENCHMARK_ORDER = ("encoding", "transcription", "training", "generation", "rendering")
+BENCHMARK_ORDER = (
+    "encoding",
+    "transcription",
+    "training",
+    "generation",
+    "rendering",
+    "evaluation",
+)
 # Run only when named: `quality` trains two full models (about 2 hours on a 2-core CPU).
 OPT_IN = ("quality",)
 

@@ -1,0 +1,158 @@
+"""AppTest of the Evaluate page: the model's figures, judging a set, copies played side by side,
+refusals, and the Train page's verdict that leads here."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import jobs
+from core.encoding import midi_to_bytes, piece_to_midi, piece_to_tokens
+from core.evaluation.model_data import HELDOUT_FILE, load_index
+from core.jobs import JobRequest, JobState, JobStatus
+from core.model import ModelConfig
+from core.sampling import DEFAULT_MODEL_DIR, GenerationResult, Generator, SamplingSettings
+from core.storage import atomic_write_json, new_workspace_id, workspace_dir
+from core.training import TrainingConfig
+from tests.conftest import REPO
+from ui import evaluation as ev
+from ui import generation as gen
+
+pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
+
+
+@pytest.fixture
+def workspace_id(isolated_data_dir: Path) -> str:
+    ws = new_workspace_id()
+    workspace_dir(ws)
+    return ws
+
+
+def app(workspace_id: str) -> AppTest:
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.query_params["ws"] = workspace_id
+    at.run()
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    return at
+
+
+def my_copy_of_the_default_model(workspace_id: str, name: str) -> Path:
+    path = jobs.models_dir(workspace_dir(workspace_id)) / name
+    shutil.copytree(DEFAULT_MODEL_DIR, path)
+    return path
+
+
+def summary_lines(at: AppTest) -> list[str]:
+    """The summary's three lines as a reader sees them (names are shown escaped, not rendered)."""
+    return [m.value.replace("\\", "") for m in at.markdown
+            if m.value.startswith(("🧠", "🎼", "🔍"))]
+
+
+def test_bundled_model_figures_and_a_judged_set(workspace_id):
+    at = app(workspace_id)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Held-out perplexity"] == "4.30"
+    assert metrics["4-gram baseline"] == "5.26"
+    assert "Better than the simple baseline" in at.success[0].value
+    assert summary_lines(at) == []  # nothing judged yet
+    at.slider(key=ev.COUNT_KEY).set_value(5)
+    at.number_input(key=ev.SEED_KEY).set_value(3)
+    at.button(key="evaluate_go").click().run()
+    assert not at.exception and not at.error
+    first = summary_lines(at)
+    assert len(first) == 3 and "Summary of 5 piece" in " ".join(m.value for m in at.markdown)
+    assert "stay in one key" in first[1]
+    metrics = {m.label: m.value for m in at.metric}
+    assert float(metrics["Stays in one key"]) < 0.9  # the bundled model drifts out of key
+    assert len(at.get("plotly_chart")) >= 4  # curves, overlap, two histograms
+    assert at.get("arrow_data_frame") or at.dataframe
+    at.button(key="evaluate_go").click().run()
+    assert summary_lines(at) == first  # same seed, same figures
+
+
+def test_a_copied_passage_is_played_beside_its_source(workspace_id):
+    """A piece made of training music is flagged, and both passages get a player."""
+    at = app(workspace_id)
+    index = load_index(DEFAULT_MODEL_DIR)
+    notes = index.notes
+    start = int(notes.offsets[10])
+    copied = notes.excerpt(start, 60, name="my copy")
+    generator = Generator.from_folder("default")
+    result = GenerationResult(
+        tokens=tuple(piece_to_tokens(copied, generator.encoding)),
+        primer_length=0,
+        piece=copied,
+        midi_bytes=midi_to_bytes(piece_to_midi(copied)),
+        seed=5,
+        settings=SamplingSettings(),
+        model_name="default",
+    )
+    view = gen.GenerationView(id="copy", label="copy", result=result, ogg_bytes=b"")
+    at.session_state[gen.HISTORY] = [view]
+    at.run()
+    source_options = at.radio(key=ev.SOURCE_KEY).options
+    assert any("Generate page (1)" in o for o in source_options)
+    at.radio(key=ev.SOURCE_KEY).set_value(source_options[1]).run()
+    at.button(key="evaluate_go").click().run()
+    assert not at.exception and not at.error
+    originality = summary_lines(at)[2]
+    assert notes.names[10] in originality and "1 of 1 piece(s) copy 2 bars or more" in originality
+    assert len(at.get("audio")) == 2  # the generated passage and its source
+    assert any("bars or more" in w.value or "bars are copied" in w.value for w in at.warning)
+
+
+def test_a_model_without_held_out_data_is_refused_by_name(workspace_id):
+    path = my_copy_of_the_default_model(workspace_id, "Old model")
+    (path / HELDOUT_FILE).unlink()
+    at = app(workspace_id)
+    label = next(o for o in at.selectbox(key=ev.MODEL_KEY).options if "Old model" in o)
+    at.selectbox(key=ev.MODEL_KEY).set_value(label).run()
+    at.slider(key=ev.COUNT_KEY).set_value(5)
+    at.button(key="evaluate_go").click().run()
+    assert not at.exception
+    assert "Old model" in at.error[0].value and "held-out" in at.error[0].value
+    assert summary_lines(at) == []
+
+
+def test_train_page_verdict_links_to_the_evaluation(workspace_id):
+    workspace = workspace_dir(workspace_id)
+    model_path = my_copy_of_the_default_model(workspace_id, "Chorales")
+    status = JobStatus(job_id="00000000000000cc", state=JobState.FINISHED, epoch=24, epochs=24,
+                       done=10, total=10, model_dir=str(model_path),
+                       message="saved as Chorales", created_at=time.time())
+    path = jobs.job_dir(workspace, status.job_id)
+    path.mkdir(parents=True)
+    request = JobRequest(sources=("bach-chorales",), dataset_name="Bach chorales",
+                         model_name="Chorales", model=ModelConfig().to_dict(),
+                         training=TrainingConfig().to_dict())
+    atomic_write_json(path / jobs.REQUEST_FILE, request.to_dict())
+    jobs.write_status(path, status)
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.query_params["ws"] = workspace_id
+    at.query_params["job"] = status.job_id
+    at.run()
+    at.switch_page("app_pages/train.py").run()
+    assert not at.exception
+    verdict = at.success[0].value
+    assert "Better than the simple baseline" in verdict and "18% less surprised" in verdict
+    at.button(key=f"train_evaluate_{status.job_id}").click().run()
+    assert not at.exception
+    assert "Chorales" in at.selectbox(key=ev.MODEL_KEY).value
+    assert any(m.label == "Held-out perplexity" for m in at.metric)
+
+
+def test_train_page_says_plainly_when_the_model_is_worse_than_the_baseline(workspace_id):
+    from core.evaluation.report import ModelFigures
+    from core.evaluation.verdicts import model_verdict
+
+    figures = ModelFigures.from_metrics(
+        "few songs", {"val_perplexity": 15.2, "baseline_perplexity": 4.5, "baseline_order": 4}
+    )
+    verdict = model_verdict(figures)
+    assert verdict.startswith("Not better than the simple baseline")
+    assert "more music" in verdict.lower() and "longer training" in verdict
