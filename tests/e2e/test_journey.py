@@ -1,5 +1,6 @@
-"""The main journeys in a real browser: open the app, ask for a new tune, hear it; upload music,
-train a model on it, play a tune from that model.
+"""The main journeys in a real browser: open the app, ask for a new tune, hear it; judge the
+bundled model's music; upload music, train a model on it, see its verdict and evaluation, play a
+tune from that model.
 
 A real `streamlit run` on a free port (waited for at /_stcore/health), driven by Playwright in
 Debian's Chromium; training is a real Keras job process. An <audio> element whose duration is
@@ -143,6 +144,17 @@ def test_play_me_a_new_tune_in_the_browser(page: Page) -> None:
 
 
 @needs_chromium
+def test_judge_the_bundled_model_in_the_browser(page: Page) -> None:
+    _open_page(page, "Evaluate")
+    page.get_by_text("Held-out perplexity").first.wait_for()
+    page.get_by_role("button", name="Judge its music").click()
+    page.get_by_text("Summary of 20 piece(s)").wait_for()
+    page.wait_for_selector(FINISHED)
+    assert page.get_by_text("stay in one key").count() >= 1
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+@needs_chromium
 def test_upload_train_and_play_my_own_model(page: Page) -> None:
     from playwright.sync_api import expect
 
@@ -170,6 +182,18 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("✅ Finished").wait_for(timeout=TRAIN_TIMEOUT_MS)
     page.get_by_text("Validation perplexity").first.wait_for()
+    page.get_by_text("than the simple baseline").first.wait_for()  # the verdict in words
+    # The live panel hands over to the whole page once the job ends; the new model's card in
+    # "My models" shows that rerun is done (a click during it would be lost).
+    page.get_by_text("🎼 My dataset").first.wait_for()
+    page.wait_for_selector(FINISHED)
+
+    # Its full evaluation is one click away, on the Evaluate page with this model chosen.
+    page.get_by_role("button", name="See its full evaluation").click()
+    page.wait_for_selector(FINISHED)
+    expect(page.get_by_role("combobox", name="Model to judge")).to_have_value(
+        re.compile("My model"), timeout=RUN_TIMEOUT_MS)
+    page.get_by_text("Held-out perplexity").first.wait_for()
 
     # Generate page: the new model is offered; a tune from it plays.
     _open_page(page, "Generate")
