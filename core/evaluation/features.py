@@ -92,7 +92,7 @@ class PieceFigures:
     duration_beats: float
     scale_consistency: float
     pitch_class_entropy: float
-    groove_consistency: float  # NaN for a piece shorter than two bars (MusPy's rule)
+    groove_consistency: float  # NaN for a piece shorter than one bar (MusPy's rule)
     empty_beat_rate: float
     pitch_class_histogram: tuple[float, ...]
     pitch_range: int

@@ -100,15 +100,22 @@ class TrainingNotes:
     @classmethod
     def load(cls, path: Path) -> TrainingNotes:
         """Raises ValueError (or OSError) when the file is not a valid training-notes file."""
-        with np.load(Path(path), allow_pickle=False) as data:
-            notes = cls(
-                names=tuple(str(n) for n in data["names"]),
-                offsets=data["offsets"].astype(np.int64),
-                onsets=data["onsets"].astype(np.int64),
-                pitches=data["pitches"].astype(np.int64),
-                durations=data["durations"].astype(np.int64),
-                steps_per_quarter=int(data["steps_per_quarter"]),
-            )
+        import zipfile
+        import zlib
+
+        try:
+            with np.load(Path(path), allow_pickle=False) as data:
+                notes = cls(
+                    names=tuple(str(n) for n in data["names"]),
+                    offsets=data["offsets"].astype(np.int64),
+                    onsets=data["onsets"].astype(np.int64),
+                    pitches=data["pitches"].astype(np.int64),
+                    durations=data["durations"].astype(np.int64),
+                    steps_per_quarter=int(data["steps_per_quarter"]),
+                )
+        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError) as error:
+            # a truncated or foreign file: np.load raises these rather than ValueError
+            raise ValueError(f"not a training-notes file ({error})") from error
         total = len(notes.onsets)
         if (
             len(notes.offsets) != len(notes.names) + 1

@@ -24,11 +24,13 @@ MIN_WIDTH = 1e-6
 
 
 def distances_within(vectors: Sequence[np.ndarray]) -> np.ndarray:
-    """Euclidean distances of every pair i < j."""
+    """Euclidean distances of every ordered pair i != j (each pair twice, as mgeval's
+    leave-one-out intra-set distances), so a set against itself gives the very same sample."""
     out = [
         float(np.linalg.norm(vectors[i] - vectors[j]))
         for i in range(len(vectors))
-        for j in range(i + 1, len(vectors))
+        for j in range(len(vectors))
+        if i != j
     ]
     return np.asarray(out, dtype=np.float64)
 

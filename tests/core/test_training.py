@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.errors import JobCancelled
+from core.evaluation.model_data import HELDOUT_FILE, TRAINING_NOTES_FILE, load_index, read_heldout
 from core.model import load_model_folder
 from core.training import (
     PRESETS,
@@ -106,6 +107,13 @@ def test_tiny_training_learns_a_repeating_pattern(tmp_path: Path) -> None:
     loaded = load_model_folder(tmp_path / "model")
     assert loaded.metrics["val_loss"] == pytest.approx(metrics["val_loss"])
     assert (tmp_path / "model" / "checkpoint" / "state.json").is_file()
+    # the folder keeps what an evaluation needs: the held-out pieces and the training notes
+    assert (tmp_path / "model" / HELDOUT_FILE).is_file()
+    assert (tmp_path / "model" / TRAINING_NOTES_FILE).is_file()
+    heldout = read_heldout(tmp_path / "model")
+    assert len(heldout) == len(dataset.valid) > 0
+    assert [p.name for p in heldout] == [e.name for e in dataset.valid]
+    assert load_index(tmp_path / "model").notes.names == tuple(e.name for e in dataset.train)
 
 
 @pytest.mark.slow
