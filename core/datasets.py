@@ -398,11 +398,12 @@ def build_dataset(
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     min_count: int = DEFAULT_MIN_COUNT,
     errors: Sequence[str] = (),
+    vocab: Vocabulary | None = None,
 ) -> Dataset:
     """Encode pieces, split them by piece and build the vocabulary from the training side.
 
     With `config.transpose_semitones`, the vocabulary also holds every transposition the
-    training pipeline may produce.
+    training pipeline may produce. A given `vocab` (a base model's) is used as it is.
     """
     prepared = [prepare_piece(p, config) for p in pieces]
     encoded = [EncodedPiece(p.name, tuple(piece_to_tokens(p, config))) for p in prepared]
@@ -410,13 +411,14 @@ def build_dataset(
         [p.name for p in prepared], seed=seed, valid_fraction=valid_fraction
     )
     train = tuple(encoded[i] for i in train_idx)
-    vocab_source: list[Sequence[str]] = [p.tokens for p in train]
-    for shift in range(-config.transpose_semitones, config.transpose_semitones + 1):
-        if shift:
-            vocab_source.extend(
-                t for p in train if (t := transpose_tokens(p.tokens, shift, config)) is not None
-            )
-    vocab = Vocabulary.build(vocab_source, min_count=min_count)
+    if vocab is None:
+        vocab_source: list[Sequence[str]] = [p.tokens for p in train]
+        for shift in range(-config.transpose_semitones, config.transpose_semitones + 1):
+            if shift:
+                vocab_source.extend(
+                    t for p in train if (t := transpose_tokens(p.tokens, shift, config)) is not None
+                )
+        vocab = Vocabulary.build(vocab_source, min_count=min_count)
     return Dataset(
         name=name,
         config=config,
@@ -437,8 +439,11 @@ def load_dataset(
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     limit: int | None = None,
     on_progress: ProgressCallback | None = None,
+    vocab: Vocabulary | None = None,
 ) -> Dataset:
     """Presets and/or files → a Dataset. Bad files are listed in `errors`, never fatal.
+
+    `vocab`: use this vocabulary (a base model's) instead of building one from the data.
 
     Raises:
         InvalidMusicError: not a single piece could be loaded.
@@ -457,6 +462,7 @@ def load_dataset(
         seed=seed,
         valid_fraction=valid_fraction,
         errors=result.errors,
+        vocab=vocab,
     )
 
 

@@ -394,6 +394,18 @@ class Vocabulary:
         kept.sort(key=lambda t: ("TPD".index(t[0]), token_value(t)))
         return cls(SPECIAL_TOKENS + tuple(kept))
 
+    @classmethod
+    def for_grid(cls, config: EncodingConfig) -> Vocabulary:
+        """Every token the config can write: all shifts, pitches and durations of its grid.
+
+        Music on this grid can never hold a token outside it, so a model with this vocabulary
+        (the pretrained base) can be fine-tuned on anyone's music without changing its shape.
+        """
+        shifts = [shift_token(n) for n in range(1, config.max_shift_steps + 1)]
+        pitches = [pitch_token(p) for p in range(config.min_pitch, config.max_pitch + 1)]
+        durations = [duration_token(n) for n in range(1, config.max_duration_steps + 1)]
+        return cls(SPECIAL_TOKENS + tuple(shifts + pitches + durations))
+
     def to_dict(self) -> dict[str, int]:
         """Token string → id: the format of `vocab.json` everywhere."""
         return dict(self._index)
