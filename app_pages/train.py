@@ -19,12 +19,12 @@ if job_id:
 else:
     st.subheader("New training")
     data = tw.data_picker()
-    settings = tw.settings_form()
+    settings = tw.settings_form(data)
     model_name = st.text_input("Model name", value=tw.default_model_name(data),
                                key="train_model_name")
     if st.button("Start training", type="primary", key="train_start", disabled=settings is None):
         assert settings is not None
-        request = tw.make_request(data, *settings,
+        request = tw.make_request(data, settings,
                                   model_name=jobs.unique_model_name(workspace, model_name))
         job_ui.follow_job(jobs.submit_job(workspace, request))
         st.rerun()

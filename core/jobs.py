@@ -80,6 +80,8 @@ class JobRequest:
     training: dict[str, Any]  # TrainingConfig.to_dict()
     limit: int | None = None  # first N files only
     encoding: dict[str, Any] | None = None  # EncodingConfig.to_dict() of the chosen dataset
+    # Fine-tune from this model (a bundled name such as "base", or a folder); None: scratch.
+    base_model: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -96,6 +98,7 @@ class JobRequest:
             training=dict(data["training"]),
             limit=data.get("limit"),
             encoding=data.get("encoding"),
+            base_model=data.get("base_model"),
         )
 
 
@@ -544,27 +547,36 @@ def _cancel_message(status: JobStatus) -> str:
 def _train_job(
     path: Path, request: JobRequest, writer: _StatusWriter, should_stop: Callable[[], bool]
 ) -> Path:
-    from core.datasets import load_dataset
+    from core.datasets import DEFAULT_SEED, load_dataset
     from core.encoding import EncodingConfig
     from core.model import ModelConfig
     from core.training import TrainingConfig, train
 
-    model_config = ModelConfig.from_dict(request.model)
     training_config = TrainingConfig.from_dict(request.training)
+    chosen = EncodingConfig.from_dict(request.encoding) if request.encoding else None
+    if request.base_model:
+        base = fine_tuning_setup(request.base_model, chosen)
+        model_config, encoding, vocab, base_dir = base.model, base.encoding, base.vocab, base.path
+    else:
+        model_config = ModelConfig.from_dict(request.model)
+        encoding, vocab, base_dir = training_config.encoding(chosen), None, None
 
     def on_load(done: int, total: int, name: str) -> None:
         if should_stop():
             raise JobCancelled("cancelled while loading the data")
         writer.update(phase="loading data", message=f"reading {name} ({done}/{total})")
 
-    base = EncodingConfig.from_dict(request.encoding) if request.encoding else None
+    # The split seed is always the app's (DEFAULT_SEED), whatever the training seed: the base
+    # model trained on the built-in collections' training sides only, so a fine-tuned model is
+    # judged on pieces neither of them saw.
     dataset = load_dataset(
         list(request.sources),
-        config=training_config.encoding(base),
+        config=encoding,
         name=request.dataset_name,
-        seed=training_config.seed,
+        seed=DEFAULT_SEED,
         limit=request.limit,
         on_progress=on_load,
+        vocab=vocab,
     )
     workspace = path.parent.parent
     out_dir = models_dir(workspace) / safe_model_name(request.model_name)
@@ -578,15 +590,57 @@ def _train_job(
         out_dir=out_dir,
         on_progress=writer.on_progress,
         should_stop=should_stop,
+        base_dir=base_dir,
     )
     assert result.model_dir is not None
     write_primers(result.model_dir, dataset)
     return result.model_dir
 
 
+@dataclass(frozen=True)
+class FineTuning:
+    """What fine-tuning from a base model fixes: its shape, encoding and vocabulary."""
+
+    path: Path
+    model: Any  # ModelConfig
+    encoding: Any  # EncodingConfig
+    vocab: Any  # Vocabulary
+
+
+def fine_tuning_setup(base_model: str, chosen_encoding: Any = None) -> FineTuning:
+    """The base model's folder, network shape, encoding and vocabulary, checked before any data
+    is read.
+
+    Raises:
+        InvalidModelError: the base is missing or unreadable.
+        ValueError: the chosen encoding's grid is not the base's (train from scratch instead).
+    """
+    from core.encoding import EncodingConfig, Vocabulary
+    from core.errors import InvalidModelError
+    from core.model import ENCODING_FILE, VOCAB_FILE, ModelConfig, read_model_info
+    from core.sampling import resolve_model_dir
+
+    base_dir = resolve_model_dir(base_model)
+    info = read_model_info(base_dir)
+    try:
+        encoding = EncodingConfig.load(base_dir / ENCODING_FILE)
+        vocab = Vocabulary.load(base_dir / VOCAB_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidModelError(f"{base_dir.name}: corrupt encoding or vocabulary") from error
+    if chosen_encoding is not None and (
+        chosen_encoding.steps_per_quarter != encoding.steps_per_quarter
+    ):
+        raise ValueError(
+            f"the base model knows a grid of {encoding.steps_per_quarter} steps per quarter note, "
+            f"the data was prepared with {chosen_encoding.steps_per_quarter}: train from scratch "
+            "for that grid"
+        )
+    return FineTuning(base_dir, ModelConfig.from_dict(info["model"]), encoding, vocab)
+
+
 def write_primers(model_dir: Path, dataset: Any) -> None:
     """Openings of training pieces beside the model, for "start from a snippet" generation."""
-    from core.sampling import write_training_primers
+    from core.primers import write_training_primers
 
     try:
         write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)

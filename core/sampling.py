@@ -1,8 +1,5 @@
-"""New music from a trained model, one token at a time, with the LSTM state carried along.
-
-The tutorial way re-runs the whole network on a 100-token window for every new token. Here the
-weights are read out of the Keras model once and each step runs the LSTM cells in numpy on one
-token, keeping (h, c) per layer: a thousand tokens take a fraction of a second on a CPU.
+"""New music from a trained model, one token at a time, with the LSTM state carried along
+(the network runs in numpy: `core.step_model`; how a piece starts: `core.primers`).
 
 Every step is constrained: tokens the grammar forbids at this point (`GrammarState`), PAD, UNK
 and BOS are never chosen, and EOS only once the requested length is reached, so the output is
@@ -16,7 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,17 +24,14 @@ from core.encoding import (
     DEFAULT_TEMPO_BPM,
     EOS,
     PAD,
-    SPECIAL_TOKENS,
     UNK,
     EncodingConfig,
     GrammarState,
     Piece,
     TokenKind,
     Vocabulary,
-    key_normalizing_shift,
     midi_to_bytes,
     piece_to_midi,
-    piece_to_tokens,
     seconds_to_steps,
     token_kind,
     token_value,
@@ -49,20 +43,22 @@ from core.errors import InvalidModelError
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
 from core.model import ENCODING_FILE, METRICS_FILE, MODEL_FILE, REQUIRED_FILES, VOCAB_FILE
+from core.primers import (
+    DEFAULT_PRIMER_EXCERPT_TOKENS,
+    Primer,
+    excerpt_primer,
+    read_primers,
+)
+from core.step_model import StepModel
 from core.storage import REPO_DIR
 
 if TYPE_CHECKING:
-    import keras
-
     from core.model import TrainedModel
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_NAME = "default"
 DEFAULT_MODEL_DIR = REPO_DIR / "models" / "default"
-PRIMERS_FILE = "primers.json"  # optional: excerpts of the training music, shipped with a model
-KERAS_CONFIG_ENTRY = "config.json"  # inside the .keras zip archive
-KERAS_WEIGHTS_ENTRY = "model.weights.h5"
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_K = 0  # 0: off
@@ -70,10 +66,6 @@ DEFAULT_TOP_P = 0.95
 DEFAULT_LENGTH_TOKENS = 400
 MAX_LENGTH_TOKENS = 20_000
 MAX_LENGTH_S = 600.0
-MAX_PRIMER_TOKENS = 2_000
-DEFAULT_PRIMER_EXCERPT_TOKENS = 48
-DEFAULT_PRIMER_PIECES = 40  # training pieces whose openings ship as primers.json
-DEFAULT_PRIMER_TOKENS_PER_PIECE = 160
 GREEDY_TEMPERATURE = 1e-6  # at or below this, sampling is argmax
 # Loop guard: a cycle of up to MAX_LOOP_PERIOD_TOKENS tokens seen MIN_LOOP_REPEATS times in a
 # row (and covering at least MIN_LOOP_TOKENS tokens) may not go on: its next token is masked.
@@ -183,196 +175,6 @@ def new_seed() -> int:
     return secrets.randbelow(SEED_LIMIT)
 
 
-# ---------------------------------------------------------------- the network in numpy
-
-
-@dataclass(frozen=True)
-class _LstmWeights:
-    kernel: np.ndarray  # (input, 4 * units), gates in Keras order i, f, c, o
-    recurrent_kernel: np.ndarray  # (units, 4 * units)
-    bias: np.ndarray  # (4 * units,)
-
-    @property
-    def units(self) -> int:
-        return int(self.recurrent_kernel.shape[0])
-
-
-LstmState = list[tuple[np.ndarray, np.ndarray]]  # (h, c) per layer
-
-
-def _steppable_lstm(config: dict[str, Any]) -> bool:
-    """An LSTM this module's numpy step reproduces exactly."""
-    return (
-        config.get("activation", "tanh") == "tanh"
-        and config.get("recurrent_activation", "sigmoid") == "sigmoid"
-        and config.get("use_bias", True)
-        and not config.get("go_backwards", False)
-        and not config.get("stateful", False)
-        and config.get("return_sequences", True)
-    )
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1 / (1 + e^-x), without overflow warnings
-
-
-class StepModel:
-    """The Keras next-token LSTM as numpy arrays, run one token at a time.
-
-    The first layer's input projection is folded into the embedding table (embedding @ kernel),
-    so a step costs one row lookup and a few matrix-vector products.
-    """
-
-    def __init__(
-        self,
-        embedding: np.ndarray,
-        layers: Sequence[_LstmWeights],
-        dense_kernel: np.ndarray,
-        dense_bias: np.ndarray,
-    ) -> None:
-        if not layers:
-            raise InvalidModelError("the network has no LSTM layer named lstm_0")
-        dtype = np.float32
-        self.input_table = (embedding @ layers[0].kernel + layers[0].bias).astype(dtype)
-        self.layers = [
-            _LstmWeights(
-                w.kernel.astype(dtype), w.recurrent_kernel.astype(dtype), w.bias.astype(dtype)
-            )
-            for w in layers
-        ]
-        self.dense_kernel = np.asarray(dense_kernel, dtype=dtype)
-        self.dense_bias = np.asarray(dense_bias, dtype=dtype)
-        self.vocab_size = int(self.dense_kernel.shape[1])
-
-    @classmethod
-    def from_keras(cls, keras_model: keras.Model) -> StepModel:
-        """Read the weights of a loaded Keras model that follows `core.model`'s layout."""
-        from core.model import EMBEDDING_NAME, LOGITS_NAME, lstm_name
-
-        try:
-            embedding = np.asarray(keras_model.get_layer(EMBEDDING_NAME).get_weights()[0])
-            layers: list[_LstmWeights] = []
-            while True:
-                try:
-                    layer = keras_model.get_layer(lstm_name(len(layers)))
-                except ValueError:
-                    break
-                if not _steppable_lstm(layer.get_config()):
-                    raise InvalidModelError("only plain tanh/sigmoid LSTM layers can be stepped")
-                kernel, recurrent, *bias = (np.asarray(w) for w in layer.get_weights())
-                units = recurrent.shape[0]
-                layers.append(
-                    _LstmWeights(kernel, recurrent, bias[0] if bias else np.zeros(4 * units))
-                )
-            dense_kernel, *dense_bias = (
-                np.asarray(w) for w in keras_model.get_layer(LOGITS_NAME).get_weights()
-            )
-        except ValueError as error:
-            raise InvalidModelError(
-                f"the network does not follow the model layout ({error})"
-            ) from error
-        logits_bias = dense_bias[0] if dense_bias else np.zeros(dense_kernel.shape[1])
-        return cls(embedding, layers, dense_kernel, logits_bias)
-
-    @classmethod
-    def from_keras_file(cls, model_file: Path) -> StepModel | None:
-        """Read the weights straight from a `.keras` archive, without TensorFlow.
-
-        Importing TensorFlow and rebuilding the Keras model takes seconds; reading the arrays
-        takes milliseconds. Only the exact layout `core.model.build_model` writes is read this
-        way (checked in the archive's config); None means "load it with Keras instead". Nothing
-        in the archive is executed.
-        """
-        import io
-        import zipfile
-
-        import h5py
-
-        try:
-            with zipfile.ZipFile(model_file) as archive:
-                config = json.loads(archive.read(KERAS_CONFIG_ENTRY))
-                weights = archive.read(KERAS_WEIGHTS_ENTRY)
-            layer_configs = config["config"]["layers"]
-            classes = [layer["class_name"] for layer in layer_configs]
-            names = [layer["config"]["name"] for layer in layer_configs]
-            count = (len(classes) - 3) // 2
-            expected_classes = ["InputLayer", "Embedding", *["LSTM", "Dropout"] * count, "Dense"]
-            expected_names = [
-                names[0],
-                "embedding",
-                *[n for i in range(count) for n in (f"lstm_{i}", f"dropout_{i}")],
-                "logits",
-            ]
-            if count < 1 or classes != expected_classes or names != expected_names:
-                return None
-            lstm_configs = [c["config"] for c in layer_configs if c["class_name"] == "LSTM"]
-            dense_config = layer_configs[-1]["config"]
-            if not all(_steppable_lstm(c) for c in lstm_configs) or (
-                dense_config.get("activation", "linear") != "linear"
-            ):
-                return None
-            # Keras 3 stores variables by class-derived path: lstm, lstm_1, ... in layer order.
-            with h5py.File(io.BytesIO(weights), "r") as h5:
-                layers_group = h5["layers"]
-                embedding = np.asarray(layers_group["embedding/vars/0"])
-                layers = []
-                for index in range(count):
-                    group = layers_group["lstm" if index == 0 else f"lstm_{index}"]["cell/vars"]
-                    layers.append(
-                        _LstmWeights(
-                            np.asarray(group["0"]), np.asarray(group["1"]), np.asarray(group["2"])
-                        )
-                    )
-                dense_kernel = np.asarray(layers_group["dense/vars/0"])
-                dense_bias = np.asarray(layers_group["dense/vars/1"])
-        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
-            log.info("%s: reading weights without Keras failed (%s)", model_file, error)
-            return None
-        units = [w.units for w in layers]
-        if (
-            embedding.shape[1] != layers[0].kernel.shape[0]
-            or any(w.kernel.shape[1] != 4 * w.units for w in layers)
-            or any(layers[i + 1].kernel.shape[0] != units[i] for i in range(count - 1))
-            or dense_kernel.shape[0] != units[-1]
-        ):
-            return None
-        return cls(embedding, layers, dense_kernel, dense_bias)
-
-    def initial_state(self) -> LstmState:
-        return [
-            (np.zeros(w.units, dtype=np.float32), np.zeros(w.units, dtype=np.float32))
-            for w in self.layers
-        ]
-
-    def step(self, token_id: int, state: LstmState) -> tuple[np.ndarray, LstmState]:
-        """Logits for the token after `token_id`, and the new state (the old one is kept)."""
-        new_state: LstmState = []
-        x: np.ndarray | None = None
-        for index, weights in enumerate(self.layers):
-            h, c = state[index]
-            if index == 0:
-                z = self.input_table[token_id] + h @ weights.recurrent_kernel
-            else:
-                assert x is not None
-                z = x @ weights.kernel + h @ weights.recurrent_kernel + weights.bias
-            u = weights.units
-            gates = _sigmoid(z)  # one call for all four (the c slice is unused): fewer numpy calls
-            c = gates[u : 2 * u] * c + gates[:u] * np.tanh(z[2 * u : 3 * u])
-            h = gates[3 * u :] * np.tanh(c)
-            new_state.append((h, c))
-            x = h
-        assert x is not None
-        return x @ self.dense_kernel + self.dense_bias, new_state
-
-    def sequence_logits(self, token_ids: Sequence[int]) -> np.ndarray:
-        """(len, vocab) logits for a whole sequence, as the Keras model computes them."""
-        state = self.initial_state()
-        out = np.empty((len(token_ids), self.vocab_size), dtype=np.float32)
-        for position, token_id in enumerate(token_ids):
-            out[position], state = self.step(int(token_id), state)
-        return out
-
-
 # ---------------------------------------------------------------- grammar masks
 
 
@@ -466,16 +268,6 @@ def sample_from_logits(
 # ---------------------------------------------------------------- the generator
 
 
-@dataclass(frozen=True)
-class Primer:
-    """Tokens to continue (without BOS/EOS), and the transposition applied to fit the model."""
-
-    tokens: tuple[str, ...]
-    transpose_semitones: int = 0  # the output is moved back by this much
-    tempo_bpm: float | None = None
-    name: str = ""
-
-
 class Generator:
     """A loaded model ready to generate: its numpy step model, vocabulary and grammar masks."""
 
@@ -498,7 +290,7 @@ class Generator:
         self.path = path
         self.metrics = metrics or {}
         self._table = _TokenTable(self.vocab, self.encoding)
-        self.primers = _read_primers(path) if path else ()
+        self.primers = read_primers(path) if path else ()
 
     @classmethod
     def from_trained(cls, trained: TrainedModel, *, name: str = "") -> Generator:
@@ -682,130 +474,6 @@ class Generator:
         if not self.primers:
             return None
         return excerpt_primer(self.primers, rng, length_tokens=length_tokens)
-
-
-# ---------------------------------------------------------------- primers
-
-
-def excerpt_primer(
-    sequences: Sequence[Sequence[str]],
-    rng: np.random.Generator,
-    *,
-    length_tokens: int = DEFAULT_PRIMER_EXCERPT_TOKENS,
-) -> Primer:
-    """A random excerpt of one of `sequences` that starts at a time shift and ends on a note.
-
-    So it is a valid prefix on its own: it never starts inside a chord or on a duration.
-    """
-    usable = [list(s) for s in sequences if any(t[:1] == "D" for t in s)]
-    if not usable:
-        raise ValueError("no sequence holds a whole note")
-    tokens = usable[int(rng.integers(len(usable)))]
-    body = [t for t in tokens if t not in SPECIAL_TOKENS]
-    starts = [0] + [i for i, t in enumerate(body) if t[0] == "T"]
-    start = starts[int(rng.integers(len(starts)))]
-    excerpt = body[start : start + length_tokens]
-    while excerpt and excerpt[-1][0] != "D":
-        excerpt.pop()
-    if not excerpt:  # the chosen start had no note after it: take the piece's opening
-        excerpt = body[:length_tokens]
-        while excerpt and excerpt[-1][0] != "D":
-            excerpt.pop()
-    return Primer(tuple(excerpt), name="excerpt")
-
-
-def piece_to_primer(
-    piece: Piece, encoding: EncodingConfig, *, max_tokens: int = MAX_PRIMER_TOKENS
-) -> Primer:
-    """A piece ("continue my tune") as a primer on the model's grid and, if the model was
-    trained key-normalized, transposed to C major / A minor (the output is moved back)."""
-    from core.encoding import quantize
-
-    if piece.steps_per_quarter != encoding.steps_per_quarter:
-        factor = encoding.steps_per_quarter / piece.steps_per_quarter
-        events = [
-            (
-                n.onset_step / piece.steps_per_quarter,
-                n.duration_steps / piece.steps_per_quarter,
-                n.pitch,
-            )
-            for n in piece.notes
-        ]
-        notes = quantize(events, steps_per_quarter=encoding.steps_per_quarter)
-        piece = replace(piece, notes=notes, steps_per_quarter=encoding.steps_per_quarter)
-        log.debug("primer regridded by %.2f", factor)
-    shift = key_normalizing_shift(piece) if encoding.normalize_key else 0
-    if shift:
-        piece = transpose_piece(piece, shift)
-    tokens = [t for t in piece_to_tokens(piece, encoding) if t not in (BOS, EOS)]
-    if len(tokens) > max_tokens:
-        tokens = tokens[:max_tokens]
-        while tokens and tokens[-1][0] != "D":
-            tokens.pop()
-    return Primer(
-        tuple(tokens), transpose_semitones=shift, tempo_bpm=piece.tempo_bpm, name=piece.name
-    )
-
-
-def music_to_primer(
-    source: bytes | Path | str,
-    encoding: EncodingConfig,
-    *,
-    name: str | None = None,
-    max_tokens: int = MAX_PRIMER_TOKENS,
-) -> Primer:
-    """An uploaded MIDI/MusicXML/ABC file or a transcription → a primer (its first piece).
-
-    Raises:
-        InvalidMusicError: the file cannot be read or holds no notes the model can use.
-    """
-    from core.errors import InvalidMusicError
-    from core.music_io import read_music
-
-    pieces = read_music(source, name=name, steps_per_quarter=encoding.steps_per_quarter)
-    primer = piece_to_primer(pieces[0], encoding, max_tokens=max_tokens)
-    if not primer.tokens:
-        label = name or (Path(source).name if not isinstance(source, bytes) else "upload")
-        raise InvalidMusicError(
-            f"{label}: no notes within the model's pitch range "
-            f"({encoding.min_pitch}..{encoding.max_pitch})"
-        )
-    return primer
-
-
-def write_training_primers(
-    model_dir: Path,
-    sequences: Sequence[Sequence[str]],
-    *,
-    source: str = "",
-    pieces: int = DEFAULT_PRIMER_PIECES,
-    tokens_per_piece: int = DEFAULT_PRIMER_TOKENS_PER_PIECE,
-) -> Path:
-    """Ship the openings of some training pieces beside a model (`primers.json`), so people can
-    start from "a snippet of the music the model learned from" without the dataset.
-
-    `sequences` are token sequences of the training side (`Dataset.train[i].tokens`).
-    """
-
-    from core.storage import atomic_write_text
-
-    kept = [list(seq[:tokens_per_piece]) for seq in list(sequences)[:pieces]]
-    path = Path(model_dir) / PRIMERS_FILE
-    atomic_write_text(path, json.dumps({"source": source, "sequences": kept}) + "\n")
-    return path
-
-
-def _read_primers(folder: Path) -> tuple[tuple[str, ...], ...]:
-
-    path = Path(folder) / PRIMERS_FILE
-    if not path.is_file():
-        return ()
-    try:
-        data = json.loads(path.read_text())
-        return tuple(tuple(str(t) for t in seq) for seq in data["sequences"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        log.warning("%s: ignoring a corrupt %s (%s)", folder.name, PRIMERS_FILE, error)
-        return ()
 
 
 def resolve_model_dir(model: Path | str) -> Path:

@@ -1,14 +1,15 @@
-"""Train the LSTM on a dataset: windows, augmentation, validation, early stopping, checkpoints.
+"""Train the LSTM on a dataset: from scratch or fine-tuned from a base model, with validation,
+early stopping and checkpoints. The data pipeline is `core.training_data`.
 
-- Training data: windows of `sequence_length + 1` token ids cut from each training piece
-  (BOS..EOS) every `window_stride` tokens; the model predicts the next token at every position.
-  Each epoch shuffles the windows and, with augmentation, moves each window by a random number
-  of semitones (a precomputed id → id table per shift; a shift that would leave the vocabulary
-  is never drawn for that window). All randomness is stateless in (seed, epoch), so a resumed
-  run sees the same batches as an uninterrupted one.
-- Validation: every epoch on the held-out pieces (loss, perplexity, accuracy), beside an
-  interpolated Kneser-Ney n-gram baseline on the same tokens and split.
-- Checkpoints: after every epoch the whole state (model with optimizer, best weights, history,
+- Length: whole passes over the data (`epochs`), or a budget of steps (`max_steps`) validated
+  every `steps_per_round` steps, so a handful of songs still trains for minutes and early
+  stopping works when a pass is one batch. Keras' "epochs" are these rounds; a round is one
+  pass when no budget is set.
+- Fine-tuning: the network starts from a base model's weights (same shape and vocabulary).
+- Validation: every round on the held-out pieces (loss, perplexity, accuracy), beside an
+  interpolated Kneser-Ney n-gram baseline on the same tokens and split; the best weights by
+  validation are the ones saved.
+- Checkpoints: after every round the whole state (model with optimizer, best weights, history,
   early-stopping counters) is written atomically to `checkpoint_dir`; `train` resumes from it.
 - Callbacks are the only bridge out of `fit`: progress goes to `on_progress(done, total, info)`,
   and `should_stop()` is asked after every batch (→ `JobCancelled`, last checkpoint kept).
@@ -21,20 +22,20 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
-import tensorflow as tf
 
 from core.datasets import DEFAULT_SEED, Dataset
-from core.encoding import EncodingConfig, TokenKind, Vocabulary, token_kind, token_value
+from core.encoding import EncodingConfig, Vocabulary
 from core.errors import JobCancelled
 from core.evaluation.model_data import write_model_data
 from core.model import (
+    MODEL_FILE,
+    VOCAB_FILE,
     ModelConfig,
     build_model,
     compile_model,
@@ -42,6 +43,15 @@ from core.model import (
 )
 from core.ngram import DEFAULT_ORDER, ngram_baseline
 from core.storage import atomic_dir, atomic_write_json
+from core.training_data import (
+    EvalWindows,
+    allowed_shifts,
+    evaluate,
+    evaluation_windows,
+    make_windows,
+    training_stream,
+    transposition_tables,
+)
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +62,6 @@ DEFAULT_EPOCHS = 30  # an upper bound: early stopping usually ends a run sooner
 DEFAULT_PATIENCE = 3
 DEFAULT_TRANSPOSE_SEMITONES = 5  # with augmentation: each window moved by -5..+5 semitones
 MIN_DELTA = 1e-4  # a validation loss must improve by this much (nats) to count as better
-EVAL_BATCH_SIZE = 64
 DEFAULT_DECAY_FROM_FRACTION = 2 / 3
 MIN_LEARNING_RATE_FRACTION = 0.1
 
@@ -83,6 +92,10 @@ class TrainingConfig:
     # perplexity). A function of the epoch only, so a resumed run gets the same rates.
     decay_from_fraction: float = DEFAULT_DECAY_FROM_FRACTION
     max_batches_per_epoch: int | None = None  # cap for quick runs and benchmarks
+    # A budget in steps (batches) instead of passes: `epochs` is then ignored, and validation,
+    # early stopping and checkpoints come every `steps_per_round` steps (default: one pass).
+    max_steps: int | None = None
+    steps_per_round: int | None = None
 
     def __post_init__(self) -> None:
         if self.sequence_length < 2:
@@ -99,13 +112,25 @@ class TrainingConfig:
             raise ValueError("decay_from_fraction must be within 0..1")
         if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
             raise ValueError("max_batches_per_epoch must be at least 1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError("max_steps must be at least 1")
+        if self.steps_per_round is not None and self.steps_per_round < 1:
+            raise ValueError("steps_per_round must be at least 1")
 
-    def learning_rate_at(self, epoch: int) -> float:
-        """The learning rate of a 0-based epoch."""
-        start = self.decay_from_fraction * self.epochs
-        if epoch < start or self.epochs - start <= 0:
+    def rounds(self, batches_per_pass: int) -> tuple[int, int]:
+        """(steps per round, rounds): whole passes, or the step budget rounded up to rounds."""
+        if self.max_steps is None:
+            return batches_per_pass, self.epochs
+        per_round = min(self.steps_per_round or batches_per_pass, self.max_steps)
+        return per_round, math.ceil(self.max_steps / per_round)
+
+    def learning_rate_at(self, epoch: int, rounds: int | None = None) -> float:
+        """The learning rate of a 0-based epoch (round) of `rounds` (default: `epochs`)."""
+        total = rounds or self.epochs
+        start = self.decay_from_fraction * total
+        if epoch < start or total - start <= 0:
             return self.learning_rate
-        progress = (epoch - start + 1) / (self.epochs - start)
+        progress = (epoch - start + 1) / (total - start)
         return self.learning_rate * max(1.0 - progress, MIN_LEARNING_RATE_FRACTION)
 
     @property
@@ -132,12 +157,30 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class TrainingPreset:
+    """Settings for one way of training. `training` is for fine-tuning the base model (its
+    shape is the base's); from scratch, the network is `model` and the rate
+    `scratch_learning_rate`."""
+
     name: str
     title: str
     description: str
     model: ModelConfig
     training: TrainingConfig
+    scratch_learning_rate: float
 
+    def training_for(self, *, from_scratch: bool) -> TrainingConfig:
+        if from_scratch:
+            return replace(self.training, learning_rate=self.scratch_learning_rate)
+        return self.training
+
+
+# Quick is a budget of steps, so it takes about the same time whatever the data's size: 480
+# steps of 32 windows of 128 tokens, validated every 40 steps, took about 2.5 minutes on this
+# project's 2-core CPU, fine-tuning the 2 x 256 base (see README). Fine-tuning starts from a
+# model that already knows music, so it uses a lower learning rate than training from scratch.
+QUICK_STEPS = 480
+QUICK_STEPS_PER_ROUND = 40
+FINE_TUNING_LEARNING_RATE = 1e-3
 
 PRESETS: dict[str, TrainingPreset] = {
     p.name: p
@@ -145,16 +188,24 @@ PRESETS: dict[str, TrainingPreset] = {
         TrainingPreset(
             "quick",
             "Quick",
-            "A smaller network for a few epochs: a first result in minutes.",
+            "About two and a half minutes, whatever the size of your music: a first result now.",
             ModelConfig(embedding_dim=32, units=128, layers=2, dropout=0.2),
-            TrainingConfig(sequence_length=64, epochs=6, patience=2, learning_rate=5e-3),
+            TrainingConfig(
+                sequence_length=128,
+                learning_rate=FINE_TUNING_LEARNING_RATE,
+                max_steps=QUICK_STEPS,
+                steps_per_round=QUICK_STEPS_PER_ROUND,
+                patience=3,
+            ),
+            scratch_learning_rate=5e-3,
         ),
         TrainingPreset(
             "thorough",
             "Thorough",
-            "The default network trained until the validation loss stops improving.",
+            "Whole passes over the music until the held-out pieces stop improving.",
             ModelConfig(),
-            TrainingConfig(),
+            TrainingConfig(learning_rate=FINE_TUNING_LEARNING_RATE),
+            scratch_learning_rate=DEFAULT_LEARNING_RATE,
         ),
     )
 }
@@ -191,159 +242,6 @@ class TrainingResult:
     metrics: dict[str, Any]
 
 
-# ---------------------------------------------------------------- data
-
-
-def make_windows(
-    sequences: Sequence[Sequence[int]], *, length: int, stride: int, pad_id: int = 0
-) -> np.ndarray:
-    """Windows of `length` ids from each sequence, every `stride` ids, the last one flush with
-    the sequence's end so every token is a target; short sequences are padded with `pad_id`."""
-    windows: list[np.ndarray] = []
-    for sequence in sequences:
-        ids = np.asarray(sequence, dtype=np.int32)
-        if len(ids) < 2:
-            continue
-        if len(ids) <= length:
-            windows.append(np.pad(ids, (0, length - len(ids)), constant_values=pad_id))
-            continue
-        starts = list(range(0, len(ids) - length + 1, stride))
-        if starts[-1] != len(ids) - length:
-            starts.append(len(ids) - length)
-        windows.extend(ids[s : s + length] for s in starts)
-    if not windows:
-        return np.zeros((0, length), dtype=np.int32)
-    return np.stack(windows).astype(np.int32)
-
-
-def transposition_tables(vocab: Vocabulary, semitones: int) -> tuple[list[int], np.ndarray]:
-    """(shifts, table) where table[k, id] is the id of that token moved by shifts[k] semitones,
-    or -1 when the moved token is not in the vocabulary. Shift 0 comes first."""
-    shifts = [0] + [s for s in range(-semitones, semitones + 1) if s != 0]
-    table = np.empty((len(shifts), len(vocab)), dtype=np.int32)
-    for k, shift in enumerate(shifts):
-        for i, token in enumerate(vocab.tokens):
-            if shift and token_kind(token) is TokenKind.PITCH:
-                moved = f"P{token_value(token) + shift}"
-                table[k, i] = vocab.id_of(moved) if moved in vocab else -1
-            else:
-                table[k, i] = i
-    return shifts, table
-
-
-def allowed_shifts(windows: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """(windows, shifts) booleans: the shift keeps every token of the window in the vocabulary."""
-    allowed = np.empty((len(windows), len(table)), dtype=bool)
-    for k in range(len(table)):
-        allowed[:, k] = (table[k][windows] >= 0).all(axis=1)
-    return allowed
-
-
-def training_dataset(
-    windows: np.ndarray,
-    *,
-    table: np.ndarray,
-    allowed: np.ndarray,
-    batch_size: int,
-    seed: int,
-    first_epoch: int,
-    epochs: int,
-    batches_per_epoch: int,
-) -> tf.data.Dataset:
-    """(inputs, targets) batches for epochs first_epoch..epochs-1, reproducible from the seed."""
-    windows_t = tf.constant(windows)
-    table_t = tf.constant(np.maximum(table, 0))
-    # Large negative instead of -inf keeps categorical sampling free of NaNs.
-    shift_logits = tf.constant(np.where(allowed, 0.0, -1e9).astype(np.float32))
-    count = len(windows)
-
-    def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
-        key = tf.stack([tf.constant(seed, tf.int64), epoch])
-        order = tf.random.experimental.stateless_shuffle(tf.range(count), seed=key)
-        shifts = tf.random.stateless_categorical(
-            shift_logits, 1, seed=key + tf.constant([0, 1_000_003], tf.int64), dtype=tf.int32
-        )[:, 0]
-        picked = tf.data.Dataset.from_tensor_slices((order, tf.gather(shifts, order)))
-        return picked.batch(batch_size).take(batches_per_epoch)
-
-    def to_pairs(index: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        window = tf.gather(windows_t, index)
-        moved = tf.gather(tf.gather(table_t, shift), window, batch_dims=1)
-        return moved[:, :-1], moved[:, 1:]
-
-    epochs_ds = tf.data.Dataset.range(first_epoch, epochs)
-    return (
-        epochs_ds.flat_map(one_epoch)
-        .map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-# ---------------------------------------------------------------- evaluation
-
-
-@dataclass(frozen=True)
-class EvalWindows:
-    inputs: np.ndarray  # (n, length) ids
-    targets: np.ndarray  # (n, length) ids
-    counted: np.ndarray  # (n, length) bool: targets that are scored (each token exactly once)
-
-
-def evaluation_windows(
-    sequences: Sequence[Sequence[int]], *, length: int, pad_id: int = 0
-) -> EvalWindows:
-    """Windows that score every token after BOS exactly once, each with at least half a window
-    of context (after the first): windows overlap by half and only their second half counts."""
-    burn_in = length // 2
-    hop = length - burn_in
-    inputs, targets, counted = [], [], []
-    for sequence in sequences:
-        ids = np.asarray(sequence, dtype=np.int32)
-        start = 0
-        while True:
-            chunk = ids[start : start + length + 1]
-            x = np.full(length, pad_id, np.int32)
-            y = np.full(length, pad_id, np.int32)
-            x[: len(chunk) - 1] = chunk[:-1]
-            y[: len(chunk) - 1] = chunk[1:]
-            mask = y != pad_id
-            if start > 0:
-                mask[:burn_in] = False
-            inputs.append(x)
-            targets.append(y)
-            counted.append(mask)
-            if start + length + 1 >= len(ids):
-                break
-            start += hop
-    if not inputs:
-        empty = np.zeros((0, length), np.int32)
-        return EvalWindows(empty, empty, empty.astype(bool))
-    return EvalWindows(np.stack(inputs), np.stack(targets), np.stack(counted))
-
-
-def evaluate(model: keras.Model, windows: EvalWindows) -> dict[str, float]:
-    """Loss (nats/token), perplexity and accuracy over the counted targets."""
-    total_nll = 0.0
-    correct = tokens = 0
-    for start in range(0, len(windows.inputs), EVAL_BATCH_SIZE):
-        stop = start + EVAL_BATCH_SIZE
-        logits = np.asarray(model.predict_on_batch(windows.inputs[start:stop]), dtype=np.float64)
-        y, mask = windows.targets[start:stop], windows.counted[start:stop]
-        top = logits.max(axis=-1, keepdims=True)
-        log_norm = np.log(np.exp(logits - top).sum(axis=-1)) + top[..., 0]
-        picked = np.take_along_axis(logits, y[..., None], axis=-1)[..., 0]
-        total_nll += float(((log_norm - picked) * mask).sum())
-        correct += int(((logits.argmax(axis=-1) == y) & mask).sum())
-        tokens += int(mask.sum())
-    loss = total_nll / max(tokens, 1)
-    return {
-        "loss": loss,
-        "perplexity": math.exp(min(loss, 50.0)),
-        "accuracy": correct / max(tokens, 1),
-        "tokens": float(tokens),
-    }
-
-
 # ---------------------------------------------------------------- checkpoints
 
 
@@ -358,6 +256,9 @@ class TrainingState:
     wait: int = 0
     stopped_early: bool = False
     baseline: dict[str, float] = field(default_factory=dict)
+    # Held-out scores of the starting weights of a fine-tuning run ("epoch 0"): when no round
+    # beats them, the base's weights are the best ones and are what gets saved.
+    start: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -375,6 +276,7 @@ class TrainingState:
             wait=int(data.get("wait", 0)),
             stopped_early=bool(data.get("stopped_early", False)),
             baseline=dict(data.get("baseline", {})),
+            start=dict(data.get("start", {})),
         )
 
 
@@ -401,8 +303,21 @@ def _write_checkpoint(
 # ---------------------------------------------------------------- the loop
 
 
+@dataclass(frozen=True)
+class _Schedule:
+    """How a run is counted: rounds (Keras epochs) of `steps_per_round` batches."""
+
+    steps_per_round: int
+    rounds: int
+    tokens_per_step: float
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_round * self.rounds
+
+
 class _EpochEnd(keras.callbacks.Callback):
-    """Validation, early stopping and the checkpoint after every epoch; progress and cancel
+    """Validation, early stopping and the checkpoint after every round; progress and cancel
     after every batch."""
 
     def __init__(
@@ -413,8 +328,7 @@ class _EpochEnd(keras.callbacks.Callback):
         best_model: keras.Model,
         checkpoint_dir: Path,
         config: TrainingConfig,
-        batches_per_epoch: int,
-        tokens_per_epoch: int,
+        schedule: _Schedule,
         on_progress: ProgressCallback | None,
         should_stop: Callable[[], bool] | None,
     ) -> None:
@@ -424,8 +338,7 @@ class _EpochEnd(keras.callbacks.Callback):
         self.best_model = best_model
         self.checkpoint_dir = checkpoint_dir
         self.config = config
-        self.batches_per_epoch = batches_per_epoch
-        self.tokens_per_epoch = tokens_per_epoch
+        self.schedule = schedule
         self.on_progress = on_progress
         self.should_stop = should_stop
         self._epoch_started = 0.0
@@ -436,23 +349,24 @@ class _EpochEnd(keras.callbacks.Callback):
     def _report(self, phase: str, batch: int, loss: float | None) -> None:
         if not self.on_progress:
             return
-        total = self.config.epochs * self.batches_per_epoch
-        done = self._epoch * self.batches_per_epoch + batch
-        elapsed = time.perf_counter() - self._run_started
+        per_round = self.schedule.steps_per_round
+        total = self.schedule.total_steps
+        done = self._epoch * per_round + batch
+        elapsed = time.perf_counter() - self._run_started  # validation time included
         eta = tps = None
         if self._batches_this_run:
             per_batch = elapsed / self._batches_this_run
             eta = per_batch * (total - done)
-            tps = self.tokens_per_epoch / self.batches_per_epoch / per_batch
+            tps = self.schedule.tokens_per_step / per_batch
         self.on_progress(
             done,
             total,
             TrainingProgress(
                 phase=phase,
                 epoch=self._epoch + 1,
-                epochs=self.config.epochs,
+                epochs=self.schedule.rounds,
                 batch=batch,
-                batches=self.batches_per_epoch,
+                batches=per_round,
                 loss=loss,
                 eta_s=eta,
                 tokens_per_s=tps,
@@ -467,7 +381,9 @@ class _EpochEnd(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._epoch = epoch
         self._epoch_started = time.perf_counter()
-        self.model.optimizer.learning_rate = self.config.learning_rate_at(epoch)
+        self.model.optimizer.learning_rate = self.config.learning_rate_at(
+            epoch, self.schedule.rounds
+        )
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._batches_this_run += 1
@@ -478,18 +394,21 @@ class _EpochEnd(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         train_time_s = time.perf_counter() - self._epoch_started
-        self._report("validating", self.batches_per_epoch, None)
+        self._report("validating", self.schedule.steps_per_round, None)
         scores = evaluate(self.model, self.valid)
         state = self.state
         record = {
             "epoch": epoch + 1,
+            "step": (epoch + 1) * self.schedule.steps_per_round,
             "train_loss": float((logs or {}).get("loss", math.nan)),
             "val_loss": scores["loss"],
             "val_perplexity": scores["perplexity"],
             "val_accuracy": scores["accuracy"],
             "train_time_s": train_time_s,
-            "tokens_per_s": self.tokens_per_epoch / max(train_time_s, 1e-9),
-            "learning_rate": self.config.learning_rate_at(epoch),
+            "tokens_per_s": self.schedule.tokens_per_step
+            * self.schedule.steps_per_round
+            / max(train_time_s, 1e-9),
+            "learning_rate": self.config.learning_rate_at(epoch, self.schedule.rounds),
         }
         state.history.append(record)
         state.epochs_done = epoch + 1
@@ -506,9 +425,27 @@ class _EpochEnd(keras.callbacks.Callback):
         if logs is not None:
             logs["val_loss"] = scores["loss"]
         _write_checkpoint(self.checkpoint_dir, self.model, self.best_model, state)
-        log.info("epoch %d: %s", epoch + 1, record)
+        log.info("round %d: %s", epoch + 1, record)
         if self.should_stop is not None and self.should_stop():
             raise JobCancelled("training cancelled")
+
+
+def _start_from_base(model: keras.Model, base_dir: Path, vocab: Vocabulary, *, name: str) -> None:
+    """Copy a base model's weights into `model` (fine-tuning).
+
+    Raises:
+        ValueError: the base's vocabulary or network shape differs from this run's.
+    """
+    base_dir = Path(base_dir)
+    if Vocabulary.load(base_dir / VOCAB_FILE) != vocab:
+        raise ValueError(f"{name}: the data's vocabulary differs from the base model's")
+    base = keras.saving.load_model(base_dir / MODEL_FILE, compile=False, safe_mode=True)
+    try:
+        model.set_weights(base.get_weights())
+    except ValueError as error:
+        raise ValueError(
+            f"{name}: the network's shape differs from the base model {base_dir.name} ({error})"
+        ) from error
 
 
 def train(
@@ -521,15 +458,17 @@ def train(
     on_progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
+    base_dir: Path | None = None,
 ) -> TrainingResult:
     """Train (or continue training) on `dataset` and save the best model as a folder.
 
-    With `resume` and a checkpoint in `checkpoint_dir`, training continues from its epoch count
-    with the saved optimizer, history and early-stopping counters.
+    With `base_dir` a new run starts from that base model's weights (its shape and vocabulary
+    must be this run's). With `resume` and a checkpoint in `checkpoint_dir`, training continues
+    from its round count with the saved optimizer, history and early-stopping counters.
 
     Raises:
-        JobCancelled: `should_stop()` became true; the last epoch's checkpoint is kept.
-        ValueError: the dataset has no training windows or no validation pieces.
+        JobCancelled: `should_stop()` became true; the last round's checkpoint is kept.
+        ValueError: no training windows or no validation pieces, or a base that does not fit.
     """
     config = training_config
     keras.utils.set_random_seed(config.seed)
@@ -547,11 +486,16 @@ def train(
         raise ValueError(f"{dataset.name}: no training windows")
     _, table = transposition_tables(vocab, config.augment_semitones)
     allowed = allowed_shifts(windows, table)
-    batches_per_epoch = math.ceil(len(windows) / config.batch_size)
+    batches_per_pass = math.ceil(len(windows) / config.batch_size)
     if config.max_batches_per_epoch:
-        batches_per_epoch = min(batches_per_epoch, config.max_batches_per_epoch)
-    used = min(len(windows), batches_per_epoch * config.batch_size)
-    tokens_per_epoch = int((windows[:, 1:] != vocab.pad_id).sum() * used / len(windows))
+        batches_per_pass = min(batches_per_pass, config.max_batches_per_epoch)
+    steps_per_round, rounds = config.rounds(batches_per_pass)
+    tokens_per_window = float((windows[:, 1:] != vocab.pad_id).sum()) / len(windows)
+    schedule = _Schedule(
+        steps_per_round=steps_per_round,
+        rounds=rounds,
+        tokens_per_step=tokens_per_window * min(config.batch_size, len(windows)),
+    )
     valid = evaluation_windows(valid_ids, length=config.sequence_length, pad_id=vocab.pad_id)
 
     checkpoint_dir = Path(checkpoint_dir)
@@ -560,22 +504,32 @@ def train(
     )
     best_model = build_model(model_config, len(vocab))
     if state is not None:
-        log.info("resuming from %s after epoch %d", checkpoint_dir, state.epochs_done)
+        log.info("resuming from %s after round %d", checkpoint_dir, state.epochs_done)
         model = keras.saving.load_model(checkpoint_dir / LAST_MODEL_FILE, safe_mode=True)
         best_model.load_weights(checkpoint_dir / BEST_WEIGHTS_FILE)
     else:
         state = TrainingState()
         model = build_model(model_config, len(vocab))
+        if base_dir is not None:
+            _start_from_base(model, base_dir, vocab, name=dataset.name)
+            best_model.set_weights(model.get_weights())
+            scores = evaluate(model, valid)
+            state.start = {
+                "epoch": 0,
+                "step": 0,
+                "val_loss": scores["loss"],
+                "val_perplexity": scores["perplexity"],
+                "val_accuracy": scores["accuracy"],
+            }
+            state.best_val_loss = scores["loss"]
         compile_model(model, learning_rate=config.learning_rate, pad_id=vocab.pad_id)
 
     if not state.baseline:
         if on_progress:
             on_progress(
                 0,
-                config.epochs * batches_per_epoch,
-                TrainingProgress(
-                    "baseline", state.epochs_done + 1, config.epochs, 0, batches_per_epoch
-                ),
+                schedule.total_steps,
+                TrainingProgress("baseline", state.epochs_done + 1, rounds, 0, steps_per_round),
             )
         score = ngram_baseline(
             train_ids,
@@ -591,17 +545,17 @@ def train(
             "order": float(config.ngram_order),
         }
 
-    finished = state.stopped_early or state.epochs_done >= config.epochs
+    finished = state.stopped_early or state.epochs_done >= rounds
     if not finished:
-        data = training_dataset(
+        data = training_stream(
             windows,
             table=table,
             allowed=allowed,
             batch_size=config.batch_size,
             seed=config.seed,
-            first_epoch=state.epochs_done,
-            epochs=config.epochs,
-            batches_per_epoch=batches_per_epoch,
+            batches_per_pass=batches_per_pass,
+            first_step=state.epochs_done * steps_per_round,
+            steps=(rounds - state.epochs_done) * steps_per_round,
         )
         epoch_end = _EpochEnd(
             state=state,
@@ -609,16 +563,15 @@ def train(
             best_model=best_model,
             checkpoint_dir=checkpoint_dir,
             config=config,
-            batches_per_epoch=batches_per_epoch,
-            tokens_per_epoch=tokens_per_epoch,
+            schedule=schedule,
             on_progress=on_progress,
             should_stop=should_stop,
         )
         model.fit(
             data,
-            epochs=config.epochs,
+            epochs=rounds,
             initial_epoch=state.epochs_done,
-            steps_per_epoch=batches_per_epoch,
+            steps_per_epoch=steps_per_round,
             callbacks=[epoch_end],
             shuffle=False,
             verbose=0,
@@ -631,16 +584,17 @@ def train(
         valid_tokens=int(valid.counted.sum()),
         parameters=int(best_model.count_params()),
     )
+    base_name = Path(base_dir).name if base_dir is not None else None
     if on_progress:
         on_progress(
-            config.epochs * batches_per_epoch,
-            config.epochs * batches_per_epoch,
+            schedule.total_steps,
+            schedule.total_steps,
             TrainingProgress(
                 "saving",
                 state.epochs_done,
-                config.epochs,
-                batches_per_epoch,
-                batches_per_epoch,
+                rounds,
+                steps_per_round,
+                steps_per_round,
                 history=tuple(state.history),
                 baseline=state.baseline,
             ),
@@ -653,12 +607,12 @@ def train(
             encoding=dataset.config,
             vocab=vocab,
             config=model_config,
-            training=config.to_dict(),
-            metrics={**metrics, "dataset": dataset.name},
+            training={**config.to_dict(), "base_model": base_name},
+            metrics={**metrics, "dataset": dataset.name, "fine_tuned_from": base_name},
             checkpoint_dir=checkpoint_dir,
             write_extra=functools.partial(write_model_data, dataset=dataset),
         )
-    return TrainingResult(model_dir=model_dir, metrics=metrics)
+    return TrainingResult(model_dir=model_dir, metrics={**metrics, "fine_tuned_from": base_name})
 
 
 def final_metrics(
@@ -672,7 +626,8 @@ def final_metrics(
     """The figures of a run: best validation scores, the baseline beside them, and history."""
     history = state.history
     best = next(
-        (h for h in history if h["epoch"] == state.best_epoch), history[-1] if history else {}
+        (h for h in [state.start, *history] if h and h["epoch"] == state.best_epoch),
+        history[-1] if history else {},
     )
     times = [h["train_time_s"] for h in history]
     tokens = [h["tokens_per_s"] * h["train_time_s"] for h in history]
@@ -697,5 +652,6 @@ def final_metrics(
         "train_windows": train_windows,
         "valid_tokens": valid_tokens,
         "parameters": parameters,
+        "start_val_perplexity": state.start.get("val_perplexity", math.nan),
         "history": history,
     }

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.datasets import Dataset, load_dataset
 from core.encoding import EncodingConfig, Vocabulary
 from core.model import CHECKPOINT_DIR, ModelConfig
-from core.sampling import write_training_primers
+from core.primers import write_training_primers
 from core.storage import REPO_DIR
 from core.training import TrainingConfig, train
 

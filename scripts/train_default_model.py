@@ -29,7 +29,8 @@ from core.datasets import DEFAULT_PRESET, load_dataset
 from core.encoding import EncodingConfig
 from core.evaluation.model_data import write_model_data
 from core.model import CHECKPOINT_DIR, ModelConfig
-from core.sampling import DEFAULT_MODEL_DIR, write_training_primers
+from core.primers import write_training_primers
+from core.sampling import DEFAULT_MODEL_DIR
 from core.training import TrainingConfig, train
 
 SEED = 20240611

@@ -24,6 +24,7 @@ import streamlit as st
 from core.errors import TunesmithError
 from core.model import METRICS_FILE, MODEL_FILE, list_model_folders
 from core.notation import musicxml_to_svg, piece_to_musicxml
+from core.primers import Primer
 from core.rendering import (
     DEFAULT_INSTRUMENT,
     INSTRUMENT_PROGRAMS,
@@ -37,7 +38,6 @@ from core.sampling import (
     DEFAULT_MODEL_DIR,
     GenerationResult,
     Generator,
-    Primer,
     SamplingSettings,
     creativity_to_settings,
     new_seed,
@@ -401,7 +401,7 @@ def primer_picker(
 
     The snippet of training music is drawn from `seed`, so the same seed gives the same piece.
     """
-    from core.sampling import music_to_primer
+    from core.primers import music_to_primer
 
     options = [START_NOTHING]
     if generator.primers:

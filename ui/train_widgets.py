@@ -9,14 +9,18 @@ from typing import Any
 
 import streamlit as st
 
+from core.bundled import BASE_MODEL_NAME
 from core.datasets import PRESETS as DATA_PRESETS
-from core.jobs import JobRequest
+from core.encoding import EncodingConfig
+from core.errors import TunesmithError
+from core.jobs import JobRequest, fine_tuning_setup
 from core.model import ModelConfig
 from core.music_io import EXTENSIONS
 from core.training import PRESETS, TrainingConfig
 from ui import state
 
 MAX_EPOCHS = 200
+MAX_STEPS = 20_000
 MAX_SEQUENCE_LENGTH = 1024
 
 
@@ -66,65 +70,122 @@ def data_picker() -> DataChoice:
 PAGE_DEFAULT_PRESET = "quick"
 
 
-def settings_form() -> tuple[ModelConfig, TrainingConfig] | None:
-    """Quick / thorough, plus every hyperparameter in an expander. None when invalid."""
+START_BASE = "The pretrained base model (recommended)"
+START_SCRATCH = "From scratch (advanced)"
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    model: ModelConfig
+    training: TrainingConfig
+    base_model: str | None  # a bundled model name to fine-tune, None: from scratch
+
+
+def base_shape() -> ModelConfig | None:
+    """The base model's network shape, or None when it cannot be fine-tuned here."""
+    try:
+        return fine_tuning_setup(BASE_MODEL_NAME).model
+    except (TunesmithError, ValueError):
+        return None
+
+
+def base_fits(data: DataChoice) -> str:
+    """Why this data cannot start from the base model ("" when it can)."""
+    try:
+        chosen = EncodingConfig.from_dict(data.encoding) if data.encoding else None
+        fine_tuning_setup(BASE_MODEL_NAME, chosen)
+    except (TunesmithError, ValueError) as error:
+        return str(error)
+    return ""
+
+
+def settings_form(data: DataChoice) -> TrainSettings | None:
+    """Quick / thorough, where to start, and every hyperparameter in an expander. None when
+    invalid."""
     preset_name = st.radio("How long to train", list(PRESETS), horizontal=True,
                            index=list(PRESETS).index(PAGE_DEFAULT_PRESET),
                            format_func=lambda n: PRESETS[n].title, key="train_preset")
     preset = PRESETS[preset_name]
     st.caption(preset.description)
-    model, training = preset.model, preset.training
-    k = f"train_{preset_name}"  # keys per preset: switching the preset resets the fields
+    problem = base_fits(data)
+    start = st.radio("Start from", [START_BASE, START_SCRATCH], horizontal=True,
+                     index=1 if problem else 0, key=f"train_start_from_{bool(problem)}",
+                     help="The base model already learned from the built-in collections, so "
+                          "it needs much less of your music to sound good.")
+    from_scratch = start == START_SCRATCH
+    if problem and not from_scratch:
+        st.error(f"Cannot start from the base model: {problem}")
+        return None
+    shape = preset.model if from_scratch else base_shape()
+    if shape is None:
+        st.error("The base model is missing; choose From scratch.")
+        return None
+    model, training = shape, preset.training_for(from_scratch=from_scratch)
+    # keys per preset and start: switching either resets the fields to its defaults
+    k = f"train_{preset_name}" + ("_scratch" if from_scratch else "")
     with st.expander("Advanced settings"):
+        if not from_scratch:
+            st.caption(f"Fine-tuning keeps the base model's network: {shape.layers} LSTM "
+                       f"layers of {shape.units} units; its music is key-normalized (C major "
+                       "or A minor).")
         a, b, c = st.columns(3)
         sequence_length = a.number_input("Sequence length (tokens)", 8, MAX_SEQUENCE_LENGTH,
                                          training.sequence_length, step=16, key=f"{k}_seq",
                                          help="How much music the model sees at once.")
-        layers = b.number_input("LSTM layers", 1, 4, model.layers, key=f"{k}_layers")
+        layers = b.number_input("LSTM layers", 1, 4, model.layers, key=f"{k}_layers",
+                                disabled=not from_scratch)
         units = c.number_input("Units per layer", 16, 1024, model.units, step=32,
-                               key=f"{k}_units")
+                               key=f"{k}_units", disabled=not from_scratch)
         embedding_dim = a.number_input("Embedding size", 4, 512, model.embedding_dim, step=16,
-                                       key=f"{k}_embedding")
+                                       key=f"{k}_embedding", disabled=not from_scratch)
         dropout = b.number_input("Dropout", 0.0, 0.9, model.dropout, step=0.05,
-                                 key=f"{k}_dropout")
+                                 key=f"{k}_dropout", disabled=not from_scratch)
         batch_size = c.number_input("Batch size", 1, 512, training.batch_size, step=8,
                                     key=f"{k}_batch")
         learning_rate = a.number_input("Learning rate", 1e-5, 0.5, training.learning_rate,
                                        step=1e-4, format="%.4f", key=f"{k}_lr")
-        epochs = b.number_input("Epochs (at most)", 1, MAX_EPOCHS, training.epochs,
-                                key=f"{k}_epochs")
-        patience = c.number_input("Stop after N epochs without improvement", 1, MAX_EPOCHS,
-                                  training.patience, key=f"{k}_patience")
+        if training.max_steps:
+            steps = b.number_input("Training steps (budget)", 1, MAX_STEPS, training.max_steps,
+                                   step=40, key=f"{k}_steps",
+                                   help="Batches to train on, whatever the data's size.")
+        else:
+            epochs = b.number_input("Epochs (at most)", 1, MAX_EPOCHS, training.epochs,
+                                    key=f"{k}_epochs")
+        patience = c.number_input("Stop after N checks without improvement", 1, MAX_EPOCHS,
+                                  training.patience, key=f"{k}_patience",
+                                  help="The held-out pieces are checked after every pass (or "
+                                       f"every {training.steps_per_round} steps).")
         augmentation = a.checkbox("Transpose for variety (augmentation)",
                                   value=training.augmentation, key=f"{k}_augment",
+                                  disabled=not from_scratch,
                                   help="Each training window is also heard in other keys.")
         semitones = b.number_input("Transpose up to ± semitones", 1, 12,
                                    training.transpose_semitones, key=f"{k}_semitones",
-                                   disabled=not augmentation)
+                                   disabled=not (augmentation and from_scratch))
         seed = c.number_input("Seed", 0, 2**31 - 1, training.seed, key=f"{k}_seed")
     try:
         model = ModelConfig(embedding_dim=int(embedding_dim), units=int(units),
                             layers=int(layers), dropout=float(dropout))
+        length = ({"max_steps": int(steps)} if training.max_steps else {"epochs": int(epochs)})
         training = replace(training, sequence_length=int(sequence_length),
                            batch_size=int(batch_size), learning_rate=float(learning_rate),
-                           epochs=int(epochs), patience=int(patience),
-                           augmentation=bool(augmentation), transpose_semitones=int(semitones),
-                           seed=int(seed))
+                           patience=int(patience), augmentation=bool(augmentation) and from_scratch,
+                           transpose_semitones=int(semitones), seed=int(seed), **length)
     except ValueError as error:
         st.error(f"Settings: {error}")
         return None
-    return model, training
+    return TrainSettings(model, training, None if from_scratch else BASE_MODEL_NAME)
 
 
 def default_model_name(data: DataChoice) -> str:
     return f"{data.name} {time.strftime('%Y-%m-%d %H.%M')}"
 
 
-def make_request(data: DataChoice, model: ModelConfig, training: TrainingConfig,
-                 model_name: str) -> JobRequest:
+def make_request(data: DataChoice, settings: TrainSettings, model_name: str) -> JobRequest:
     return JobRequest(sources=data.sources, dataset_name=data.name, model_name=model_name,
-                      model=model.to_dict(), training=training.to_dict(), limit=data.limit,
-                      encoding=data.encoding)
+                      model=settings.model.to_dict(), training=settings.training.to_dict(),
+                      limit=data.limit, encoding=data.encoding,
+                      base_model=settings.base_model)
 
 
 def source_paths(data: DataChoice) -> list[Path]:

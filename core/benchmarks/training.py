@@ -72,7 +72,12 @@ def _time_batches(step: Any, batches: list[Any], tokens_per_batch: list[int]) ->
 
 def _our_tokens_per_s(dataset: Any, config: Any) -> float:
     from core.model import ModelConfig, build_model, compile_model
-    from core.training import allowed_shifts, make_windows, training_dataset, transposition_tables
+    from core.training_data import (
+        allowed_shifts,
+        make_windows,
+        training_dataset,
+        transposition_tables,
+    )
 
     windows = make_windows(
         dataset.train_ids(),

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from core.encoding import DEFAULT_TEMPO_BPM
+    from core.primers import music_to_primer
     from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
     from core.sampling import (
         DEFAULT_LENGTH_TOKENS,
@@ -76,7 +77,6 @@ def run(args: argparse.Namespace) -> int:
         DEFAULT_TOP_P,
         Generator,
         SamplingSettings,
-        music_to_primer,
         new_seed,
     )
 

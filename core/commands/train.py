@@ -1,7 +1,9 @@
 """`python -m core train --data PRESET_OR_PATH... --out MODEL_DIR [options] [--json]`.
 
-Trains the LSTM and saves the model folder. Progress lines go to stderr (stdout with no
-`--json`); with `--json` stdout holds exactly one JSON object with the final metrics.
+Trains the LSTM and saves the model folder. By default it fine-tunes the bundled base model
+(`--base base`: its network shape, encoding and vocabulary); `--from-scratch` trains a new
+network instead. Progress lines go to stderr (stdout with no `--json`); with `--json` stdout
+holds exactly one JSON object with the final metrics.
 `--job-dir DIR` runs a job prepared by `core.jobs` instead (its settings come from the folder).
 """
 
@@ -35,7 +37,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="thorough",
         help="starting settings (default: thorough); options below override them",
     )
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument(
+        "--base",
+        default="base",
+        metavar="NAME_OR_DIR",
+        help="fine-tune this model: a bundled name or a model folder (default: base)",
+    )
+    start.add_argument(
+        "--from-scratch",
+        action="store_true",
+        help="train a new network instead of fine-tuning the base model",
+    )
     parser.add_argument("--epochs", type=int)
+    parser.add_argument("--max-steps", type=int, help="a budget of steps instead of epochs")
+    parser.add_argument("--steps-per-round", type=int, help="validate every N steps")
     parser.add_argument("--sequence-length", type=int)
     parser.add_argument("--window-stride", type=int)
     parser.add_argument("--embedding-dim", type=int)
@@ -68,6 +84,14 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     from core.training import PRESETS
 
     preset = PRESETS[args.preset]
+    shape_given = any(
+        v is not None for v in (args.embedding_dim, args.units, args.layers, args.dropout)
+    )
+    if shape_given and not args.from_scratch:
+        raise ValueError(
+            "the network's shape comes from the base model when fine-tuning: "
+            "add --from-scratch to choose it"
+        )
     model_changes = {
         "embedding_dim": args.embedding_dim,
         "units": args.units,
@@ -83,12 +107,15 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         "patience": args.patience,
         "seed": args.seed,
         "max_batches_per_epoch": args.max_batches_per_epoch,
+        "max_steps": args.max_steps,
+        "steps_per_round": args.steps_per_round,
     }
     if args.augmentation is not None:
         training_changes["augmentation"] = args.augmentation
     model = replace(preset.model, **{k: v for k, v in model_changes.items() if v is not None})
     training = replace(
-        preset.training, **{k: v for k, v in training_changes.items() if v is not None}
+        preset.training_for(from_scratch=args.from_scratch),
+        **{k: v for k, v in training_changes.items() if v is not None},
     )
     return model, training
 
@@ -145,14 +172,24 @@ def run(args: argparse.Namespace) -> int:
     if not args.data or args.out is None:
         print("error: --data and --out are required", file=sys.stderr)
         return 2
-    from core.datasets import load_dataset
+    from core.datasets import DEFAULT_SEED, load_dataset
+    from core.jobs import fine_tuning_setup
     from core.training import train
 
-    model_config, training_config = configs_from_args(args)
+    try:
+        model_config, training_config = configs_from_args(args)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    encoding, vocab, base_dir = training_config.encoding(), None, None
+    if not args.from_scratch:
+        base = fine_tuning_setup(args.base)
+        model_config, encoding, vocab, base_dir = base.model, base.encoding, base.vocab, base.path
     stream = sys.stderr if args.json else sys.stdout
     started = time.perf_counter()
+    # The split seed is the app's, whatever --seed says (see core.jobs: no leak from the base).
     dataset = load_dataset(
-        args.data, config=training_config.encoding(), limit=args.limit, seed=training_config.seed
+        args.data, config=encoding, limit=args.limit, seed=DEFAULT_SEED, vocab=vocab
     )
     summary = dataset.summary()
     print(
@@ -161,8 +198,8 @@ def run(args: argparse.Namespace) -> int:
         file=stream,
         flush=True,
     )
-    for error in dataset.errors:
-        print(f"skipped {error}", file=sys.stderr)
+    for line in dataset.errors:
+        print(f"skipped {line}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="tunesmith-checkpoint-") as scratch:
         checkpoint_dir = args.checkpoint_dir or Path(scratch) / "checkpoint"
         result = train(
@@ -172,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
             checkpoint_dir=checkpoint_dir,
             out_dir=args.out,
             on_progress=ProgressPrinter(stream),
+            base_dir=base_dir,
         )
     if result.model_dir is not None:
         from core.jobs import write_primers

@@ -43,7 +43,8 @@ from core.evaluation.originality import (
 from core.evaluation.report import evaluate_model, evaluate_pieces, piece_without_primer
 from core.evaluation.report import usable_pieces as usable
 from core.evaluation.style import compare_style
-from core.sampling import DEFAULT_MODEL_DIR, Generator, Primer, SamplingSettings
+from core.primers import Primer
+from core.sampling import DEFAULT_MODEL_DIR, Generator, SamplingSettings
 
 C_MAJOR = (0, 2, 4, 5, 7, 9, 11)
 

@@ -22,18 +22,15 @@ from core.encoding import (
     piece_to_midi,
 )
 from core.errors import InvalidModelError, InvalidMusicError
+from core.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
 from core.sampling import (
     Generator,
-    Primer,
     SamplingSettings,
-    StepModel,
     _loop_continuation,
     creativity_to_settings,
-    excerpt_primer,
-    music_to_primer,
-    piece_to_primer,
     sample_from_logits,
 )
+from core.step_model import StepModel
 from tests.conftest import REPO
 from tests.core._generation_fixtures import make_tiny_model_folder
 
@@ -246,7 +243,7 @@ def test_key_normalized_models_hear_the_primer_in_c_and_give_it_back_in_its_key(
 
 
 def test_training_primers_ship_with_a_model_and_load_with_it(model_dir: Path) -> None:
-    from core.sampling import write_training_primers
+    from core.primers import write_training_primers
 
     sequences = [[BOS, "T4", "P60", "D4", "P64", "D4", EOS]] * 3
     write_training_primers(model_dir, sequences, source="tiny", pieces=2, tokens_per_piece=5)

@@ -15,12 +15,14 @@ from core.model import load_model_folder
 from core.training import (
     PRESETS,
     TrainingConfig,
-    allowed_shifts,
-    evaluation_windows,
     has_checkpoint,
-    make_windows,
     read_checkpoint_state,
     train,
+)
+from core.training_data import (
+    allowed_shifts,
+    evaluation_windows,
+    make_windows,
     training_dataset,
     transposition_tables,
 )
@@ -163,6 +165,7 @@ def test_train_command_prints_one_json_object(tmp_path: Path, capsys, isolated_d
 
     music = write_patterned_midi(tmp_path / "music")
     code = main(["train", "--data", str(music), "--out", str(tmp_path / "model"), "--epochs", "2",
+                 "--from-scratch",
                  "--sequence-length", "16", "--embedding-dim", "8", "--units", "16", "--layers",
                  "1", "--batch-size", "4", "--no-augmentation", "--json"])
     out, err = capsys.readouterr()

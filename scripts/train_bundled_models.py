@@ -1,0 +1,73 @@
+"""Fine-tune the bundled style models (models/bach-chorales/, models/folk-tunes/) from the base.
+
+    .venv/bin/python scripts/train_bundled_models.py [STYLE...] [--epochs N]
+
+Each style is the base model (scripts/train_base_model.py) fine-tuned on one built-in collection
+with the thorough preset's fine-tuning settings, split as the app splits it (seed 1234: the
+base never saw these held-out pieces either). A fixed seed; the figures and the time go into
+models/README.md from this script's last lines. The training checkpoint is dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from core.bundled import BASE_MODEL_NAME, STYLES
+from core.datasets import DEFAULT_SEED, load_dataset
+from core.jobs import fine_tuning_setup
+from core.model import CHECKPOINT_DIR
+from core.primers import write_training_primers
+from core.training import PRESETS, train
+
+SEED = 20261125
+
+
+def fine_tune(style: str, *, epochs: int | None) -> dict[str, object]:
+    started = time.monotonic()
+    base = fine_tuning_setup(BASE_MODEL_NAME)
+    training = replace(PRESETS["thorough"].training_for(from_scratch=False), seed=SEED)
+    if epochs:
+        training = replace(training, epochs=epochs)
+    dataset = load_dataset([style], config=base.encoding, vocab=base.vocab, seed=DEFAULT_SEED)
+    print(f"{style}: {dataset.summary().to_dict()}", flush=True)
+    out = STYLES[style].path
+    with tempfile.TemporaryDirectory() as checkpoints:
+        result = train(
+            dataset,
+            model_config=base.model,
+            training_config=training,
+            checkpoint_dir=Path(checkpoints),
+            out_dir=out,
+            resume=False,
+            base_dir=base.path,
+        )
+    assert result.model_dir is not None
+    shutil.rmtree(result.model_dir / CHECKPOINT_DIR, ignore_errors=True)
+    write_training_primers(result.model_dir, [p.tokens for p in dataset.train], source=style)
+    metrics = {k: v for k, v in result.metrics.items() if k != "history"}
+    return {"style": style, "elapsed_s": round(time.monotonic() - started, 1), **metrics}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("styles", nargs="*", default=list(STYLES), choices=list(STYLES))
+    parser.add_argument("--epochs", type=int, default=None, help="cap (quick checks only)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for style in args.styles:
+        print(json.dumps(fine_tune(style, epochs=args.epochs), default=str), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
