@@ -18,7 +18,6 @@ early stopping and checkpoints. The data pipeline is `core.training_data`.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import time
@@ -29,6 +28,14 @@ from typing import Any
 
 import keras
 
+from core.checkpoints import (
+    BEST_WEIGHTS_FILE,
+    LAST_MODEL_FILE,
+    TrainingState,
+    has_checkpoint,
+    read_checkpoint_state,
+    write_checkpoint,
+)
 from core.datasets import DEFAULT_SEED, Dataset
 from core.encoding import EncodingConfig, Vocabulary
 from core.errors import JobCancelled
@@ -42,7 +49,6 @@ from core.model import (
     save_model_folder,
 )
 from core.ngram import DEFAULT_ORDER, ngram_baseline
-from core.storage import atomic_dir, atomic_write_json
 from core.training_data import (
     EvalWindows,
     allowed_shifts,
@@ -64,10 +70,6 @@ DEFAULT_TRANSPOSE_SEMITONES = 5  # with augmentation: each window moved by -5..+
 MIN_DELTA = 1e-4  # a validation loss must improve by this much (nats) to count as better
 DEFAULT_DECAY_FROM_FRACTION = 2 / 3
 MIN_LEARNING_RATE_FRACTION = 0.1
-
-LAST_MODEL_FILE = "last.keras"
-BEST_WEIGHTS_FILE = "best.weights.h5"
-STATE_FILE = "state.json"
 
 
 @dataclass(frozen=True)
@@ -242,64 +244,6 @@ class TrainingResult:
     metrics: dict[str, Any]
 
 
-# ---------------------------------------------------------------- checkpoints
-
-
-@dataclass
-class TrainingState:
-    """Everything besides the weights that a resumed run needs."""
-
-    epochs_done: int = 0
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_val_loss: float = math.inf
-    best_epoch: int = 0
-    wait: int = 0
-    stopped_early: bool = False
-    baseline: dict[str, float] = field(default_factory=dict)
-    # Held-out scores of the starting weights of a fine-tuning run ("epoch 0"): when no round
-    # beats them, the base's weights are the best ones and are what gets saved.
-    start: dict[str, float] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["best_val_loss"] = None if math.isinf(self.best_val_loss) else self.best_val_loss
-        return data
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingState:
-        best = data.get("best_val_loss")
-        return cls(
-            epochs_done=int(data["epochs_done"]),
-            history=list(data.get("history", [])),
-            best_val_loss=math.inf if best is None else float(best),
-            best_epoch=int(data.get("best_epoch", 0)),
-            wait=int(data.get("wait", 0)),
-            stopped_early=bool(data.get("stopped_early", False)),
-            baseline=dict(data.get("baseline", {})),
-            start=dict(data.get("start", {})),
-        )
-
-
-def has_checkpoint(checkpoint_dir: Path) -> bool:
-    return all((Path(checkpoint_dir) / n).is_file() for n in (LAST_MODEL_FILE, STATE_FILE))
-
-
-def read_checkpoint_state(checkpoint_dir: Path) -> TrainingState | None:
-    path = Path(checkpoint_dir) / STATE_FILE
-    if not path.is_file():
-        return None
-    return TrainingState.from_dict(json.loads(path.read_text()))
-
-
-def _write_checkpoint(
-    checkpoint_dir: Path, model: keras.Model, best_model: keras.Model, state: TrainingState
-) -> None:
-    with atomic_dir(checkpoint_dir) as tmp:
-        model.save(tmp / LAST_MODEL_FILE)
-        best_model.save_weights(tmp / BEST_WEIGHTS_FILE)
-        atomic_write_json(tmp / STATE_FILE, state.to_dict())
-
-
 # ---------------------------------------------------------------- the loop
 
 
@@ -424,7 +368,7 @@ class _EpochEnd(keras.callbacks.Callback):
                 self.model.stop_training = True
         if logs is not None:
             logs["val_loss"] = scores["loss"]
-        _write_checkpoint(self.checkpoint_dir, self.model, self.best_model, state)
+        write_checkpoint(self.checkpoint_dir, self.model, self.best_model, state)
         log.info("round %d: %s", epoch + 1, record)
         if self.should_stop is not None and self.should_stop():
             raise JobCancelled("training cancelled")

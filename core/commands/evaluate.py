@@ -18,8 +18,8 @@ from core.commands._common import print_json, stderr_progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.bundled import DEFAULT_MODEL_NAME
     from core.evaluation.report import DEFAULT_COUNT, DEFAULT_SEED, MAX_COUNT
-    from core.sampling import DEFAULT_MODEL_NAME
 
     parser.add_argument(
         "--model",

@@ -16,7 +16,8 @@ from core.storage import atomic_write_bytes
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.sampling import DEFAULT_LENGTH_TOKENS, DEFAULT_MODEL_NAME
+    from core.bundled import DEFAULT_MODEL_NAME
+    from core.sampling import DEFAULT_LENGTH_TOKENS
 
     parser.add_argument(
         "--model",

@@ -67,6 +67,7 @@ class ModelFigures:
     epochs_run: int
     best_epoch: int
     history: tuple[dict[str, float], ...] = ()
+    fine_tuned_from: str = ""  # the base model's name, "" when trained from scratch
 
     @property
     def perplexity_ratio(self) -> float:
@@ -100,6 +101,7 @@ class ModelFigures:
             history=tuple(h for h in history if isinstance(h, dict))
             if isinstance(history, list)
             else (),
+            fine_tuned_from=str(metrics.get("fine_tuned_from") or ""),
         )
 
     def to_dict(self) -> dict[str, Any]:

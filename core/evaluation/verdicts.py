@@ -80,10 +80,14 @@ def model_verdict(figures: ModelFigures | None) -> str:
             f"Better than the simple baseline: on music it never saw it is {1 - ratio:.0%} less "
             f"surprised than a note-counting model ({numbers})."
         )
+    helps = (
+        "More music or the thorough (longer) training would help."
+        if figures.fine_tuned_from
+        else "Starting from the pretrained base model, more music or longer training would help."
+    )
     return (
         f"Not better than the simple baseline yet: on music it never saw it is {ratio - 1:.0%} "
-        f"more surprised than a note-counting model ({numbers}). More music, longer training "
-        "or starting from a pretrained model would help."
+        f"more surprised than a note-counting model ({numbers}). {helps}"
     )
 
 
