@@ -17,10 +17,14 @@ st.markdown(
 st.page_link("app_pages/data.py", label="Start with your data", icon="📂")
 
 st.subheader("Or just listen")
+styles = {c.label.removesuffix(" (bundled)"): c.path for c in gen.bundled_choices()}
+style = st.segmented_control("Style", list(styles), default=next(iter(styles), None),
+                             key="home_style") if styles else None
 if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
     try:
         with st.spinner("Composing…"):
-            st.session_state[gen.HOME_TUNE] = gen.play_new_tune()
+            path = styles.get(style or "", gen.DEFAULT_MODEL_DIR)
+            st.session_state[gen.HOME_TUNE] = gen.play_new_tune(path)
     except TunesmithError as error:
         st.error(f"The bundled model: {error}")
 tune = st.session_state.get(gen.HOME_TUNE)

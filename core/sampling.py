@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.bundled import DEFAULT_STYLE, STYLES, bundled_dir
 from core.encoding import (
     BOS,
     DEFAULT_TEMPO_BPM,
@@ -50,15 +51,13 @@ from core.primers import (
     read_primers,
 )
 from core.step_model import StepModel
-from core.storage import REPO_DIR
 
 if TYPE_CHECKING:
     from core.model import TrainedModel
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL_NAME = "default"
-DEFAULT_MODEL_DIR = REPO_DIR / "models" / "default"
+DEFAULT_MODEL_DIR = STYLES[DEFAULT_STYLE].path  # what `--model default` and the pages start on
 
 DEFAULT_TEMPERATURE = 1.0
 DEFAULT_TOP_K = 0  # 0: off
@@ -315,7 +314,7 @@ class Generator:
             InvalidModelError: the folder is not a usable model.
         """
         folder = resolve_model_dir(path)
-        name = DEFAULT_MODEL_NAME if folder == DEFAULT_MODEL_DIR.resolve() else folder.name
+        name = folder.name  # a bundled model's folder is its name ("bach-chorales", ...)
         missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
         if missing:
             raise InvalidModelError(
@@ -477,12 +476,13 @@ class Generator:
 
 
 def resolve_model_dir(model: Path | str) -> Path:
-    """ "default" → the bundled model folder; anything else is a folder path.
+    """A bundled model's name ("default", "bach-chorales", "folk-tunes", "base") → its folder;
+    anything else is a folder path.
 
     Raises:
         InvalidModelError: the folder does not exist.
     """
-    path = DEFAULT_MODEL_DIR if str(model) == DEFAULT_MODEL_NAME else Path(model)
+    path = bundled_dir(str(model)) or Path(model)
     if not path.is_dir():
         raise InvalidModelError(f"{path.name or model}: no such model folder")
     return path.resolve()

@@ -60,11 +60,14 @@ def fine_tune(style: str, *, epochs: int | None) -> dict[str, object]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("styles", nargs="*", default=list(STYLES), choices=list(STYLES))
+    parser.add_argument("styles", nargs="*", metavar="STYLE", help=f"default: {', '.join(STYLES)}")
     parser.add_argument("--epochs", type=int, default=None, help="cap (quick checks only)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for style in args.styles:
+    unknown = [s for s in args.styles if s not in STYLES]
+    if unknown:
+        parser.error(f"unknown style {', '.join(unknown)}; choose from {', '.join(STYLES)}")
+    for style in args.styles or list(STYLES):
         print(json.dumps(fine_tune(style, epochs=args.epochs), default=str), flush=True)
     return 0
 

@@ -108,6 +108,9 @@ def model_section(generator: Generator) -> ModelFigures | None:
                    help=EXPLANATIONS["accuracy"])
     cols[3].metric("Epochs trained", str(figures.epochs_run or len(figures.history)),
                    help=f"The best epoch on held-out music was {figures.best_epoch}.")
+    if figures.fine_tuned_from:
+        st.caption(f"Fine-tuned from the pretrained {plain(figures.fine_tuned_from)} model, on "
+                   f"{plain(figures.dataset or 'its music')}.")
     if figures.history:
         st.plotly_chart(loss_figure(figures.history, {"loss": figures.baseline_loss}),
                         key=f"evaluate_curves_{generator.name}")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from core.bundled import available_styles
 from core.errors import TunesmithError
 from core.model import METRICS_FILE, MODEL_FILE, list_model_folders
 from core.notation import musicxml_to_svg, piece_to_musicxml
@@ -54,7 +55,6 @@ PLAYBACK_SAMPLE_RATE_HZ = 44100
 HOME_TUNE_SECONDS = 16.0
 HOME_TUNE_TEMPO_BPM = 100.0
 DEFAULT_TEMPO_BPM = 100.0
-DEFAULT_MODEL_LABEL = "Bach chorales (bundled)"
 
 
 @dataclass(frozen=True)
@@ -77,15 +77,18 @@ class GenerationView:
 # ---------------------------------------------------------------- models
 
 
+def bundled_choices() -> list[ModelChoice]:
+    """The bundled style models by name ("Bach chorales (bundled)", ...), default first."""
+    return [ModelChoice(f"{m.title} (bundled)", m.path) for m in available_styles()]
+
+
 def model_choices(workspace: Path | None) -> list[ModelChoice]:
-    """The bundled model, then this session's own models ("My models"), newest first.
+    """The bundled style models, then this session's own models ("My models"), newest first.
 
     Only a cheap look at the folders (their files and metrics.json): loading checks the rest,
     and a broken model is reported when it is chosen.
     """
-    choices = []
-    if DEFAULT_MODEL_DIR.is_dir():
-        choices.append(ModelChoice(DEFAULT_MODEL_LABEL, DEFAULT_MODEL_DIR))
+    choices = bundled_choices()
     mine = list_model_folders(workspace / "models") if workspace else []
     for path in sorted(mine, key=lambda p: p.stat().st_mtime, reverse=True):
         dataset = _metrics(path).get("dataset", "")
@@ -138,19 +141,20 @@ _PREWARM_STARTED = threading.Event()
 
 
 def prewarm_default() -> None:
-    """Load the bundled model and the soundfont in a background thread (once per process)."""
-    if _PREWARM_STARTED.is_set() or not DEFAULT_MODEL_DIR.is_dir():
+    """Load the bundled models and the soundfont in a background thread (once per process)."""
+    if _PREWARM_STARTED.is_set() or not available_styles():
         return
     _PREWARM_STARTED.set()
 
     def work() -> None:
         try:
-            path = DEFAULT_MODEL_DIR.resolve()
-            generator = _load_shared(str(path), model_mtime_ns(path))
-            result = generator.generate(SamplingSettings(length_tokens=8), seed=0)
+            for style in available_styles():
+                path = style.path.resolve()
+                generator = _load_shared(str(path), model_mtime_ns(path))
+                result = generator.generate(SamplingSettings(length_tokens=8), seed=0)
             midi_to_audio(result.midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ)
         except Exception:  # a failed warm-up only costs the first click its speed
-            log.exception("warming up the default model failed")
+            log.exception("warming up the bundled models failed")
 
     threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
 
@@ -226,14 +230,14 @@ def history() -> list[GenerationView]:
     return list(st.session_state.get(HISTORY, []))
 
 
-def play_new_tune() -> GenerationView:
-    """The Home page's demo: a short piece from the bundled model, a fresh seed each time.
+def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
+    """The Home page's demo: a short piece from a bundled model, a fresh seed each time.
 
     Raises:
         InvalidModelError: the bundled model is missing or broken.
     """
     started = time.perf_counter()
-    generator = load_generator(DEFAULT_MODEL_DIR)
+    generator = load_generator(model_dir)
     loaded = time.perf_counter()
     settings = creativity_to_settings(
         CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
@@ -329,7 +333,7 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
         "Model",
         labels,
         key=MODEL_KEY,
-        help="The bundled model learned Bach chorales; yours appear after training.",
+        help="The bundled models each learned one style; yours appear after training.",
     )
     return choices[labels.index(label)] if label in labels else choices[0]
 

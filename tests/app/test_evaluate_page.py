@@ -3,6 +3,7 @@ refusals, and the Train page's verdict that leads here."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -53,11 +54,16 @@ def summary_lines(at: AppTest) -> list[str]:
             if m.value.startswith(("🧠", "🎼", "🔍"))]
 
 
+def bundled_metrics() -> dict:
+    return json.loads((DEFAULT_MODEL_DIR / "metrics.json").read_text())
+
+
 def test_bundled_model_figures_and_a_judged_set(workspace_id):
     at = app(workspace_id)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Held-out perplexity"] == "4.30"
-    assert metrics["4-gram baseline"] == "5.26"
+    recorded = bundled_metrics()
+    assert metrics["Held-out perplexity"] == f"{recorded['val_perplexity']:.2f}"
+    assert metrics["4-gram baseline"] == f"{recorded['baseline_perplexity']:.2f}"
     assert "Better than the simple baseline" in at.success[0].value
     assert summary_lines(at) == []  # nothing judged yet
     at.slider(key=ev.COUNT_KEY).set_value(5)
@@ -68,7 +74,7 @@ def test_bundled_model_figures_and_a_judged_set(workspace_id):
     assert len(first) == 3 and "Summary of 5 piece" in " ".join(m.value for m in at.markdown)
     assert "stay in one key" in first[1]
     metrics = {m.label: m.value for m in at.metric}
-    assert float(metrics["Stays in one key"]) < 0.9  # the bundled model drifts out of key
+    assert 0.5 < float(metrics["Stays in one key"]) <= 1.0
     assert len(at.get("plotly_chart")) >= 4  # curves, overlap, two histograms
     assert at.get("arrow_data_frame") or at.dataframe
     at.button(key="evaluate_go").click().run()
@@ -82,7 +88,7 @@ def test_a_copied_passage_is_played_beside_its_source(workspace_id):
     notes = index.notes
     start = int(notes.offsets[10])
     copied = notes.excerpt(start, 60, name="my copy")
-    generator = Generator.from_folder("default")
+    generator = Generator.from_folder(DEFAULT_MODEL_DIR)
     result = GenerationResult(
         tokens=tuple(piece_to_tokens(copied, generator.encoding)),
         primer_length=0,
@@ -90,7 +96,7 @@ def test_a_copied_passage_is_played_beside_its_source(workspace_id):
         midi_bytes=midi_to_bytes(piece_to_midi(copied)),
         seed=5,
         settings=SamplingSettings(),
-        model_name="default",
+        model_name=generator.name,
     )
     view = gen.GenerationView(id="copy", label="copy", result=result, ogg_bytes=b"")
     at.session_state[gen.HISTORY] = [view]
@@ -139,7 +145,9 @@ def test_train_page_verdict_links_to_the_evaluation(workspace_id):
     at.switch_page("app_pages/train.py").run()
     assert not at.exception
     verdict = at.success[0].value
-    assert "Better than the simple baseline" in verdict and "18% less surprised" in verdict
+    recorded = bundled_metrics()
+    less = 1 - recorded["val_perplexity"] / recorded["baseline_perplexity"]
+    assert "Better than the simple baseline" in verdict and f"{less:.0%} less surprised" in verdict
     at.button(key=f"train_evaluate_{status.job_id}").click().run()
     assert not at.exception
     assert "Chorales" in at.selectbox(key=ev.MODEL_KEY).value

@@ -27,3 +27,20 @@ def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
     at.button(key="home_play_tune").click().run()
     assert at.session_state["home_tune"].result.seed != tune.result.seed
     assert "Tunesmith" in at.title[0].value  # the intro stays
+
+
+def test_the_visitor_picks_the_style_of_the_tune(isolated_data_dir):
+    from core.bundled import available_styles
+
+    styles = available_styles()
+    if len(styles) < 2:
+        pytest.skip("one bundled style only")
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("app_pages/home.py").run()
+    picker = at.segmented_control(key="home_style")
+    assert list(picker.options) == [s.title for s in styles]
+    picker.set_value(styles[1].title).run()
+    at.button(key="home_play_tune").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["home_tune"].result.model_name == styles[1].name

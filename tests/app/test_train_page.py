@@ -14,8 +14,9 @@ from core.encoding import EncodingConfig, Vocabulary
 from core.jobs import JobRequest, JobState, JobStatus
 from core.model import ModelConfig, build_model, save_model_folder
 from core.storage import new_workspace_id, workspace_dir
-from core.training import TrainingConfig
+from core.training import QUICK_STEPS, TrainingConfig
 from tests.conftest import REPO
+from ui import train_widgets as tw
 
 PAGE = str(REPO / "app_pages" / "train.py")
 HISTORY = (
@@ -68,14 +69,22 @@ def test_new_training_form_defaults_to_the_data_page_choice(workspace_id, monkey
     assert "chosen on the Data page" in at.selectbox(key="train_data").value.label
     assert at.radio(key="train_preset").value == "quick"  # a first result in minutes
     at.radio(key="train_preset").set_value("quick").run()
-    assert at.number_input(key="train_quick_epochs").value == 6
-    at.number_input(key="train_quick_units").set_value(64)
+    # Fine-tuning the base model by default, for a budget of steps; its shape is the base's.
+    assert at.radio(key="train_start_from_False").value == tw.START_BASE
+    assert at.number_input(key="train_quick_steps").value == QUICK_STEPS
+    assert at.number_input(key="train_quick_units").disabled
     at.text_input(key="train_model_name").set_value("Folk try")
     at.button(key="train_start").click().run()
     assert not at.exception
     (request,) = submitted
     assert request.sources == ("folk-tunes",) and request.model_name == "Folk try"
-    assert request.model["units"] == 64 and request.training["epochs"] == 6
+    assert request.base_model == "base" and request.training["max_steps"] == QUICK_STEPS
+    # From scratch, the network's shape is mine to choose.
+    at.radio(key="train_start_from_False").set_value(tw.START_SCRATCH).run()
+    at.number_input(key="train_quick_scratch_units").set_value(64)
+    at.button(key="train_start").click().run()
+    request = submitted[-1]
+    assert request.base_model is None and request.model["units"] == 64
 
 
 def test_running_job_shows_progress_chart_and_cancels(workspace_id):

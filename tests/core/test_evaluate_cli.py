@@ -85,7 +85,7 @@ def test_json_report_of_three_generated_pieces(three_pieces) -> None:
 def test_text_report_with_progress_on_stderr() -> None:
     out = cli("evaluate", "--model", "default", "--count", "2", "--seed", "3")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith("Evaluation of default on 2 piece(s)")
+    assert out.stdout.startswith(f"Evaluation of {DEFAULT_MODEL_DIR.name} on 2 piece(s)")
     for area in AREAS:
         assert f"- {area}: " in out.stdout
     assert "seed 3" in out.stdout and "seed 4" in out.stdout

@@ -99,4 +99,4 @@ def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, 
     assert main(["generate", "--model", "default", "--out", str(out), "--snippet", "--tokens",
                  "40", "--seed", "8", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["primer_tokens"] > 0 and summary["model"] == "default"
+    assert summary["primer_tokens"] > 0 and summary["model"] == DEFAULT_MODEL_DIR.name

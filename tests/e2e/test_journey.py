@@ -170,14 +170,15 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     page.get_by_role("button", name="Use my dataset").click()
     page.wait_for_selector(FINISHED)
 
-    # Train page: the quick preset cut to one epoch, then a real training job.
+    # Train page: the quick preset (fine-tuning the base model) cut to a few steps, then a real
+    # training job.
     _open_page(page, "Train")
     expect(page.get_by_role("combobox", name="Music to learn from")).to_have_value(
         re.compile("chosen on the Data page"), timeout=RUN_TIMEOUT_MS)
     page.get_by_text("Advanced settings").click()
-    epochs = page.get_by_label("Epochs (at most)")
-    epochs.fill("1")
-    epochs.press("Enter")
+    steps = page.get_by_label("Training steps (budget)")
+    steps.fill("8")
+    steps.press("Enter")
     page.wait_for_selector(FINISHED)
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("✅ Finished").wait_for(timeout=TRAIN_TIMEOUT_MS)
