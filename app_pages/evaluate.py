@@ -2,7 +2,6 @@
 
 import streamlit as st
 
-from core.errors import TunesmithError
 from ui import evaluation as ev
 from ui import generation as gen
 from ui import state
@@ -13,12 +12,7 @@ st.write("Is the model better than a simple baseline? Does its music sound like 
 
 workspace = state.workspace()
 choice = ev.model_picker(workspace)
-generator = None
-if choice is not None:
-    try:
-        generator = gen.load_generator(choice.path)
-    except TunesmithError as error:
-        st.error(str(error))
+generator = gen.load_chosen(choice)
 
 if generator is not None and choice is not None:
     summary = st.container(border=True)  # filled once a set of pieces is judged

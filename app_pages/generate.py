@@ -11,15 +11,7 @@ st.write("Make new music with a trained model. Same seed and settings, same piec
 
 workspace = state.workspace()
 choice = gen.model_picker(workspace)
-generator = None
-if choice is not None:
-    try:
-        generator = gen.load_generator(choice.path)
-    except TunesmithError as error:
-        message = str(error)  # core's messages start with the folder's name; say it once
-        st.error(
-            message if message.startswith(choice.path.name) else f"{choice.path.name}: {message}"
-        )
+generator = gen.load_chosen(choice)
 
 if generator is not None:
     left, right = st.columns(2, gap="large")

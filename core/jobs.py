@@ -615,18 +615,12 @@ def fine_tuning_setup(base_model: str, chosen_encoding: Any = None) -> FineTunin
         InvalidModelError: the base is missing or unreadable.
         ValueError: the chosen encoding's grid is not the base's (train from scratch instead).
     """
-    from core.encoding import EncodingConfig, Vocabulary
-    from core.errors import InvalidModelError
-    from core.model import ENCODING_FILE, VOCAB_FILE, ModelConfig, read_model_info
+    from core.model import ModelConfig, read_encoding_and_vocab, read_model_info
     from core.sampling import resolve_model_dir
 
     base_dir = resolve_model_dir(base_model)
     info = read_model_info(base_dir)
-    try:
-        encoding = EncodingConfig.load(base_dir / ENCODING_FILE)
-        vocab = Vocabulary.load(base_dir / VOCAB_FILE)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InvalidModelError(f"{base_dir.name}: corrupt encoding or vocabulary") from error
+    encoding, vocab = read_encoding_and_vocab(base_dir)
     if chosen_encoding is not None and (
         chosen_encoding.steps_per_quarter != encoding.steps_per_quarter
     ):

@@ -205,6 +205,19 @@ def read_model_info(path: Path) -> dict[str, Any]:
     }
 
 
+def read_encoding_and_vocab(path: Path) -> tuple[EncodingConfig, Vocabulary]:
+    """A model folder's encoding and vocabulary, without its network.
+
+    Raises:
+        InvalidModelError: either file is missing or corrupt.
+    """
+    path = Path(path)
+    try:
+        return EncodingConfig.load(path / ENCODING_FILE), Vocabulary.load(path / VOCAB_FILE)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise InvalidModelError(f"{path.name}: corrupt encoding or vocabulary ({error})") from error
+
+
 def load_model_folder(path: Path) -> TrainedModel:
     """Load a model folder written by `save_model_folder` (Keras `safe_mode=True`).
 
@@ -215,11 +228,7 @@ def load_model_folder(path: Path) -> TrainedModel:
 
     path = Path(path)
     info = read_model_info(path)
-    try:
-        encoding = EncodingConfig.load(path / ENCODING_FILE)
-        vocab = Vocabulary.load(path / VOCAB_FILE)
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise InvalidModelError(f"{path.name}: corrupt encoding or vocabulary ({error})") from error
+    encoding, vocab = read_encoding_and_vocab(path)
     try:
         keras_model = keras.saving.load_model(path / MODEL_FILE, compile=False, safe_mode=True)
     except Exception as error:  # Keras raises many kinds (ValueError, OSError, zipfile errors)

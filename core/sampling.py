@@ -43,7 +43,7 @@ from core.errors import InvalidModelError
 
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
-from core.model import ENCODING_FILE, METRICS_FILE, MODEL_FILE, REQUIRED_FILES, VOCAB_FILE
+from core.model import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
 from core.primers import (
     DEFAULT_PRIMER_EXCERPT_TOKENS,
     Primer,
@@ -325,15 +325,12 @@ class Generator:
             from core.model import load_model_folder
 
             return cls.from_trained(load_model_folder(folder), name=name)
+        encoding, vocab = read_encoding_and_vocab(folder)
         try:
-            encoding = EncodingConfig.load(folder / ENCODING_FILE)
-            vocab = Vocabulary.load(folder / VOCAB_FILE)
             metrics_path = folder / METRICS_FILE
             metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise InvalidModelError(
-                f"{folder.name}: corrupt encoding or vocabulary ({error})"
-            ) from error
+        except (OSError, ValueError) as error:
+            raise InvalidModelError(f"{folder.name}: corrupt {METRICS_FILE} ({error})") from error
         return cls(
             step_model, encoding=encoding, vocab=vocab, name=name, path=folder, metrics=metrics
         )

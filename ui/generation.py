@@ -140,6 +140,19 @@ def load_generator(path: Path) -> Generator:
 _PREWARM_STARTED = threading.Event()
 
 
+def load_chosen(choice: ModelChoice | None) -> Generator | None:
+    """The chosen model's generator, or None with an error shown that names the model."""
+    if choice is None:
+        return None
+    try:
+        return load_generator(choice.path)
+    except TunesmithError as error:
+        message = str(error)  # core's messages start with the folder's name; say it once
+        name = choice.path.name
+        st.error(message if message.startswith(name) else f"{name}: {message}")
+        return None
+
+
 def prewarm_default() -> None:
     """Load the bundled models and the soundfont in a background thread (once per process)."""
     if _PREWARM_STARTED.is_set() or not available_styles():

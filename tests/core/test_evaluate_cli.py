@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
 from core.evaluation.model_data import HELDOUT_FILE
 from core.sampling import DEFAULT_MODEL_DIR
-from tests.conftest import REPO
+from tests.core.test_cli import cli
 
 pytestmark = pytest.mark.skipif(
     not (DEFAULT_MODEL_DIR / HELDOUT_FILE).is_file(), reason="no bundled model with held-out data"
@@ -23,14 +22,6 @@ pytestmark = pytest.mark.skipif(
 AREAS = {"model", "style", "originality", "degeneracy"}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "core", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _no_constant(name: str) -> Any:
