@@ -176,7 +176,7 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     expect(page.get_by_role("combobox", name="Music to learn from")).to_have_value(
         re.compile("chosen on the Data page"), timeout=RUN_TIMEOUT_MS)
     page.get_by_text("Advanced settings").click()
-    steps = page.get_by_label("Training steps (budget)")
+    steps = page.get_by_role("spinbutton", name="Training steps (budget)")
     steps.fill("8")
     steps.press("Enter")
     page.wait_for_selector(FINISHED)
