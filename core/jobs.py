@@ -122,6 +122,7 @@ class JobStatus:
     queue_place: int | None = None  # 1 = next to start
     history: tuple[dict[str, float], ...] = ()
     baseline: dict[str, float] = field(default_factory=dict)
+    start: dict[str, float] = field(default_factory=dict)  # a fine-tuning's starting scores
     model_dir: str | None = None
     pid: int | None = None
     created_at: float = 0.0
@@ -470,6 +471,7 @@ class _StatusWriter:
             tokens_per_s=info.tokens_per_s,
             history=list(info.history),
             baseline=dict(info.baseline),
+            start=dict(info.start),
             queue_place=None,
             message="",
         )

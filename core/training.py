@@ -228,6 +228,7 @@ class TrainingProgress:
     tokens_per_s: float | None = None
     history: tuple[dict[str, float], ...] = ()
     baseline: dict[str, float] = field(default_factory=dict)
+    start: dict[str, float] = field(default_factory=dict)  # the base's scores ("epoch 0")
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -316,6 +317,7 @@ class _EpochEnd(keras.callbacks.Callback):
                 tokens_per_s=tps,
                 history=tuple(self.state.history),
                 baseline=self.state.baseline,
+                start=self.state.start,
             ),
         )
 
@@ -541,6 +543,7 @@ def train(
                 steps_per_round,
                 history=tuple(state.history),
                 baseline=state.baseline,
+                start=state.start,
             ),
         )
     model_dir = None
@@ -597,5 +600,6 @@ def final_metrics(
         "valid_tokens": valid_tokens,
         "parameters": parameters,
         "start_val_perplexity": state.start.get("val_perplexity", math.nan),
+        "start": state.start,
         "history": history,
     }

@@ -112,7 +112,8 @@ def model_section(generator: Generator) -> ModelFigures | None:
         st.caption(f"Fine-tuned from the pretrained {plain(figures.fine_tuned_from)} model, on "
                    f"{plain(figures.dataset or 'its music')}.")
     if figures.history:
-        st.plotly_chart(loss_figure(figures.history, {"loss": figures.baseline_loss}),
+        st.plotly_chart(loss_figure(figures.history, {"loss": figures.baseline_loss},
+                                    figures.start),
                         key=f"evaluate_curves_{generator.name}")
         st.caption("Lower is better. Training loss is measured on the music it learns from, "
                    "validation loss on held-out pieces it never saw; the dashed line is the "
@@ -176,14 +177,14 @@ def style_section(report: EvaluationReport) -> None:
     sc, pce = style.metrics["scale_consistency"], style.metrics["pitch_class_entropy"]
     cols = st.columns(4)
     cols[0].metric("Stays in one key", f"{sc.generated:.2f}", delta=f"real music {sc.real:.2f}",
-                   delta_color="off", help=EXPLANATIONS["scale_consistency"])
+                   delta_color="off", delta_arrow="off", help=EXPLANATIONS["scale_consistency"])
     cols[1].metric("Spread over 12 notes (bits)", f"{pce.generated:.2f}",
-                   delta=f"real music {pce.real:.2f}", delta_color="off",
+                   delta=f"real music {pce.real:.2f}", delta_color="off", delta_arrow="off",
                    help=EXPLANATIONS["pitch_class_entropy"])
     for col, name in zip(cols[2:], ("groove_consistency", "empty_beat_rate"), strict=True):
         metric = style.metrics[name]
         col.metric(FEATURE_TITLES[name].capitalize(), f"{metric.generated:.2f}",
-                   delta=f"real music {metric.real:.2f}", delta_color="off",
+                   delta=f"real music {metric.real:.2f}", delta_color="off", delta_arrow="off",
                    help=EXPLANATIONS[name])
     if style.overlaps:
         st.plotly_chart(overlap_figure(report), key="evaluate_overlap")

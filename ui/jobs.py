@@ -102,7 +102,7 @@ def _draw_job(path: Path, status: JobStatus) -> None:
     if status.history or status.baseline:
         _metrics_row(status)
     if status.history:
-        st.plotly_chart(loss_figure(status.history, status.baseline),
+        st.plotly_chart(loss_figure(status.history, status.baseline, status.start),
                         key=f"train_chart_{status.job_id}")
     elif status.state.active:
         st.caption("The loss chart appears after the first epoch.")
@@ -158,7 +158,8 @@ def format_eta(seconds: float) -> str:
 
 def _metrics_row(status: JobStatus) -> None:
     last = status.history[-1] if status.history else {}
-    best = min(status.history, key=lambda h: h["val_loss"]) if status.history else {}
+    scored = [h for h in (status.start, *status.history) if h]  # the base's own scores first
+    best = min(scored, key=lambda h: h["val_loss"]) if scored else {}
     baseline = status.baseline.get("perplexity")
     cols = st.columns(4)
     cols[0].metric("Validation perplexity (best)",
@@ -171,13 +172,18 @@ def _metrics_row(status: JobStatus) -> None:
     cols[3].metric("Tokens per second", f"{speed:,.0f}" if speed else "–")
 
 
-def loss_figure(history: Sequence[Mapping[str, float]],
-                baseline: Mapping[str, float]) -> go.Figure:
+def loss_figure(history: Sequence[Mapping[str, float]], baseline: Mapping[str, float],
+                start: Mapping[str, float] | None = None) -> go.Figure:
     """Training and validation loss per epoch, with the n-gram baseline as a dashed line.
 
-    `history` is training's per-epoch records; `baseline` holds the n-gram's "loss"."""
+    `history` is training's per-epoch records; `baseline` holds the n-gram's "loss"; `start`,
+    when fine-tuning, the base model's own validation scores, drawn at epoch 0."""
     epochs = [h["epoch"] for h in history]
     figure = go.Figure()
+    if start:
+        figure.add_trace(go.Scatter(x=[0], y=[start["val_loss"]], mode="markers",
+                                    marker={"size": 10, "symbol": "diamond"},
+                                    name="base model, before training"))
     figure.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history],
                                 mode="lines+markers", name="training loss"))
     figure.add_trace(go.Scatter(x=epochs, y=[h.get("val_loss") for h in history],

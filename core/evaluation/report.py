@@ -68,6 +68,7 @@ class ModelFigures:
     best_epoch: int
     history: tuple[dict[str, float], ...] = ()
     fine_tuned_from: str = ""  # the base model's name, "" when trained from scratch
+    start: dict[str, float] = field(default_factory=dict)  # the base's scores before training
 
     @property
     def perplexity_ratio(self) -> float:
@@ -102,6 +103,7 @@ class ModelFigures:
             if isinstance(history, list)
             else (),
             fine_tuned_from=str(metrics.get("fine_tuned_from") or ""),
+            start=dict(metrics["start"]) if isinstance(metrics.get("start"), dict) else {},
         )
 
     def to_dict(self) -> dict[str, Any]:

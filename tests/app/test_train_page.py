@@ -158,3 +158,20 @@ def test_failed_job_shows_its_error_and_offers_to_resume_only_from_a_checkpoint(
     fake_job(workspace_id, cancelled)
     at = page(workspace_id, cancelled.job_id)
     assert at.button(key=f"train_resume_{cancelled.job_id}").label == "Resume"
+
+
+def test_a_fine_tuning_whose_base_stayed_best_shows_the_base_s_score(workspace_id):
+    """When no round beats the base model's own weights, those are what was saved: the best
+    figure and the chart's first point are the base's."""
+    start = {"epoch": 0, "step": 0, "val_loss": 1.0, "val_perplexity": 2.72}
+    status = JobStatus(job_id="00000000000000ff", state=JobState.RUNNING, phase="training",
+                       epoch=3, epochs=12, batch=5, batches=40, done=85, total=480,
+                       history=HISTORY, baseline=BASELINE, start=start, pid=os.getpid(),
+                       created_at=time.time())
+    fake_job(workspace_id, status)
+    at = page(workspace_id, status.job_id)
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Validation perplexity (best)"] == "2.72"
+    chart = at.get("plotly_chart")[0].proto.spec
+    assert "base model, before training" in chart
