@@ -175,3 +175,23 @@ def test_a_fine_tuning_whose_base_stayed_best_shows_the_base_s_score(workspace_i
     assert metrics["Validation perplexity (best)"] == "2.72"
     chart = at.get("plotly_chart")[0].proto.spec
     assert "base model, before training" in chart
+
+
+def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, monkeypatch):
+    submitted: list[JobRequest] = []
+    monkeypatch.setattr(jobs, "submit_job",
+                        lambda ws, request: submitted.append(request) or "0123456789abcdef")
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["ws"] = workspace_id
+    at.session_state["dataset_sources"] = ["bach-chorales"]
+    at.session_state["dataset_name"] = "Triplets"
+    at.session_state["dataset_encoding"] = EncodingConfig(steps_per_quarter=3).to_dict()
+    at.run()
+    assert not at.exception
+    key = "train_start_from_True"
+    assert at.radio(key=key).value == tw.START_SCRATCH  # the base knows the sixteenth grid only
+    at.radio(key=key).set_value(tw.START_BASE).run()
+    assert "grid" in at.error[0].value and at.button(key="train_start").disabled
+    at.radio(key=key).set_value(tw.START_SCRATCH).run()
+    at.button(key="train_start").click().run()
+    assert submitted[-1].base_model is None
