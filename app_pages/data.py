@@ -8,6 +8,7 @@ from core.music_io import MUSIC_UPLOAD_TYPES
 from core.pianoroll import piece_to_figure
 from ui import data_widgets as dw
 from ui import state
+from ui.text import plain
 
 st.title("📂 Your music")
 st.caption("Choose what the model will learn from. The chosen dataset stays selected for training.")
@@ -52,7 +53,7 @@ with tab_upload:
             state.add_user_music(name, data)
     mine = dw.user_files(state.user_music_dir())
     if mine:
-        st.write(f"**My dataset**: {len(mine)} file(s): " + ", ".join(p.name for p in mine))
+        st.write(f"**My dataset**: {len(mine)} file(s): " + plain(", ".join(p.name for p in mine)))
         left, right = st.columns(2)
         if left.button("Use my dataset", type="primary", key="data_use_mine"):
             st.session_state[state.DATASET_SOURCES] = [str(state.user_music_dir())]

@@ -195,6 +195,13 @@ def read_model_info(path: Path) -> dict[str, Any]:
         config = json.loads((path / CONFIG_FILE).read_text())
         metrics_path = path / METRICS_FILE
         metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        # Every file is checked for its shape too: an uploaded folder is anyone's JSON.
+        if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+            raise TypeError(f"{CONFIG_FILE} must hold an object with a 'model' object")
+        if not isinstance(config.get("training", {}), dict):
+            raise TypeError(f"{CONFIG_FILE}: 'training' must be an object")
+        if not isinstance(metrics, dict):
+            raise TypeError(f"{METRICS_FILE} must hold an object")
         model_config = ModelConfig.from_dict(config["model"])
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InvalidModelError(f"{path.name}: corrupt model description ({error})") from error

@@ -149,6 +149,10 @@ def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
                 f"{name}: the MIDI file has absurd timing values and is likely corrupt"
             ) from error
         raise InvalidMusicError(f"{name}: the MIDI file is corrupt ({error})") from error
+    except (ZeroDivisionError, OverflowError) as error:  # tempo 0 or 0 ticks per quarter note
+        raise InvalidMusicError(
+            f"{name}: the MIDI file has a tempo or a division of zero, so its notes have no time"
+        ) from error
     except (OSError, EOFError, KeyError, IndexError, TypeError) as error:
         detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
         raise InvalidMusicError(

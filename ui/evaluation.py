@@ -39,6 +39,7 @@ from core.sampling import Generator
 from ui import generation as gen
 from ui import state
 from ui.jobs import loss_figure
+from ui.text import plain
 
 # Session-state keys.
 REPORTS = "evaluate_reports"  # dict[model path, Report]: the last report per model
@@ -59,15 +60,6 @@ class Report:
 
     model_mtime_ns: int
     report: EvaluationReport
-
-
-_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|~$:"
-
-
-def plain(text: str) -> str:
-    """Text for st.markdown / st.write shown as written: piece and file names come from users,
-    and Markdown or HTML in them must not be rendered."""
-    return "".join(f"\\{c}" if c in _MARKDOWN_SPECIAL else c for c in text)
 
 
 def model_picker(workspace: Path) -> gen.ModelChoice | None:

@@ -458,7 +458,7 @@ def primer_picker(
 def soundfont_control(workspace: Path | None) -> str | None:
     """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
     from core.rendering import InvalidSoundfontError, validate_soundfont
-    from core.storage import atomic_write_bytes
+    from core.storage import atomic_write_bytes, safe_file_name
 
     with st.expander("Use my own sound (SoundFont .sf2)"):
         upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)
@@ -470,7 +470,7 @@ def soundfont_control(workspace: Path | None) -> str | None:
         except InvalidSoundfontError as error:
             st.error(str(error))
             return None
-        path = workspace / "soundfonts" / Path(upload.name).name
+        path = workspace / "soundfonts" / safe_file_name(upload.name, default="upload.sf2")
         if not path.exists() or path.stat().st_size != len(data):
             atomic_write_bytes(path, data)
         st.caption(f"Playing with {upload.name}")

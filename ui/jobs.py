@@ -257,8 +257,12 @@ def my_models(workspace: Path) -> None:
 def _model_card(path: Path) -> None:
     try:
         info = read_model_info(path)
-    except InvalidModelError as error:
-        st.error(str(error))
+    except InvalidModelError as error:  # a broken model can always be deleted
+        left, right = st.columns([4, 1])
+        left.error(str(error))
+        if right.button("Delete", key=f"train_model_{path.name}_delete_broken"):
+            delete_model_folder(path)
+            st.rerun()
         return
     metrics = info["metrics"]
     with st.expander(f"🎼 {path.name}"):

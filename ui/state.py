@@ -40,10 +40,9 @@ def user_music_dir() -> Path:
 
 def add_user_music(name: str, data: bytes) -> Path:
     """Save one file into "my dataset" (atomically); a file of the same name is replaced."""
-    from core.storage import atomic_write_bytes
+    from core.storage import atomic_write_bytes, safe_file_name
 
-    safe = Path(name).name.replace("/", "_") or "untitled.mid"
-    path = user_music_dir() / safe
+    path = user_music_dir() / safe_file_name(name, default="untitled.mid")
     atomic_write_bytes(path, data)
     return path
 

@@ -195,3 +195,19 @@ def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, 
     at.radio(key=key).set_value(tw.START_SCRATCH).run()
     at.button(key="train_start").click().run()
     assert submitted[-1].base_model is None
+
+
+def test_a_broken_model_in_my_models_can_still_be_deleted(workspace_id):
+    workspace = workspace_dir(workspace_id)
+    model_path = jobs.models_dir(workspace) / "Broken"
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                      encoding=EncodingConfig(), vocab=vocab, config=config,
+                      training=TrainingConfig().to_dict(), metrics={})
+    (model_path / "metrics.json").write_text("[]")  # as an uploaded zip could hold
+    at = page(workspace_id)
+    assert not at.exception
+    assert "Broken" in at.error[0].value and "metrics.json" in at.error[0].value
+    at.button(key="train_model_Broken_delete_broken").click().run()
+    assert not at.exception and not model_path.exists()

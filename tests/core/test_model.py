@@ -132,3 +132,22 @@ def test_zip_round_trip_and_refusals(tmp_path: Path) -> None:
     with pytest.raises(InvalidModelError):
         zip_to_model_folder(buffer.getvalue(), tmp_path / "models" / "X", name="x.zip")
     assert not (tmp_path / "models" / "X").exists()
+
+
+@pytest.mark.parametrize(
+    "file, content",
+    [("metrics.json", "[]"), ("config.json", "[]"), ("config.json", '{"model": 3}'),
+     ("config.json", '{"model": {}, "training": []}')],
+)
+def test_json_of_the_wrong_shape_is_refused_by_name(tmp_path: Path, file: str, content: str):
+    """An uploaded folder is anyone's JSON: a list where an object belongs is refused, never
+    carried on into pages that would crash on it."""
+    from core.model import model_folder_to_zip, zip_to_model_folder
+
+    path, _ = _save(tmp_path / "m")
+    (path / file).write_text(content)
+    with pytest.raises(InvalidModelError, match=rf"^m: corrupt model description .*{file}"):
+        read_model_info(path)
+    with pytest.raises(InvalidModelError):
+        zip_to_model_folder(model_folder_to_zip(path), tmp_path / "up", name="m.zip")
+    assert not (tmp_path / "up").exists()

@@ -61,3 +61,36 @@ def test_musicxml_and_midi_of_the_same_tune_agree(music_fixture):
 def test_missing_path():
     with pytest.raises(InvalidMusicError, match=r"nothing\.mid: no such file"):
         read_music("/nonexistent/nothing.mid")
+
+
+def _midi_with_tempo(tempo: int) -> bytes:
+    import io
+
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=480)
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=tempo))
+    track.append(mido.Message("note_on", note=60, velocity=64, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    return buffer.getvalue()
+
+
+def test_zero_tempo_or_division_is_refused_and_the_batch_goes_on(tmp_path):
+    from core.datasets import load_files
+
+    zero_tempo = _midi_with_tempo(0)
+    zero_division = bytearray(_midi_with_tempo(500_000))
+    header = zero_division.index(b"MThd")
+    zero_division[header + 12 : header + 14] = b"\x00\x00"  # 0 ticks per quarter note
+    for name, data in (("tempo0.mid", zero_tempo), ("division0.mid", bytes(zero_division))):
+        with pytest.raises(InvalidMusicError, match=rf"^{name}: .*tempo or a division of zero"):
+            read_music(data, name=name)
+    good = _midi_with_tempo(500_000)
+    result = load_files([("tempo0.mid", zero_tempo), ("good.mid", good)], steps_per_quarter=4,
+                        use_cache=False)
+    assert [p.name for p in result.pieces] == ["good"]
+    assert result.errors[0].startswith("tempo0.mid: ")
