@@ -13,6 +13,7 @@ from ui.text import plain
 st.title("📂 Your music")
 st.caption("Choose what the model will learn from. The chosen dataset stays selected for training.")
 state.workspace()
+state.restore_dataset()  # after a reload, the music chosen before
 
 tab_builtin, tab_upload, tab_audio = st.tabs(
     ["Built-in collections", "Upload music files", "Upload audio"]
@@ -37,9 +38,7 @@ with tab_builtin:
         help="Fewer files load and train faster; good for a quick try.",
     )
     if st.button("Use this collection", type="primary", key="data_use_preset"):
-        st.session_state[state.DATASET_SOURCES] = [preset]
-        st.session_state[state.DATASET_NAME] = PRESETS[preset].title
-        st.session_state[state.DATASET_LIMIT] = int(limit) or None
+        state.choose_dataset([preset], PRESETS[preset].title, int(limit) or None)
 
 with tab_upload:
     st.write("MIDI, MusicXML or ABC files. Each file is checked; a bad one never stops the rest.")
@@ -56,9 +55,7 @@ with tab_upload:
         st.write(f"**My dataset**: {len(mine)} file(s): " + plain(", ".join(p.name for p in mine)))
         left, right = st.columns(2)
         if left.button("Use my dataset", type="primary", key="data_use_mine"):
-            st.session_state[state.DATASET_SOURCES] = [str(state.user_music_dir())]
-            st.session_state[state.DATASET_NAME] = "My dataset"
-            st.session_state[state.DATASET_LIMIT] = None
+            state.choose_dataset([str(state.user_music_dir())], "My dataset")
         if right.button("Empty my dataset", key="data_clear_mine"):
             for path in mine:
                 path.unlink(missing_ok=True)
@@ -84,7 +81,7 @@ with st.expander("Encoding options"):
 config = EncodingConfig(
     steps_per_quarter=GRIDS[grid], normalize_key=normalize, transpose_semitones=transpose
 )
-st.session_state[state.DATASET_ENCODING] = config.to_dict()
+state.set_dataset_encoding(config.to_dict())
 
 sources = st.session_state.get(state.DATASET_SOURCES)
 st.divider()

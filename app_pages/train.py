@@ -20,8 +20,9 @@ else:
     st.subheader("New training")
     data = tw.data_picker()
     settings = tw.settings_form(data)
+    # keyed by the data: choosing other music names the model after it again
     model_name = st.text_input("Model name", value=tw.default_model_name(data),
-                               key="train_model_name")
+                               key=f"train_model_name_{data.label}")
     if st.button("Start training", type="primary", key="train_start", disabled=settings is None):
         assert settings is not None
         request = tw.make_request(data, settings,

@@ -57,3 +57,45 @@ def open_evaluation(model_dir: Path) -> None:
     """Go to the Evaluate page with this model chosen."""
     st.session_state[EVALUATE_MODEL] = str(Path(model_dir).resolve())
     st.switch_page("app_pages/evaluate.py")
+
+
+DATASET_FILE = "dataset.json"  # the chosen dataset, kept in the workspace for reloads
+_DATASET_KEYS = (DATASET_SOURCES, DATASET_NAME, DATASET_LIMIT, DATASET_ENCODING)
+
+
+def choose_dataset(sources: list[str], name: str, limit: int | None = None) -> None:
+    """The dataset the Train page offers first: in session state and in the workspace, so a
+    reload (which starts a new session) trains on the same music, never on a fallback."""
+    st.session_state[DATASET_SOURCES] = list(sources)
+    st.session_state[DATASET_NAME] = name
+    st.session_state[DATASET_LIMIT] = limit
+    _remember_dataset()
+
+
+def set_dataset_encoding(encoding: dict[str, object]) -> None:
+    if st.session_state.get(DATASET_ENCODING) != encoding:
+        st.session_state[DATASET_ENCODING] = encoding
+        if st.session_state.get(DATASET_SOURCES):
+            _remember_dataset()
+
+
+def _remember_dataset() -> None:
+    from core.storage import atomic_write_json
+
+    chosen = {key: st.session_state.get(key) for key in _DATASET_KEYS}
+    atomic_write_json(workspace() / DATASET_FILE, chosen)
+
+
+def restore_dataset() -> None:
+    """After a reload, the workspace's chosen dataset back into this session (once)."""
+    import json
+
+    if st.session_state.get(DATASET_SOURCES):
+        return
+    try:
+        data = json.loads((workspace() / DATASET_FILE).read_text())
+    except (OSError, ValueError):
+        return
+    if isinstance(data, dict) and isinstance(data.get(DATASET_SOURCES), list):
+        for key in _DATASET_KEYS:
+            st.session_state[key] = data.get(key)

@@ -37,6 +37,7 @@ def data_choices() -> list[DataChoice]:
     """The dataset picked on the Data page first (when there is one), then the presets and
     "My dataset" (the files in this session's music folder)."""
     choices = []
+    state.restore_dataset()
     chosen = st.session_state.get(state.DATASET_SOURCES)
     if chosen:
         name = st.session_state.get(state.DATASET_NAME) or "chosen dataset"

@@ -73,7 +73,9 @@ def test_new_training_form_defaults_to_the_data_page_choice(workspace_id, monkey
     assert at.radio(key="train_start_from_False").value == tw.START_BASE
     assert at.number_input(key="train_quick_steps").value == QUICK_STEPS
     assert at.number_input(key="train_quick_units").disabled
-    at.text_input(key="train_model_name").set_value("Folk try")
+    name_box = next(t for t in at.text_input if t.key.startswith("train_model_name_"))
+    assert name_box.value.startswith("Irish folk tunes")  # named after the chosen music
+    name_box.set_value("Folk try")
     at.button(key="train_start").click().run()
     assert not at.exception
     (request,) = submitted
@@ -211,3 +213,24 @@ def test_a_broken_model_in_my_models_can_still_be_deleted(workspace_id):
     assert "Broken" in at.error[0].value and "metrics.json" in at.error[0].value
     at.button(key="train_model_Broken_delete_broken").click().run()
     assert not at.exception and not model_path.exists()
+
+
+def test_after_a_reload_the_chosen_music_and_its_name_come_back(workspace_id):
+    """A reload starts a new session: the dataset chosen on the Data page must still be the one
+    offered, never a silent fallback to the Bach chorales."""
+    from ui import state
+
+    at = AppTest.from_file(str(REPO / "app_pages" / "data.py"), default_timeout=60)
+    at.query_params["ws"] = workspace_id
+    at.run()
+    at.selectbox(key="data_preset").set_value("oneills-1850")
+    at.number_input(key="data_limit").set_value(3)
+    at.button(key="data_use_preset").click().run()
+    assert not at.exception
+    fresh = page(workspace_id)  # a new session on the same workspace, as after a reload
+    choice = fresh.selectbox(key="train_data").value
+    assert "chosen on the Data page" in choice.label and choice.sources == ("oneills-1850",)
+    assert choice.limit == 3
+    name_box = next(t for t in fresh.text_input if t.key.startswith("train_model_name_"))
+    assert name_box.value.startswith("O'Neill's 1850")
+    assert (workspace_dir(workspace_id) / state.DATASET_FILE).is_file()
