@@ -76,6 +76,7 @@ def detect_format(name: str, data: bytes) -> MusicFormat:
         if suffix == ".mxl":
             if not zipfile.is_zipfile(io.BytesIO(data)):
                 raise InvalidMusicError(f"{name}: not a compressed MusicXML (.mxl) file")
+            _check_unpacked_size(name, data)
         elif b"<score-partwise" not in head and b"<score-timewise" not in head:
             raise InvalidMusicError(f"{name}: not a MusicXML file (no <score-partwise> element)")
     if fmt is MusicFormat.ABC:
@@ -121,6 +122,23 @@ def read_music(
     if not pieces:
         raise InvalidMusicError(f"{name}: the file contains no notes")
     return pieces
+
+
+def _check_unpacked_size(name: str, data: bytes) -> None:
+    """A compressed file is held to the same limit unpacked, before anything is unpacked: a
+    small .mxl can expand to gigabytes (a decompression bomb). Python's zipfile never returns
+    more than a member's declared size, so the declared sizes are what unpacking can cost."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as error:
+        raise InvalidMusicError(f"{name}: a corrupt compressed MusicXML file ({error})") from error
+    limit = max_music_file_bytes()
+    if unpacked > limit:
+        raise FileTooLargeError(
+            f"{name}: the file unpacks to {unpacked / 1e6:.1f} MB, above the "
+            f"{limit / 1e6:.0f} MB limit"
+        )
 
 
 def _check_size(name: str, size: int) -> None:

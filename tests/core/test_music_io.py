@@ -94,3 +94,16 @@ def test_zero_tempo_or_division_is_refused_and_the_batch_goes_on(tmp_path):
                         use_cache=False)
     assert [p.name for p in result.pieces] == ["good"]
     assert result.errors[0].startswith("tempo0.mid: ")
+
+
+def test_a_compressed_musicxml_bomb_is_refused_before_it_is_unpacked(tmp_path):
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("score.xml", "<score-partwise>" + " " * 30_000_000)  # 30 MB of spaces
+    data = buffer.getvalue()
+    assert len(data) < 100_000  # small on the wire
+    with pytest.raises(FileTooLargeError, match=r"^bomb\.mxl: the file unpacks to 30\.0 MB"):
+        read_music(data, name="bomb.mxl")
