@@ -38,7 +38,7 @@ DEFAULT_SEED = 1234  # the one split seed: `dataset --export`, `train` and the a
 DEFAULT_VALID_FRACTION = 0.1
 DEFAULT_MIN_COUNT = 1
 # Bump when reading changes in a way that makes cached pieces stale.
-PARSER_VERSION = 1
+PARSER_VERSION = 2  # 2: pieces above the length and note limits are refused
 
 ProgressCallback = Callable[[int, int, str], None]
 

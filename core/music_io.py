@@ -36,6 +36,13 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_MUSIC_FILE_MB = 20.0
 
 
+# A piece longer than this many beats (quarter notes), or with more notes, is refused after
+# reading and before encoding: two notes a year apart would otherwise become millions of
+# time-shift tokens. 20,000 beats is almost three hours at 120 BPM.
+MAX_PIECE_BEATS = 20_000
+MAX_PIECE_NOTES = 200_000
+
+
 def max_music_file_bytes() -> int:
     return int(
         float(os.environ.get("TUNESMITH_MAX_MUSIC_FILE_MB", DEFAULT_MAX_MUSIC_FILE_MB)) * 1e6
@@ -121,7 +128,23 @@ def read_music(
     pieces = [p for p in pieces if p.notes]
     if not pieces:
         raise InvalidMusicError(f"{name}: the file contains no notes")
+    for piece in pieces:
+        _check_piece_bounds(name, piece)
     return pieces
+
+
+def _check_piece_bounds(name: str, piece: Piece) -> None:
+    beats = piece.length_steps / piece.steps_per_quarter
+    if beats > MAX_PIECE_BEATS:
+        raise InvalidMusicError(
+            f"{name}: {piece.name} lasts {beats:,.0f} beats, above the {MAX_PIECE_BEATS:,} beat "
+            "limit (a huge silence or an endless note?)"
+        )
+    if len(piece.notes) > MAX_PIECE_NOTES:
+        raise InvalidMusicError(
+            f"{name}: {piece.name} has {len(piece.notes):,} notes, above the "
+            f"{MAX_PIECE_NOTES:,} note limit"
+        )
 
 
 def _check_unpacked_size(name: str, data: bytes) -> None:

@@ -107,3 +107,20 @@ def test_a_compressed_musicxml_bomb_is_refused_before_it_is_unpacked(tmp_path):
     assert len(data) < 100_000  # small on the wire
     with pytest.raises(FileTooLargeError, match=r"^bomb\.mxl: the file unpacks to 30\.0 MB"):
         read_music(data, name="bomb.mxl")
+
+
+def test_a_huge_silence_between_two_notes_is_refused_before_encoding():
+    import io
+
+    import mido
+
+    midi = mido.MidiFile(ticks_per_beat=96)  # few ticks: pretty_midi's own tick limit holds
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    for start_gap in (0, 96 * 50_000):  # the second note 50,000 beats later
+        track.append(mido.Message("note_on", note=60, velocity=64, time=start_gap))
+        track.append(mido.Message("note_off", note=60, velocity=0, time=96))
+    buffer = io.BytesIO()
+    midi.save(file=buffer)
+    with pytest.raises(InvalidMusicError, match=r"^gap\.mid: .* lasts 50,002 beats, above the"):
+        read_music(buffer.getvalue(), name="gap.mid")
