@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core import jobs
+from core.errors import TunesmithError
 from ui import jobs as job_ui
 from ui import state
 from ui import train_widgets as tw
@@ -27,8 +28,12 @@ else:
         assert settings is not None
         request = tw.make_request(data, settings,
                                   model_name=jobs.unique_model_name(workspace, model_name))
-        job_ui.follow_job(jobs.submit_job(workspace, request))
-        st.rerun()
+        try:
+            job_ui.follow_job(jobs.submit_job(workspace, request))
+        except TunesmithError as error:
+            st.error(str(error))
+        else:
+            st.rerun()
     st.caption(f"At most {jobs.max_jobs()} training job(s) run at once on this server; "
                "others wait in a queue and say so.")
 job_ui.recent_jobs(workspace, current=job_id)

@@ -27,3 +27,7 @@ class JobCancelled(TunesmithError):
 
 class EvaluationError(TunesmithError, ValueError):
     """Pieces or a model that cannot be judged (too few notes, no held-out data), and why."""
+
+
+class JobQuotaError(TunesmithError):
+    """A workspace asked for more training jobs than its quota allows."""

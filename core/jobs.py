@@ -35,13 +35,17 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from core.errors import JobCancelled, TunesmithError
+from core.errors import JobCancelled, JobQuotaError, TunesmithError
 from core.storage import DATA_DIR_ENV, REPO_DIR, atomic_write_json, data_dir
 
 log = logging.getLogger(__name__)
 
 MAX_JOBS_ENV = "TUNESMITH_MAX_JOBS"
 DEFAULT_MAX_JOBS = 1
+# One workspace may have this many jobs queued or running at once: each is a process with
+# TensorFlow loaded (about 100 MB even while it waits), so one visitor cannot fill the server.
+MAX_JOBS_PER_WORKSPACE_ENV = "TUNESMITH_MAX_JOBS_PER_WORKSPACE"
+DEFAULT_MAX_JOBS_PER_WORKSPACE = 2
 QUEUE_POLL_S = 0.5
 STATUS_INTERVAL_S = 0.5  # the job process writes status.json at most this often (plus at epochs)
 
@@ -149,6 +153,16 @@ class JobStatus:
         values["state"] = JobState(values["state"])
         values["history"] = tuple(values.get("history", ()))
         return cls(**values)
+
+
+def max_jobs_per_workspace() -> int:
+    """Queued or running jobs one workspace may have (`TUNESMITH_MAX_JOBS_PER_WORKSPACE`)."""
+    try:
+        return max(
+            1, int(os.environ.get(MAX_JOBS_PER_WORKSPACE_ENV, DEFAULT_MAX_JOBS_PER_WORKSPACE))
+        )
+    except ValueError:
+        return DEFAULT_MAX_JOBS_PER_WORKSPACE
 
 
 def max_jobs() -> int:
@@ -265,7 +279,18 @@ def list_jobs(workspace: Path) -> list[JobStatus]:
 
 
 def submit_job(workspace: Path, request: JobRequest) -> str:
-    """Create a job folder for `request` and start its process. Returns the job id."""
+    """Create a job folder for `request` and start its process. Returns the job id.
+
+    Raises:
+        JobQuotaError: the workspace already has `max_jobs_per_workspace()` jobs queued or
+            running (checked before anything is written or started).
+    """
+    active = sum(1 for status in list_jobs(workspace) if status.state.active)
+    if active >= max_jobs_per_workspace():
+        raise JobQuotaError(
+            f"{active} training job(s) are already waiting or running for you (at most "
+            f"{max_jobs_per_workspace()}): let one finish, or cancel one, then start this one"
+        )
     job_id = uuid.uuid4().hex[:16]
     path = job_dir(workspace, job_id)
     path.mkdir(parents=True)

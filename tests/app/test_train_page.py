@@ -234,3 +234,15 @@ def test_after_a_reload_the_chosen_music_and_its_name_come_back(workspace_id):
     name_box = next(t for t in fresh.text_input if t.key.startswith("train_model_name_"))
     assert name_box.value.startswith("O'Neill's 1850")
     assert (workspace_dir(workspace_id) / state.DATASET_FILE).is_file()
+
+
+def test_starting_a_job_above_the_workspace_quota_says_why(workspace_id, monkeypatch):
+    monkeypatch.setenv(jobs.MAX_JOBS_PER_WORKSPACE_ENV, "1")
+    running = JobStatus(job_id="00000000000000a9", state=JobState.RUNNING, pid=os.getpid(),
+                        created_at=time.time())
+    fake_job(workspace_id, running)
+    at = page(workspace_id)  # not following it: the form is shown
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert "already waiting or running" in at.error[0].value
+    assert len(jobs.list_jobs(workspace_dir(workspace_id))) == 1

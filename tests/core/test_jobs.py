@@ -135,3 +135,21 @@ def test_a_failing_job_records_its_error_and_saves_no_model(workspace: Path, tmp
     failed = _wait(path, {JobState.FAILED, JobState.FINISHED, JobState.CANCELLED})
     assert failed.state is JobState.FAILED and "bad.mid" in failed.message
     assert not any(jobs.models_dir(workspace).iterdir())
+
+
+def test_a_workspace_cannot_queue_more_jobs_than_its_quota(workspace: Path, monkeypatch) -> None:
+    import os
+
+    from core.errors import JobQuotaError
+
+    monkeypatch.setenv(jobs.MAX_JOBS_PER_WORKSPACE_ENV, "2")
+    for job_id in ("00000000000000a1", "00000000000000a2"):
+        path = jobs.job_dir(workspace, job_id)
+        path.mkdir()
+        jobs.write_status(path, JobStatus(job_id=job_id, state=JobState.QUEUED, pid=os.getpid(),
+                                          created_at=time.time()))
+    request = JobRequest(sources=("bach-chorales",), dataset_name="Bach", model_name="Third",
+                         model={}, training={})
+    with pytest.raises(JobQuotaError, match=r"2 training job\(s\) are already waiting or running"):
+        jobs.submit_job(workspace, request)
+    assert len(jobs.list_jobs(workspace)) == 2  # nothing written, nothing started
