@@ -269,7 +269,7 @@ def originality_section(report: EvaluationReport, model_path: Path) -> None:
                    f"{passage.source_start_bar}–{passage.source_end_bar}")
     right.audio(_ogg(source), format="audio/ogg")
     if passage.bars >= COPY_FLAG_BARS:
-        st.warning(f"{passage.bars:.1f} bars are copied: more than {COPY_FLAG_BARS:g} bars of "
+        st.warning(f"{passage.bars:.1f} bars are copied: {COPY_FLAG_BARS:g} bars or more of "
                    "someone else's music in a row is worth rewriting before you share it.")
 
 

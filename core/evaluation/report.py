@@ -21,7 +21,7 @@ from core.errors import EvaluationError
 from core.evaluation.degeneracy import Degeneracy, degeneracy
 from core.evaluation.features import MIN_NOTES, check_piece
 from core.evaluation.model_data import load_index, read_heldout
-from core.evaluation.originality import COPY_FLAG_BARS, Originality
+from core.evaluation.originality import Originality
 from core.evaluation.style import StyleReport, compare_style
 from core.sampling import (
     CREATIVITY_LEVELS,
@@ -291,16 +291,3 @@ def evaluate_model(
     generation = {"count": count, "seed": seed, "settings": settings.to_dict()}
     return evaluate_pieces(generator, pieces, generation=generation)
 
-
-__all__ = [
-    "COPY_FLAG_BARS",
-    "DEFAULT_COUNT",
-    "DEFAULT_SEED",
-    "EvaluationReport",
-    "ModelFigures",
-    "evaluate_model",
-    "evaluate_pieces",
-    "evaluation_settings",
-    "generate_pieces",
-    "piece_without_primer",
-]
