@@ -290,4 +290,3 @@ def evaluate_model(
     )
     generation = {"count": count, "seed": seed, "settings": settings.to_dict()}
     return evaluate_pieces(generator, pieces, generation=generation)
-
