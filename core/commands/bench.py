@@ -24,13 +24,15 @@ BENCHMARK_ORDER = (
 )
 # Run only when named: `quality` trains two full models (about 2 hours on a 2-core CPU) and
 # `small_data` three quick ones (about 10 minutes).
-OPT_IN = ("quality", "small_data")
+# `load` drives many browser sessions at once (a minute or two).
+OPT_IN = ("quality", "small_data", "load")
 
 
 def available() -> list[str]:
     present = {m.name for m in pkgutil.iter_modules(core.benchmarks.__path__)}
     ordered = [n for n in BENCHMARK_ORDER if n in present]
-    return ordered + sorted(present - set(ordered) - {"_common"})
+    helpers = {n for n in present if n.startswith("_")}  # shared code, not benchmarks
+    return ordered + sorted(present - set(ordered) - helpers)
 
 
 def default_names() -> list[str]:
