@@ -106,6 +106,9 @@ def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
     from core.commands import bench
 
     assert "quality" in bench.available() and "quality" not in bench.default_names()
+    for heavy in ("small_data", "load"):  # they train models or drive many browsers
+        assert heavy in bench.available() and heavy not in bench.default_names()
+    assert not any(name.startswith("_") for name in bench.available())  # shared helpers
     trained = []
 
     def fake_training(preset):  # the real one trains two full models (hours on a CPU)
