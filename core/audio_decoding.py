@@ -35,6 +35,10 @@ BLOCK_S = 10.0  # seconds decoded at a time
 # A file whose header promises more than this share of samples beyond what decodes is truncated.
 TRUNCATION_TOLERANCE = 0.02
 TRUNCATION_MIN_MISSING_S = 0.25
+# Sample rates outside these are refused before decoding: a 1 Hz WAV of 1.6 KB "lasts" 13
+# minutes and costs many seconds of resampling; real recordings are 8 to 192 kHz.
+MIN_SAMPLE_RATE_HZ = 8_000
+MAX_SAMPLE_RATE_HZ = 384_000
 AUDIOREAD_SUFFIXES = (".m4a", ".aac", ".mp4", ".wma")
 AUDIO_UPLOAD_TYPES = ["mp3", "wav", "ogg", "flac", "m4a", "aiff"]
 
@@ -130,7 +134,7 @@ class AudioStream:
         info = AudioInfo(
             name, int(self._file.samplerate), int(self._file.channels), int(self._file.frames)
         )
-        self._check_duration(info.duration_s)
+        self._check_info(info)
         # The header's length is exact for WAV, FLAC and OGG, and for MP3 only with a
         # Xing/Info/VBRI header; other MP3s have an estimate, too rough to call a file truncated.
         self._exact_length = str(self._file.format) != "MP3" or _has_mp3_length_header(
@@ -164,8 +168,18 @@ class AudioStream:
             int(reader.channels),
             round(reader.duration * reader.samplerate),
         )
-        self._check_duration(info.duration_s)
+        self._check_info(info)
         return info
+
+    def _check_info(self, info: AudioInfo) -> None:
+        """Refuse, before decoding, what no real recording looks like or what is too long."""
+        rate = info.sample_rate_hz
+        if not MIN_SAMPLE_RATE_HZ <= rate <= MAX_SAMPLE_RATE_HZ:
+            raise InvalidAudioError(
+                f"{self.name}: a sample rate of {rate:,} Hz, outside {MIN_SAMPLE_RATE_HZ:,}.."
+                f"{MAX_SAMPLE_RATE_HZ:,} Hz: not a real recording"
+            )
+        self._check_duration(info.duration_s)
 
     def _check_duration(self, duration_s: float) -> None:
         if duration_s > self.max_duration_s:

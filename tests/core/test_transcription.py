@@ -361,3 +361,16 @@ def test_soundfile_mp3_writer_is_available():
     # The round-trip test and the benchmark write MP3 with libsndfile (>= 1.1).
     assert "MP3" in sf.available_formats()
     assert io is not None
+
+
+@pytest.mark.parametrize("rate_hz", [1, 4_000, 1_000_000])
+def test_audio_at_an_absurd_sample_rate_is_refused_before_decoding(model, rate_hz):
+    import io
+
+    import numpy as np
+    import soundfile as sf
+
+    buffer = io.BytesIO()
+    sf.write(buffer, np.zeros(800, dtype="float32"), rate_hz, format="WAV")
+    with pytest.raises(InvalidAudioError, match=rf"^odd\.wav: a sample rate of {rate_hz:,} Hz"):
+        transcribe(buffer.getvalue(), name="odd.wav", model=model)
