@@ -124,3 +124,9 @@ def test_a_huge_silence_between_two_notes_is_refused_before_encoding():
     midi.save(file=buffer)
     with pytest.raises(InvalidMusicError, match=r"^gap\.mid: .* lasts 50,002 beats, above the"):
         read_music(buffer.getvalue(), name="gap.mid")
+
+
+def test_an_abc_note_that_never_ends_is_refused_before_encoding():
+    data = b"X:1\nT:big\nL:1/4\nK:C\nC9999999|\n"  # 35 bytes, one note of ten million beats
+    with pytest.raises(InvalidMusicError, match=r"^big\.abc: big lasts 9,999,999 beats"):
+        read_music(data, name="big.abc")
