@@ -25,6 +25,7 @@ from core.evaluation.report import (
     PIECE_TEMPO_BPM,
     EvaluationReport,
     ModelFigures,
+    check_model_folder,
     evaluate_model,
     evaluate_pieces,
     piece_without_primer,
@@ -125,6 +126,12 @@ def session_pieces(generator: Generator) -> list[Piece]:
 def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport | None:
     """Pick the pieces (new or this session's) and judge them; returns the model's last report."""
     st.subheader("2 · Its music: judge a set of its pieces")
+    try:  # said before any click: a model without its held-out pieces cannot be judged
+        check_model_folder(model_path)
+        problem = ""
+    except TunesmithError as error:
+        problem = str(error)
+        st.error(problem)
     mine = session_pieces(generator)
     options = [SOURCE_NEW] + ([f"{SOURCE_SESSION} ({len(mine)})"] if mine else [])
     source = st.radio("Which pieces", options, key=SOURCE_KEY, horizontal=True)
@@ -135,7 +142,7 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
         seed = right.number_input("Seed of the first piece", 0, 2**31 - 1 - MAX_PAGE_COUNT,
                                   DEFAULT_SEED, key=SEED_KEY,
                                   help="Same seed, same pieces, same figures.")
-    if st.button("⚖️ Judge its music", type="primary", key="evaluate_go"):
+    if st.button("⚖️ Judge its music", type="primary", key="evaluate_go", disabled=bool(problem)):
         try:
             with st.spinner("Composing and listening…"):
                 if source == SOURCE_NEW:
