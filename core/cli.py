@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("generate", "generate a new piece with a trained model"),
     "render": ("render", "render a MIDI file to audio with FluidSynth"),
     "evaluate": ("evaluate", "judge a model and its music against held-out and training music"),
+    "clean": ("clean", "delete idle workspaces and trim the parse cache to its limit"),
     "bench": ("bench", "print the benchmark figures"),
 }
 

@@ -123,6 +123,8 @@ def read_music_cached(
     path = cache_dir("pieces") / f"{_cache_key(data, steps_per_quarter)}.json"
     if use_cache and path.exists():
         try:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # used now: the cache is trimmed least recently used first
             cached = json.loads(path.read_text())
             if "error" in cached:
                 raise InvalidMusicError(cached["error"].replace("{name}", name))

@@ -41,6 +41,7 @@ def workspace_dir(workspace_id: str) -> Path:
         raise ValueError(f"not a workspace id: {workspace_id!r}")
     path = data_dir() / "workspaces" / workspace_id
     path.mkdir(parents=True, exist_ok=True)
+    os.utime(path)  # in use: idle workspaces are cleaned up (core.housekeeping)
     return path
 
 

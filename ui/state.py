@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -13,6 +15,27 @@ WORKSPACE_ID = "workspace_id"
 DATASET_SOURCES = "dataset_sources"  # list[str]: preset names and file paths of the chosen dataset
 DATASET_NAME = "dataset_name"
 WORKSPACE_QUERY_PARAM = "ws"
+
+
+_CLEAN_UP_STARTED = threading.Event()
+
+
+def _clean_up_once() -> None:
+    """Idle workspaces and the oldest parse cache go, once per server process, in the
+    background (core.housekeeping)."""
+    if _CLEAN_UP_STARTED.is_set():
+        return
+    _CLEAN_UP_STARTED.set()
+
+    def work() -> None:
+        from core.housekeeping import clean_up
+
+        try:
+            clean_up()
+        except OSError:  # a read-only or vanished data directory: nothing to clean here
+            logging.getLogger(__name__).exception("clean-up of the data directory failed")
+
+    threading.Thread(target=work, name="tunesmith-clean-up", daemon=True).start()
 
 
 def workspace() -> Path:
@@ -28,7 +51,9 @@ def workspace() -> Path:
     workspace_id = st.session_state[WORKSPACE_ID]
     if st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
         st.query_params[WORKSPACE_QUERY_PARAM] = workspace_id
-    return workspace_dir(workspace_id)
+    path = workspace_dir(workspace_id)
+    _clean_up_once()  # after this session's workspace is marked in use
+    return path
 
 
 def user_music_dir() -> Path:

@@ -1,0 +1,109 @@
+"""Keeping the data directory bounded: idle workspaces and the least recently used parse cache.
+
+- A workspace nobody has touched for `TUNESMITH_WORKSPACE_IDLE_DAYS` (default 30) is deleted,
+  unless one of its training jobs is waiting or running. "Touched" is the newest modification
+  time of anything in it (uploads, models, jobs) or of the folder itself (the app touches it
+  whenever a session opens it).
+- The parse cache is trimmed to `TUNESMITH_MAX_CACHE_MB` (default 500): the entries used
+  longest ago go first (reading an entry marks it used).
+The app runs this once per server process in the background; `python -m core clean` runs it by
+hand. Deleting is per folder and per file, so an interrupted clean-up leaves nothing half-done.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.storage import cache_dir, data_dir
+
+log = logging.getLogger(__name__)
+
+IDLE_DAYS_ENV = "TUNESMITH_WORKSPACE_IDLE_DAYS"
+DEFAULT_IDLE_DAYS = 30.0
+MAX_CACHE_MB_ENV = "TUNESMITH_MAX_CACHE_MB"
+DEFAULT_MAX_CACHE_MB = 500.0
+SECONDS_PER_DAY = 86_400
+
+
+def _setting(name: str, default: float) -> float:
+    try:
+        return max(float(os.environ.get(name, default)), 0.0)
+    except ValueError:
+        log.warning("ignoring %s (not a number)", name)
+        return default
+
+
+@dataclass(frozen=True)
+class CleanUp:
+    workspaces_deleted: int
+    cache_files_deleted: int
+    cache_mb_after: float
+
+
+def last_touched(path: Path) -> float:
+    """The newest modification time of a folder or anything in it."""
+    newest = path.stat().st_mtime
+    for item in path.rglob("*"):
+        try:
+            newest = max(newest, item.stat().st_mtime)
+        except OSError:  # removed while we looked
+            continue
+    return newest
+
+
+def _has_active_job(workspace: Path) -> bool:
+    from core import jobs
+
+    return any(s.state.active for s in jobs.list_jobs(workspace))
+
+
+def delete_idle_workspaces(*, idle_days: float | None = None, now: float | None = None) -> int:
+    """Delete workspaces untouched for `idle_days` with no job waiting or running."""
+    idle_days = _setting(IDLE_DAYS_ENV, DEFAULT_IDLE_DAYS) if idle_days is None else idle_days
+    limit = (now or time.time()) - idle_days * SECONDS_PER_DAY
+    root = data_dir() / "workspaces"
+    deleted = 0
+    for workspace in sorted(root.iterdir()) if root.is_dir() else []:
+        if not workspace.is_dir() or last_touched(workspace) > limit:
+            continue
+        if _has_active_job(workspace):
+            continue
+        shutil.rmtree(workspace, ignore_errors=True)
+        deleted += 1
+        log.info("deleted idle workspace %s", workspace.name)
+    return deleted
+
+
+def trim_parse_cache(*, max_mb: float | None = None) -> tuple[int, float]:
+    """Delete the least recently used cache entries until the cache fits `max_mb`.
+
+    Returns (files deleted, megabytes left)."""
+    max_mb = _setting(MAX_CACHE_MB_ENV, DEFAULT_MAX_CACHE_MB) if max_mb is None else max_mb
+    entries = []
+    for path in cache_dir("pieces").glob("*.json"):
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        entries.append((max(stat.st_atime, stat.st_mtime), stat.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    deleted = 0
+    for _, size, path in sorted(entries):
+        if total <= max_mb * 1e6:
+            break
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted += 1
+    return deleted, total / 1e6
+
+
+def clean_up() -> CleanUp:
+    """Both, with the settings' limits."""
+    workspaces = delete_idle_workspaces()
+    files, left = trim_parse_cache()
+    return CleanUp(workspaces, files, round(left, 1))
