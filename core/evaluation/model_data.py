@@ -5,8 +5,8 @@
 - `training_notes.npz`: the notes of its training pieces, for the originality index.
 
 Both are written when the model is saved (inside the same atomic folder write), and travel in
-the model's zip. The originality index is built from the training notes once per folder
-version and kept in memory (`load_index`).
+the model's zip. Both are read (and the originality index built) once per file version and
+kept in memory.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,14 +25,10 @@ from core.storage import atomic_write_text
 
 HELDOUT_FILE = "heldout.json"
 TRAINING_NOTES_FILE = "training_notes.npz"
-MAX_CACHED_INDEXES = 4
+MAX_CACHED_FILES = 8  # an index and a held-out set for each of a few models
 
-_INDEXES: OrderedDict[tuple[str, int], OriginalityIndex] = OrderedDict()
+_CACHE: OrderedDict[tuple[str, int], Any] = OrderedDict()
 _LOCK = threading.Lock()
-
-
-def _decoded(name: str, tokens: Any, config: EncodingConfig, tempo_bpm: float) -> Piece:
-    return tokens_to_piece(tokens, config, name=name, tempo_bpm=tempo_bpm)
 
 
 def write_model_data(folder: Path, dataset: Any) -> None:
@@ -39,8 +36,10 @@ def write_model_data(folder: Path, dataset: Any) -> None:
     folder = Path(folder)
     config: EncodingConfig = dataset.config
     tempos = {p.name: p.tempo_bpm for p in dataset.pieces}
-    valid = [_decoded(e.name, e.tokens, config, tempos[e.name]) for e in dataset.valid]
-    train = [_decoded(e.name, e.tokens, config, tempos[e.name]) for e in dataset.train]
+    valid, train = (
+        [tokens_to_piece(e.tokens, config, name=e.name, tempo_bpm=tempos[e.name]) for e in side]
+        for side in (dataset.valid, dataset.train)
+    )
     data = {"dataset": dataset.name, "pieces": [p.to_dict() for p in valid]}
     # Compact: pretty-printed, every note would take five lines.
     atomic_write_text(folder / HELDOUT_FILE, json.dumps(data, separators=(",", ":")) + "\n")
@@ -59,22 +58,45 @@ def _missing(folder: Path, what: str) -> EvaluationError:
     )
 
 
+def _cached(folder: Path, file: str, what: str, load: Callable[[Path], Any]) -> Any:
+    """`load(path)` of a model folder's file, once per version of the file (path and mtime).
+
+    Pages rerun on every click: the held-out pieces and the index are read and built once, not
+    on every rerun or twice per evaluation.
+
+    Raises:
+        EvaluationError: the file is missing, or `load` finds it corrupt (ValueError, ...).
+    """
+    path = Path(folder).resolve() / file
+    if not path.is_file():
+        raise _missing(folder, what)
+    key = (str(path), path.stat().st_mtime_ns)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    try:
+        value = load(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise EvaluationError(f"{Path(folder).name}: {file} is corrupt ({error})") from error
+    with _LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > MAX_CACHED_FILES:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _load_heldout(path: Path) -> tuple[Piece, ...]:
+    return tuple(Piece.from_dict(d) for d in json.loads(path.read_text())["pieces"])
+
+
 def read_heldout(folder: Path) -> list[Piece]:
     """The model's held-out real pieces.
 
     Raises:
         EvaluationError: the folder has none, or the file is corrupt.
     """
-    path = Path(folder) / HELDOUT_FILE
-    if not path.is_file():
-        raise _missing(folder, "held-out pieces")
-    try:
-        data = json.loads(path.read_text())
-        pieces = [Piece.from_dict(d) for d in data["pieces"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise EvaluationError(
-            f"{Path(folder).name}: {HELDOUT_FILE} is corrupt ({error})"
-        ) from error
+    pieces = list(_cached(folder, HELDOUT_FILE, "held-out pieces", _load_heldout))
     if not pieces:
         raise EvaluationError(
             f"{Path(folder).name}: no held-out pieces (it was trained on a single piece)"
@@ -88,28 +110,16 @@ def load_index(folder: Path) -> OriginalityIndex:
     Raises:
         EvaluationError: the folder has no training notes, or the file is corrupt.
     """
-    path = Path(folder).resolve() / TRAINING_NOTES_FILE
-    if not path.is_file():
-        raise _missing(folder, "training notes")
-    key = (str(path), path.stat().st_mtime_ns)
-    with _LOCK:
-        if key in _INDEXES:
-            _INDEXES.move_to_end(key)
-            return _INDEXES[key]
-    try:
-        index = OriginalityIndex(TrainingNotes.load(path))
-    except (OSError, ValueError, KeyError) as error:
-        raise EvaluationError(
-            f"{Path(folder).name}: {TRAINING_NOTES_FILE} is corrupt ({error})"
-        ) from error
-    with _LOCK:
-        _INDEXES[key] = index
-        while len(_INDEXES) > MAX_CACHED_INDEXES:
-            _INDEXES.popitem(last=False)
+    index: OriginalityIndex = _cached(
+        folder,
+        TRAINING_NOTES_FILE,
+        "training notes",
+        lambda path: OriginalityIndex(TrainingNotes.load(path)),
+    )
     return index
 
 
 def clear_index_cache() -> None:
-    """Forget every built index (the benchmark's cold runs)."""
+    """Forget every read held-out set and built index (the benchmark's cold runs)."""
     with _LOCK:
-        _INDEXES.clear()
+        _CACHE.clear()
