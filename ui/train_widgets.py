@@ -82,22 +82,15 @@ class TrainSettings:
     base_model: str | None  # a bundled model name to fine-tune, None: from scratch
 
 
-def base_shape() -> ModelConfig | None:
-    """The base model's network shape, or None when it cannot be fine-tuned here."""
-    try:
-        return fine_tuning_setup(BASE_MODEL_NAME).model
-    except (TunesmithError, ValueError):
-        return None
+def base_for(data: DataChoice) -> tuple[ModelConfig | None, str]:
+    """(the base model's network shape, "") when this data can start from it, else (None, why).
 
-
-def base_fits(data: DataChoice) -> str:
-    """Why this data cannot start from the base model ("" when it can)."""
+    One read of the base's description per rerun."""
     try:
         chosen = EncodingConfig.from_dict(data.encoding) if data.encoding else None
-        fine_tuning_setup(BASE_MODEL_NAME, chosen)
+        return fine_tuning_setup(BASE_MODEL_NAME, chosen).model, ""
     except (TunesmithError, ValueError) as error:
-        return str(error)
-    return ""
+        return None, str(error)
 
 
 def settings_form(data: DataChoice) -> TrainSettings | None:
@@ -108,7 +101,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
                            format_func=lambda n: PRESETS[n].title, key="train_preset")
     preset = PRESETS[preset_name]
     st.caption(preset.description)
-    problem = base_fits(data)
+    base_shape, problem = base_for(data)
     start = st.radio("Start from", [START_BASE, START_SCRATCH], horizontal=True,
                      index=1 if problem else 0, key=f"train_start_from_{bool(problem)}",
                      help="The base model already learned from the built-in collections, so "
@@ -117,10 +110,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
     if problem and not from_scratch:
         st.error(f"Cannot start from the base model: {problem}")
         return None
-    shape = preset.model if from_scratch else base_shape()
-    if shape is None:
-        st.error("The base model is missing; choose From scratch.")
-        return None
+    shape = preset.model if from_scratch or base_shape is None else base_shape
     model, training = shape, preset.training_for(from_scratch=from_scratch)
     # keys per preset and start: switching either resets the fields to its defaults
     k = f"train_{preset_name}" + ("_scratch" if from_scratch else "")
