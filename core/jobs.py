@@ -581,12 +581,12 @@ def _train_job(
 
     training_config = TrainingConfig.from_dict(request.training)
     chosen = EncodingConfig.from_dict(request.encoding) if request.encoding else None
-    if request.base_model:
-        base = fine_tuning_setup(request.base_model, chosen)
-        model_config, encoding, vocab, base_dir = base.model, base.encoding, base.vocab, base.path
-    else:
-        model_config = ModelConfig.from_dict(request.model)
-        encoding, vocab, base_dir = training_config.encoding(chosen), None, None
+    model_config, encoding, vocab, base_dir = training_start(
+        request.base_model,
+        ModelConfig.from_dict(request.model),
+        training_config,
+        chosen_encoding=chosen,
+    )
 
     def on_load(done: int, total: int, name: str) -> None:
         if should_stop():
@@ -632,6 +632,20 @@ class FineTuning:
     model: Any  # ModelConfig
     encoding: Any  # EncodingConfig
     vocab: Any  # Vocabulary
+
+
+def training_start(
+    base_model: str | None, model: Any, training: Any, *, chosen_encoding: Any = None
+) -> tuple[Any, Any, Any, Path | None]:
+    """(network shape, encoding, vocabulary or None, base folder or None) a run starts from.
+
+    Fine-tuning takes all of them from the base (`fine_tuning_setup`); from scratch it is
+    `model`, the training's encoding (with its augmentation) and a vocabulary the data builds.
+    """
+    if base_model:
+        base = fine_tuning_setup(base_model, chosen_encoding)
+        return base.model, base.encoding, base.vocab, base.path
+    return model, training.encoding(chosen_encoding), None, None
 
 
 def fine_tuning_setup(base_model: str, chosen_encoding: Any = None) -> FineTuning:

@@ -173,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: --data and --out are required", file=sys.stderr)
         return 2
     from core.datasets import DEFAULT_SEED, load_dataset
-    from core.jobs import fine_tuning_setup
+    from core.jobs import training_start
     from core.training import train
 
     try:
@@ -181,10 +181,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    encoding, vocab, base_dir = training_config.encoding(), None, None
-    if not args.from_scratch:
-        base = fine_tuning_setup(args.base)
-        model_config, encoding, vocab, base_dir = base.model, base.encoding, base.vocab, base.path
+    model_config, encoding, vocab, base_dir = training_start(
+        None if args.from_scratch else args.base, model_config, training_config
+    )
     stream = sys.stderr if args.json else sys.stdout
     started = time.perf_counter()
     # The split seed is the app's, whatever --seed says (see core.jobs: no leak from the base).
