@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.storage import REPO_DIR
 
@@ -41,11 +42,13 @@ def _free_port() -> int:
 
 
 @contextmanager
-def app_server() -> Iterator[Server]:
-    """The app on loopback with a data directory of its own, stopped afterwards."""
+def app_server(*, data_dir: Path | None = None, log: Path | None = None) -> Iterator[Server]:
+    """The app on loopback with a data directory of its own (a temporary one unless given),
+    its output in `log` (discarded unless given), stopped afterwards."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as data:
+    with tempfile.TemporaryDirectory() as scratch, open(log or os.devnull, "wb") as output:
+        data = str(data_dir or scratch)
         env = {**os.environ, "TUNESMITH_DATA_DIR": data, "TF_CPP_MIN_LOG_LEVEL": "2"}
         command = [
             sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
@@ -53,11 +56,13 @@ def app_server() -> Iterator[Server]:
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
         ]  # fmt: skip
         process = subprocess.Popen(
-            command, cwd=REPO_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command, cwd=REPO_DIR, env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"streamlit exited with {process.returncode}")
                 try:
                     with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
                         if response.status == 200:
@@ -69,4 +74,7 @@ def app_server() -> Iterator[Server]:
             yield Server(url, process.pid)
         finally:
             process.terminate()
-            process.wait(timeout=15)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
