@@ -6,6 +6,7 @@ from core.datasets import DEFAULT_PRESET, PRESETS
 from core.encoding import GRIDS, EncodingConfig, midi_to_bytes, piece_to_midi
 from core.music_io import MUSIC_UPLOAD_TYPES
 from core.pianoroll import piece_to_figure
+from core.user_music import stored_files
 from ui import data_widgets as dw
 from ui import state
 from ui.text import plain
@@ -46,20 +47,15 @@ with tab_upload:
         "Music files", type=MUSIC_UPLOAD_TYPES, accept_multiple_files=True, key="data_uploads"
     )
     if uploads and st.button("Add to my dataset", key="data_add_uploads"):
-        for name, data in dw.validate_uploads(
-            uploads, steps_per_quarter=EncodingConfig().steps_per_quarter
-        ):
-            state.add_user_music(name, data)
-    mine = dw.user_files(state.user_music_dir())
+        dw.add_uploads(uploads)
+    mine = stored_files(state.user_music_dir())
     if mine:
-        st.write(f"**My dataset**: {len(mine)} file(s): " + plain(", ".join(p.name for p in mine)))
+        st.write(f"**My dataset**: {len(mine)} file(s): " + plain(", ".join(f.name for f in mine)))
         left, right = st.columns(2)
         if left.button("Use my dataset", type="primary", key="data_use_mine"):
             state.choose_dataset([str(state.user_music_dir())], "My dataset")
         if right.button("Empty my dataset", key="data_clear_mine"):
-            for path in mine:
-                path.unlink(missing_ok=True)
-            st.rerun()
+            dw.empty_user_music()
 
 with tab_audio:
     try:
@@ -109,7 +105,8 @@ event = st.dataframe(
 )
 rows = event.selection.rows if event and event.selection else []
 piece = dataset.pieces[rows[0] if rows else 0]
-st.markdown(f"**{piece.name}**: {len(piece.notes)} notes, {piece.duration_s:.0f} s, {piece.key}")
+st.markdown(f"**{plain(piece.name)}**: {len(piece.notes)} notes, {piece.duration_s:.0f} s, "
+            f"{plain(piece.key)}")
 st.plotly_chart(piece_to_figure(piece), width="stretch", key="data_roll")
 midi_bytes = midi_to_bytes(piece_to_midi(piece))
 listen, download = st.columns(2)

@@ -10,7 +10,7 @@ st.title("⚖️ Evaluate")
 st.write("Is the model better than a simple baseline? Does its music sound like what it "
          "learned, and is it its own, or copied?")
 
-workspace = state.workspace()
+workspace = state.workspace_or_none()  # the bundled models can be judged even so
 choice = ev.model_picker(workspace)
 generator = gen.load_chosen(choice)
 

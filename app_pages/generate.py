@@ -5,11 +5,12 @@ import streamlit as st
 from core.errors import TunesmithError
 from ui import generation as gen
 from ui import state
+from ui.text import plain
 
 st.title("Generate")
 st.write("Make new music with a trained model. Same seed and settings, same piece.")
 
-workspace = state.workspace()
+workspace = state.workspace_or_none()  # the bundled models play even when storage fails
 choice = gen.model_picker(workspace)
 generator = gen.load_chosen(choice)
 
@@ -20,11 +21,13 @@ if generator is not None:
     with right:
         seed = gen.seed_control()
         count = st.slider("Variations", 1, gen.MAX_VARIATIONS, 1, key=gen.VARIATIONS_KEY)
-        primer = gen.primer_picker(generator, state.user_music_dir(), seed=seed)
+        primer = gen.primer_picker(
+            generator, state.user_music_dir() if workspace else None, seed=seed
+        )
         soundfont = gen.soundfont_control(workspace)
     if st.button("🎹 Generate", type="primary", key="generate_go"):
         if isinstance(primer, str):
-            st.error(primer)
+            st.error(plain(primer))
         else:
             try:
                 with st.spinner("Composing and rendering…"):
@@ -39,7 +42,7 @@ if generator is not None:
                     )
                 gen.remember(views)
             except TunesmithError as error:
-                st.error(str(error))
+                st.error(plain(str(error)))
 
 st.header("Your recent pieces")
 recent = gen.history()

@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.errors import TunesmithError
 from ui import generation as gen
+from ui.text import plain
 
 gen.prewarm_default()  # loads the bundled model in the background: the first tune comes fast
 
@@ -26,7 +27,7 @@ if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
             path = styles.get(style or "", gen.DEFAULT_MODEL_DIR)
             st.session_state[gen.HOME_TUNE] = gen.play_new_tune(path)
     except TunesmithError as error:
-        st.error(f"The bundled model: {error}")
+        st.error(plain(f"The bundled model: {error}"))
 tune = st.session_state.get(gen.HOME_TUNE)
 if tune is not None:
     gen.show_generation(tune, key_prefix="home", details=False)

@@ -7,6 +7,7 @@ from core.errors import TunesmithError
 from ui import jobs as job_ui
 from ui import state
 from ui import train_widgets as tw
+from ui.text import plain
 
 st.title("🏋️ Train a model")
 st.caption("The model learns which note tends to come next. Training runs in the background: "
@@ -31,7 +32,7 @@ else:
         try:
             job_ui.follow_job(jobs.submit_job(workspace, request))
         except TunesmithError as error:
-            st.error(str(error))
+            st.error(plain(str(error)))
         else:
             st.rerun()
     st.caption(f"At most {jobs.max_jobs()} training job(s) run at once on this server; "

@@ -31,3 +31,11 @@ class EvaluationError(TunesmithError, ValueError):
 
 class JobQuotaError(TunesmithError):
     """A workspace asked for more training jobs than its quota allows."""
+
+
+class QuotaError(TunesmithError):
+    """A workspace or the whole data directory would pass its disk quota."""
+
+
+class StorageError(TunesmithError, OSError):
+    """The data directory cannot be written (read-only, full or gone), in plain words."""

@@ -17,8 +17,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import shutil
 import tempfile
+import uuid
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
@@ -294,7 +296,12 @@ def rename_model_folder(path: Path, new_name: str) -> Path:
 
 
 def delete_model_folder(path: Path) -> None:
-    shutil.rmtree(Path(path))
+    """Remove a model folder: first renamed to a hidden name (atomic), so a failure half-way
+    never leaves a half-deleted model that still looks usable."""
+    path = Path(path)
+    hidden = path.with_name(f".{path.name}.deleted-{uuid.uuid4().hex[:8]}")
+    os.replace(path, hidden)
+    shutil.rmtree(hidden, ignore_errors=True)
 
 
 def model_folder_to_zip(path: Path) -> bytes:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
@@ -11,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from core.errors import StorageError
 
 REPO_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR_ENV = "TUNESMITH_DATA_DIR"
@@ -41,7 +45,8 @@ def workspace_dir(workspace_id: str) -> Path:
         raise ValueError(f"not a workspace id: {workspace_id!r}")
     path = data_dir() / "workspaces" / workspace_id
     path.mkdir(parents=True, exist_ok=True)
-    os.utime(path)  # in use: idle workspaces are cleaned up (core.housekeeping)
+    with contextlib.suppress(OSError):  # a read-only data directory still serves what it has
+        os.utime(path)  # in use: idle workspaces are cleaned up (core.housekeeping)
     return path
 
 
@@ -104,3 +109,34 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+_FAULTS = {
+    errno.EROFS: "the server's storage is read-only",
+    errno.EACCES: "the server may not write to its storage",
+    errno.EPERM: "the server may not write to its storage",
+    errno.ENOSPC: "the server's storage is full",
+    errno.EDQUOT: "the server's storage is full",
+    errno.ENOENT: "the server's storage folder has gone",
+    errno.ENOTDIR: "the server's storage folder is not a folder",
+}
+
+
+def storage_error(error: OSError, what: str) -> StorageError:
+    """An OSError from the data directory as one plain sentence, without server paths."""
+    reason = _FAULTS.get(error.errno or 0, "the server could not write its storage")
+    return StorageError(f"{what}: not saved, {reason}. Nothing was changed; please try again later")
+
+
+@contextmanager
+def saving(what: str) -> Iterator[None]:
+    """Turn a failing write inside the block into a StorageError that names `what`.
+
+    The writes themselves are atomic (above), so a failure leaves nothing half-written.
+    """
+    try:
+        yield
+    except StorageError:
+        raise
+    except OSError as error:
+        raise storage_error(error, what) from error

@@ -20,8 +20,10 @@ import streamlit as st
 from core import transcription as tr
 from core.audio_decoding import AUDIO_UPLOAD_TYPES
 from core.encoding import Piece
-from core.errors import InvalidAudioError
+from core.errors import InvalidAudioError, TunesmithError
+from core.user_music import add_file, max_files_per_batch, over_batch_limit
 from ui import state
+from ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -161,7 +163,7 @@ def params_widgets() -> tr.TranscriptionParams:
             midi_tempo_bpm=base.midi_tempo_bpm,
         )
     except ValueError as error:
-        st.warning(f"Using the preset's settings: {error}")
+        st.warning(plain(f"Using the preset's settings: {error}"))
         return base
 
 
@@ -171,8 +173,10 @@ def params_widgets() -> tr.TranscriptionParams:
 def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> None:
     """Transcribe every upload not yet done with these parameters, each with its progress."""
     results = _results()
+    for refused in over_batch_limit([upload.name for upload in uploads]):
+        results[refused.name] = AudioImportResult(refused.name, "", None, refused.message)
     todo = []
-    for upload in uploads:
+    for upload in uploads[: max_files_per_batch()]:
         data = upload.getvalue()
         key = _result_key(data, params)
         previous = results.get(upload.name)
@@ -277,7 +281,7 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
         piece = tr.transcription_to_piece(transcription, tempo_bpm=tempo)
         cleaned = tr.transcription_to_training_midi(transcription, tempo_bpm=tempo)
     except InvalidAudioError as error:
-        st.error(str(error), icon="🚫")
+        st.error(plain(str(error)), icon="🚫")
         return
     raw_midi = transcription.to_midi_bytes()
 
@@ -308,10 +312,14 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
                             file_name=f"{stem}.csv", mime="text/csv",
                             key=f"data_audio_csv_{result.name}")
     if add_col.button("Add to my dataset", key=f"data_audio_add_{result.name}", type="primary"):
-        path = state.add_user_music(f"{stem}.mid", cleaned)
-        st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
-        st.success(f"Added {path.name} to my dataset ({len(piece.notes)} notes at "
-                   f"{piece.tempo_bpm:g} BPM).", icon="✅")
+        try:
+            stored = add_file(state.workspace(), state.user_music_dir(), f"{stem}.mid", cleaned)
+        except TunesmithError as error:
+            st.error(plain(str(error)), icon="🚫")
+        else:
+            st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
+            st.success(plain(f"Added {stored.name} to my dataset ({len(piece.notes)} notes at "
+                             f"{piece.tempo_bpm:g} BPM)."), icon="✅")
 
 
 def render_audio_import() -> None:
@@ -333,7 +341,7 @@ def render_audio_import() -> None:
     st.dataframe(results_table(results), hide_index=True)
     for result in results.values():
         if result.error:
-            st.error(result.error, icon="🚫")
+            st.error(plain(result.error), icon="🚫")
     usable = [name for name, r in results.items() if r.transcription and r.transcription.notes]
     if not usable:
         return

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -11,9 +10,10 @@ import streamlit as st
 
 from core.datasets import Dataset, build_dataset, load_sources, source_files
 from core.encoding import EncodingConfig, Piece
-from core.errors import InvalidMusicError
+from core.errors import TunesmithError
 from core.pianoroll import pitch_name
 from ui import state
+from ui.text import plain
 
 
 def _fingerprint(sources: Sequence[str], config: EncodingConfig, limit: int | None) -> str:
@@ -42,7 +42,7 @@ def load_dataset_with_progress(
     if kept is not None and kept[0] == fingerprint:
         dataset: Dataset = kept[1]
         for error in dataset.errors:
-            st.error(error, icon="🚫")
+            st.error(plain(error), icon="🚫")
         return dataset
     bar = st.progress(0.0, text="Reading music…")
 
@@ -57,7 +57,7 @@ def load_dataset_with_progress(
     )
     bar.empty()
     for error in result.errors:
-        st.error(error, icon="🚫")
+        st.error(plain(error), icon="🚫")
     if not result.pieces:
         st.warning("No usable pieces yet.")
         return None
@@ -66,24 +66,33 @@ def load_dataset_with_progress(
     return dataset
 
 
-def validate_uploads(files: Sequence[Any], *, steps_per_quarter: int) -> list[tuple[str, bytes]]:
-    """Uploaded files that parse, as (name, bytes); each refused file gets its own st.error."""
-    from core.datasets import read_music_cached
+def add_uploads(files: Sequence[Any]) -> None:
+    """Check and save a batch of uploads into "my dataset"; one line per file says what
+    happened to it (added, refused and why, or not saved and why)."""
+    from core.user_music import add_music_files
 
-    accepted = []
-    for upload in files:
-        data = upload.getvalue()
-        try:
-            pieces = read_music_cached(data, name=upload.name, steps_per_quarter=steps_per_quarter)
-        except InvalidMusicError as error:
-            st.error(str(error), icon="🚫")
-            continue
-        accepted.append((upload.name, data))
-        st.success(
-            f"{upload.name}: {len(pieces)} piece(s), {sum(len(p.notes) for p in pieces)} notes",
-            icon="✅",
-        )
-    return accepted
+    outcomes = add_music_files(
+        state.workspace(),
+        state.user_music_dir(),
+        [(upload.name, upload.getvalue()) for upload in files],
+        steps_per_quarter=EncodingConfig().steps_per_quarter,
+    )
+    for outcome in outcomes:
+        if outcome.added:
+            st.success(plain(outcome.message), icon="✅")
+        else:
+            st.error(plain(outcome.message), icon="🚫")
+
+
+def empty_user_music() -> None:
+    from core.user_music import remove_all
+
+    try:
+        remove_all(state.user_music_dir())
+    except TunesmithError as error:
+        st.error(plain(str(error)))
+    else:
+        st.rerun()
 
 
 def pieces_table(pieces: Sequence[Piece], valid_names: set[str]) -> pd.DataFrame:
@@ -137,5 +146,3 @@ def render_preview(midi_bytes: bytes) -> bytes:
     return audio_to_ogg_bytes(audio, DEFAULT_SAMPLE_RATE_HZ)
 
 
-def user_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))

@@ -63,7 +63,7 @@ class Report:
     report: EvaluationReport
 
 
-def model_picker(workspace: Path) -> gen.ModelChoice | None:
+def model_picker(workspace: Path | None) -> gen.ModelChoice | None:
     choices = gen.model_choices(workspace)
     if not choices:
         st.warning("No model yet: train one on the Train page.")
@@ -131,7 +131,7 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
         problem = ""
     except TunesmithError as error:
         problem = str(error)
-        st.error(problem)
+        st.error(plain(problem))
     mine = session_pieces(generator)
     options = [SOURCE_NEW] + ([f"{SOURCE_SESSION} ({len(mine)})"] if mine else [])
     source = st.radio("Which pieces", options, key=SOURCE_KEY, horizontal=True)
@@ -152,7 +152,7 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
             reports = st.session_state.setdefault(REPORTS, {})
             reports[str(model_path)] = Report(gen.model_mtime_ns(model_path), report)
         except TunesmithError as error:
-            st.error(str(error))
+            st.error(plain(str(error)))
     saved = st.session_state.get(REPORTS, {}).get(str(model_path))
     if saved is None or saved.model_mtime_ns != gen.model_mtime_ns(model_path):
         st.caption("Press the button: the figures appear here and a summary at the top.")
@@ -265,7 +265,7 @@ def originality_section(report: EvaluationReport, model_path: Path) -> None:
     try:
         source = load_index(model_path).source_excerpt(passage)
     except TunesmithError as error:
-        st.error(str(error))
+        st.error(plain(str(error)))
         return
     left, right = st.columns(2)
     generated = passage_excerpt(piece, passage)

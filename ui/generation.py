@@ -9,6 +9,7 @@ thread as soon as a page asks for it (`prewarm_default`), so the first click is 
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import logging
 import threading
@@ -43,6 +44,8 @@ from core.sampling import (
     creativity_to_settings,
     new_seed,
 )
+from core.user_music import stored_files
+from ui.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +152,7 @@ def load_chosen(choice: ModelChoice | None) -> Generator | None:
     except TunesmithError as error:
         message = str(error)  # core's messages start with the folder's name; say it once
         name = choice.path.name
-        st.error(message if message.startswith(name) else f"{name}: {message}")
+        st.error(plain(message if message.startswith(name) else f"{name}: {message}"))
         return None
 
 
@@ -291,7 +294,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
                 svg = score_svg(view.id, result)
             st.image(svg, caption="First page", width="stretch")
         except TunesmithError as error:
-            st.error(f"Sheet music: {error}")
+            st.error(plain(f"Sheet music: {error}"))
     stem = f"tunesmith-seed{result.seed}"
     # (label, data or a function that makes it, extension, MIME type, key part, icon); the WAV
     # and the MusicXML are only made when their button is clicked.
@@ -429,7 +432,7 @@ def primer_picker(
         return generator.excerpt_primer(np.random.default_rng(seed))
     if start != START_MY_TUNE:
         return None
-    mine = sorted(p.name for p in user_music.iterdir()) if user_music else []
+    mine = {f.name: f.path for f in stored_files(user_music)} if user_music else {}
     upload = st.file_uploader(
         "A MIDI, MusicXML or ABC file",
         type=["mid", "midi", "musicxml", "xml", "mxl", "abc"],
@@ -447,18 +450,22 @@ def primer_picker(
     try:
         if upload is not None:
             return music_to_primer(upload.getvalue(), generator.encoding, name=upload.name)
-        if picked != "(none)" and user_music is not None:
-            return music_to_primer(user_music / picked, generator.encoding)
+        if picked in mine:
+            data = mine[picked].read_bytes()
+            return music_to_primer(data, generator.encoding, name=str(picked))
     except TunesmithError as error:
         return str(error)
+    except OSError:
+        return f"{picked}: cannot be read any more; choose another tune"
     st.info("Choose a tune to continue, or start from a blank page.")
     return "no tune chosen yet"
 
 
 def soundfont_control(workspace: Path | None) -> str | None:
     """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
+    from core.quotas import check_room
     from core.rendering import InvalidSoundfontError, validate_soundfont
-    from core.storage import atomic_write_bytes, safe_file_name
+    from core.storage import atomic_write_bytes, saving
 
     with st.expander("Use my own sound (SoundFont .sf2)"):
         upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)
@@ -468,10 +475,17 @@ def soundfont_control(workspace: Path | None) -> str | None:
         try:
             validate_soundfont(data, name=upload.name)
         except InvalidSoundfontError as error:
-            st.error(str(error))
+            st.error(plain(str(error)))
             return None
-        path = workspace / "soundfonts" / safe_file_name(upload.name, default="upload.sf2")
-        if not path.exists() or path.stat().st_size != len(data):
-            atomic_write_bytes(path, data)
-        st.caption(f"Playing with {upload.name}")
+        # stored under its content's hash: the user's file name is only displayed
+        path = workspace / "soundfonts" / f"{hashlib.sha256(data).hexdigest()[:32]}.sf2"
+        if not path.exists():
+            try:
+                check_room(workspace, incoming_bytes=len(data), what=upload.name)
+                with saving(upload.name):
+                    atomic_write_bytes(path, data)
+            except TunesmithError as error:
+                st.error(plain(str(error)))
+                return None
+        st.caption(f"Playing with {plain(upload.name)}")
         return str(path)

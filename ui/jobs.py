@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import jobs
-from core.errors import InvalidModelError
+from core.errors import InvalidModelError, StorageError, TunesmithError
 from core.jobs import JobState, JobStatus
 from core.model import (
     delete_model_folder,
@@ -26,7 +26,10 @@ from core.model import (
     rename_model_folder,
     zip_to_model_folder,
 )
+from core.quotas import check_room
+from core.storage import saving
 from ui import state
+from ui.text import plain
 
 TRAIN_JOB_ID = "train_job_id"  # session state: the job this tab follows
 JOB_QUERY_PARAM = "job"
@@ -97,7 +100,7 @@ def _draw_job(path: Path, status: JobStatus) -> None:
     st.markdown(f"{_STATE_LABELS[status.state]}: {title}")
     if status.message:
         show = st.error if status.state is JobState.FAILED else st.caption
-        show(status.message)
+        show(plain(status.message))
     st.progress(status.fraction, text=progress_text(status))
     if status.history or status.baseline:
         _metrics_row(status)
@@ -123,7 +126,7 @@ def _verdict(model_dir: Path, *, key: str) -> None:
         return
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
     good = figures is not None and figures.perplexity_ratio < 1
-    (st.success if good else st.warning)(model_verdict(figures))
+    (st.success if good else st.warning)(plain(model_verdict(figures)))
     if st.button("⚖️ See its full evaluation", key=f"train_evaluate_{key}",
                  help="Its music judged: in key? like what it learned? original?"):
         state.open_evaluation(model_dir)
@@ -281,17 +284,23 @@ def _model_card(path: Path) -> None:
             state.open_evaluation(path)
         if left.button("Rename", key=f"{key}_rename", disabled=new_name == path.name):
             try:
-                rename_model_folder(path, jobs.safe_model_name(new_name))
-            except (ValueError, OSError) as error:
-                st.error(f"{path.name}: {error}")
+                with saving(f"Renaming {path.name}"):
+                    rename_model_folder(path, jobs.safe_model_name(new_name))
+            except (ValueError, StorageError) as error:
+                st.error(plain(f"{path.name}: {error}"))
             else:
                 st.rerun()
         middle.download_button("Download (.zip)", data=functools.partial(model_folder_to_zip, path),
                                file_name=f"{path.name}.zip", mime="application/zip",
                                key=f"{key}_download")
         if right.button("Delete", key=f"{key}_delete"):
-            delete_model_folder(path)
-            st.rerun()
+            try:
+                with saving(f"Deleting {path.name}"):
+                    delete_model_folder(path)
+            except StorageError as error:
+                st.error(plain(str(error)))
+            else:
+                st.rerun()
 
 
 def _number(value: object) -> str:
@@ -303,11 +312,12 @@ def _model_upload(workspace: Path) -> None:
                               key="train_model_upload")
     if upload is not None and st.button("Add this model", key="train_model_add"):
         name = jobs.unique_model_name(workspace, Path(upload.name).stem)
+        data = upload.getvalue()
         try:
-            with st.spinner("Checking the model…"):
-                zip_to_model_folder(upload.getvalue(), jobs.models_dir(workspace) / name,
-                                    name=upload.name)
-        except InvalidModelError as error:
-            st.error(f"Not added: {error}")
+            check_room(workspace, incoming_bytes=len(data), what=upload.name)
+            with st.spinner("Checking the model…"), saving(upload.name):
+                zip_to_model_folder(data, jobs.models_dir(workspace) / name, name=upload.name)
+        except TunesmithError as error:
+            st.error(plain(f"Not added: {error}"))
         else:
-            st.success(f"Added {name}.")
+            st.success(plain(f"Added {name}."))

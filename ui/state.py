@@ -8,7 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.storage import new_workspace_id, workspace_dir
+from core.storage import new_workspace_id, storage_error, workspace_dir
+from ui.text import plain
 
 # Session-state keys.
 WORKSPACE_ID = "workspace_id"
@@ -42,8 +43,18 @@ def workspace() -> Path:
     """This browser session's private folder (uploads, models, jobs).
 
     The id lives in session state and in the URL (`?ws=...`), so a reload or a shared link of
-    one's own tab finds the same workspace; ids are unguessable uuid4 hex strings.
+    one's own tab finds the same workspace; ids are unguessable uuid4 hex strings. When the
+    data directory cannot be used (read-only for a new session, gone, not a folder), the page
+    says so and stops there; pages that can serve without it use `workspace_or_none`.
     """
+    path = workspace_or_none()
+    if path is None:
+        st.stop()
+    return path
+
+
+def workspace_or_none() -> Path | None:
+    """The workspace, or None with an error on the page when the storage cannot be used."""
     if WORKSPACE_ID not in st.session_state:
         from_url = st.query_params.get(WORKSPACE_QUERY_PARAM, "")
         valid = len(from_url) == 32 and from_url.isalnum()
@@ -51,25 +62,23 @@ def workspace() -> Path:
     workspace_id = st.session_state[WORKSPACE_ID]
     if st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
         st.query_params[WORKSPACE_QUERY_PARAM] = workspace_id
-    path = workspace_dir(workspace_id)
+    try:
+        path = workspace_dir(workspace_id)
+    except OSError as error:
+        logging.getLogger(__name__).exception("the workspace cannot be opened")
+        st.error(
+            f"{storage_error(error, 'Your space')} The bundled models still play on the Home "
+            "and Generate pages.",
+            icon="💾",
+        )
+        return None
     _clean_up_once()  # after this session's workspace is marked in use
     return path
 
 
 def user_music_dir() -> Path:
     """The folder of this session's own music files ("my dataset"): uploads and transcriptions."""
-    path = workspace() / "music"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def add_user_music(name: str, data: bytes) -> Path:
-    """Save one file into "my dataset" (atomically); a file of the same name is replaced."""
-    from core.storage import atomic_write_bytes, safe_file_name
-
-    path = user_music_dir() / safe_file_name(name, default="untitled.mid")
-    atomic_write_bytes(path, data)
-    return path
+    return workspace() / "music"  # made by the first file added (core.user_music.add_file)
 
 
 DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the chosen dataset
@@ -108,7 +117,10 @@ def _remember_dataset() -> None:
     from core.storage import atomic_write_json
 
     chosen = {key: st.session_state.get(key) for key in _DATASET_KEYS}
-    atomic_write_json(workspace() / DATASET_FILE, chosen)
+    try:
+        atomic_write_json(workspace() / DATASET_FILE, chosen)
+    except OSError as error:  # the choice still holds in this session; a reload forgets it
+        st.warning(plain(str(storage_error(error, "Your dataset choice"))), icon="💾")
 
 
 def restore_dataset() -> None:

@@ -15,9 +15,10 @@ from core.encoding import EncodingConfig
 from core.errors import TunesmithError
 from core.jobs import JobRequest, fine_tuning_setup
 from core.model import ModelConfig
-from core.music_io import EXTENSIONS
 from core.training import PRESETS, TrainingConfig
+from core.user_music import stored_files
 from ui import state
+from ui.text import plain
 
 MAX_EPOCHS = 200
 MAX_STEPS = 20_000
@@ -49,7 +50,7 @@ def data_choices() -> list[DataChoice]:
     for preset in DATA_PRESETS.values():
         choices.append(DataChoice(preset.title, (preset.name,), preset.title))
     music = state.user_music_dir()
-    files = [p for p in music.iterdir() if p.suffix.lower() in EXTENSIONS]
+    files = stored_files(music)
     if files:
         choices.append(DataChoice(f"My dataset ({len(files)} files)", (str(music),),
                                   "My dataset"))
@@ -108,7 +109,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
                           "it needs much less of your music to sound good.")
     from_scratch = start == START_SCRATCH
     if problem and not from_scratch:
-        st.error(f"Cannot start from the base model: {problem}")
+        st.error(plain(f"Cannot start from the base model: {problem}"))
         return None
     shape = preset.model if from_scratch or base_shape is None else base_shape
     model, training = shape, preset.training_for(from_scratch=from_scratch)
@@ -163,7 +164,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
                            patience=int(patience), augmentation=bool(augmentation) and from_scratch,
                            transpose_semitones=int(semitones), seed=int(seed), **length)
     except ValueError as error:
-        st.error(f"Settings: {error}")
+        st.error(plain(f"Settings: {error}"))
         return None
     return TrainSettings(model, training, None if from_scratch else BASE_MODEL_NAME)
 

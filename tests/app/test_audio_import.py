@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.errors import InvalidAudioError
 from core.transcription import NoteEvent, Preset, Transcription, TranscriptionParams
+from tests.app.shown import shown_all
 from tests.conftest import FIXTURES
 
 
@@ -58,7 +59,7 @@ def test_batch_goes_on_after_a_bad_file_and_adds_to_my_dataset(
     at.run()
     at.button(key="data_audio_transcribe").click().run()
     assert not at.exception
-    errors = [e.value for e in at.error]
+    errors = shown_all(at.error)
     assert any(e.startswith("letter.mp3:") for e in errors)
     table = at.dataframe[0].value
     assert list(table["file"]) == ["letter.mp3", "tune.wav"]
@@ -67,11 +68,14 @@ def test_batch_goes_on_after_a_bad_file_and_adds_to_my_dataset(
     assert at.get("plotly_chart")
     at.button(key="data_audio_add_tune.wav").click().run()
     assert not at.exception
-    added = list((isolated_data_dir / "workspaces").glob("*/music/tune.mid"))
-    assert len(added) == 1
     from core.music_io import read_music
+    from core.user_music import stored_files
 
-    assert len(read_music(added[0])[0].notes) == 16
+    folders = list((isolated_data_dir / "workspaces").glob("*/music"))
+    added = [f for folder in folders for f in stored_files(folder)]
+    assert [f.name for f in added] == ["tune.mid"]
+    assert "Added tune.mid" in " ".join(shown_all(at.success))
+    assert len(read_music(added[0].path)[0].notes) == 16
 
 
 @pytest.mark.slow

@@ -19,6 +19,7 @@ from core.model import ModelConfig
 from core.sampling import DEFAULT_MODEL_DIR, GenerationResult, Generator, SamplingSettings
 from core.storage import atomic_write_json, new_workspace_id, workspace_dir
 from core.training import TrainingConfig
+from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import evaluation as ev
 from ui import generation as gen
@@ -120,7 +121,7 @@ def test_a_model_without_held_out_data_is_refused_by_name(workspace_id):
     at.selectbox(key=ev.MODEL_KEY).set_value(label).run()
     assert not at.exception
     # said at once, before any click, and the button cannot start what would fail
-    assert "Old model" in at.error[0].value and "held-out" in at.error[0].value
+    assert "Old model" in shown(at.error[0]) and "held-out" in shown(at.error[0])
     assert at.button(key="evaluate_go").disabled
     assert summary_lines(at) == []
     assert any(m.label == "Held-out perplexity" for m in at.metric)  # its figures still show

@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.sampling import DEFAULT_MODEL_DIR
+from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import generation as gen
 
@@ -79,7 +80,7 @@ def test_excerpt_primer_starts_the_piece_with_training_music(page):
 def test_my_own_tune_without_a_file_says_so(page):
     page.radio(key=gen.START_KEY).set_value(gen.START_MY_TUNE)
     page.button(key="generate_go").click().run()
-    assert page.error and "no tune chosen" in page.error[0].value
+    assert page.error and "no tune chosen" in shown(page.error[0])
 
 
 def test_a_broken_model_in_my_models_is_reported_with_its_name(page):
@@ -96,4 +97,4 @@ def test_a_broken_model_in_my_models_is_reported_with_its_name(page):
     labels = page.selectbox(key=gen.MODEL_KEY).options
     assert any("broken" in label for label in labels)
     page.selectbox(key=gen.MODEL_KEY).set_value("My model: broken").run()
-    assert page.error and page.error[0].value.startswith("broken:")
+    assert page.error and shown(page.error[0]).startswith("broken:")

@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.app.shown import shown_all
 from tests.conftest import REPO
 
 PAGES = [
@@ -45,14 +46,14 @@ def test_data_page_shows_a_preset_with_its_table_and_piano_roll(app):
 
 
 def test_data_page_uploads_refuse_bad_files_and_keep_good_ones(music_fixture, isolated_data_dir):
-    # AppTest cannot drive st.file_uploader, so a tiny script feeds the page's validation helper
+    # AppTest cannot drive st.file_uploader, so a tiny script feeds the page's upload helper
     # the same kind of objects (name + getvalue()).
     at = AppTest.from_function(_validate_script, default_timeout=60)
     names = ("scale.mid", "truncated.mid", "tunes.abc", "empty.mid")
     at.session_state["files"] = [str(music_fixture(n)) for n in names]
     at.run()
     assert not at.exception
-    assert [e.value.split(":")[0] for e in at.error] == ["truncated.mid", "empty.mid"]
+    assert [e.split(":")[0] for e in shown_all(at.error)] == ["truncated.mid", "empty.mid"]
     assert len(at.success) == 2
     assert at.session_state["accepted"] == ["scale.mid", "tunes.abc"]
 
@@ -62,7 +63,9 @@ def _validate_script():
 
     import streamlit as st
 
-    from ui.data_widgets import validate_uploads
+    from core.user_music import stored_files
+    from ui import state
+    from ui.data_widgets import add_uploads
 
     class Upload:
         def __init__(self, path):
@@ -72,7 +75,8 @@ def _validate_script():
             return self._data
 
     files = [Upload(p) for p in st.session_state["files"]]
-    st.session_state["accepted"] = [n for n, _ in validate_uploads(files, steps_per_quarter=4)]
+    add_uploads(files)
+    st.session_state["accepted"] = [f.name for f in stored_files(state.user_music_dir())]
 
 
 def test_data_page_plays_the_selected_piece(app):
