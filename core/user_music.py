@@ -39,7 +39,8 @@ def display_name(name: str) -> str:
     """The user's name made printable and bounded: folders and control characters dropped."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = "".join(c for c in base if c.isprintable()).strip()
-    return cleaned[:MAX_DISPLAY_NAME_CHARS] or "untitled"
+    stem, suffix = Path(cleaned).stem, Path(cleaned).suffix[:16]  # the type stays readable
+    return f"{stem[: MAX_DISPLAY_NAME_CHARS - len(suffix)]}{suffix}" if stem else "untitled"
 
 
 @dataclass(frozen=True)
