@@ -39,3 +39,7 @@ class QuotaError(TunesmithError):
 
 class StorageError(TunesmithError, OSError):
     """The data directory cannot be written (read-only, full or gone), in plain words."""
+
+
+class JobRunnerError(TunesmithError, ValueError):
+    """`TUNESMITH_JOB_RUNNER` names no usable runner."""

@@ -7,9 +7,13 @@ A job folder (`<workspace>/jobs/<job id>/`) holds:
   history, queue place, error), read by the page's poller;
 - `cancel`: a flag file; the training callback honours it within one batch;
 - `checkpoint/`: the last finished epoch, so a cancelled or crashed job can be resumed;
-- `log.txt`: the process's own output, for diagnosing a failure.
+- `log.txt`: the process's own output, for diagnosing a failure;
+- `runner_handle`: what the job runner's `start` returned, written only by the app (never by
+  the job, which rewrites status.json all along); older job folders lack it and their
+  status.json's `pid` is the handle of the process runner.
 
-The process is `python -m core train --job-dir DIR`, started in a new session so it outlives
+The configured `core.job_runner.job_runner()` starts `run_job(DIR)` and says whether it still
+runs; by default that is `python -m core train --job-dir DIR`, a process of its own that outlives
 the page script. At most `max_jobs()` jobs train at once on the whole server: every job
 process takes a place in a global first-come queue and then an exclusive `flock` on one of the
 slot files; the lock dies with its process, so a crash never leaks a slot.
@@ -24,8 +28,7 @@ import json
 import logging
 import os
 import re
-import subprocess
-import sys
+import shutil
 import time
 import traceback
 import uuid
@@ -35,8 +38,10 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
-from core.errors import JobCancelled, JobQuotaError, TunesmithError
-from core.storage import DATA_DIR_ENV, REPO_DIR, atomic_write_json, data_dir
+from core.errors import JobCancelled, JobQuotaError, JobRunnerError, TunesmithError
+from core.job_runner import JobRunner, job_runner, process_alive
+from core.quotas import MODEL_ROOM_MB, check_room
+from core.storage import atomic_write_json, atomic_write_text, data_dir, saving
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,7 @@ STATUS_FILE = "status.json"
 CANCEL_FILE = "cancel"
 CHECKPOINT_DIR = "checkpoint"
 LOG_FILE = "log.txt"
+RUNNER_HANDLE_FILE = "runner_handle"
 _JOB_ID = re.compile(r"^[0-9a-f]{16}$")
 _MODEL_NAME = re.compile(r"[^A-Za-z0-9 _.-]+")
 MAX_MODEL_NAME_CHARS = 60
@@ -128,7 +134,7 @@ class JobStatus:
     baseline: dict[str, float] = field(default_factory=dict)
     start: dict[str, float] = field(default_factory=dict)  # a fine-tuning's starting scores
     model_dir: str | None = None
-    pid: int | None = None
+    pid: int | None = None  # the job process's own id, as it wrote it
     created_at: float = 0.0
     updated_at: float = 0.0
 
@@ -221,31 +227,20 @@ def unique_model_name(workspace: Path, name: str) -> str:
 
 
 def read_request(path: Path) -> JobRequest:
-    return JobRequest.from_dict(json.loads((Path(path) / REQUEST_FILE).read_text()))
+    """The job's request. Raises ValueError (or OSError) for a missing or malformed one."""
+    data = json.loads((Path(path) / REQUEST_FILE).read_text())
+    try:
+        return JobRequest.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"unreadable job request ({type(error).__name__})") from error
 
 
 def write_status(path: Path, status: JobStatus) -> None:
     atomic_write_json(Path(path) / STATUS_FILE, status.to_dict())
 
 
-def _process_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a finished child that nobody waited for is a zombie: dead for our purposes
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def read_status(path: Path) -> JobStatus:
-    """The job's status; a queued or running job whose process died reads as failed."""
+    """The job's status; a queued or running job that its runner says is gone reads as failed."""
     path = Path(path)
     try:
         status = JobStatus.from_dict(json.loads((path / STATUS_FILE).read_text()))
@@ -253,7 +248,7 @@ def read_status(path: Path) -> JobStatus:
         return JobStatus(
             job_id=path.name, state=JobState.FAILED, message=f"unreadable job status ({error})"
         )
-    if status.state.active and not _process_alive(status.pid):
+    if status.state.active and not _runner_says_alive(path, status):
         status = JobStatus.from_dict(
             {
                 **status.to_dict(),
@@ -263,6 +258,18 @@ def read_status(path: Path) -> JobStatus:
             }
         )
     return status
+
+
+def _runner_says_alive(path: Path, status: JobStatus) -> bool:
+    try:
+        handle = (path / RUNNER_HANDLE_FILE).read_text().strip()
+    except OSError:  # a job folder from before the runner interface
+        handle = str(status.pid) if status.pid else ""
+    try:
+        return bool(handle) and job_runner().is_alive(handle)
+    except JobRunnerError:  # misconfigured since it started: say nothing rather than "failed"
+        log.exception("cannot ask the job runner about %s", path.name)
+        return True
 
 
 def list_jobs(workspace: Path) -> list[JobStatus]:
@@ -284,43 +291,45 @@ def submit_job(workspace: Path, request: JobRequest) -> str:
     Raises:
         JobQuotaError: the workspace already has `max_jobs_per_workspace()` jobs queued or
             running (checked before anything is written or started).
+        QuotaError: the workspace or the data directory has no room for another model.
+        StorageError: the data directory cannot be written.
     """
+    runner = job_runner()  # a misconfigured runner fails before anything is written
     active = sum(1 for status in list_jobs(workspace) if status.state.active)
     if active >= max_jobs_per_workspace():
         raise JobQuotaError(
             f"{active} training job(s) are already waiting or running for you (at most "
             f"{max_jobs_per_workspace()}): let one finish, or cancel one, then start this one"
         )
+    check_room(workspace, incoming_bytes=int(MODEL_ROOM_MB * 1e6), what="A new model")
     job_id = uuid.uuid4().hex[:16]
     path = job_dir(workspace, job_id)
-    path.mkdir(parents=True)
-    atomic_write_json(path / REQUEST_FILE, request.to_dict())
-    write_status(
-        path,
-        JobStatus(
-            job_id=job_id,
-            state=JobState.QUEUED,
-            phase="starting",
-            created_at=time.time(),
-            updated_at=time.time(),
-        ),
-    )
-    _start_process(path)
+    try:
+        with saving("Your training job"):
+            path.mkdir(parents=True)
+            atomic_write_json(path / REQUEST_FILE, request.to_dict())
+            write_status(
+                path,
+                JobStatus(
+                    job_id=job_id,
+                    state=JobState.QUEUED,
+                    phase="starting",
+                    created_at=time.time(),
+                    updated_at=time.time(),
+                ),
+            )
+            _start(path, runner)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # no half-made job is ever listed
+        raise
     return job_id
 
 
-def _start_process(path: Path) -> int:
-    env = {**os.environ, DATA_DIR_ENV: str(data_dir()), "PYTHONUNBUFFERED": "1"}
-    with open(path / LOG_FILE, "ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "core", "train", "--job-dir", str(path)],
-            cwd=REPO_DIR,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+def _start(path: Path, runner: JobRunner) -> str:
+    """Hand the job folder to `runner`; record its handle beside the job's status."""
+    (path / RUNNER_HANDLE_FILE).unlink(missing_ok=True)  # a resumed job's last run is gone
+    handle = runner.start(path)
+    atomic_write_text(path / RUNNER_HANDLE_FILE, handle)
     status = read_status_raw(path)
     write_status(
         path,
@@ -328,15 +337,13 @@ def _start_process(path: Path) -> int:
             {
                 **status.to_dict(),
                 "state": JobState.QUEUED.value,
-                "pid": process.pid,
                 "phase": "starting",
                 "message": "",
                 "updated_at": time.time(),
             }
         ),
     )
-    log.info("started job %s as process %d", path.name, process.pid)
-    return process.pid
+    return handle
 
 
 def read_status_raw(path: Path) -> JobStatus:
@@ -358,7 +365,7 @@ def resume_job(path: Path) -> None:
     if status.state is JobState.FINISHED:
         raise ValueError("a finished job cannot be resumed")
     (path / CANCEL_FILE).unlink(missing_ok=True)
-    _start_process(path)
+    _start(path, job_runner())
 
 
 def delete_job(path: Path) -> None:
@@ -396,7 +403,7 @@ def _live_queue() -> list[Path]:
             pid = int(json.loads(entry.read_text())["pid"])
         except (OSError, ValueError, KeyError):
             continue
-        if _process_alive(pid):
+        if process_alive(pid):
             live.append(entry)
         else:
             entry.unlink(missing_ok=True)
@@ -502,10 +509,12 @@ class _StatusWriter:
         )
 
 
-def run_job(path: Path) -> int:
+def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
     """The body of a job process: wait for a slot, train, save the model, record the outcome.
 
     A crash records its error in status.json; the model folder is written only on success.
+    `wait_for_slot=False` skips this module's slot queue, for runners whose engine already
+    limits how many jobs run at once (the workers of a shared queue).
     """
     path = Path(path).resolve()
     request = read_request(path)
@@ -528,7 +537,12 @@ def run_job(path: Path) -> int:
         )
 
     try:
-        with job_slot(path.name, should_stop=should_stop, on_wait=on_wait):
+        slot = (
+            job_slot(path.name, should_stop=should_stop, on_wait=on_wait)
+            if wait_for_slot
+            else contextlib.nullcontext(0)
+        )
+        with slot:
             writer.update(
                 force=True,
                 state=JobState.RUNNING,

@@ -185,7 +185,13 @@ def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> No
     if not todo:
         st.info("Every file is already transcribed with these settings.")
         return
-    model = cached_model()
+    try:
+        model = cached_model()
+    except (OSError, ImportError):  # basic-pitch's model missing (see the README's deploy notes)
+        log.exception("the Basic Pitch model cannot be loaded")
+        st.error("Audio transcription is not available on this server (its Basic Pitch model "
+                 "is missing). MIDI, MusicXML and ABC files still work.")
+        return
     for name, data, key in todo:
         results[name] = _transcribe_one(name, data, key, params, model)
 

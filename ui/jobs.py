@@ -94,7 +94,7 @@ def _live_job_panel(path_text: str) -> None:
 def _draw_job(path: Path, status: JobStatus) -> None:
     try:
         request = jobs.read_request(path)
-        title = f"**{request.model_name}** on {request.dataset_name}"
+        title = f"**{plain(request.model_name)}** on {plain(request.dataset_name)}"
     except (OSError, ValueError, KeyError):
         title = f"job {status.job_id}"
     st.markdown(f"{_STATE_LABELS[status.state]}: {title}")
@@ -122,7 +122,7 @@ def _verdict(model_dir: Path, *, key: str) -> None:
     try:
         metrics = read_model_info(model_dir)["metrics"]
     except InvalidModelError as error:  # deleted or renamed since: say so, never crash
-        st.caption(f"The model is no longer here ({error}).")
+        st.caption(plain(f"The model is no longer here ({error})."))
         return
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
     good = figures is not None and figures.perplexity_ratio < 1
@@ -236,7 +236,7 @@ def recent_jobs(workspace: Path, *, current: str | None) -> None:
             except (OSError, ValueError, KeyError):
                 name = status.job_id
             left, right = st.columns([3, 1])
-            left.write(f"{_STATE_LABELS[status.state]} **{name}**, "
+            left.write(f"{_STATE_LABELS[status.state]} **{plain(name)}**, "
                        f"{status.epochs_done} epoch(s)")
             if right.button("Show", key=f"train_show_{status.job_id}"):
                 follow_job(status.job_id)
@@ -262,10 +262,9 @@ def _model_card(path: Path) -> None:
         info = read_model_info(path)
     except InvalidModelError as error:  # a broken model can always be deleted
         left, right = st.columns([4, 1])
-        left.error(str(error))
+        left.error(plain(str(error)))
         if right.button("Delete", key=f"train_model_{path.name}_delete_broken"):
-            delete_model_folder(path)
-            st.rerun()
+            _delete(path)
         return
     metrics = info["metrics"]
     with st.expander(f"🎼 {path.name}"):
@@ -275,8 +274,9 @@ def _model_card(path: Path) -> None:
         cols[2].metric("Epochs", str(metrics.get("epochs_run", "–")))
         cols[3].metric("Parameters", f"{metrics.get('parameters', 0):,}")
         model = info["model"]
-        st.caption(f"Trained on {metrics.get('dataset', 'unknown data')}: {model['layers']} "
-                   f"LSTM layer(s) of {model['units']} units.")
+        dataset = plain(str(metrics.get("dataset", "unknown data")))
+        st.caption(f"Trained on {dataset}: {model['layers']} LSTM layer(s) of {model['units']} "
+                   "units.")
         key = f"train_model_{path.name}"
         new_name = st.text_input("Name", value=path.name, key=f"{key}_name")
         left, middle, right, far = st.columns(4)
@@ -294,13 +294,17 @@ def _model_card(path: Path) -> None:
                                file_name=f"{path.name}.zip", mime="application/zip",
                                key=f"{key}_download")
         if right.button("Delete", key=f"{key}_delete"):
-            try:
-                with saving(f"Deleting {path.name}"):
-                    delete_model_folder(path)
-            except StorageError as error:
-                st.error(plain(str(error)))
-            else:
-                st.rerun()
+            _delete(path)
+
+
+def _delete(model_dir: Path) -> None:
+    try:
+        with saving(f"Deleting {model_dir.name}"):
+            delete_model_folder(model_dir)
+    except StorageError as error:
+        st.error(plain(str(error)))
+    else:
+        st.rerun()
 
 
 def _number(value: object) -> str:

@@ -15,6 +15,7 @@ from core.jobs import JobRequest, JobState, JobStatus
 from core.model import ModelConfig, build_model, save_model_folder
 from core.storage import new_workspace_id, workspace_dir
 from core.training import QUICK_STEPS, TrainingConfig
+from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import train_widgets as tw
 
@@ -210,7 +211,7 @@ def test_a_broken_model_in_my_models_can_still_be_deleted(workspace_id):
     (model_path / "metrics.json").write_text("[]")  # as an uploaded zip could hold
     at = page(workspace_id)
     assert not at.exception
-    assert "Broken" in at.error[0].value and "metrics.json" in at.error[0].value
+    assert "Broken" in shown(at.error[0]) and "metrics.json" in shown(at.error[0])
     at.button(key="train_model_Broken_delete_broken").click().run()
     assert not at.exception and not model_path.exists()
 
@@ -244,5 +245,5 @@ def test_starting_a_job_above_the_workspace_quota_says_why(workspace_id, monkeyp
     at = page(workspace_id)  # not following it: the form is shown
     at.button(key="train_start").click().run()
     assert not at.exception
-    assert "already waiting or running" in at.error[0].value
+    assert "already waiting or running" in shown(at.error[0])
     assert len(jobs.list_jobs(workspace_dir(workspace_id))) == 1

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from core import jobs
+from core import job_runner, jobs
 from core.errors import JobCancelled
 from core.jobs import JobRequest, JobState, JobStatus
 from core.storage import new_workspace_id, workspace_dir
@@ -138,8 +141,6 @@ def test_a_failing_job_records_its_error_and_saves_no_model(workspace: Path, tmp
 
 
 def test_a_workspace_cannot_queue_more_jobs_than_its_quota(workspace: Path, monkeypatch) -> None:
-    import os
-
     from core.errors import JobQuotaError
 
     monkeypatch.setenv(jobs.MAX_JOBS_PER_WORKSPACE_ENV, "2")
@@ -153,3 +154,151 @@ def test_a_workspace_cannot_queue_more_jobs_than_its_quota(workspace: Path, monk
     with pytest.raises(JobQuotaError, match=r"2 training job\(s\) are already waiting or running"):
         jobs.submit_job(workspace, request)
     assert len(jobs.list_jobs(workspace)) == 2  # nothing written, nothing started
+
+
+# ---------------------------------------------------------------- the job runner interface
+
+
+class FakeRunner:
+    """A runner configured by `TUNESMITH_JOB_RUNNER=tests.core.test_jobs:FakeRunner`: it starts
+    nothing, records what it was asked to start and says alive only for handles in `alive`."""
+
+    started: ClassVar[list[Path]] = []
+    alive: ClassVar[set[str]] = set()
+
+    def start(self, job_dir: Path) -> str:
+        FakeRunner.started.append(Path(job_dir))
+        handle = f"fake-{len(FakeRunner.started)}"
+        FakeRunner.alive.add(handle)
+        return handle
+
+    def is_alive(self, handle: str) -> bool:
+        return handle in FakeRunner.alive
+
+
+class NotARunner:
+    def start(self, job_dir: Path) -> str:
+        return "no is_alive"
+
+
+@pytest.fixture
+def fake_runner(monkeypatch) -> type[FakeRunner]:
+    monkeypatch.setattr(FakeRunner, "started", [])
+    monkeypatch.setattr(FakeRunner, "alive", set())
+    monkeypatch.setenv(job_runner.JOB_RUNNER_ENV, "tests.core.test_jobs:FakeRunner")
+    return FakeRunner
+
+
+def _request(name: str = "Tune") -> JobRequest:
+    return JobRequest(sources=("bach-chorales",), dataset_name="Bach", model_name=name,
+                      model={}, training={})
+
+
+def test_the_configured_runner_starts_jobs_and_decides_their_liveness(
+    workspace: Path, fake_runner: type[FakeRunner]
+) -> None:
+    assert isinstance(job_runner.job_runner(), FakeRunner)
+    path = jobs.job_dir(workspace, jobs.submit_job(workspace, _request()))
+    assert fake_runner.started == [path]
+    assert (path / jobs.RUNNER_HANDLE_FILE).read_text() == "fake-1"
+    status = jobs.read_status(path)
+    assert status.state is JobState.QUEUED and status.phase == "starting"
+
+    fake_runner.alive.clear()  # the engine lost the job: it reads as failed, and can resume
+    failed = jobs.read_status(path)
+    assert failed.state is JobState.FAILED and "unexpectedly" in failed.message
+    jobs.resume_job(path)
+    assert fake_runner.started == [path, path]
+    assert (path / jobs.RUNNER_HANDLE_FILE).read_text() == "fake-2"
+    assert jobs.read_status(path).state is JobState.QUEUED
+
+
+def test_old_job_folders_without_a_runner_handle_use_their_pid(workspace: Path) -> None:
+    path = jobs.job_dir(workspace, "00000000000000b1")
+    path.mkdir()
+    old = {"job_id": path.name, "state": "running", "phase": "training", "pid": os.getpid(),
+           "created_at": 1.0, "updated_at": 2.0}
+    (path / jobs.STATUS_FILE).write_text(json.dumps(old))
+    assert not (path / jobs.RUNNER_HANDLE_FILE).exists()
+    assert jobs.read_status(path).state is JobState.RUNNING  # this process is alive
+    (path / jobs.STATUS_FILE).write_text(json.dumps({**old, "pid": 2**22 + 12345}))
+    assert jobs.read_status(path).state is JobState.FAILED
+
+
+def test_the_default_runner_is_the_process_runner(monkeypatch) -> None:
+    monkeypatch.delenv(job_runner.JOB_RUNNER_ENV, raising=False)
+    runner = job_runner.job_runner()
+    assert isinstance(runner, job_runner.ProcessRunner)
+    assert runner.is_alive(str(os.getpid()))
+    assert not runner.is_alive(str(2**22 + 12345)) and not runner.is_alive("fake-1")
+    monkeypatch.setenv(job_runner.JOB_RUNNER_ENV, " process ")
+    assert isinstance(job_runner.job_runner(), job_runner.ProcessRunner)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("celery", "use \"process\""),
+        ("no_such_module_here:Runner", "cannot import no_such_module_here"),
+        ("tests.core.test_jobs:Missing", "has no class Missing"),
+        ("tests.core.test_jobs:JobRequest", "JobRequest() failed"),
+        ("tests.core.test_jobs:NotARunner", "lacks start(job_dir) or is_alive(handle)"),
+    ],
+)
+def test_a_bad_runner_setting_is_a_clear_error_before_anything_is_written(
+    workspace: Path, monkeypatch, value: str, reason: str
+) -> None:
+    monkeypatch.setenv(job_runner.JOB_RUNNER_ENV, value)
+    with pytest.raises(job_runner.JobRunnerError, match="TUNESMITH_JOB_RUNNER") as error:
+        job_runner.job_runner()
+    assert reason in str(error.value)
+    with pytest.raises(job_runner.JobRunnerError):
+        jobs.submit_job(workspace, _request())
+    assert jobs.list_jobs(workspace) == []
+
+
+def test_a_queue_worker_runs_a_job_without_the_slot_queue(workspace: Path, monkeypatch) -> None:
+    """What a shared queue's worker calls: `run_job(dir, wait_for_slot=False)`."""
+    path = jobs.job_dir(workspace, "00000000000000c1")
+    path.mkdir()
+    jobs.write_status(path, JobStatus(job_id=path.name, state=JobState.QUEUED))
+    (path / jobs.REQUEST_FILE).write_text(json.dumps(_request("Queued").to_dict()))
+    seen: list[JobState] = []
+
+    def fake_train(path: Path, request: JobRequest, writer, should_stop) -> Path:
+        seen.append(jobs.read_status_raw(path).state)
+        return jobs.models_dir(workspace) / request.model_name
+
+    def no_slot(*args, **kwargs):
+        raise AssertionError("the engine limits concurrency, not the slot files")
+
+    monkeypatch.setattr(jobs, "_train_job", fake_train)
+    monkeypatch.setattr(jobs, "job_slot", no_slot)
+    assert jobs.run_job(path, wait_for_slot=False) == 0
+    assert seen == [JobState.RUNNING]
+    finished = jobs.read_status_raw(path)
+    assert finished.state is JobState.FINISHED and finished.model_dir.endswith("Queued")
+
+
+def test_a_full_workspace_starts_no_job_and_says_why(workspace: Path, fake_runner, monkeypatch):
+    from core.errors import QuotaError
+
+    monkeypatch.setenv("TUNESMITH_WORKSPACE_QUOTA_MB", "1")  # less than a model needs
+    with pytest.raises(QuotaError, match="A new model does not fit in your space"):
+        jobs.submit_job(workspace, _request())
+    assert fake_runner.started == [] and jobs.list_jobs(workspace) == []
+
+
+def test_a_job_that_cannot_be_written_leaves_no_folder(workspace: Path, fake_runner, monkeypatch):
+    import errno
+
+    from core import storage
+    from core.errors import StorageError
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(storage.os, "replace", full)
+    with pytest.raises(StorageError, match="Your training job: not saved, the server's storage"):
+        jobs.submit_job(workspace, _request())
+    assert fake_runner.started == [] and list(jobs.jobs_dir(workspace).iterdir()) == []
