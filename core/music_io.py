@@ -41,6 +41,10 @@ DEFAULT_MAX_MUSIC_FILE_MB = 20.0
 # time-shift tokens. 20,000 beats is almost three hours at 120 BPM.
 MAX_PIECE_BEATS = 20_000
 MAX_PIECE_NOTES = 200_000
+# A piece's tempo only sets its playback speed, but 0.01 BPM makes one bar last hours and
+# 100,000 BPM plays it in a blink; real music lies far inside this range.
+MIN_TEMPO_BPM = 10.0
+MAX_TEMPO_BPM = 1_000.0
 
 
 def max_music_file_bytes() -> int:
@@ -144,6 +148,11 @@ def _check_piece_bounds(name: str, piece: Piece) -> None:
         raise InvalidMusicError(
             f"{name}: {piece.name} has {len(piece.notes):,} notes, above the "
             f"{MAX_PIECE_NOTES:,} note limit"
+        )
+    if not MIN_TEMPO_BPM <= piece.tempo_bpm <= MAX_TEMPO_BPM:
+        raise InvalidMusicError(
+            f"{name}: {piece.name} has a tempo of {piece.tempo_bpm:g} BPM, outside "
+            f"{MIN_TEMPO_BPM:g}..{MAX_TEMPO_BPM:g} BPM: it could not be played"
         )
 
 

@@ -96,6 +96,12 @@ def test_zero_tempo_or_division_is_refused_and_the_batch_goes_on(tmp_path):
     assert result.errors[0].startswith("tempo0.mid: ")
 
 
+@pytest.mark.parametrize("microseconds_per_beat", [1, 16_000_000])  # 60M BPM and 3.75 BPM
+def test_a_tempo_outside_the_playable_range_is_refused_by_name(microseconds_per_beat):
+    with pytest.raises(InvalidMusicError, match=r"^odd\.mid: .*BPM, outside 10\.\.1000 BPM"):
+        read_music(_midi_with_tempo(microseconds_per_beat), name="odd.mid")
+
+
 def test_a_compressed_musicxml_bomb_is_refused_before_it_is_unpacked(tmp_path):
     import io
     import zipfile
