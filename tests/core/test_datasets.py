@@ -144,3 +144,18 @@ def test_parallel_cold_parse_gives_the_same_pieces(music_fixture, tmp_path, monk
         results[workers] = load_files(files, steps_per_quarter=4)
     assert results["1"] == results["2"]
     assert len(list((tmp_path / "2" / "cache" / "pieces").iterdir())) == len(files)
+
+
+def test_the_cache_keeps_apart_the_same_bytes_under_another_extension(music_fixture, tmp_path,
+                                                                     monkeypatch):
+    from core.datasets import read_music_cached
+    from core.errors import InvalidMusicError
+
+    monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path))
+    data = music_fixture("scale.mid").read_bytes()
+    assert music_fixture("mislabelled.abc").read_bytes() == data
+    with pytest.raises(InvalidMusicError):
+        read_music_cached(data, name="mislabelled.abc", steps_per_quarter=4)
+    assert read_music_cached(data, name="scale.mid", steps_per_quarter=4)[0].notes
+    with pytest.raises(InvalidMusicError):  # and the other way round, from the cache
+        read_music_cached(data, name="again.abc", steps_per_quarter=4)
