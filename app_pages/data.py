@@ -86,7 +86,7 @@ if not sources:
     st.stop()
 
 name = st.session_state.get(state.DATASET_NAME, "dataset")
-st.subheader(f"Dataset: {name}")
+st.subheader(f"Dataset: {plain(name)}")
 dataset = dw.load_dataset_with_progress(
     sources, config=config, name=name, limit=st.session_state.get(state.DATASET_LIMIT)
 )
