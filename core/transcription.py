@@ -170,10 +170,17 @@ DEFAULT_PRESET = Preset.OTHER
 # ---------------------------------------------------------------- model
 
 
+# The same file, shipped: where basic-pitch cannot be installed (Streamlit Community Cloud).
+SHIPPED_MODEL_PATH = Path(__file__).resolve().parent / "basic_pitch_model" / "nmp.onnx"
+
+
 def default_model_path() -> Path:
-    """basic-pitch's bundled ONNX model, found without importing the package (and TensorFlow)."""
+    """basic-pitch's bundled ONNX model, found without importing the package (and TensorFlow);
+    the repository's copy of it when the package is not installed."""
     spec = importlib.util.find_spec("basic_pitch")
     if spec is None or not spec.submodule_search_locations:
+        if SHIPPED_MODEL_PATH.is_file():
+            return SHIPPED_MODEL_PATH
         raise FileNotFoundError("basic-pitch is not installed (see requirements-nodeps.txt)")
     return Path(next(iter(spec.submodule_search_locations))) / MODEL_RELATIVE_PATH
 

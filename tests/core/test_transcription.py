@@ -374,3 +374,15 @@ def test_audio_at_an_absurd_sample_rate_is_refused_before_decoding(model, rate_h
     sf.write(buffer, np.zeros(800, dtype="float32"), rate_hz, format="WAV")
     with pytest.raises(InvalidAudioError, match=rf"^odd\.wav: a sample rate of {rate_hz:,} Hz"):
         transcribe(buffer.getvalue(), name="odd.wav", model=model)
+
+
+def test_the_shipped_model_is_basic_pitch_s_own_and_used_without_the_package(monkeypatch):
+    import importlib.util
+
+    from core import transcription
+
+    installed = transcription.default_model_path()
+    assert installed != transcription.SHIPPED_MODEL_PATH  # the package's file, when installed
+    assert transcription.SHIPPED_MODEL_PATH.read_bytes() == installed.read_bytes()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)  # not installed
+    assert transcription.default_model_path() == transcription.SHIPPED_MODEL_PATH
