@@ -83,6 +83,23 @@ def _click_and_wait_for_audio(page: Page, button: Locator) -> float:
     ))
 
 
+def _choose_option(page: Page, box: Locator, name: str, attempts: int = 3) -> None:
+    """Open a selectbox and pick an option. On a loaded machine a rerun may close the list as
+    it opens, so the list is opened again (a few times at most) until the option shows."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(attempts):
+        page.wait_for_selector(FINISHED)
+        box.click()
+        try:
+            page.get_by_role("option", name=name).first.click(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
+
+
 def _open_page(page: Page, title: str) -> None:
     page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=title).click()
     page.wait_for_selector(FINISHED)
@@ -152,8 +169,7 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     _open_page(page, "Generate")
     page.wait_for_selector(FINISHED)
     model = page.get_by_role("combobox", name="Model")
-    model.click()
-    page.get_by_role("option", name="My model").first.click()
+    _choose_option(page, model, "My model")
     expect(model).to_have_value(re.compile("My model"), timeout=RUN_TIMEOUT_MS)
     page.wait_for_selector(FINISHED)
     assert _click_and_wait_for_audio(page, page.get_by_role("button", name="Generate")) > 0
