@@ -122,10 +122,16 @@ _FAULTS = {
 }
 
 
+def storage_fault(error: OSError) -> str:
+    """What went wrong with the data directory, in words, without server paths."""
+    return _FAULTS.get(error.errno or 0, "the server could not write its storage")
+
+
 def storage_error(error: OSError, what: str) -> StorageError:
     """An OSError from the data directory as one plain sentence, without server paths."""
-    reason = _FAULTS.get(error.errno or 0, "the server could not write its storage")
-    return StorageError(f"{what}: not saved, {reason}. Nothing was changed; please try again later")
+    return StorageError(
+        f"{what}: not saved, {storage_fault(error)}. Nothing was changed; please try again later."
+    )
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.storage import new_workspace_id, storage_error, workspace_dir
+from core.storage import new_workspace_id, storage_error, storage_fault, workspace_dir
 from ui.text import plain
 
 # Session-state keys.
@@ -67,8 +67,8 @@ def workspace_or_none() -> Path | None:
     except OSError as error:
         logging.getLogger(__name__).exception("the workspace cannot be opened")
         st.error(
-            f"{storage_error(error, 'Your space')} The bundled models still play on the Home "
-            "and Generate pages.",
+            f"Your space cannot be opened: {storage_fault(error)}. The bundled models still "
+            "play on the Home and Generate pages; please try again later.",
             icon="💾",
         )
         return None
