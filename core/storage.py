@@ -50,21 +50,6 @@ def workspace_dir(workspace_id: str) -> Path:
     return path
 
 
-MAX_FILE_NAME_CHARS = 120  # file systems refuse names above 255 bytes; UTF-8 takes up to 4
-
-
-def safe_file_name(
-    name: str, *, default: str = "untitled", max_chars: int = MAX_FILE_NAME_CHARS
-) -> str:
-    """A user's file name made safe to store: no folders, no control characters, not hidden,
-    and short enough for any file system (the stem is cut, the extension kept)."""
-    base = Path(name.replace("\\", "/")).name
-    base = "".join(c for c in base if c.isprintable()).lstrip(". ")
-    stem, suffix = Path(base).stem, Path(base).suffix[:16]
-    stem = stem[: max(max_chars - len(suffix), 1)]
-    return f"{stem}{suffix}" if stem else default
-
-
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -144,5 +144,3 @@ def render_preview(midi_bytes: bytes) -> bytes:
 
     audio = midi_to_audio(midi_bytes, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ)
     return audio_to_ogg_bytes(audio, DEFAULT_SAMPLE_RATE_HZ)
-
-
