@@ -173,8 +173,6 @@ def params_widgets() -> tr.TranscriptionParams:
 def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> None:
     """Transcribe every upload not yet done with these parameters, each with its progress."""
     results = _results()
-    for refused in over_batch_limit([upload.name for upload in uploads]):
-        results[refused.name] = AudioImportResult(refused.name, "", None, refused.message)
     todo = []
     for upload in uploads[: max_files_per_batch()]:
         data = upload.getvalue()
@@ -182,18 +180,20 @@ def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> No
         previous = results.get(upload.name)
         if previous is None or previous.key != key:
             todo.append((upload.name, data, key))
-    if not todo:
+    if todo:
+        try:
+            model = cached_model()
+        except (OSError, ImportError):  # basic-pitch's model missing (README, deploying)
+            log.exception("the Basic Pitch model cannot be loaded")
+            st.error("Audio transcription is not available on this server (its Basic Pitch "
+                     "model is missing). MIDI, MusicXML and ABC files still work.")
+            return
+        for name, data, key in todo:
+            results[name] = _transcribe_one(name, data, key, params, model)
+    else:
         st.info("Every file is already transcribed with these settings.")
-        return
-    try:
-        model = cached_model()
-    except (OSError, ImportError):  # basic-pitch's model missing (see the README's deploy notes)
-        log.exception("the Basic Pitch model cannot be loaded")
-        st.error("Audio transcription is not available on this server (its Basic Pitch model "
-                 "is missing). MIDI, MusicXML and ABC files still work.")
-        return
-    for name, data, key in todo:
-        results[name] = _transcribe_one(name, data, key, params, model)
+    for refused in over_batch_limit([upload.name for upload in uploads]):
+        results[refused.name] = AudioImportResult(refused.name, "", None, refused.message)
 
 
 def _transcribe_one(

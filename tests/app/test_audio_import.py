@@ -91,3 +91,22 @@ def test_real_transcription_plays_original_and_transcription(isolated_data_dir):
     assert at.dataframe[0].value["notes"][0] > 0
     assert len(at.get("audio")) == 2  # the original and the rendered transcription
     assert len(at.get("download_button")) == 2
+
+
+def test_files_past_the_batch_limit_are_named_and_not_transcribed(
+    isolated_data_dir, fake_transcription, monkeypatch
+):
+    monkeypatch.setenv("TUNESMITH_MAX_FILES_PER_BATCH", "1")
+    wav = (FIXTURES / "vocadito_10.wav").read_bytes()
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    at.get("file_uploader")[0].set_value([
+        ("first.wav", wav, "audio/wav"),
+        ("second.wav", wav, "audio/wav"),
+    ])
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    assert not at.exception
+    assert shown_all(at.error) == [
+        "second.wav: not added, one batch holds at most 1 files; add it in another batch"
+    ]
+    assert list(at.dataframe[0].value["notes"]) == [16, 0]
