@@ -68,6 +68,7 @@ MAX_LENGTH_S = 600.0
 GREEDY_TEMPERATURE = 1e-6  # at or below this, sampling is argmax
 # Loop guard: a cycle of up to MAX_LOOP_PERIOD_TOKENS tokens seen MIN_LOOP_REPEATS times in a
 # row (and covering at least MIN_LOOP_TOKENS tokens) may not go on: its next token is masked.
+FINAL_CHORD_TOKENS = 32  # past the length, the last chord may take this many tokens more
 MAX_LOOP_PERIOD_TOKENS = 24
 MIN_LOOP_REPEATS = 4
 MIN_LOOP_TOKENS = 24
@@ -370,20 +371,22 @@ class Generator:
         new: list[str] = []
         time_steps = 0
         pitch_run = (-1, 0)  # (pitch, notes of it in a row)
-        # Past the requested length the piece ends at the next point where EOS is grammatical
-        # (after a whole note: at most a pitch and its duration more). The hard cap only
-        # matters for a model that never moves time forward in seconds mode.
-        hard_cap = max_tokens + 2
+        # Past the requested length the piece ends when its last chord is complete: one more
+        # onset gets its notes, as many as the model adds, and its next move of time ends the
+        # piece. (Ending at the first grammatical point cut every last chord to one note.)
+        # The hard cap only matters for a model that never moves time forward in seconds
+        # mode, or for a chord that never ends.
+        hard_cap = max_tokens + FINAL_CHORD_TOKENS
         while len(new) < hard_cap:
             if target_steps is not None:
                 reached = time_steps >= target_steps
             else:
                 reached = len(new) >= max_tokens
             allowed = table.mask(grammar, allow_eos=reached)
-            if reached and allowed[table.eos_id]:
-                break
-            if reached:  # only close the current note now: a pitch and its duration
-                allowed &= ~table.kind_masks[TokenKind.SHIFT]
+            if reached:
+                allowed[table.eos_id] = False  # the chord may go on; a time shift ends it
+                if grammar.last_kind is TokenKind.SHIFT:  # but the final onset gets its chord
+                    allowed &= ~table.kind_masks[TokenKind.SHIFT]
             if settings.loop_guard:
                 self._guard_loops(allowed, history, pitch_run)
             token_id = sample_from_logits(
@@ -395,6 +398,8 @@ class Generator:
                 top_p=settings.top_p,
             )
             token = self.vocab.tokens[token_id]
+            if reached and token_kind(token) is TokenKind.SHIFT:
+                break  # the last chord is complete
             grammar.advance(token)
             new.append(token)
             history.append(token_id)

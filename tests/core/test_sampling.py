@@ -252,3 +252,16 @@ def test_training_primers_ship_with_a_model_and_load_with_it(model_dir: Path) ->
     primer = loaded.excerpt_primer(np.random.default_rng(0))
     assert primer is not None and primer.tokens[-1] == "D4"
     (model_dir / "primers.json").unlink()
+
+
+def test_a_chorale_ends_on_a_whole_chord_not_one_note() -> None:
+    from core.evaluation.report import evaluation_settings
+    from core.sampling import DEFAULT_MODEL_DIR
+
+    chorales = Generator.from_folder(DEFAULT_MODEL_DIR)
+    last_chords = []
+    for seed in range(1, 6):
+        notes = chorales.generate(evaluation_settings(), seed=seed).piece.notes
+        last = max(n.onset_step for n in notes)
+        last_chords.append(sum(n.onset_step == last for n in notes))
+    assert sum(size >= 3 for size in last_chords) >= 4, last_chords  # four-part music
