@@ -24,8 +24,9 @@ BENCHMARK_ORDER = (
 )
 # Run only when named: `quality` trains two full models (about 2 hours on a 2-core CPU) and
 # `small_data` three quick ones (about 10 minutes).
-# `load` drives many browser sessions at once (a minute or two).
-OPT_IN = ("quality", "small_data", "load")
+# `load` drives many browser sessions at once (a minute or two); `bundled_style` judges 180
+# generated pieces and 20 sets of real ones (about 4 minutes).
+OPT_IN = ("quality", "small_data", "load", "bundled_style")
 
 
 def available() -> list[str]:
