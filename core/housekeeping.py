@@ -13,12 +13,12 @@ hand. Deleting is per folder and per file, so an interrupted clean-up leaves not
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.settings import number_setting
 from core.storage import cache_dir, data_dir
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,6 @@ DEFAULT_IDLE_DAYS = 30.0
 MAX_CACHE_MB_ENV = "TUNESMITH_MAX_CACHE_MB"
 DEFAULT_MAX_CACHE_MB = 500.0
 SECONDS_PER_DAY = 86_400
-
-
-def _setting(name: str, default: float) -> float:
-    try:
-        return max(float(os.environ.get(name, default)), 0.0)
-    except ValueError:
-        log.warning("ignoring %s (not a number)", name)
-        return default
 
 
 @dataclass(frozen=True)
@@ -64,7 +56,7 @@ def _has_active_job(workspace: Path) -> bool:
 
 def delete_idle_workspaces(*, idle_days: float | None = None, now: float | None = None) -> int:
     """Delete workspaces untouched for `idle_days` with no job waiting or running."""
-    idle_days = _setting(IDLE_DAYS_ENV, DEFAULT_IDLE_DAYS) if idle_days is None else idle_days
+    idle_days = number_setting(IDLE_DAYS_ENV, DEFAULT_IDLE_DAYS) if idle_days is None else idle_days
     limit = (now or time.time()) - idle_days * SECONDS_PER_DAY
     root = data_dir() / "workspaces"
     deleted = 0
@@ -83,7 +75,7 @@ def trim_parse_cache(*, max_mb: float | None = None) -> tuple[int, float]:
     """Delete the least recently used cache entries until the cache fits `max_mb`.
 
     Returns (files deleted, megabytes left)."""
-    max_mb = _setting(MAX_CACHE_MB_ENV, DEFAULT_MAX_CACHE_MB) if max_mb is None else max_mb
+    max_mb = number_setting(MAX_CACHE_MB_ENV, DEFAULT_MAX_CACHE_MB) if max_mb is None else max_mb
     entries = []
     for path in cache_dir("pieces").glob("*.json"):
         try:

@@ -41,6 +41,7 @@ from typing import IO, Any
 from core.errors import JobCancelled, JobQuotaError, JobRunnerError, TunesmithError
 from core.job_runner import JobRunner, job_runner, process_alive
 from core.quotas import MODEL_ROOM_MB, check_room
+from core.settings import count_setting
 from core.storage import atomic_write_json, atomic_write_text, data_dir, saving
 
 log = logging.getLogger(__name__)
@@ -163,20 +164,12 @@ class JobStatus:
 
 def max_jobs_per_workspace() -> int:
     """Queued or running jobs one workspace may have (`TUNESMITH_MAX_JOBS_PER_WORKSPACE`)."""
-    try:
-        return max(
-            1, int(os.environ.get(MAX_JOBS_PER_WORKSPACE_ENV, DEFAULT_MAX_JOBS_PER_WORKSPACE))
-        )
-    except ValueError:
-        return DEFAULT_MAX_JOBS_PER_WORKSPACE
+    return count_setting(MAX_JOBS_PER_WORKSPACE_ENV, DEFAULT_MAX_JOBS_PER_WORKSPACE)
 
 
 def max_jobs() -> int:
     """How many jobs may train at once (`TUNESMITH_MAX_JOBS`, default 1)."""
-    try:
-        return max(1, int(os.environ.get(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)))
-    except ValueError:
-        return DEFAULT_MAX_JOBS
+    return count_setting(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)
 
 
 # ---------------------------------------------------------------- folders

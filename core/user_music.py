@@ -69,9 +69,10 @@ class StoredFile:
     name: str  # the name the user gave, for display only
 
 
-def _read_names(folder: Path) -> dict[str, str]:
+def names_for(folder: Path) -> dict[str, str]:
+    """Stored file name → the user's name, for a folder that keeps a names file."""
     try:
-        names = json.loads((folder / NAMES_FILE).read_text())
+        names = json.loads((Path(folder) / NAMES_FILE).read_text())
     except (OSError, ValueError):
         return {}
     if not isinstance(names, dict):
@@ -79,17 +80,12 @@ def _read_names(folder: Path) -> dict[str, str]:
     return {str(k): display_name(str(v)) for k, v in names.items()}
 
 
-def names_for(folder: Path) -> dict[str, str]:
-    """Stored file name → the user's name, for a folder that keeps a names file."""
-    return _read_names(Path(folder))
-
-
 def stored_files(folder: Path) -> list[StoredFile]:
     """The folder's music files with their display names, sorted by display name."""
     folder = Path(folder)
     if not folder.is_dir():
         return []
-    names = _read_names(folder)
+    names = names_for(folder)
     files = [
         StoredFile(p, names.get(p.name, p.name))
         for p in folder.iterdir()
@@ -110,7 +106,7 @@ def add_file(workspace: Path, folder: Path, name: str, data: bytes) -> StoredFil
     path = folder / f"{uuid.uuid4().hex[:16]}{suffix}"
     with saving(shown):
         atomic_write_bytes(path, data)
-        names = _read_names(folder)
+        names = names_for(folder)
         replaced = [stored for stored, other in names.items() if other == shown]
         names = {k: v for k, v in names.items() if k not in replaced}
         names[path.name] = shown
