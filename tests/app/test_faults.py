@@ -16,12 +16,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.encoding import EncodingConfig, Vocabulary
-from core.model import ModelConfig, build_model, save_model_folder
 from core.storage import new_workspace_id, workspace_dir
-from core.training import TrainingConfig
 from core.user_music import NAMES_FILE
 from tests.app.shown import shown_all
+from tests.app.workspaces import save_broken_model, upload_script
 from tests.conftest import MUSIC_FIXTURES, REPO
 
 PAGES = [
@@ -45,13 +43,7 @@ def _app(workspace_id: str | None = None) -> AppTest:
 def _hostile_workspace() -> str:
     ws = new_workspace_id()
     workspace = workspace_dir(ws)
-    broken = jobs.models_dir(workspace) / "Broken"
-    vocab = Vocabulary.build([["T4", "P60", "D4"]])
-    config = ModelConfig(embedding_dim=4, units=8, layers=1)
-    save_model_folder(broken, keras_model=build_model(config, len(vocab)),
-                      encoding=EncodingConfig(), vocab=vocab, config=config,
-                      training=TrainingConfig().to_dict(), metrics={})
-    (broken / "metrics.json").write_text("[]")
+    save_broken_model(workspace)
     music = workspace / "music"
     music.mkdir()
     shutil.copy(MUSIC_FIXTURES / "scale.mid", music / "0123456789abcdef.mid")
@@ -121,7 +113,7 @@ def test_every_page_survives_the_data_directory_deleted_in_use(isolated_data_dir
 def test_a_batch_over_the_file_limit_names_each_file_left_out(isolated_data_dir, monkeypatch,
                                                               count):
     monkeypatch.setenv("TUNESMITH_MAX_FILES_PER_BATCH", str(count - 1))
-    at = AppTest.from_function(_upload_script, default_timeout=60)
+    at = AppTest.from_function(upload_script, default_timeout=60)
     at.session_state["files"] = [str(MUSIC_FIXTURES / n)
                                  for n in ("scale.mid", "tunes.abc", "triplets.mid")][:count]
     at.run()
@@ -131,19 +123,3 @@ def test_a_batch_over_the_file_limit_names_each_file_left_out(isolated_data_dir,
         "triplets.mid: not added, one batch holds at most 2 files; add it in another batch"
     ]
 
-
-def _upload_script():
-    from pathlib import Path
-
-    import streamlit as st
-
-    from ui.data_widgets import add_uploads
-
-    class Upload:
-        def __init__(self, path):
-            self.name, self._data = Path(path).name, Path(path).read_bytes()
-
-        def getvalue(self):
-            return self._data
-
-    add_uploads([Upload(p) for p in st.session_state["files"]])

@@ -4,6 +4,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.shown import shown_all
+from tests.app.workspaces import upload_script
 from tests.conftest import REPO
 
 PAGES = [
@@ -46,9 +47,7 @@ def test_data_page_shows_a_preset_with_its_table_and_piano_roll(app):
 
 
 def test_data_page_uploads_refuse_bad_files_and_keep_good_ones(music_fixture, isolated_data_dir):
-    # AppTest cannot drive st.file_uploader, so a tiny script feeds the page's upload helper
-    # the same kind of objects (name + getvalue()).
-    at = AppTest.from_function(_validate_script, default_timeout=60)
+    at = AppTest.from_function(upload_script, default_timeout=60)
     names = ("scale.mid", "truncated.mid", "tunes.abc", "empty.mid")
     at.session_state["files"] = [str(music_fixture(n)) for n in names]
     at.run()
@@ -56,27 +55,6 @@ def test_data_page_uploads_refuse_bad_files_and_keep_good_ones(music_fixture, is
     assert [e.split(":")[0] for e in shown_all(at.error)] == ["truncated.mid", "empty.mid"]
     assert len(at.success) == 2
     assert at.session_state["accepted"] == ["scale.mid", "tunes.abc"]
-
-
-def _validate_script():
-    from pathlib import Path
-
-    import streamlit as st
-
-    from core.user_music import stored_files
-    from ui import state
-    from ui.data_widgets import add_uploads
-
-    class Upload:
-        def __init__(self, path):
-            self.name, self._data = Path(path).name, Path(path).read_bytes()
-
-        def getvalue(self):
-            return self._data
-
-    files = [Upload(p) for p in st.session_state["files"]]
-    add_uploads(files)
-    st.session_state["accepted"] = [f.name for f in stored_files(state.user_music_dir())]
 
 
 def test_data_page_plays_the_selected_piece(app):

@@ -16,6 +16,7 @@ from core.model import ModelConfig, build_model, save_model_folder
 from core.storage import new_workspace_id, workspace_dir
 from core.training import QUICK_STEPS, TrainingConfig
 from tests.app.shown import shown
+from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO
 from ui import train_widgets as tw
 
@@ -201,14 +202,7 @@ def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, 
 
 
 def test_a_broken_model_in_my_models_can_still_be_deleted(workspace_id):
-    workspace = workspace_dir(workspace_id)
-    model_path = jobs.models_dir(workspace) / "Broken"
-    vocab = Vocabulary.build([["T4", "P60", "D4"]])
-    config = ModelConfig(embedding_dim=4, units=8, layers=1)
-    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
-                      encoding=EncodingConfig(), vocab=vocab, config=config,
-                      training=TrainingConfig().to_dict(), metrics={})
-    (model_path / "metrics.json").write_text("[]")  # as an uploaded zip could hold
+    model_path = save_broken_model(workspace_dir(workspace_id))
     at = page(workspace_id)
     assert not at.exception
     assert "Broken" in shown(at.error[0]) and "metrics.json" in shown(at.error[0])
