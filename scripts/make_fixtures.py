@@ -1,14 +1,24 @@
-"""Make the tiny music fixtures under tests/fixtures/music/ (checked in; rerun to refresh).
+"""Make the test fixtures under tests/fixtures/ (checked in; rerun to refresh).
 
-.venv/bin/python scripts/make_fixtures.py
+.venv/bin/python scripts/make_fixtures.py             # everything
+.venv/bin/python scripts/make_fixtures.py hummed_tune  # only the sung tune (hummed_tune.wav)
+
+- tests/fixtures/music/: tiny MIDI, ABC and MusicXML files and bad inputs;
+- tests/fixtures/hummed_tune.wav + hummed_tune.notes.csv: a synthesized sung melody (a voice-like
+  tone with vibrato, soft attacks and breath noise) and the notes it sings.
+The sung tune is a pure function of this script: a second run writes the same bytes.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import sys
+import wave
 from pathlib import Path
 
 import mido
+import numpy as np
 import pretty_midi
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -16,7 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi  # noqa: E402
 
-OUT = ROOT / "tests" / "fixtures" / "music"
+FIXTURES = ROOT / "tests" / "fixtures"
+OUT = FIXTURES / "music"
 
 # A melody with a rest, a held note, a three-note chord and a two-octave leap, on a 16th grid.
 SCALE_NOTES = (
@@ -80,6 +91,145 @@ def absurd_ticks_midi() -> bytes:
     return buffer.getvalue()
 
 
+# ---------------------------------------------------------------- a sung tune (hummed_tune.wav)
+
+# A folk-like tune in D major, 4/4 at 100 BPM, four bars: (MIDI pitch, beats, share of the beat
+# that is sung). Below 1 the singer stops early: a gap before the next note (a breath, or a
+# detached note). No pitch repeats straight away, so every onset is also a change of pitch.
+HUM_TUNE: tuple[tuple[int, float, float], ...] = (
+    (62, 1.0, 0.9),  # D4
+    (66, 0.5, 0.9),  # F#4
+    (69, 0.5, 0.9),  # A4
+    (74, 1.0, 0.75),  # D5, detached
+    (69, 1.0, 0.9),  # A4
+    (71, 1.0, 0.9),  # B4
+    (69, 0.5, 0.9),  # A4
+    (67, 0.5, 0.9),  # G4
+    (66, 2.0, 0.8),  # F#4, held, then a breath
+    (67, 0.5, 0.9),  # G4
+    (69, 0.5, 0.9),  # A4
+    (71, 1.0, 0.75),  # B4, detached
+    (69, 0.5, 0.9),  # A4
+    (66, 0.5, 0.9),  # F#4
+    (64, 1.0, 0.8),  # E4
+    (66, 0.5, 0.9),  # F#4
+    (64, 0.5, 0.9),  # E4
+    (61, 1.0, 0.9),  # C#4
+    (62, 2.0, 0.9),  # D4, the last note
+)
+HUM_TEMPO_BPM = 100.0
+HUM_KEY = "D major"
+HUM_SAMPLE_RATE_HZ = 48_000  # what Chromium's --use-file-for-fake-audio-capture plays safely
+HUM_LEAD_IN_S = 0.25
+HUM_TAIL_S = 0.15
+HUM_PEAK = 0.7  # -3 dBFS
+HUM_SEED = 20_261_125
+# The voice: a sawtooth-like source (harmonic k at 1/k) shaped by the formants of an "ah".
+HUM_FORMANTS_HZ = ((730.0, 80.0, 1.0), (1090.0, 90.0, 0.5), (2440.0, 120.0, 0.25))  # F, B, gain
+HUM_FORMANT_FLOOR = 0.05  # between the formants the spectrum does not fall to nothing
+HUM_MAX_HARMONIC_HZ = 6_000.0
+HUM_VIBRATO_HZ = 5.5
+HUM_VIBRATO_SEMITONES = 0.25  # +-25 cents, a light classical vibrato
+HUM_VIBRATO_ONSET_S = 0.25  # vibrato grows in over this long after each onset
+HUM_SCOOP_SEMITONES = 0.4  # each note starts this much flat and slides up ...
+HUM_SCOOP_S = 0.06  # ... over this long
+HUM_DETUNE_CENTS = 15.0  # each note is off by up to this much: a singer's intonation
+HUM_LEVEL_DB = 3.0  # and louder or softer by up to this much
+HUM_ATTACK_S = 0.05
+HUM_RELEASE_S = 0.06
+HUM_BREATH_DBFS = -46.0  # steady breath and room noise under everything
+HUM_ASPIRATION_DB = -24.0  # noise in the voice while it sings, against the note's level
+
+
+def _raised_cosine(n: int) -> np.ndarray:
+    return 0.5 - 0.5 * np.cos(np.pi * np.arange(n) / max(n, 1))
+
+
+def _formant_gain(frequency_hz: np.ndarray) -> np.ndarray:
+    gain = np.full_like(frequency_hz, HUM_FORMANT_FLOOR)
+    for centre_hz, bandwidth_hz, peak in HUM_FORMANTS_HZ:
+        gain += peak / (1.0 + ((frequency_hz - centre_hz) / (bandwidth_hz / 2.0)) ** 2)
+    return gain
+
+
+def _sung_note(pitch: int, duration_s: float, rng: np.random.Generator) -> np.ndarray:
+    """One sung note: harmonics under a vowel envelope, with scoop, vibrato and soft edges."""
+    rate = HUM_SAMPLE_RATE_HZ
+    n = round(duration_s * rate)
+    t = np.arange(n) / rate
+    scoop = -HUM_SCOOP_SEMITONES * np.clip(1.0 - t / HUM_SCOOP_S, 0.0, 1.0)
+    vibrato_depth = HUM_VIBRATO_SEMITONES * np.clip(t / HUM_VIBRATO_ONSET_S, 0.0, 1.0)
+    vibrato = vibrato_depth * np.sin(2 * np.pi * HUM_VIBRATO_HZ * t)
+    detune = rng.uniform(-HUM_DETUNE_CENTS, HUM_DETUNE_CENTS) / 100.0
+    f0_hz = 440.0 * 2.0 ** ((pitch + detune + scoop + vibrato - 69) / 12.0)
+    phase = 2 * np.pi * np.cumsum(f0_hz) / rate
+    nominal_hz = 440.0 * 2.0 ** ((pitch - 69) / 12.0)
+    harmonics = np.arange(1, int(HUM_MAX_HARMONIC_HZ // nominal_hz) + 1)
+    amplitudes = _formant_gain(harmonics * nominal_hz) / harmonics
+    amplitudes /= amplitudes.sum()
+    voice = np.zeros(n)
+    for k, amplitude in zip(harmonics, amplitudes, strict=True):
+        voice += amplitude * np.sin(k * phase + rng.uniform(0, 2 * np.pi))
+    aspiration = rng.standard_normal(n) * 10 ** (HUM_ASPIRATION_DB / 20) * np.std(voice)
+    envelope = np.ones(n)
+    attack, release = int(HUM_ATTACK_S * rate), int(HUM_RELEASE_S * rate)
+    envelope[:attack] = _raised_cosine(attack)
+    envelope[n - release :] = _raised_cosine(release)[::-1]
+    envelope *= 1.0 - 0.15 * t / max(duration_s, 1e-9)  # the breath runs out a little
+    envelope *= 10 ** (rng.uniform(-HUM_LEVEL_DB, HUM_LEVEL_DB) / 20)
+    return (voice + aspiration) * envelope
+
+
+def hummed_tune() -> tuple[bytes, list[tuple[float, float, int]]]:
+    """The sung tune as 16-bit mono WAV bytes, and its notes (onset_s, duration_s, pitch).
+
+    Deterministic: a fixed seed, and a WAV header written by hand (the `wave` module).
+    """
+    rng = np.random.default_rng(HUM_SEED)
+    seconds_per_beat = 60.0 / HUM_TEMPO_BPM
+    notes = []
+    beat = 0.0
+    for pitch, beats, sung in HUM_TUNE:
+        onset_s = round(HUM_LEAD_IN_S + beat * seconds_per_beat, 6)
+        notes.append((onset_s, round(beats * sung * seconds_per_beat, 6), pitch))
+        beat += beats
+    total_s = HUM_LEAD_IN_S + beat * seconds_per_beat + HUM_TAIL_S
+    rate = HUM_SAMPLE_RATE_HZ
+    audio = np.zeros(round(total_s * rate))
+    for onset_s, duration_s, pitch in notes:
+        sung = _sung_note(pitch, duration_s, rng)
+        start = round(onset_s * rate)
+        audio[start : start + len(sung)] += sung
+    audio *= HUM_PEAK / np.max(np.abs(audio))
+    breath = rng.standard_normal(len(audio))
+    breath = np.diff(breath, prepend=0.0)  # a first difference: breath is hiss, not rumble
+    breath *= 10 ** (HUM_BREATH_DBFS / 20) / np.sqrt(np.mean(breath**2))
+    samples = np.round(np.clip(audio + breath, -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(samples.tobytes())
+    return buffer.getvalue(), notes
+
+
+def notes_to_csv(notes: list[tuple[float, float, int]]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("onset_s", "duration_s", "pitch_midi"))
+    for onset_s, duration_s, pitch in notes:
+        writer.writerow((f"{onset_s:.6f}", f"{duration_s:.6f}", pitch))
+    return buffer.getvalue().encode()
+
+
+def write_hummed_tune() -> None:
+    wav, notes = hummed_tune()
+    for name, data in (("hummed_tune.wav", wav), ("hummed_tune.notes.csv", notes_to_csv(notes))):
+        (FIXTURES / name).write_bytes(data)
+        print(f"wrote {name} ({len(data)} bytes)")
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     scale = midi_to_bytes(piece_to_midi(Piece("scale", SCALE_NOTES, 4, 100.0)))
@@ -106,4 +256,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["hummed_tune"]:
+        write_hummed_tune()
+    else:
+        main()
+        write_hummed_tune()
