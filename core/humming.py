@@ -74,7 +74,7 @@ MIN_PITCHED_SHARE = 0.2
 # 16th grid lies closest to the onsets (TEMPO_FIT_CANDIDATES tempi tried). On 21 FluidSynth
 # renders of folk tunes (Voice Oohs, onsets jittered by 15 ms, 80/100/130 BPM) the mean error
 # of the tempo (against the written one or its double or half) fell from 0.66% to 0.32%; on
-# hummed_tune.wav from 1.2% to 0.1%. A 1% error moves a note 10 s in by half a 16th at 100 BPM.
+# hummed_tune.wav from 1.2% to 0.1%. A 1% error moves a note 10 s in by 2/3 of a 16th at 100 BPM.
 TEMPO_FIT_SHARE = 0.04
 TEMPO_FIT_CANDIDATES = 161
 
