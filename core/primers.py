@@ -18,10 +18,12 @@ from core.encoding import (
     SPECIAL_TOKENS,
     EncodingConfig,
     Piece,
+    estimate_key,
     key_normalizing_shift,
     piece_to_tokens,
     transpose_piece,
 )
+from core.scales import mode_to_scale
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,10 @@ class Primer:
     transpose_semitones: int = 0  # the output is moved back by this much
     tempo_bpm: float | None = None
     name: str = ""
+    # The tune's key as the listener hears it (before key normalization): a tonic pitch class
+    # (0 = C) and a core.scales.Scale value; None when unknown (an excerpt of training music).
+    tonic: int | None = None
+    scale: str | None = None
 
 
 def excerpt_primer(
@@ -73,7 +79,10 @@ def piece_to_primer(
     piece: Piece, encoding: EncodingConfig, *, max_tokens: int = MAX_PRIMER_TOKENS
 ) -> Primer:
     """A piece ("continue my tune") as a primer on the model's grid and, if the model was
-    trained key-normalized, transposed to C major / A minor (the output is moved back)."""
+    trained key-normalized, transposed to C major / A minor (the output is moved back).
+
+    The primer keeps the tune's own key (`tonic`, `scale`), estimated before normalization.
+    """
     from core.encoding import quantize
 
     if piece.steps_per_quarter != encoding.steps_per_quarter:
@@ -89,6 +98,7 @@ def piece_to_primer(
         notes = quantize(events, steps_per_quarter=encoding.steps_per_quarter)
         piece = replace(piece, notes=notes, steps_per_quarter=encoding.steps_per_quarter)
         log.debug("primer regridded by %.2f", factor)
+    tonic, mode = estimate_key(piece.notes)
     shift = key_normalizing_shift(piece) if encoding.normalize_key else 0
     if shift:
         piece = transpose_piece(piece, shift)
@@ -98,7 +108,12 @@ def piece_to_primer(
         while tokens and tokens[-1][0] != "D":
             tokens.pop()
     return Primer(
-        tuple(tokens), transpose_semitones=shift, tempo_bpm=piece.tempo_bpm, name=piece.name
+        tuple(tokens),
+        transpose_semitones=shift,
+        tempo_bpm=piece.tempo_bpm,
+        name=piece.name,
+        tonic=tonic,
+        scale=mode_to_scale(mode).value,
     )
 
 

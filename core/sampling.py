@@ -13,7 +13,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import KW_ONLY, asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,15 @@ from core.primers import (
     Primer,
     excerpt_primer,
     read_primers,
+)
+from core.scales import (
+    PITCH_CLASSES,
+    KeyPlan,
+    check_tonic,
+    key_label,
+    parse_scale,
+    plan_key,
+    tonic_name,
 )
 from core.step_model import StepModel
 
@@ -94,6 +103,10 @@ class SamplingSettings:
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     program: int = 0  # General MIDI instrument written into the MIDI file
     loop_guard: bool = True
+    _: KW_ONLY
+    key: int | None = None  # tonic (0 = C .. 11 = B) of the output; None: the tune's / model's
+    scale: str | None = None  # a core.scales.Scale value; None: the tune's / model's mode
+    lock_scale: bool = False  # new notes only on the scale's pitch classes
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 10.0:
@@ -112,6 +125,10 @@ class SamplingSettings:
             raise ValueError("tempo_bpm must be within 20..400")
         if not 0 <= self.program <= 127:
             raise ValueError("program must be a General MIDI program 0..127")
+        if self.key is not None:
+            object.__setattr__(self, "key", check_tonic(self.key, name="key"))
+        if self.scale is not None:  # "minor", "natural-minor", a Scale: stored as its value
+            object.__setattr__(self, "scale", parse_scale(self.scale).value)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -143,7 +160,11 @@ def creativity_to_settings(creativity: float, **overrides: Any) -> SamplingSetti
 
 @dataclass(frozen=True)
 class GenerationResult:
-    """A generated piece: its tokens (BOS, primer, new tokens, EOS), the decoded piece and MIDI."""
+    """A generated piece: its tokens (BOS, primer, new tokens, EOS), the decoded piece and MIDI.
+
+    Tokens are in the model's key; the piece and MIDI are moved by `transpose_semitones` into the
+    key heard (`tonic`, `scale`: what was asked for or the tune's key; None when neither).
+    """
 
     tokens: tuple[str, ...]
     primer_length: int  # tokens after BOS that came from the primer
@@ -152,10 +173,27 @@ class GenerationResult:
     seed: int
     settings: SamplingSettings
     model_name: str = ""
+    primer: Primer | None = None
+    transpose_semitones: int = 0  # output pitch = token pitch + this
+    tonic: int | None = None
+    scale: str | None = None
 
     @property
     def new_tokens(self) -> tuple[str, ...]:
         return tuple(t for t in self.tokens[1 + self.primer_length :] if t != EOS)
+
+    @property
+    def seam_step(self) -> int:
+        """The time step where the new music starts (0 without a primer)."""
+        primer = self.tokens[1 : 1 + self.primer_length]
+        return sum(token_value(t) for t in primer if token_kind(t) is TokenKind.SHIFT)
+
+    @property
+    def key_label(self) -> str:
+        """The key heard, e.g. "D major" or "F# blues"; "" when it is unknown."""
+        if self.tonic is None:
+            return ""
+        return key_label(self.tonic, self.scale) if self.scale else tonic_name(self.tonic)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -166,6 +204,9 @@ class GenerationResult:
             "new_tokens": len(self.new_tokens),
             "notes": len(self.piece.notes),
             "duration_s": round(self.piece.duration_s, 3),
+            "key": self.key_label,
+            "scale_locked": self.settings.lock_scale,
+            "transpose_semitones": self.transpose_semitones,
             "settings": self.settings.to_dict(),
         }
 
@@ -196,6 +237,14 @@ class _TokenTable:
                 self.values[index] = token_value(token)
         self.eos_id = vocab.eos_id
         self.kind_masks = {kind: self.kinds == code for kind, code in _KIND_CODES.items()}
+
+    def scale_mask(self, plan: KeyPlan) -> np.ndarray | None:
+        """False for the pitch tokens outside the locked scale, as heard; None without a lock."""
+        pitch_classes = plan.allowed_pitch_classes()
+        if pitch_classes is None:
+            return None
+        heard = (self.values + plan.transpose_semitones) % PITCH_CLASSES
+        return ~self.kind_masks[TokenKind.PITCH] | np.isin(heard, sorted(pitch_classes))
 
     def mask(self, state: GrammarState, *, allow_eos: bool) -> np.ndarray:
         allowed = np.zeros(len(self.kinds), dtype=bool)
@@ -346,11 +395,14 @@ class Generator:
     ) -> GenerationResult:
         """A new piece. The same model, settings, primer and seed give the same piece."""
         rng = np.random.default_rng(seed)
+        table = self._table
+        plan = self.plan_key(settings, primer)
+        scale_mask = table.scale_mask(plan)  # new notes only; the primer's stay as they are
         primer_tokens = list(primer.tokens) if primer else []
         grammar = GrammarState.after(primer_tokens)
         if grammar.finished:
             raise ValueError("the primer ends the piece (EOS)")
-        step_model, table = self.step_model, self._table
+        step_model = self.step_model
         state = step_model.initial_state()
         logits = np.zeros(step_model.vocab_size, dtype=np.float32)
         history: list[int] = []
@@ -387,6 +439,12 @@ class Generator:
                 allowed[table.eos_id] = False  # the chord may go on; a time shift ends it
                 if grammar.last_kind is TokenKind.SHIFT:  # but the final onset gets its chord
                     allowed &= ~table.kind_masks[TokenKind.SHIFT]
+            if scale_mask is not None:
+                locked = allowed & scale_mask
+                # Empty only where the final onset wants a pitch and none is in the scale:
+                # then the shift that ends the piece comes back.
+                allowed = locked if locked.any() else table.mask(grammar, allow_eos=False)
+                allowed &= scale_mask
             if settings.loop_guard:
                 self._guard_loops(allowed, history, pitch_run)
             token_id = sample_from_logits(
@@ -423,8 +481,8 @@ class Generator:
         piece = tokens_to_piece(
             tokens, self.encoding, name=f"{self.name} seed {seed}", tempo_bpm=tempo
         )
-        if primer and primer.transpose_semitones:
-            piece = transpose_piece(piece, -primer.transpose_semitones)
+        if plan.transpose_semitones:
+            piece = transpose_piece(piece, plan.transpose_semitones)
         midi_bytes = midi_to_bytes(piece_to_midi(piece, program=settings.program))
         return GenerationResult(
             tokens=tokens,
@@ -434,6 +492,22 @@ class Generator:
             seed=seed,
             settings=settings,
             model_name=self.name,
+            primer=primer,
+            transpose_semitones=plan.transpose_semitones,
+            tonic=plan.tonic,
+            scale=plan.scale.value if plan.scale else None,
+        )
+
+    def plan_key(self, settings: SamplingSettings, primer: Primer | None = None) -> KeyPlan:
+        """How far the output moves and which key (and lock) it gets: `core.scales.plan_key`."""
+        return plan_key(
+            key=settings.key,
+            scale=settings.scale,
+            lock_scale=settings.lock_scale,
+            normalized_model=self.encoding.normalize_key,
+            tune_transpose_semitones=primer.transpose_semitones if primer else 0,
+            tune_tonic=primer.tonic if primer else None,
+            tune_scale=primer.scale if primer else None,
         )
 
     def _guard_loops(

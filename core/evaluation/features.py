@@ -21,6 +21,7 @@ import numpy as np
 
 from core.encoding import Piece
 from core.errors import EvaluationError
+from core.scales import Scale, scale_pitch_classes
 
 if TYPE_CHECKING:
     import muspy
@@ -70,6 +71,19 @@ def check_piece(piece: Piece) -> None:
             f"{piece.name}: {len(piece.notes)} note(s), at least {MIN_NOTES} are needed to judge "
             "a piece"
         )
+
+
+def scale_consistency_in(piece: Piece, tonic: int, scale: Scale | str) -> float:
+    """The share of the piece's notes whose pitch class lies in `scale` on `tonic` (0 = C).
+
+    MusPy's `scale_consistency` is the largest of these over the 24 major and natural-minor
+    keys (its `pitch_in_scale_rate` is this for one of them); this asks about one chosen key
+    and any scale of `core.scales`. NaN for a piece without notes, as MusPy.
+    """
+    if not piece.notes:
+        return math.nan
+    pitch_classes = scale_pitch_classes(tonic, scale)
+    return sum(n.pitch % 12 in pitch_classes for n in piece.notes) / len(piece.notes)
 
 
 def piece_to_muspy(piece: Piece) -> muspy.Music:

@@ -20,8 +20,10 @@ from core.encoding import (
     Piece,
     midi_to_bytes,
     piece_to_midi,
+    token_value,
 )
 from core.errors import InvalidModelError, InvalidMusicError
+from core.evaluation.features import scale_consistency_in
 from core.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
 from core.sampling import (
     Generator,
@@ -30,6 +32,7 @@ from core.sampling import (
     creativity_to_settings,
     sample_from_logits,
 )
+from core.scales import Scale, scale_pitch_classes
 from core.step_model import StepModel
 from tests.conftest import REPO
 from tests.core._generation_fixtures import make_tiny_model_folder
@@ -265,3 +268,150 @@ def test_a_chorale_ends_on_a_whole_chord_not_one_note() -> None:
         last = max(n.onset_step for n in notes)
         last_chords.append(sum(n.onset_step == last for n in notes))
     assert sum(size >= 3 for size in last_chords) >= 4, last_chords  # four-part music
+
+
+# ---------------------------------------------------------------- keys, scales and the lock
+
+# sha256 of Generator.from_folder("bach-chorales").generate(SamplingSettings(length_tokens=200),
+# seed=5).midi_bytes, recorded before keys and scales existed: defaults must not move a byte.
+DEFAULT_CHORALE_SHA256 = "32d610791d01fa5d38f8cac186fbee10f5c6607abe65c27d176b64bca3e392e1"
+LOCK_KEYS = (0, 2, 6, 10)  # C, D, F#, Bb: sharps, flats, and the half-octave move
+
+
+@pytest.fixture(scope="module")
+def chorales() -> Generator:
+    return Generator.from_folder("bach-chorales")
+
+
+@pytest.fixture(scope="module")
+def folk() -> Generator:
+    return Generator.from_folder("folk-tunes")
+
+
+def d_major_tune() -> Piece:
+    pitches = [62, 66, 69, 74, 73, 71, 69, 67, 66, 64, 62, 69, 66, 62]
+    return Piece("in D", tuple(Note(i * 4, p, 4) for i, p in enumerate(pitches)), 4, 100.0)
+
+
+def new_notes(result) -> Piece:
+    """The notes the sampler added (the primer's own notes taken out), as heard."""
+    from core.encoding import tokens_to_piece, transpose_piece
+
+    primer = (BOS, *result.tokens[1 : 1 + result.primer_length])
+    tune = transpose_piece(tokens_to_piece(primer, ENCODING), result.transpose_semitones)
+    return Piece("new", tuple(sorted(set(result.piece.notes) - set(tune.notes))), 4, 120.0)
+
+
+def test_default_generation_is_byte_identical_to_before_keys_existed(
+    chorales: Generator,
+) -> None:
+    import hashlib
+
+    result = chorales.generate(SamplingSettings(length_tokens=200), seed=5)
+    assert hashlib.sha256(result.midi_bytes).hexdigest() == DEFAULT_CHORALE_SHA256
+    assert result.transpose_semitones == 0 and result.tonic is None and result.scale is None
+    assert result.key_label == "" and result.seam_step == 0 and result.primer is None
+
+
+def test_key_and_scale_settings_are_checked_and_round_trip() -> None:
+    with pytest.raises(ValueError, match=r"key must be a pitch class 0\.\.11"):
+        SamplingSettings(key=12)
+    with pytest.raises(ValueError, match=r"key must be a pitch class 0\.\.11"):
+        SamplingSettings(key=-1)
+    with pytest.raises(ValueError, match="'dorian' is not a scale; choose one of: major"):
+        SamplingSettings(scale="dorian")
+    settings = SamplingSettings(key=2, scale="minor", lock_scale=True)
+    assert settings.scale == "natural minor"
+    assert SamplingSettings.from_dict(settings.to_dict()) == settings
+    old = SamplingSettings().to_dict()
+    for name in ("key", "scale", "lock_scale"):
+        del old[name]
+    assert SamplingSettings.from_dict(old) == SamplingSettings()  # saved before keys existed
+
+
+@pytest.mark.parametrize("model", ["chorales", "folk", "generator"])
+@pytest.mark.parametrize("scale", [s.value for s in Scale])
+def test_a_scale_lock_never_lets_a_new_note_out_of_the_scale(
+    model: str, scale: str, request: pytest.FixtureRequest
+) -> None:
+    gen: Generator = request.getfixturevalue(model)
+    tune = piece_to_primer(d_major_tune(), gen.encoding)
+    for i, key in enumerate(LOCK_KEYS):
+        for primer in (None, tune):
+            settings = SamplingSettings(length_tokens=120, key=key, scale=scale, lock_scale=True)
+            result = gen.generate(settings, seed=i, primer=primer)
+            allowed = scale_pitch_classes(key, scale)
+            heard = [token_value(t) + result.transpose_semitones
+                     for t in result.new_tokens if t[0] == "P"]
+            assert heard and all(p % 12 in allowed for p in heard), (key, primer)
+            added = new_notes(result)
+            assert scale_consistency_in(added, key, scale) == 1.0
+            assert (result.tonic, result.scale) == (key, scale)
+            if primer is not None:  # the tune is kept as it was, moved to the key asked
+                move = (key - 2 + 6) % 12 - 6  # from D, the shorter way
+                moved = tuple(Note(n.onset_step, n.pitch + move, n.duration_steps)
+                              for n in d_major_tune().notes)
+                assert result.piece.notes[: len(moved)] == moved
+
+
+def test_a_lock_without_a_scale_keeps_the_tune_s_mode(chorales: Generator) -> None:
+    tune = piece_to_primer(d_major_tune(), chorales.encoding)
+    assert (tune.tonic, tune.scale, tune.transpose_semitones) == (2, "major", -2)
+    result = chorales.generate(SamplingSettings(length_tokens=150, lock_scale=True), seed=1,
+                               primer=tune)
+    assert result.key_label == "D major" and result.transpose_semitones == 2
+    assert result.piece.notes[: len(d_major_tune().notes)] == d_major_tune().notes
+    assert scale_consistency_in(new_notes(result), 2, "major") == 1.0
+    assert result.seam_step == 4 * (len(d_major_tune().notes) - 1)
+    assert result.primer == tune
+    summary = result.summary()
+    assert summary["key"] == "D major" and summary["scale_locked"] is True
+
+
+def test_asking_for_a_major_key_puts_the_piece_in_it(chorales: Generator) -> None:
+    from core.encoding import estimate_key
+
+    for key in (2, 5, 7, 10):
+        keys = [
+            estimate_key(chorales.generate(
+                SamplingSettings(length_tokens=300, key=key, scale="major"), seed=seed
+            ).piece.notes)
+            for seed in range(10)
+        ]
+        # The chorales are major or minor: every piece has the key's signature (the key or
+        # its relative minor), and most are in the key itself.
+        assert all(k in {(key, "major"), ((key + 9) % 12, "minor")} for k in keys), keys
+        assert sum(k == (key, "major") for k in keys) >= 6, keys
+
+
+def test_same_seed_and_settings_give_the_same_midi_with_a_key_and_a_lock(
+    chorales: Generator,
+) -> None:
+    tune = piece_to_primer(d_major_tune(), chorales.encoding)
+    settings = SamplingSettings(length_tokens=150, key=9, scale="blues", lock_scale=True)
+    for primer in (None, tune):
+        first = chorales.generate(settings, seed=11, primer=primer)
+        again = chorales.generate(settings, seed=11, primer=primer)
+        assert first.midi_bytes == again.midi_bytes and first.tokens == again.tokens
+    unlocked = chorales.generate(SamplingSettings(length_tokens=150, key=9, scale="blues"), seed=11)
+    assert unlocked.midi_bytes != first.midi_bytes
+
+
+def test_a_lock_with_no_pitch_of_the_scale_ends_the_piece_instead_of_failing() -> None:
+    from core.encoding import Vocabulary, duration_token, pitch_token, shift_token
+    from core.model import ModelConfig, build_model
+
+    black_keys = [p for p in range(48, 85) if p % 12 in {1, 3, 6, 8, 10}]
+    vocab = Vocabulary.build([[shift_token(s) for s in range(1, 17)]
+                              + [pitch_token(p) for p in black_keys]
+                              + [duration_token(d) for d in range(1, 17)]])
+    keras.utils.set_random_seed(0)
+    network = build_model(ModelConfig(embedding_dim=4, units=8, layers=1), len(vocab))
+    gen = Generator(StepModel.from_keras(network), encoding=ENCODING, vocab=vocab)
+    locked = SamplingSettings(length_s=3.0, length_tokens=None, scale="major", lock_scale=True)
+    result = gen.generate(locked, seed=0)  # C major: no pitch of the vocabulary is allowed
+    assert result.piece.notes == () and result.tokens[-1] == EOS
+    for seed in range(3):  # in F# major (all black keys) there is music again
+        free = gen.generate(SamplingSettings(length_s=3.0, length_tokens=None, key=6,
+                                             scale="major", lock_scale=True), seed=seed)
+        assert all(n.pitch % 12 in scale_pitch_classes(6, "major") for n in free.piece.notes)
