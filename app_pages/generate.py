@@ -1,31 +1,40 @@
-"""Generate: pick a model, say how the music should feel, make 1–4 pieces and listen."""
+"""Generate: pick a model, say how the music should feel, make 1–4 pieces and listen; hum a
+tune and hear it continued; keep the good bars; share a piece by link."""
 
 import streamlit as st
 
 from core.errors import TunesmithError
+from ui import generate_controls as controls
 from ui import generation as gen
 from ui import state
+from ui.humming import new_recording_to_continue
+from ui.piece_actions import piece_actions, share_link_control
+from ui.shared_piece import show_shared_piece
 from ui.text import plain
 
 st.title("Generate")
 st.write("Make new music with a trained model. Same seed and settings, same piece.")
+show_shared_piece()  # a share link opened: its piece first
 
 workspace = state.workspace_or_none()  # the bundled models play even when storage fails
-choice = gen.model_picker(workspace)
+choice = controls.model_picker(workspace)
 generator = gen.load_chosen(choice)
+seed = 0
 
 if generator is not None:
     left, right = st.columns(2, gap="large")
     with left:
-        settings = gen.music_controls()
+        settings = controls.music_controls()
     with right:
-        seed = gen.seed_control()
-        count = st.slider("Variations", 1, gen.MAX_VARIATIONS, 1, key=gen.VARIATIONS_KEY)
-        primer = gen.primer_picker(
+        seed = controls.seed_control()
+        count = st.slider("Variations", 1, controls.MAX_VARIATIONS, 1, key=controls.VARIATIONS_KEY)
+        primer = controls.primer_picker(
             generator, state.user_music_dir() if workspace else None, seed=seed
         )
-        soundfont = gen.soundfont_control(workspace)
-    if st.button("🎹 Generate", type="primary", key="generate_go"):
+        soundfont = controls.soundfont_control(workspace)
+    settings = controls.with_tune_tempo(settings, primer)
+    clicked = st.button("🎹 Generate", type="primary", key="generate_go")
+    if clicked or new_recording_to_continue():
         if isinstance(primer, str):
             st.error(plain(primer))
         else:
@@ -52,3 +61,6 @@ for view in recent:
     with st.container(border=True):
         st.subheader(view.label)
         gen.show_generation(view, key_prefix="generate")
+        share_link_control(view, key_prefix="generate")
+        with st.expander("Keep the good bars, or make it longer"):
+            piece_actions(view, key_prefix="generate", seed=seed)

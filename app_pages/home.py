@@ -2,6 +2,7 @@ import streamlit as st
 
 from core.errors import TunesmithError
 from ui import generation as gen
+from ui.piece_actions import share_link_control
 from ui.text import plain
 
 gen.prewarm_default()  # loads the bundled model in the background: the first tune comes fast
@@ -31,4 +32,5 @@ if st.button("🎵 Play me a new tune", type="primary", key="home_play_tune"):
 tune = st.session_state.get(gen.HOME_TUNE)
 if tune is not None:
     gen.show_generation(tune, key_prefix="home", details=False)
+    share_link_control(tune, key_prefix="home")
     st.page_link("app_pages/generate.py", label="Make more, your way", icon="🎹")

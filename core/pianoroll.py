@@ -6,6 +6,8 @@ import plotly.graph_objects as go
 
 from core.encoding import PITCH_CLASS_NAMES, Piece
 
+SEAM_BEFORE_COLOR = "#9e9e9e"
+SEAM_LABEL = "continuation starts"
 MAX_DRAWN_NOTES = 5000  # more bars than this make the browser sluggish; the rest is cut
 
 
@@ -14,13 +16,28 @@ def pitch_name(pitch: int) -> str:
     return f"{PITCH_CLASS_NAMES[pitch % 12].replace('-', 'b')}{pitch // 12 - 1}"
 
 
-def piece_to_figure(piece: Piece, *, height_px: int = 320) -> go.Figure:
-    """Notes as horizontal bars (x: seconds at the piece's tempo, y: pitch named like C4)."""
+def piece_to_figure(
+    piece: Piece, *, height_px: int = 320, seam_s: float | None = None
+) -> go.Figure:
+    """Notes as horizontal bars (x: seconds at the piece's tempo, y: pitch named like C4).
+
+    `seam_s`: where a continuation starts; drawn as a dashed line, the notes before it grey.
+    """
     seconds_per_step = 60.0 / piece.tempo_bpm / piece.steps_per_quarter
     notes = piece.notes[:MAX_DRAWN_NOTES]
     starts = [n.onset_step * seconds_per_step for n in notes]
     lengths = [n.duration_steps * seconds_per_step for n in notes]
     pitches = [n.pitch for n in notes]
+    colors: list[int] | list[str] = pitches
+    if seam_s is not None and pitches:  # the tune that was continued, in grey
+        from plotly.colors import sample_colorscale
+
+        low, high = min(pitches), max(pitches)
+        shades = sample_colorscale("Viridis", [(p - low) / max(high - low, 1) for p in pitches])
+        colors = [
+            SEAM_BEFORE_COLOR if start < seam_s else shade
+            for start, shade in zip(starts, shades, strict=True)
+        ]
     figure = go.Figure(
         go.Bar(
             x=lengths,
@@ -28,7 +45,7 @@ def piece_to_figure(piece: Piece, *, height_px: int = 320) -> go.Figure:
             y=pitches,
             orientation="h",
             width=0.8,
-            marker={"color": pitches, "colorscale": "Viridis", "line": {"width": 0}},
+            marker={"color": colors, "colorscale": "Viridis", "line": {"width": 0}},
             customdata=[pitch_name(p) for p in pitches],
             hovertemplate=(
                 "%{customdata}<br>start %{base:.2f} s<br>length %{x:.2f} s<extra></extra>"
@@ -50,4 +67,11 @@ def piece_to_figure(piece: Piece, *, height_px: int = 320) -> go.Figure:
         bargap=0,
         showlegend=False,
     )
+    if seam_s is not None:
+        figure.add_vline(
+            x=seam_s,
+            line={"dash": "dash", "color": "crimson", "width": 2},
+            annotation_text=SEAM_LABEL,
+            annotation_position="top right",
+        )
     return figure

@@ -9,7 +9,6 @@ thread as soon as a page asks for it (`prewarm_default`), so the first click is 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import logging
 import threading
@@ -19,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import streamlit as st
 
 from core.bundled import available_styles
@@ -44,7 +42,6 @@ from core.sampling import (
     creativity_to_settings,
     new_seed,
 )
-from core.user_music import stored_files
 from ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -75,6 +72,7 @@ class GenerationView:
     result: GenerationResult
     ogg_bytes: bytes
     soundfont: str | None = None  # path of an uploaded soundfont, None: the default
+    model_path: Path | None = None  # the model that made it, for "keep bars" and "longer"
 
 
 # ---------------------------------------------------------------- models
@@ -218,12 +216,29 @@ def make_views(
     label: str = "",
 ) -> list[GenerationView]:
     """Generate `count` variations (seeds seed, seed+1, ...) and render each for playback."""
+    results = generator.generate_variations(settings, seed=seed, count=count, primer=primer)
+    return make_views_of(
+        results, label=label or generator.name, soundfont=soundfont, model_path=generator.path
+    )
+
+
+def make_views_of(
+    results: list[GenerationResult],
+    *,
+    label: str,
+    view: GenerationView | None = None,
+    soundfont: str | None = None,
+    model_path: Path | None = None,
+) -> list[GenerationView]:
+    """Views of new pieces, rendered for playback. `view`: the piece they were made from (its
+    soundfont and model carry over)."""
+    if view is not None:
+        soundfont, model_path = view.soundfont, view.model_path
     views = []
-    for index, result in enumerate(
-        generator.generate_variations(settings, seed=seed, count=count, primer=primer), start=1
-    ):
-        name = label or generator.name
-        title = f"{name} · seed {result.seed}" + (f" · variation {index}" if count > 1 else "")
+    for index, result in enumerate(results, start=1):
+        title = f"{label} · seed {result.seed}"
+        if len(results) > 1:
+            title += f" · variation {index}"
         views.append(
             GenerationView(
                 id=f"{result.seed}-{time.time_ns()}",
@@ -231,6 +246,7 @@ def make_views(
                 result=result,
                 ogg_bytes=render_ogg(result.midi_bytes, soundfont),
                 soundfont=soundfont,
+                model_path=model_path,
             )
         )
     return views
@@ -274,6 +290,18 @@ def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
 # ---------------------------------------------------------------- showing a piece
 
 
+def download_stem(result: GenerationResult) -> str:
+    """A file name that says what the piece is: `folk-tunes-d-major-seed42`."""
+    import re
+
+    parts = [result.model_name or "tunesmith"]
+    if result.key_label:
+        parts.append(result.key_label)
+    parts.append(f"seed{result.seed}")
+    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower().replace("#", "sharp"))
+    return slug.strip("-")[:80] or "tunesmith"
+
+
 def show_generation(view: GenerationView, *, key_prefix: str, details: bool = True) -> None:
     """Player, piano roll, optional sheet music and the four downloads of one piece."""
     result = view.result
@@ -287,7 +315,9 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
         return
     from core.pianoroll import piece_to_figure
 
-    st.plotly_chart(piece_to_figure(piece, height_px=260), key=f"{key_prefix}_roll_{view.id}")
+    seam_s = result.seam_step * 60.0 / piece.tempo_bpm / piece.steps_per_quarter
+    figure = piece_to_figure(piece, height_px=260, seam_s=seam_s if result.primer else None)
+    st.plotly_chart(figure, key=f"{key_prefix}_roll_{view.id}")
     if st.toggle("Show sheet music", key=f"{key_prefix}_score_{view.id}"):
         try:
             with st.spinner("Engraving…"):
@@ -295,7 +325,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
             st.image(svg, caption="First page", width="stretch")
         except TunesmithError as error:
             st.error(plain(f"Sheet music: {error}"))
-    stem = f"tunesmith-seed{result.seed}"
+    stem = download_stem(result)
     # (label, data or a function that makes it, extension, MIME type, key part, icon); the WAV
     # and the MusicXML are only made when their button is clicked.
     downloads: tuple[tuple[str, bytes | Callable[[], bytes], str, str, str, str], ...] = (
@@ -311,181 +341,3 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     ):
         column.download_button(label, data, file_name=f"{stem}.{extension}", mime=mime,
                                key=f"{key_prefix}_{key}_{view.id}", icon=icon)
-
-
-# ---------------------------------------------------------------- controls of the Generate page
-
-MODEL_KEY = "generate_model"
-START_KEY = "generate_start"
-UPLOAD_KEY = "generate_primer_upload"
-MY_TUNE_KEY = "generate_primer_mine"
-CREATIVITY_KEY = "generate_creativity"
-LENGTH_KEY = "generate_length_s"
-TEMPO_KEY = "generate_tempo"
-INSTRUMENT_KEY = "generate_instrument"
-VARIATIONS_KEY = "generate_variations"
-SEED_KEY = "generate_seed"
-ADVANCED_KEY = "generate_advanced"
-TEMPERATURE_KEY = "generate_temperature"
-TOP_K_KEY = "generate_top_k"
-TOP_P_KEY = "generate_top_p"
-SOUNDFONT_KEY = "generate_soundfont"
-
-START_NOTHING = "A blank page"
-START_EXCERPT = "A snippet of the music the model learned from"
-START_MY_TUNE = "My own tune (continue it)"
-DEFAULT_LENGTH_S = 20
-MAX_LENGTH_S = 120
-MAX_VARIATIONS = 4
-
-
-def model_picker(workspace: Path | None) -> ModelChoice | None:
-    choices = model_choices(workspace)
-    if not choices:
-        st.warning("No model yet: train one on the Train page.")
-        return None
-    labels = [c.label for c in choices]
-    label = st.selectbox(
-        "Model",
-        labels,
-        key=MODEL_KEY,
-        help="The bundled models each learned one style; yours appear after training.",
-    )
-    return choices[labels.index(label)] if label in labels else choices[0]
-
-
-def music_controls() -> SamplingSettings:
-    """Creativity, length, tempo, instrument (and, for the curious, the raw sampling knobs)."""
-    creativity = st.select_slider(
-        "Creativity",
-        options=list(CREATIVITY_LEVELS),
-        value=DEFAULT_CREATIVITY,
-        key=CREATIVITY_KEY,
-        help="Calm sticks to what the model knows best; Wild takes risks.",
-    )
-    length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
-    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(DEFAULT_TEMPO_BPM), key=TEMPO_KEY)
-    instruments = list(INSTRUMENT_PROGRAMS)
-    instrument = st.selectbox(
-        "Instrument", instruments, index=instruments.index(DEFAULT_INSTRUMENT), key=INSTRUMENT_KEY
-    )
-    settings = creativity_to_settings(
-        CREATIVITY_LEVELS[creativity],
-        length_tokens=None,
-        length_s=float(length_s),
-        tempo_bpm=float(tempo),
-        program=INSTRUMENT_PROGRAMS[instrument],
-    )
-    with st.expander("Fine-tune the randomness"):
-        if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
-            temperature = st.number_input(
-                "Temperature",
-                0.0,
-                3.0,
-                settings.temperature,
-                0.05,
-                key=TEMPERATURE_KEY,
-                help="0 always picks the likeliest next note.",
-            )
-            top_k = st.number_input("Top-k (0: off)", 0, 500, 0, key=TOP_K_KEY)
-            top_p = st.number_input("Top-p", 0.05, 1.0, settings.top_p, 0.05, key=TOP_P_KEY)
-            settings = SamplingSettings.from_dict(
-                {
-                    **settings.to_dict(),
-                    "temperature": float(temperature),
-                    "top_k": int(top_k),
-                    "top_p": float(top_p),
-                }
-            )
-    return settings
-
-
-def _surprise() -> None:
-    st.session_state[SEED_KEY] = new_seed()
-
-
-def seed_control() -> int:
-    """The seed (same seed, same piece) with a "surprise me" button that draws a new one."""
-    if SEED_KEY not in st.session_state:
-        st.session_state[SEED_KEY] = new_seed()
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    seed = left.number_input("Seed (same seed, same piece)", 0, 2**31 - 1, key=SEED_KEY)
-    right.button("🎲 Surprise me", key="generate_surprise", on_click=_surprise)
-    return int(seed)
-
-
-def primer_picker(
-    generator: Generator, user_music: Path | None, *, seed: int
-) -> Primer | str | None:
-    """How the piece starts. Returns a primer, None (a blank page) or an error line.
-
-    The snippet of training music is drawn from `seed`, so the same seed gives the same piece.
-    """
-    from core.primers import music_to_primer
-
-    options = [START_NOTHING]
-    if generator.primers:
-        options.append(START_EXCERPT)
-    options.append(START_MY_TUNE)
-    start = st.radio("Start from", options, key=START_KEY)
-    if start == START_EXCERPT:
-        return generator.excerpt_primer(np.random.default_rng(seed))
-    if start != START_MY_TUNE:
-        return None
-    mine = {f.name: f.path for f in stored_files(user_music)} if user_music else {}
-    upload = st.file_uploader(
-        "A MIDI, MusicXML or ABC file",
-        type=["mid", "midi", "musicxml", "xml", "mxl", "abc"],
-        key=UPLOAD_KEY,
-    )
-    picked = (
-        st.selectbox(
-            "…or one from my dataset (uploads and transcriptions)",
-            ["(none)", *mine],
-            key=MY_TUNE_KEY,
-        )
-        if mine
-        else "(none)"
-    )
-    try:
-        if upload is not None:
-            return music_to_primer(upload.getvalue(), generator.encoding, name=upload.name)
-        if picked in mine:
-            data = mine[picked].read_bytes()
-            return music_to_primer(data, generator.encoding, name=str(picked))
-    except TunesmithError as error:
-        return str(error)
-    except OSError:
-        return f"{picked}: cannot be read any more; choose another tune"
-    st.info("Choose a tune to continue, or start from a blank page.")
-    return "no tune chosen yet"
-
-
-def soundfont_control(workspace: Path | None) -> str | None:
-    """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
-    from core.quotas import check_room
-    from core.rendering import InvalidSoundfontError, validate_soundfont
-    from core.storage import atomic_write_bytes, saving
-
-    with st.expander("Use my own sound (SoundFont .sf2)"):
-        upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)
-        if upload is None or workspace is None:
-            return None
-        data = upload.getvalue()
-        try:
-            validate_soundfont(data, name=upload.name)
-        except InvalidSoundfontError as error:
-            st.error(plain(str(error)))
-            return None
-        # stored under its content's hash: the user's file name is only displayed
-        path = workspace / "soundfonts" / f"{hashlib.sha256(data).hexdigest()[:32]}.sf2"
-        if not path.exists():
-            try:
-                check_room(workspace, incoming_bytes=len(data), what=upload.name)
-                with saving(upload.name):
-                    atomic_write_bytes(path, data)
-            except TunesmithError as error:
-                st.error(plain(str(error)))
-                return None
-        st.caption(f"Playing with {plain(upload.name)}")
-        return str(path)

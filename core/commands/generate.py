@@ -1,18 +1,27 @@
 """`python -m core generate --model MODEL_DIR|default --out FILE.mid [options] [--json]`.
 
 Generates one piece with a trained model and writes it as MIDI (and as WAV with `--wav`).
-`--primer FILE` continues a MIDI/MusicXML/ABC file. The seed is printed, so the same command
-with `--seed` makes the same piece again.
+`--primer FILE` continues a MIDI/MusicXML/ABC file (`--keep-bars N`: only its first N bars),
+`--audio-primer FILE` a recording (hummed, sung, played). `--key`, `--scale` and
+`--lock-scale` choose the key and hold the new notes to the scale. The seed is printed, so the
+same command with `--seed` makes the same piece again; with a bundled model `--json` also prints
+the piece's share link, and `generate --link URL` makes that piece again.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.commands._common import print_error, print_json
 from core.storage import atomic_write_bytes
+
+if TYPE_CHECKING:
+    from core.primers import Primer
+    from core.sampling import GenerationResult, Generator, SamplingSettings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +60,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a MIDI/MusicXML/ABC file to continue",
     )
     parser.add_argument(
+        "--audio-primer",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a recording (hummed, sung, whistled, played) to transcribe and continue",
+    )
+    parser.add_argument(
+        "--keep-bars",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --primer or --audio-primer: keep only its first N bars, then continue",
+    )
+    parser.add_argument(
+        "--key",
+        default=None,
+        metavar="NAME",
+        help="the key's tonic (C, C#, Db ... B; default: the tune's, or the model's)",
+    )
+    parser.add_argument(
+        "--scale",
+        default=None,
+        metavar="SCALE",
+        help="major, natural-minor, harmonic-minor, major-pentatonic, minor-pentatonic or blues",
+    )
+    parser.add_argument(
+        "--lock-scale",
+        action="store_true",
+        help="every new note stays in the key's scale",
+    )
+    parser.add_argument(
+        "--link",
+        default=None,
+        metavar="URL",
+        help="make the piece a share link names (give only --out, --wav and --json with it)",
+    )
+    parser.add_argument(
         "--snippet",
         action="store_true",
         help="start from a snippet of the music the model learned from (drawn from the seed)",
@@ -65,28 +111,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
-def run(args: argparse.Namespace) -> int:
-    import numpy as np
+class _OptionError(ValueError):
+    """A bad command-line value; the message names the option."""
 
+
+# Options that make a piece; a link already holds all of them.
+_RECIPE_OPTIONS = (
+    "tokens",
+    "seconds",
+    "temperature",
+    "top_k",
+    "top_p",
+    "seed",
+    "tempo",
+    "primer",
+    "audio_primer",
+    "keep_bars",
+    "key",
+    "scale",
+    "snippet",
+)
+
+
+def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSettings:
     from core.encoding import DEFAULT_TEMPO_BPM
-    from core.primers import music_to_primer
-    from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
     from core.sampling import (
         DEFAULT_LENGTH_TOKENS,
         DEFAULT_TEMPERATURE,
         DEFAULT_TOP_K,
         DEFAULT_TOP_P,
-        Generator,
         SamplingSettings,
-        new_seed,
     )
+    from core.scales import parse_scale, parse_tonic
 
-    started = time.perf_counter()
-    generator = Generator.from_folder(args.model)
-    primer = music_to_primer(args.primer, generator.encoding) if args.primer else None
-    tempo = args.tempo or (primer.tempo_bpm if primer and primer.tempo_bpm else None)
+    def parsed(option: str, parse: Callable[[str], Any], value: str | None) -> Any:
+        try:
+            return None if value is None else parse(value)
+        except ValueError as error:
+            raise _OptionError(f"{option}: {error}") from None
+
+    scale = parsed("--scale", parse_scale, args.scale)
     try:
-        settings = SamplingSettings(
+        return SamplingSettings(
             temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
             top_k=DEFAULT_TOP_K if args.top_k is None else args.top_k,
             top_p=DEFAULT_TOP_P if args.top_p is None else args.top_p,
@@ -94,24 +160,92 @@ def run(args: argparse.Namespace) -> int:
             if args.seconds is not None
             else args.tokens or DEFAULT_LENGTH_TOKENS,
             length_s=args.seconds,
-            tempo_bpm=tempo or DEFAULT_TEMPO_BPM,
+            tempo_bpm=args.tempo or tempo_bpm or DEFAULT_TEMPO_BPM,
             program=args.program,
+            key=parsed("--key", parse_tonic, args.key),
+            scale=scale.value if scale else None,
+            lock_scale=args.lock_scale,
         )
     except ValueError as error:
-        print_error(f"{args.out.name}: {error}")
-        return 2
-    seed = new_seed() if args.seed is None else args.seed
+        raise _OptionError(f"{args.out.name}: {error}") from None
+
+
+def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer | None:
+    """The tune to continue: a file, a recording, a training snippet, or none."""
+    import numpy as np
+
+    from core.continuation import first_bars
+    from core.primers import music_to_primer, piece_to_primer
+
+    given = [o for o in ("primer", "audio_primer", "snippet") if getattr(args, o)]
+    if len(given) > 1:
+        raise _OptionError("give one of --primer, --audio-primer and --snippet")
+    if args.keep_bars is not None and not (args.primer or args.audio_primer):
+        raise _OptionError("--keep-bars: give --primer FILE or --audio-primer FILE to keep bars of")
     if args.snippet:
-        if primer is not None:
-            print_error(f"{args.primer.name}: give --primer or --snippet, not both")
-            return 2
         primer = generator.excerpt_primer(np.random.default_rng(seed))
         if primer is None:
-            print_error(f"{generator.name}: this model ships no training snippets (primers.json)")
-            return 2
-    result = generator.generate(settings, seed=seed, primer=primer)
+            raise _OptionError(
+                f"{generator.name}: this model ships no training snippets (primers.json)"
+            )
+        return primer
+    if args.primer and args.keep_bars is None:
+        return music_to_primer(args.primer, generator.encoding)
+    if args.primer:
+        from core.music_io import read_music
+
+        piece = read_music(args.primer, steps_per_quarter=generator.encoding.steps_per_quarter)[0]
+    elif args.audio_primer:
+        from core.humming import recording_to_tune
+        from core.transcription import load_model
+
+        piece = recording_to_tune(
+            args.audio_primer, model=load_model(), name=Path(args.audio_primer).name
+        )
+    else:
+        return None
+    if args.keep_bars is not None:
+        try:
+            piece = first_bars(piece, args.keep_bars)
+        except ValueError as error:
+            raise _OptionError(f"--keep-bars: {error}") from None
+    return piece_to_primer(piece, generator.encoding)
+
+
+def _from_link(args: argparse.Namespace) -> GenerationResult:
+    from core.share_links import link_to_params, params_to_recipe, recipe_to_result
+
+    given = [o for o in _RECIPE_OPTIONS if getattr(args, o) not in (None, False)]
+    if given or args.model != "default" or args.program:
+        raise _OptionError("--link: the link holds the whole piece; give only --out, --wav, --json")
+    return recipe_to_result(params_to_recipe(link_to_params(args.link)))
+
+
+def run(args: argparse.Namespace) -> int:
+    from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
+    from core.sampling import Generator, new_seed
+    from core.share_links import NotShareableError, PieceRecipe, public_base_url, recipe_to_link
+
+    started = time.perf_counter()
+    try:
+        if args.link:
+            result = _from_link(args)
+        else:
+            generator = Generator.from_folder(args.model)
+            seed = new_seed() if args.seed is None else args.seed
+            primer = _primer(args, generator, seed)
+            settings = _settings(args, primer.tempo_bpm if primer else None)
+            result = generator.generate(settings, seed=seed, primer=primer)
+    except _OptionError as error:
+        print_error(str(error))
+        return 2
     atomic_write_bytes(args.out, result.midi_bytes)
     summary = {**result.summary(), "out": str(args.out)}
+    try:
+        summary["link"] = recipe_to_link(PieceRecipe.of(result), public_base_url())
+    except NotShareableError as error:
+        summary["link"] = None
+        summary["link_note"] = str(error)
     if args.wav:
         audio = midi_to_audio(result.midi_bytes, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ)
         atomic_write_bytes(args.wav, audio_to_wav_bytes(audio, DEFAULT_SAMPLE_RATE_HZ))
@@ -122,6 +256,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             f"wrote {args.out} ({summary['notes']} notes, {summary['duration_s']:.1f} s, "
-            f"seed {seed})" + (f" and {args.wav}" if args.wav else "")
+            f"seed {result.seed})" + (f" and {args.wav}" if args.wav else "")
         )
     return 0

@@ -6,6 +6,7 @@ from streamlit.testing.v1 import AppTest
 from core.sampling import DEFAULT_MODEL_DIR
 from tests.app.shown import shown
 from tests.conftest import REPO
+from ui import generate_controls as controls
 from ui import generation as gen
 
 pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
@@ -21,11 +22,11 @@ def page(isolated_data_dir):
 
 
 def test_generate_two_variations_shows_players_and_downloads(page):
-    page.select_slider(key=gen.CREATIVITY_KEY).set_value("Calm")
-    page.slider(key=gen.LENGTH_KEY).set_value(6)
-    page.slider(key=gen.VARIATIONS_KEY).set_value(2)
-    page.selectbox(key=gen.INSTRUMENT_KEY).set_value("Flute")
-    page.number_input(key=gen.SEED_KEY).set_value(1234)
+    page.select_slider(key=controls.CREATIVITY_KEY).set_value("Calm")
+    page.slider(key=controls.LENGTH_KEY).set_value(6)
+    page.slider(key=controls.VARIATIONS_KEY).set_value(2)
+    page.selectbox(key=controls.INSTRUMENT_KEY).set_value("Flute")
+    page.number_input(key=controls.SEED_KEY).set_value(1234)
     page.button(key="generate_go").click().run()
     assert not page.exception and not page.error
     history = page.session_state[gen.HISTORY]
@@ -38,18 +39,18 @@ def test_generate_two_variations_shows_players_and_downloads(page):
 
 
 def test_same_seed_same_piece_and_surprise_me_changes_the_seed(page):
-    page.slider(key=gen.LENGTH_KEY).set_value(5)
-    page.number_input(key=gen.SEED_KEY).set_value(77)
+    page.slider(key=controls.LENGTH_KEY).set_value(5)
+    page.number_input(key=controls.SEED_KEY).set_value(77)
     page.button(key="generate_go").click().run()
     page.button(key="generate_go").click().run()
     first, second = page.session_state[gen.HISTORY][:2]
     assert first.result.midi_bytes == second.result.midi_bytes
     page.button(key="generate_surprise").click().run()
-    assert page.number_input(key=gen.SEED_KEY).value != 77
+    assert page.number_input(key=controls.SEED_KEY).value != 77
 
 
 def test_sheet_music_toggle_shows_the_score(page):
-    page.slider(key=gen.LENGTH_KEY).set_value(5)
+    page.slider(key=controls.LENGTH_KEY).set_value(5)
     page.button(key="generate_go").click().run()
     view = page.session_state[gen.HISTORY][0]
     page.toggle(key=f"generate_score_{view.id}").set_value(True).run()
@@ -65,11 +66,11 @@ def _walk(node):
 
 
 def test_excerpt_primer_starts_the_piece_with_training_music(page):
-    page.radio(key=gen.START_KEY).set_value(gen.START_EXCERPT)
-    page.slider(key=gen.LENGTH_KEY).set_value(5)
+    page.radio(key=controls.START_KEY).set_value(controls.START_EXCERPT)
+    page.slider(key=controls.LENGTH_KEY).set_value(5)
     page.button(key="generate_go").click().run()
     assert not page.exception and not page.error
-    page.number_input(key=gen.SEED_KEY).set_value(5)
+    page.number_input(key=controls.SEED_KEY).set_value(5)
     page.button(key="generate_go").click().run()
     page.button(key="generate_go").click().run()
     first, second = page.session_state[gen.HISTORY][:2]
@@ -78,7 +79,7 @@ def test_excerpt_primer_starts_the_piece_with_training_music(page):
 
 
 def test_my_own_tune_without_a_file_says_so(page):
-    page.radio(key=gen.START_KEY).set_value(gen.START_MY_TUNE)
+    page.radio(key=controls.START_KEY).set_value(controls.START_MY_TUNE)
     page.button(key="generate_go").click().run()
     assert page.error and "no tune chosen" in shown(page.error[0])
 
@@ -94,7 +95,7 @@ def test_a_broken_model_in_my_models_is_reported_with_its_name(page):
         (broken / name).write_text("{}")
     (broken / "config.json").write_text('{"model": {}}')
     page.run()
-    labels = page.selectbox(key=gen.MODEL_KEY).options
+    labels = page.selectbox(key=controls.MODEL_KEY).options
     assert any("broken" in label for label in labels)
-    page.selectbox(key=gen.MODEL_KEY).set_value("My model: broken").run()
+    page.selectbox(key=controls.MODEL_KEY).set_value("My model: broken").run()
     assert page.error and shown(page.error[0]).startswith("broken:")

@@ -1,0 +1,151 @@
+"""Share links: parameters → piece → parameters gives identical MIDI; bad links are refused by
+name before anything is generated."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.encoding import Note, Piece
+from core.primers import piece_to_primer
+from core.sampling import Generator, SamplingSettings
+from core.share_links import (
+    MAX_LINK_PRIMER_CHARS,
+    InvalidLinkError,
+    NotShareableError,
+    PieceRecipe,
+    _check,
+    link_to_params,
+    params_to_recipe,
+    recipe_to_link,
+    recipe_to_params,
+    recipe_to_result,
+)
+
+BASE = "https://tunes.example/generate"
+
+
+@pytest.fixture(scope="module")
+def folk() -> Generator:
+    return Generator.from_folder("folk-tunes")
+
+
+def _signed(params: dict[str, str]) -> dict[str, str]:
+    """Parameters changed on purpose and given a valid check, to reach the field checks."""
+    params = {k: v for k, v in params.items() if k != "check"}
+    return {**params, "check": _check(params)}
+
+
+def _round_trip(result):
+    link = recipe_to_link(PieceRecipe.of(result), BASE)
+    recipe = params_to_recipe(link_to_params(link))
+    again = recipe_to_result(recipe)
+    assert recipe_to_params(recipe) == link_to_params(link)
+    return link, again
+
+
+def test_a_link_regenerates_the_same_midi_with_key_scale_and_lock(folk: Generator) -> None:
+    settings = SamplingSettings(
+        temperature=0.915, top_p=0.9525, length_tokens=None, length_s=12.5, tempo_bpm=97.0,
+        program=73, key=2, scale="major pentatonic", lock_scale=True,
+    )
+    result = folk.generate(settings, seed=123_456)
+    link, again = _round_trip(result)
+    assert link.startswith(BASE + "?v=1&model=folk-tunes&seed=123456")
+    assert again.midi_bytes == result.midi_bytes
+
+
+def test_a_link_carries_a_small_primer(folk: Generator) -> None:
+    tune = Piece("my tune", tuple(Note(4 * i, p, 4) for i, p in enumerate([62, 64, 66, 67, 69])))
+    primer = piece_to_primer(tune, folk.encoding)
+    result = folk.generate(SamplingSettings(length_tokens=120), seed=9, primer=primer)
+    link, again = _round_trip(result)
+    assert "primer=" in link
+    assert again.midi_bytes == result.midi_bytes
+    snippet = folk.excerpt_primer(np.random.default_rng(3))
+    result = folk.generate(SamplingSettings(length_tokens=80), seed=3, primer=snippet)
+    assert _round_trip(result)[1].midi_bytes == result.midi_bytes
+
+
+def test_other_parameters_in_the_url_are_ignored(folk: Generator) -> None:
+    result = folk.generate(SamplingSettings(length_tokens=40), seed=1)
+    params = link_to_params(recipe_to_link(PieceRecipe.of(result), BASE) + "&ws=abc&job=x")
+    assert recipe_to_result(params_to_recipe(params)).midi_bytes == result.midi_bytes
+
+
+def test_a_piece_from_an_own_model_cannot_travel(folk: Generator) -> None:
+    result = replace(folk.generate(SamplingSettings(length_tokens=20), seed=1), model_name="mine")
+    with pytest.raises(NotShareableError, match="your own model"):
+        PieceRecipe.of(result)
+
+
+def test_a_long_primer_does_not_fit_in_a_link(folk: Generator) -> None:
+    rng = np.random.default_rng(0)
+    onsets = np.cumsum(rng.integers(1, 16, 700))
+    notes = tuple(
+        Note(int(o), int(rng.integers(30, 100)), int(rng.integers(1, 16))) for o in onsets
+    )
+    primer = piece_to_primer(Piece("long", notes), folk.encoding)
+    recipe = PieceRecipe("folk-tunes", 1, SamplingSettings(length_tokens=10), primer)
+    with pytest.raises(NotShareableError, match=str(MAX_LINK_PRIMER_CHARS)):
+        recipe_to_params(recipe)
+
+
+def _good_params(folk: Generator) -> dict[str, str]:
+    tune = Piece("t", tuple(Note(4 * i, p, 4) for i, p in enumerate([60, 62, 64])))
+    primer = piece_to_primer(tune, folk.encoding)
+    result = folk.generate(SamplingSettings(length_tokens=30, key=7), seed=5, primer=primer)
+    return recipe_to_params(PieceRecipe.of(result))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seed": "6"}, "changed after it was made"),
+        ({"check": ""}, "changed after it was made"),
+    ],
+)
+def test_a_tampered_or_cut_link_is_refused(folk: Generator, change, message) -> None:
+    params = {**_good_params(folk), **change}
+    with pytest.raises(InvalidLinkError, match=message):
+        params_to_recipe(params)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"v": "2"}, "version 2"),
+        ({"model": "../../etc"}, "not a bundled model"),
+        ({"seed": "abc"}, "seed .* not a whole number"),
+        ({"seed": "-1"}, "seed .* within"),
+        ({"temperature": "nan"}, "temperature .* not a number"),
+        ({"temperature": "99"}, "settings cannot be used: temperature"),
+        ({"bpm": "5"}, "tempo_bpm"),
+        ({"program": "300"}, "program .* within 0..127"),
+        ({"key": "H"}, "key is not a key name"),
+        ({"scale": "dorian"}, "scale must be one of"),
+        ({"primer": "%%%not-base64"}, "tune .* cannot be read"),
+        ({"primer_shift": "40"}, "transposition"),
+        ({"tokens": ""}, "no tokens"),
+    ],
+)
+def test_each_bad_parameter_is_named(folk: Generator, change, message) -> None:
+    params = _signed({**_good_params(folk), **change})
+    with pytest.raises(InvalidLinkError, match=message):
+        recipe = params_to_recipe(params)
+        recipe_to_result(recipe, generator=folk)
+
+
+def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator) -> None:
+    from core.share_links import encode_primer_tokens
+
+    for tokens, message in (
+        (("T4", "P60", "Dzz"), "does not know"),
+        (("D4", "P60"), "not valid music"),
+        (("P60", "D4", "EOS"), "ends the piece"),
+    ):
+        params = _signed({**_good_params(folk), "primer": encode_primer_tokens(tokens)})
+        with pytest.raises(InvalidLinkError, match=message):
+            recipe_to_result(params_to_recipe(params), generator=folk)

@@ -1,0 +1,135 @@
+"""Make it yours, in a real browser: a share link opened in a fresh browser plays the same piece
+(the MIDI download's hash equals the original's); a tune sung into the microphone (Chromium's
+fake capture plays a checked-in recording) is heard and continued, and the continuation plays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.conftest import REPO
+from tests.e2e.test_journey import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FINISHED,
+    RUN_TIMEOUT_MS,
+    needs_chromium,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+pytestmark = pytest.mark.e2e
+
+HUMMED_TUNE = REPO / "tests" / "fixtures" / "hummed_tune.wav"
+RECORDING_S = 10.0  # as long as the fixture: Chromium loops the file
+AUDIO_DURATION_JS = """(index) => new Promise((resolve, reject) => {
+    const check = () => {
+        const audio = document.querySelectorAll('audio')[index];
+        if (audio && audio.readyState >= 1 && audio.duration > 0) { resolve(audio.duration); }
+        else { setTimeout(check, 50); }
+    };
+    check();
+})"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from core.benchmarks._server import app_server
+
+    log = tmp_path_factory.mktemp("logs") / "streamlit.log"
+    with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    from playwright.sync_api import sync_playwright
+
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={HUMMED_TUNE}",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        yield browser
+        browser.close()
+
+
+def _new_page(browser: Browser, url: str) -> Page:
+    context = browser.new_context(permissions=["microphone"])
+    page = context.new_page()
+    page.set_default_timeout(RUN_TIMEOUT_MS)
+    page.goto(url)
+    page.wait_for_selector(FINISHED)
+    return page
+
+
+def _midi_download_hash(page: Page, container_text: str) -> str:
+    piece = page.get_by_test_id("stVerticalBlockBorderWrapper").filter(has_text=container_text)
+    with page.expect_download() as download:
+        piece.first.get_by_role("button", name="MIDI").first.click()
+    path = download.value.path()
+    assert download.value.suggested_filename.endswith(".mid")
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@needs_chromium
+def test_a_share_link_plays_the_same_piece_in_a_fresh_browser(browser: Browser,
+                                                              app_url: str) -> None:
+    page = _new_page(browser, f"{app_url}/generate")
+    seed = page.get_by_role("spinbutton", name="Seed")
+    seed.fill("4242")
+    seed.press("Enter")
+    page.wait_for_selector(FINISHED)
+    page.get_by_role("button", name="Generate").click()
+    page.get_by_text("seed 4242").first.wait_for()
+    page.wait_for_selector(FINISHED)
+    original = _midi_download_hash(page, "seed 4242")
+
+    page.get_by_role("button", name="Copy link").first.click()
+    link = page.get_by_test_id("stCode").first.inner_text().strip()
+    assert link.startswith(f"{app_url}/generate?") and "seed=4242" in link
+    assert "ws=" not in link  # the workspace never travels with a piece
+    page.context.close()
+
+    fresh = _new_page(browser, link)  # a new context: no cookies, no workspace
+    fresh.get_by_text("A piece shared with you").first.wait_for()
+    fresh.wait_for_selector(FINISHED)
+    fresh.evaluate(AUDIO_DURATION_JS, 0)
+    assert _midi_download_hash(fresh, "A piece shared with you") == original
+
+    tampered = re.sub(r"seed=4242", "seed=4243", link)
+    fresh.goto(tampered)
+    fresh.wait_for_selector(FINISHED)
+    fresh.get_by_text("This share link cannot be played").wait_for()
+    assert fresh.locator("[data-testid='stException']").count() == 0
+    fresh.context.close()
+
+
+@needs_chromium
+def test_hum_into_the_microphone_and_hear_it_continued(browser: Browser, app_url: str) -> None:
+    page = _new_page(browser, f"{app_url}/generate")
+    page.get_by_text("Hum, sing or play it to me").click()
+    page.wait_for_selector(FINISHED)
+    page.get_by_role("button", name="Record").click()
+    page.wait_for_timeout(RECORDING_S * 1000)
+    page.get_by_role("button", name="Stop recording").click()
+    page.get_by_text("This is what I heard").wait_for()
+    page.get_by_text("Your recent pieces").wait_for()
+    page.get_by_text("continuation starts").first.wait_for()  # the seam in the piano roll
+    page.wait_for_selector(FINISHED)
+    assert page.locator("[data-testid='stException']").count() == 0
+    # the recording's player, the heard tune's player, then the continuation's
+    durations = [page.evaluate(AUDIO_DURATION_JS, i) for i in range(page.locator("audio").count())]
+    assert len(durations) >= 3 and durations[-1] > 5.0
+    page.context.close()

@@ -1,0 +1,252 @@
+"""The Generate page's controls: the model, how the music should feel (creativity, length,
+tempo, instrument, key and scale), the seed, how a piece starts, and an optional soundfont.
+
+Each returns what it chose; the page generates. Widget keys are prefixed `generate_`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from core.errors import TunesmithError
+from core.primers import Primer
+from core.rendering import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+from core.sampling import (
+    CREATIVITY_LEVELS,
+    DEFAULT_CREATIVITY,
+    Generator,
+    SamplingSettings,
+    creativity_to_settings,
+    new_seed,
+)
+from core.user_music import stored_files
+from ui.generation import DEFAULT_TEMPO_BPM, ModelChoice, model_choices
+from ui.text import plain
+
+MODEL_KEY = "generate_model"
+START_KEY = "generate_start"
+UPLOAD_KEY = "generate_primer_upload"
+MY_TUNE_KEY = "generate_primer_mine"
+CREATIVITY_KEY = "generate_creativity"
+LENGTH_KEY = "generate_length_s"
+TEMPO_KEY = "generate_tempo"
+INSTRUMENT_KEY = "generate_instrument"
+VARIATIONS_KEY = "generate_variations"
+SEED_KEY = "generate_seed"
+ADVANCED_KEY = "generate_advanced"
+TEMPERATURE_KEY = "generate_temperature"
+TOP_K_KEY = "generate_top_k"
+TOP_P_KEY = "generate_top_p"
+SOUNDFONT_KEY = "generate_soundfont"
+KEY_KEY = "generate_key"
+SCALE_KEY = "generate_scale"
+LOCK_KEY = "generate_lock_scale"
+TUNE_TEMPO_KEY = "generate_tune_tempo"
+
+START_NOTHING = "A blank page"
+START_EXCERPT = "A snippet of the music the model learned from"
+START_MY_TUNE = "My own tune (continue it)"
+START_HUM = "Hum, sing or play it to me (microphone)"
+AS_MY_TUNE = "As my tune (or the model's own)"
+DEFAULT_LENGTH_S = 20
+MAX_LENGTH_S = 120
+MAX_VARIATIONS = 4
+
+
+def model_picker(workspace: Path | None) -> ModelChoice | None:
+    choices = model_choices(workspace)
+    if not choices:
+        st.warning("No model yet: train one on the Train page.")
+        return None
+    labels = [c.label for c in choices]
+    label = st.selectbox(
+        "Model",
+        labels,
+        key=MODEL_KEY,
+        help="The bundled models each learned one style; yours appear after training.",
+    )
+    return choices[labels.index(label)] if label in labels else choices[0]
+
+
+def music_controls() -> SamplingSettings:
+    """Creativity, length, tempo, instrument (and, for the curious, the raw sampling knobs)."""
+    creativity = st.select_slider(
+        "Creativity",
+        options=list(CREATIVITY_LEVELS),
+        value=DEFAULT_CREATIVITY,
+        key=CREATIVITY_KEY,
+        help="Calm sticks to what the model knows best; Wild takes risks.",
+    )
+    length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
+    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(DEFAULT_TEMPO_BPM), key=TEMPO_KEY)
+    st.toggle(
+        "Continue my tune at its own tempo",
+        value=True,
+        key=TUNE_TEMPO_KEY,
+        help="When you continue a tune, keep the tempo it was played at instead of the slider's.",
+    )
+    key, scale, lock = key_controls()
+    instruments = list(INSTRUMENT_PROGRAMS)
+    instrument = st.selectbox(
+        "Instrument", instruments, index=instruments.index(DEFAULT_INSTRUMENT), key=INSTRUMENT_KEY
+    )
+    settings = creativity_to_settings(
+        CREATIVITY_LEVELS[creativity],
+        length_tokens=None,
+        length_s=float(length_s),
+        tempo_bpm=float(tempo),
+        program=INSTRUMENT_PROGRAMS[instrument],
+        key=key,
+        scale=scale,
+        lock_scale=lock,
+    )
+    with st.expander("Fine-tune the randomness"):
+        if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
+            temperature = st.number_input(
+                "Temperature",
+                0.0,
+                3.0,
+                settings.temperature,
+                0.05,
+                key=TEMPERATURE_KEY,
+                help="0 always picks the likeliest next note.",
+            )
+            top_k = st.number_input("Top-k (0: off)", 0, 500, 0, key=TOP_K_KEY)
+            top_p = st.number_input("Top-p", 0.05, 1.0, settings.top_p, 0.05, key=TOP_P_KEY)
+            settings = SamplingSettings.from_dict(
+                {
+                    **settings.to_dict(),
+                    "temperature": float(temperature),
+                    "top_k": int(top_k),
+                    "top_p": float(top_p),
+                }
+            )
+    return settings
+
+
+def key_controls() -> tuple[int | None, str | None, bool]:
+    """Key (a tonic or "as my tune"), scale, and whether new notes are locked to the scale."""
+    from core.scales import TONIC_NAMES, Scale
+
+    left, right = st.columns(2)
+    key = left.selectbox("Key", [AS_MY_TUNE, *TONIC_NAMES], key=KEY_KEY)
+    scale = right.selectbox("Scale", [AS_MY_TUNE, *(s.value for s in Scale)], key=SCALE_KEY)
+    lock = st.toggle(
+        "Lock the new notes to this scale",
+        key=LOCK_KEY,
+        help="Every new note stays in the scale (your own tune is kept as you played it).",
+    )
+    return (
+        None if key == AS_MY_TUNE else TONIC_NAMES.index(key),
+        None if scale == AS_MY_TUNE else scale,
+        bool(lock),
+    )
+
+
+def with_tune_tempo(settings: SamplingSettings, primer: Primer | str | None) -> SamplingSettings:
+    """The settings at the tune's own tempo when continuing a tune and the toggle says so."""
+    from dataclasses import replace
+
+    tempo = primer.tempo_bpm if isinstance(primer, Primer) else None
+    if tempo and st.session_state.get(TUNE_TEMPO_KEY, True):
+        return replace(settings, tempo_bpm=min(max(float(tempo), 20.0), 400.0))
+    return settings
+
+
+def _surprise() -> None:
+    st.session_state[SEED_KEY] = new_seed()
+
+
+def seed_control() -> int:
+    """The seed (same seed, same piece) with a "surprise me" button that draws a new one."""
+    if SEED_KEY not in st.session_state:
+        st.session_state[SEED_KEY] = new_seed()
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    seed = left.number_input("Seed (same seed, same piece)", 0, 2**31 - 1, key=SEED_KEY)
+    right.button("🎲 Surprise me", key="generate_surprise", on_click=_surprise)
+    return int(seed)
+
+
+def primer_picker(
+    generator: Generator, user_music: Path | None, *, seed: int
+) -> Primer | str | None:
+    """How the piece starts. Returns a primer, None (a blank page) or an error line.
+
+    The snippet of training music is drawn from `seed`, so the same seed gives the same piece.
+    """
+    from core.primers import music_to_primer
+
+    options = [START_NOTHING]
+    if generator.primers:
+        options.append(START_EXCERPT)
+    options += [START_MY_TUNE, START_HUM]
+    start = st.radio("Start from", options, key=START_KEY)
+    if start == START_EXCERPT:
+        return generator.excerpt_primer(np.random.default_rng(seed))
+    if start == START_HUM:
+        from ui.humming import recording_primer
+
+        return recording_primer(generator)
+    if start != START_MY_TUNE:
+        return None
+    mine = {f.name: f.path for f in stored_files(user_music)} if user_music else {}
+    upload = st.file_uploader(
+        "A MIDI, MusicXML or ABC file",
+        type=["mid", "midi", "musicxml", "xml", "mxl", "abc"],
+        key=UPLOAD_KEY,
+    )
+    picked = (
+        st.selectbox(
+            "…or one from my dataset (uploads and transcriptions)",
+            ["(none)", *mine],
+            key=MY_TUNE_KEY,
+        )
+        if mine
+        else "(none)"
+    )
+    try:
+        if upload is not None:
+            return music_to_primer(upload.getvalue(), generator.encoding, name=upload.name)
+        if picked in mine:
+            data = mine[picked].read_bytes()
+            return music_to_primer(data, generator.encoding, name=str(picked))
+    except TunesmithError as error:
+        return str(error)
+    except OSError:
+        return f"{picked}: cannot be read any more; choose another tune"
+    st.info("Choose a tune to continue, or start from a blank page.")
+    return "no tune chosen yet"
+
+
+def soundfont_control(workspace: Path | None) -> str | None:
+    """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
+    from core.quotas import check_room
+    from core.rendering import InvalidSoundfontError, validate_soundfont
+    from core.storage import atomic_write_bytes, saving
+
+    with st.expander("Use my own sound (SoundFont .sf2)"):
+        upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)
+        if upload is None or workspace is None:
+            return None
+        data = upload.getvalue()
+        try:
+            validate_soundfont(data, name=upload.name)
+        except InvalidSoundfontError as error:
+            st.error(plain(str(error)))
+            return None
+        # stored under its content's hash: the user's file name is only displayed
+        path = workspace / "soundfonts" / f"{hashlib.sha256(data).hexdigest()[:32]}.sf2"
+        if not path.exists():
+            try:
+                check_room(workspace, incoming_bytes=len(data), what=upload.name)
+                with saving(upload.name):
+                    atomic_write_bytes(path, data)
+            except TunesmithError as error:
+                st.error(plain(str(error)))
+                return None
+        st.caption(f"Playing with {plain(upload.name)}")
+        return str(path)

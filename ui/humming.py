@@ -1,0 +1,107 @@
+"""Hum it, hear it continued: a microphone recording (or an audio file) becomes a tune the
+model can continue, shown first as "this is what I heard".
+
+The transcription of one recording is kept in session state by the recording's hash, so a
+rerun (any click) does not transcribe it again; a new recording is continued at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from core.audio_decoding import AUDIO_UPLOAD_TYPES
+from core.encoding import midi_to_bytes, piece_to_midi
+from core.errors import TunesmithError
+from core.humming import HeardTune, recording_to_heard_tune
+from core.primers import Primer, piece_to_primer
+from core.sampling import Generator
+from ui.text import plain
+
+RECORD_KEY = "generate_record"
+AUDIO_UPLOAD_KEY = "generate_audio_upload"
+HEARD = "generate_heard"  # {recording hash: HeardTune | error message}
+CONTINUED = "generate_heard_continued"  # the hash of the last recording continued on its own
+HEARD_PROGRAM = 73  # the tune played back with a flute: a voice-like, clear sound
+
+
+@dataclass(frozen=True)
+class Recording:
+    data: bytes
+    name: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()[:24]
+
+
+def _recording() -> Recording | None:
+    recorded = st.audio_input("Record: hum, sing, whistle or play", key=RECORD_KEY)
+    uploaded = st.file_uploader(
+        "…or an audio file", type=AUDIO_UPLOAD_TYPES, key=AUDIO_UPLOAD_KEY
+    )
+    if uploaded is not None:
+        return Recording(uploaded.getvalue(), uploaded.name)
+    if recorded is not None:
+        return Recording(recorded.getvalue(), "my recording")
+    return None
+
+
+def heard_tune(recording: Recording) -> HeardTune | str:
+    """The recording's tune, transcribed once per recording; an error line when unusable."""
+    from ui.audio_import import cached_model
+
+    heard: dict[str, HeardTune | str] = st.session_state.setdefault(HEARD, {})
+    if recording.digest not in heard:
+        try:
+            with st.spinner("Listening…"):
+                heard[recording.digest] = recording_to_heard_tune(
+                    recording.data, model=cached_model(), name=recording.name
+                )
+        except TunesmithError as error:
+            heard[recording.digest] = str(error)
+    return heard[recording.digest]
+
+
+def show_heard(tune: HeardTune) -> None:
+    """"This is what I heard": the tune's notes, playable."""
+    from core.pianoroll import piece_to_figure
+    from ui.generation import render_ogg
+
+    piece = tune.piece
+    st.markdown("**This is what I heard**")
+    midi = midi_to_bytes(piece_to_midi(piece, program=HEARD_PROGRAM))
+    st.audio(render_ogg(midi), format="audio/ogg")
+    st.caption(
+        f"{len(piece.notes)} notes · {piece.duration_s:.1f} s at {piece.tempo_bpm:.0f} BPM · "
+        f"{piece.key or 'key unknown'}"
+    )
+    st.plotly_chart(piece_to_figure(piece, height_px=180), key=f"heard_roll_{id(tune)}")
+
+
+def recording_primer(generator: Generator) -> Primer | str:
+    """The recorded tune as a primer for `generator`, or a line saying what to do."""
+    recording = _recording()
+    if recording is None:
+        st.info("Press the microphone, hum a tune for a few seconds, then press stop.")
+        return "no recording yet: record a tune or choose another start"
+    tune = heard_tune(recording)
+    if isinstance(tune, str):
+        st.error(plain(tune))
+        return tune
+    show_heard(tune)
+    return piece_to_primer(tune.piece, generator.encoding)
+
+
+def new_recording_to_continue() -> bool:
+    """True once per new recording (or audio file): the page then continues it at once."""
+    heard: dict[str, HeardTune | str] = st.session_state.get(HEARD, {})
+    if not heard:
+        return False
+    latest = next(reversed(heard))
+    if st.session_state.get(CONTINUED) == latest or isinstance(heard[latest], str):
+        return False
+    st.session_state[CONTINUED] = latest
+    return True

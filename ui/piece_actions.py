@@ -1,0 +1,130 @@
+"""What a listener can do with a piece they like: keep its good bars and regenerate the rest,
+make it longer, and share it by link.
+
+The buttons work through `on_click` callbacks, so the new pieces are in the history before the
+page draws it; a refusal is kept in session state and shown under the piece it belongs to.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
+
+import streamlit as st
+
+from core.continuation import bar_count, keep_bars, make_longer
+from core.errors import TunesmithError
+from core.share_links import (
+    GENERATE_PAGE_PATH,
+    NotShareableError,
+    PieceRecipe,
+    recipe_to_link,
+)
+from ui.generation import GenerationView, load_generator, make_views_of, remember
+from ui.text import plain
+
+ACTION_ERROR = "generate_action_error"  # {view id: message}
+MAX_VARIATIONS = 4
+DEFAULT_LONGER_S = 10
+MAX_LONGER_S = 60
+# The pages' URL paths (st.navigation names them after their files); a share link always
+# points at the Generate page, whichever page the piece is shown on.
+PAGE_PATHS = ("home", "data", "train", "generate", "evaluate")
+
+
+def generate_page_url() -> str:
+    """This app's Generate page address, as the visitor's browser sees it."""
+    url = st.context.url or "http://localhost:8501/"
+    parts = urlsplit(url)
+    segments = [s for s in parts.path.split("/") if s]
+    if segments and segments[-1] in PAGE_PATHS:
+        segments.pop()
+    path = "/".join([*segments, GENERATE_PAGE_PATH])
+    return urlunsplit((parts.scheme, parts.netloc, f"/{path}", "", ""))
+
+
+def share_link_control(view: GenerationView, *, key_prefix: str) -> None:
+    """A "Copy link" popover: the link in a code box (its copy button), or why there is none."""
+    with st.popover("🔗 Copy link", key=f"{key_prefix}_share_{view.id}"):
+        try:
+            link = recipe_to_link(PieceRecipe.of(view.result), generate_page_url())
+        except NotShareableError as error:
+            st.info(plain(str(error).removeprefix(f"{view.result.model_name}: ").capitalize()))
+            return
+        st.code(link, language=None, wrap_lines=True)
+        st.caption("Anyone who opens this link hears this same piece: no account, no upload.")
+
+
+def _error(view_id: str, message: str | None) -> None:
+    errors: dict[str, str] = st.session_state.setdefault(ACTION_ERROR, {})
+    if message is None:
+        errors.pop(view_id, None)
+    else:
+        errors[view_id] = message
+
+
+def _keep_bars(view: GenerationView, key_prefix: str, seed: int) -> None:
+    bars = int(st.session_state[f"{key_prefix}_keep_{view.id}"])
+    count = int(st.session_state[f"{key_prefix}_keepn_{view.id}"])
+    try:
+        if view.model_path is None:
+            raise TunesmithError("this piece's model is not at hand any more")
+        generator = load_generator(view.model_path)
+        results = keep_bars(generator, view.result, bars, seed=seed, count=count)
+        label = f"{view.label} · bars 1–{bars} kept"
+        remember(make_views_of(results, label=label, view=view))
+        _error(view.id, None)
+    except (TunesmithError, ValueError) as error:
+        _error(view.id, f"Keep bars: {error}")
+
+
+def _longer(view: GenerationView, key_prefix: str, seed: int) -> None:
+    seconds = float(st.session_state[f"{key_prefix}_longer_{view.id}"])
+    try:
+        if view.model_path is None:
+            raise TunesmithError("this piece's model is not at hand any more")
+        generator = load_generator(view.model_path)
+        result = make_longer(generator, view.result, seconds, seed=seed)
+        remember(make_views_of([result], label=f"{view.label} · {seconds:.0f} s longer", view=view))
+        _error(view.id, None)
+    except (TunesmithError, ValueError) as error:
+        _error(view.id, f"Make it longer: {error}")
+
+
+def piece_actions(view: GenerationView, *, key_prefix: str, seed: int) -> None:
+    """Keep bars 1..N and regenerate the rest; make it longer. `seed`: the page's seed."""
+    bars = bar_count(view.result)
+    left, right = st.columns(2)
+    with left:
+        if bars >= 2:
+            st.slider(
+                "Keep bars 1 to",
+                1,
+                bars - 1,
+                max(1, (bars - 1) // 2),
+                key=f"{key_prefix}_keep_{view.id}",
+                help="These bars stay exactly as they are; the rest is made again.",
+            )
+            st.number_input(
+                "Variations of the rest", 1, MAX_VARIATIONS, 2, key=f"{key_prefix}_keepn_{view.id}"
+            )
+            st.button(
+                "♻️ Regenerate the rest",
+                key=f"{key_prefix}_keepgo_{view.id}",
+                on_click=_keep_bars,
+                args=(view, key_prefix, seed),
+            )
+        else:
+            st.caption("One bar only: nothing to keep apart from the rest.")
+    with right:
+        st.number_input(
+            "Seconds more", 2, MAX_LONGER_S, DEFAULT_LONGER_S, key=f"{key_prefix}_longer_{view.id}"
+        )
+        st.button(
+            "➕ Make it longer",
+            key=f"{key_prefix}_longergo_{view.id}",
+            on_click=_longer,
+            args=(view, key_prefix, seed),
+        )
+    message = st.session_state.get(ACTION_ERROR, {}).get(view.id)
+    if message:
+        st.error(plain(message))
