@@ -53,6 +53,11 @@ def test_generate_in_seconds_with_a_primer(model_dir: Path, tmp_path: Path) -> N
         (["--model", "/nonexistent/model"], "model: no such model folder"),
         (["--primer", "/nonexistent/tune.mid"], "tune.mid: no such file"),
         (["--temperature", "-1"], "temperature"),
+        (["--key", "H"], "--key: 'H' is not a key name"),
+        (["--scale", "dorian"], "--scale: 'dorian' is not a scale"),
+        (["--keep-bars", "2"], "--keep-bars: give --primer FILE or --audio-primer FILE"),
+        (["--link", "http://x/generate?v=1&model=folk-tunes&seed=1"], "--link: the link holds"),
+        (["--audio-primer", "/nonexistent/hum.wav"], "hum.wav"),
     ],
 )
 def test_generate_bad_input_exits_non_zero_with_one_line(model_dir: Path, tmp_path: Path,
@@ -100,3 +105,57 @@ def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, 
                  "40", "--seed", "8", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["primer_tokens"] > 0 and summary["model"] == DEFAULT_MODEL_DIR.name
+
+
+def test_key_scale_lock_and_a_share_link_that_makes_the_same_piece(tmp_path: Path,
+                                                                  capsys) -> None:
+    from core.scales import Scale, scale_pitch_classes
+
+    out = tmp_path / "locked.mid"
+    assert main(["generate", "--model", "folk-tunes", "--out", str(out), "--seconds", "8",
+                 "--key", "Bb", "--scale", "minor-pentatonic", "--lock-scale", "--seed", "3",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    notes = read_music(out)[0].notes
+    assert notes and {n.pitch % 12 for n in notes} <= scale_pitch_classes(
+        10, Scale.MINOR_PENTATONIC)
+    assert summary["link"].startswith("http://localhost:8501/generate?v=1&model=folk-tunes")
+    again = tmp_path / "again.mid"
+    assert main(["generate", "--link", summary["link"], "--out", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    tampered = summary["link"].replace("seed=3", "seed=4")
+    assert main(["generate", "--link", tampered, "--out", str(tmp_path / "t.mid")]) == 1
+    assert "changed after it was made" in capsys.readouterr().err
+
+
+def test_an_own_model_prints_no_link_and_says_why(model_dir: Path, tmp_path: Path,
+                                                  capsys) -> None:
+    assert main(["generate", "--model", str(model_dir), "--out", str(tmp_path / "a.mid"),
+                 "--tokens", "20", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["link"] is None and "your own model" in summary["link_note"]
+
+
+def test_keep_the_first_bars_of_a_file_and_continue(tmp_path: Path) -> None:
+    primer = tmp_path / "mine.mid"
+    notes = tuple(Note(4 * i, p, 4) for i, p in enumerate([60, 62, 64, 65, 67, 69, 71, 72] * 2))
+    primer.write_bytes(midi_to_bytes(piece_to_midi(Piece("mine", notes, 4, 120.0))))
+    out = tmp_path / "kept.mid"
+    assert main(["generate", "--model", "bach-chorales", "--out", str(out), "--seconds", "6",
+                 "--primer", str(primer), "--keep-bars", "2", "--seed", "2"]) == 0
+    piece = read_music(out)[0]
+    bar_end = 2 * 16
+    assert [n for n in piece.notes if n.onset_step < bar_end] == list(notes[:8])
+    assert piece.notes[8:] != notes[8:]
+
+
+def test_continue_a_recording(tmp_path: Path, capsys) -> None:
+    from tests.conftest import REPO
+
+    out = tmp_path / "hummed.mid"
+    assert main(["generate", "--model", "folk-tunes", "--out", str(out), "--seconds", "8",
+                 "--audio-primer", str(REPO / "tests/fixtures/hummed_tune.wav"), "--seed", "1",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["primer_tokens"] > 30 and summary["key"].startswith("D major")
+    assert read_music(out)[0].tempo_bpm == pytest.approx(100.0, abs=1.0)
