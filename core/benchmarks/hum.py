@@ -6,6 +6,14 @@ The stages, as the Generate page runs them once a recording stops: hear the tune
 20 s with the folk-tunes model at the default creativity, render it with FluidSynth at 44.1 kHz
 and encode it as OGG. The Basic Pitch model and the generator are loaded first and the whole
 chain runs once to warm up; the figures are medians of `WARM_RUNS` runs. Goal: at most 3 s.
+
+`browser_*` is the same journey as a person makes it: a real `streamlit run`, Debian's Chromium
+with its fake microphone playing the recording, Record, 10 s, Stop; the time from the Stop click
+until the continuation's <audio> is playable in the page (the page hears the tune, shows it,
+continues it and renders it on its own). A first, shorter recording warms the server up; the
+figure is the median of the next recordings, of 10 s and a little longer: the fake microphone
+starts the file again for each recording, and the page continues a recording it has already
+heard only once, so each one must differ.
 """
 
 from __future__ import annotations
@@ -70,6 +78,58 @@ def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]
     return seconds, made
 
 
+WARM_UP_RECORDING_S = 6.0
+BROWSER_RECORDINGS_S = (10.0, 10.25)  # the fixture loops past its 10 s
+# Resolves once the first recent piece (the page's second <audio>, after "what I heard") is new
+# and playable; `old` is that element's source before the recording stopped.
+NEW_PIECE_JS = """(old) => new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60000;
+    const check = () => {
+        const audio = document.querySelectorAll('audio')[1];
+        if (Date.now() > deadline) { reject(new Error('no new piece within 60 s')); return; }
+        if (audio && audio.src !== old && audio.readyState >= 1 && audio.duration > 0) {
+            resolve(audio.duration);
+        } else { setTimeout(check, 10); }
+    };
+    check();
+})"""
+PIECE_SRC_JS = "() => (document.querySelectorAll('audio')[1] || {}).src || ''"
+
+
+def browser_stop_to_playing_s() -> list[float]:
+    """Seconds from Stop to a playable continuation, per recording (the first one cold)."""
+    from playwright.sync_api import sync_playwright
+
+    from core.benchmarks._server import CHROMIUM, CHROMIUM_ARGS, FINISHED, app_server
+
+    args = [
+        *CHROMIUM_ARGS,
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={RECORDING}",
+    ]
+    times = []
+    with app_server() as server, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_context(permissions=["microphone"]).new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{server.url}/generate")
+        page.wait_for_selector(FINISHED)
+        page.get_by_text("Hum, sing or play it to me").click()
+        page.wait_for_selector(FINISHED)
+        for seconds in (WARM_UP_RECORDING_S, *BROWSER_RECORDINGS_S):
+            page.get_by_role("button", name="Record", exact=True).click()
+            page.wait_for_timeout(seconds * 1000)
+            old = page.evaluate(PIECE_SRC_JS)
+            began = time.perf_counter()
+            page.get_by_role("button", name="Stop recording").click()
+            page.evaluate(NEW_PIECE_JS, old)
+            times.append(time.perf_counter() - began)
+            page.wait_for_selector(FINISHED)
+        browser.close()
+    return times
+
+
 def run() -> dict[str, Any]:
     from core.sampling import Generator
     from core.transcription import load_model
@@ -89,6 +149,9 @@ def run() -> dict[str, Any]:
     total = statistics.median(sum(r[0].values()) for r in runs)
     figures["median_total_s"] = round(total, 3)
     figures.update(runs[-1][1])
+    browser = browser_stop_to_playing_s()
+    figures["browser_warm_up_recording_s"] = round(browser[0], 3)
+    figures["browser_warm_median_s"] = round(statistics.median(browser[1:]), 3)
     figures["goal_total_s"] = GOAL_TOTAL_S
-    figures["within_goal"] = total <= GOAL_TOTAL_S
+    figures["within_goal"] = max(total, statistics.median(browser[1:])) <= GOAL_TOTAL_S
     return figures

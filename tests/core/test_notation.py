@@ -61,3 +61,16 @@ def test_low_and_high_notes_go_on_a_grand_staff(tmp_path: Path) -> None:
     path.write_bytes(musicxml)
     (back,) = read_music(path)
     assert sorted(n.pitch for n in back.notes) == [48, 72, 74]
+
+
+def test_a_generated_tune_downloads_as_musicxml_with_the_same_notes(tmp_path: Path) -> None:
+    from core.sampling import Generator, SamplingSettings
+
+    result = Generator.from_folder("folk-tunes").generate(
+        SamplingSettings(length_tokens=None, length_s=10.0, tempo_bpm=100.0, key=2), seed=7
+    )
+    path = tmp_path / "folk-tunes-d-major-seed7.musicxml"
+    path.write_bytes(piece_to_musicxml(result.piece))
+    (piece,) = read_music(path)
+    expected = [(n.onset_step, n.pitch, n.duration_steps) for n in result.piece.notes]
+    assert [(n.onset_step, n.pitch, n.duration_steps) for n in piece.notes] == expected

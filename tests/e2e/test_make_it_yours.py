@@ -124,7 +124,7 @@ def test_hum_into_the_microphone_and_hear_it_continued(browser: Browser, app_url
     page = _new_page(browser, f"{app_url}/generate")
     page.get_by_text("Hum, sing or play it to me").click()
     page.wait_for_selector(FINISHED)
-    page.get_by_role("button", name="Record").click()
+    page.get_by_role("button", name="Record", exact=True).click()
     page.wait_for_timeout(RECORDING_S * 1000)
     page.get_by_role("button", name="Stop recording").click()
     page.get_by_text("This is what I heard").wait_for()
