@@ -307,9 +307,12 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     result = view.result
     st.audio(view.ogg_bytes, format="audio/ogg")
     piece = result.piece
+    key = f" · {result.key_label}" if result.key_label else ""
+    if key and result.settings.lock_scale:
+        key += " (new notes locked to the scale)"
     st.caption(
-        f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM · "
-        f"seed {result.seed}"
+        f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM"
+        f"{key} · seed {result.seed}"
     )
     if not details:
         return

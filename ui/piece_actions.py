@@ -48,10 +48,33 @@ def share_link_control(view: GenerationView, *, key_prefix: str) -> None:
         try:
             link = recipe_to_link(PieceRecipe.of(view.result), generate_page_url())
         except NotShareableError as error:
-            st.info(plain(str(error).removeprefix(f"{view.result.model_name}: ").capitalize()))
+            reason = str(error).removeprefix(f"{view.result.model_name}: ")
+            st.info(plain(reason[:1].upper() + reason[1:]))
+            _workspace_link()
             return
         st.code(link, language=None, wrap_lines=True)
-        st.caption("Anyone who opens this link hears this same piece: no account, no upload.")
+        st.caption(
+            "Copy it with the icon at the box's top right. Anyone who opens it hears this same "
+            "piece: no account, no upload."
+        )
+
+
+def _workspace_link() -> None:
+    """This session's own address (its workspace id): it opens the same models elsewhere."""
+    from ui.state import WORKSPACE_ID, WORKSPACE_QUERY_PARAM
+
+    workspace_id = st.session_state.get(WORKSPACE_ID)
+    if workspace_id:
+        st.code(f"{generate_page_url()}?{WORKSPACE_QUERY_PARAM}={workspace_id}", language=None)
+        st.caption(
+            "Your workspace link: whoever opens it sees all your music and models, and can "
+            "change them. Share it only with people you trust."
+        )
+
+
+def _model_label(view: GenerationView) -> str:
+    """The model part of a piece's title ("Bach chorales (bundled)")."""
+    return view.label.split(" · ", 1)[0]
 
 
 def _error(view_id: str, message: str | None) -> None:
@@ -70,7 +93,7 @@ def _keep_bars(view: GenerationView, key_prefix: str, seed: int) -> None:
             raise TunesmithError("this piece's model is not at hand any more")
         generator = load_generator(view.model_path)
         results = keep_bars(generator, view.result, bars, seed=seed, count=count)
-        label = f"{view.label} · bars 1–{bars} kept"
+        label = f"{_model_label(view)} · bars 1–{bars} of seed {view.result.seed}"
         remember(make_views_of(results, label=label, view=view))
         _error(view.id, None)
     except (TunesmithError, ValueError) as error:
@@ -84,7 +107,8 @@ def _longer(view: GenerationView, key_prefix: str, seed: int) -> None:
             raise TunesmithError("this piece's model is not at hand any more")
         generator = load_generator(view.model_path)
         result = make_longer(generator, view.result, seconds, seed=seed)
-        remember(make_views_of([result], label=f"{view.label} · {seconds:.0f} s longer", view=view))
+        label = f"{_model_label(view)} · seed {view.result.seed}, {seconds:.0f} s longer"
+        remember(make_views_of([result], label=label, view=view))
         _error(view.id, None)
     except (TunesmithError, ValueError) as error:
         _error(view.id, f"Make it longer: {error}")

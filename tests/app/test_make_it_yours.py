@@ -68,14 +68,14 @@ def test_keep_the_good_bars_and_make_it_longer(page: AppTest) -> None:
     def kept(view: gen.GenerationView) -> list:
         return [n for n in view.result.piece.notes if n.onset_step < bar_end]
 
-    assert "bars 1–2 kept" in first.label
+    assert f"bars 1–2 of seed {original.result.seed}" in first.label
     assert kept(first) == kept(second) == kept(original)
     assert first.result.midi_bytes != second.result.midi_bytes
 
     page.number_input(key=f"generate_longer_{original.id}").set_value(6)
     page.button(key=f"generate_longergo_{original.id}").click().run()
     longer = page.session_state[gen.HISTORY][0]
-    assert "6 s longer" in longer.label
+    assert "6 s longer" in longer.label and longer.label.count("seed") == 2
     assert longer.result.piece.duration_s >= original.result.piece.duration_s + 5
     assert longer.result.piece.notes[: len(original.result.piece.notes) // 2] == (
         original.result.piece.notes[: len(original.result.piece.notes) // 2]
@@ -126,3 +126,18 @@ def test_a_recording_of_noise_gets_advice_and_no_piece(page: AppTest, tmp_path) 
     assert "noise" in shown(page.error[0]) or "no notes" in shown(page.error[0])
     assert not page.session_state[gen.HISTORY] if gen.HISTORY in page.session_state else True
     assert humming.HEARD in page.session_state
+
+
+def test_a_piece_of_my_own_model_offers_the_workspace_link_instead(page: AppTest) -> None:
+    from dataclasses import replace
+
+    from ui import state
+
+    view = _generate(page)
+    mine = replace(view, result=replace(view.result, model_name="my-tunes"), id="mine")
+    page.session_state[gen.HISTORY] = [mine]
+    page.run()
+    infos = shown_all(page.info)
+    assert any(i.startswith("A piece from your own model cannot travel by link") for i in infos)
+    codes = [c.value for c in page.get("code")]
+    assert codes == [f"http://localhost:8501/generate?ws={page.session_state[state.WORKSPACE_ID]}"]
