@@ -39,6 +39,7 @@ from core.transcription import (
     BasicPitchModel,
     NoteEvent,
     Preset,
+    TranscriptionParams,
     activations_to_notes,
     audio_to_activations,
     estimate_tempo_bpm,
@@ -279,6 +280,7 @@ def recording_to_heard_tune(
     model: BasicPitchModel,
     name: str = DEFAULT_RECORDING_NAME,
     tempo_bpm: float | None = None,
+    params: TranscriptionParams = HUM_PARAMS,
 ) -> HeardTune:
     """A recording (WAV, FLAC, OGG, MP3... bytes or a path) → its tune and the figures.
 
@@ -287,6 +289,7 @@ def recording_to_heard_tune(
         model: from `core.transcription.load_model()`.
         name: what messages call the recording.
         tempo_bpm: the beat to put the notes on; estimated from the recording when None.
+        params: Basic Pitch's note decoding; the voice preset unless an instrument's is given.
 
     Raises:
         InvalidAudioError: not audio, under `MIN_RECORDING_S` or over `MAX_RECORDING_S`,
@@ -307,7 +310,7 @@ def recording_to_heard_tune(
             audio, model=model, name=name, max_duration_s=2 * MAX_RECORDING_S
         )
     _check_duration(activations.duration_s, name)  # a header may promise more than there is
-    heard = activations_to_notes(activations, HUM_PARAMS)
+    heard = activations_to_notes(activations, params)
     melody = notes_to_melody(heard)
     share = pitched_share(activations, melody)
     _check_tune(melody, share, name)
@@ -344,9 +347,12 @@ def recording_to_tune(
     model: BasicPitchModel,
     name: str = DEFAULT_RECORDING_NAME,
     tempo_bpm: float | None = None,
+    params: TranscriptionParams = HUM_PARAMS,
 ) -> Piece:
     """A recording → one clean line of notes on the 16th grid, first note at 0, key estimated.
 
     `recording_to_heard_tune(...).piece`; see there for the arguments and refusals.
     """
-    return recording_to_heard_tune(audio, model=model, name=name, tempo_bpm=tempo_bpm).piece
+    return recording_to_heard_tune(
+        audio, model=model, name=name, tempo_bpm=tempo_bpm, params=params
+    ).piece

@@ -18,11 +18,14 @@ from core.errors import TunesmithError
 from core.humming import HeardTune, recording_to_heard_tune
 from core.primers import Primer, piece_to_primer
 from core.sampling import Generator
+from core.transcription import PRESETS, Preset
+from ui.audio_import import PRESET_LABELS
 from ui.text import plain
 
 RECORD_KEY = "generate_record"
+SOUND_KEY = "generate_record_sound"
 AUDIO_UPLOAD_KEY = "generate_audio_upload"
-HEARD = "generate_heard"  # {recording hash: HeardTune | error message}
+HEARD = "generate_heard"  # {recording hash and preset: HeardTune | error message}
 CONTINUED = "generate_heard_continued"  # the hash of the last recording continued on its own
 HEARD_PROGRAM = 73  # the tune played back with a flute: a voice-like, clear sound
 
@@ -37,6 +40,17 @@ class Recording:
         return hashlib.sha256(self.data).hexdigest()[:24]
 
 
+def _preset() -> Preset:
+    """What the recording is: the voice preset unless an instrument is named."""
+    return st.selectbox(
+        "What will you record?",
+        list(PRESET_LABELS),
+        format_func=PRESET_LABELS.__getitem__,
+        index=list(PRESET_LABELS).index(Preset.VOICE),
+        key=SOUND_KEY,
+    )
+
+
 def _recording() -> Recording | None:
     recorded = st.audio_input("Record: hum, sing, whistle or play", key=RECORD_KEY)
     uploaded = st.file_uploader(
@@ -49,20 +63,25 @@ def _recording() -> Recording | None:
     return None
 
 
-def heard_tune(recording: Recording) -> HeardTune | str:
-    """The recording's tune, transcribed once per recording; an error line when unusable."""
+def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
+    """The recording's tune, transcribed once per recording and preset; an error line when
+    unusable."""
     from ui.audio_import import cached_model
 
     heard: dict[str, HeardTune | str] = st.session_state.setdefault(HEARD, {})
-    if recording.digest not in heard:
+    key = f"{recording.digest}-{preset.value}"
+    if key not in heard:
         try:
             with st.spinner("Listening…"):
-                heard[recording.digest] = recording_to_heard_tune(
-                    recording.data, model=cached_model(), name=recording.name
+                heard[key] = recording_to_heard_tune(
+                    recording.data,
+                    model=cached_model(),
+                    name=recording.name,
+                    params=PRESETS[preset],
                 )
         except TunesmithError as error:
-            heard[recording.digest] = str(error)
-    return heard[recording.digest]
+            heard[key] = str(error)
+    return heard[key]
 
 
 def show_heard(tune: HeardTune) -> None:
@@ -83,11 +102,12 @@ def show_heard(tune: HeardTune) -> None:
 
 def recording_primer(generator: Generator) -> Primer | str:
     """The recorded tune as a primer for `generator`, or a line saying what to do."""
+    preset = _preset()
     recording = _recording()
     if recording is None:
         st.info("Press the microphone, hum a tune for a few seconds, then press stop.")
         return "no recording yet: record a tune or choose another start"
-    tune = heard_tune(recording)
+    tune = heard_tune(recording, preset)
     if isinstance(tune, str):
         st.error(plain(tune))
         return tune

@@ -67,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a recording (hummed, sung, whistled, played) to transcribe and continue",
     )
     parser.add_argument(
+        "--audio-preset",
+        choices=["voice", "piano", "guitar", "other"],
+        default="voice",
+        help="what the --audio-primer recording is (default voice: singing, humming)",
+    )
+    parser.add_argument(
         "--keep-bars",
         type=int,
         default=None,
@@ -197,10 +203,13 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
         piece = read_music(args.primer, steps_per_quarter=generator.encoding.steps_per_quarter)[0]
     elif args.audio_primer:
         from core.humming import recording_to_tune
-        from core.transcription import load_model
+        from core.transcription import load_model, preset_params
 
         piece = recording_to_tune(
-            args.audio_primer, model=load_model(), name=Path(args.audio_primer).name
+            args.audio_primer,
+            model=load_model(),
+            name=Path(args.audio_primer).name,
+            params=preset_params(args.audio_preset),
         )
     else:
         return None
