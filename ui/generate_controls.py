@@ -51,7 +51,7 @@ START_NOTHING = "A blank page"
 START_EXCERPT = "A snippet of the music the model learned from"
 START_MY_TUNE = "My own tune (continue it)"
 START_HUM = "Hum, sing or play it to me (microphone)"
-AS_MY_TUNE = "As my tune (or the model's own)"
+AS_MY_TUNE = "As my tune"  # with no tune to continue: the model's own key
 DEFAULT_LENGTH_S = 20
 MAX_LENGTH_S = 120
 MAX_VARIATIONS = 4
@@ -133,8 +133,11 @@ def key_controls() -> tuple[int | None, str | None, bool]:
     from core.scales import TONIC_NAMES, Scale
 
     left, right = st.columns(2)
-    key = left.selectbox("Key", [AS_MY_TUNE, *TONIC_NAMES], key=KEY_KEY)
-    scale = right.selectbox("Scale", [AS_MY_TUNE, *(s.value for s in Scale)], key=SCALE_KEY)
+    own = "“As my tune”: the key of the tune you continue, or the model's own key."
+    key = left.selectbox("Key", [AS_MY_TUNE, *TONIC_NAMES], key=KEY_KEY, help=own)
+    scale = right.selectbox(
+        "Scale", [AS_MY_TUNE, *(s.value for s in Scale)], key=SCALE_KEY, help=own
+    )
     lock = st.toggle(
         "Lock the new notes to this scale",
         key=LOCK_KEY,
