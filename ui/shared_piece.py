@@ -32,6 +32,13 @@ def _keep(view: GenerationView) -> None:
     remember([view])
 
 
+def _close() -> None:
+    """Take the link's parameters off the address: the page is the plain Generate page again."""
+    for key in LINK_KEYS:
+        if key in st.query_params:
+            del st.query_params[key]
+
+
 def show_shared_piece() -> None:
     """When the page's URL holds a share link, its piece (once per link per session)."""
     from ui.piece_actions import share_link_control
@@ -49,12 +56,15 @@ def show_shared_piece() -> None:
         if isinstance(view, str):
             st.error(plain(f"This share link cannot be played: {view}."))
             st.caption("Make a piece of your own below.")
+            st.button("Close", key="shared_close_error", on_click=_close)
             return
         st.subheader(f"🎁 {SHARED_LABEL}")
         st.caption(plain(f"{STYLES[view.result.model_name].title} (bundled model)"))
         show_generation(view, key_prefix="shared")
         share_link_control(view, key_prefix="shared")
-        st.button(
+        left, right = st.columns(2)
+        left.button(
             "Keep it in my recent pieces", key=f"shared_keep_{view.id}", on_click=_keep,
             args=(view,),
         )
+        right.button("Close", key="shared_close", on_click=_close)

@@ -141,3 +141,15 @@ def test_a_piece_of_my_own_model_offers_the_workspace_link_instead(page: AppTest
     assert any(i.startswith("A piece from your own model cannot travel by link") for i in infos)
     codes = [c.value for c in page.get("code")]
     assert codes == [f"http://localhost:8501/generate?ws={page.session_state[state.WORKSPACE_ID]}"]
+
+
+def test_a_shared_piece_can_be_kept_and_closed(isolated_data_dir) -> None:
+    at = _app(isolated_data_dir)
+    params = recipe_to_params(PieceRecipe.of(_generate(at).result))
+    shared = _app(isolated_data_dir, params)
+    (view,) = shared.session_state["generate_shared"].values()
+    shared.button(key=f"shared_keep_{view.id}").click().run()
+    assert shared.session_state[gen.HISTORY][0].result.midi_bytes == view.result.midi_bytes
+    shared.button(key="shared_close").click().run()
+    assert "seed" not in shared.query_params and "model" not in shared.query_params
+    assert not any(s.startswith("🎁") for s in shown_all(shared.subheader))  # only the kept copy
