@@ -149,3 +149,24 @@ def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator
         params = _signed({**_good_params(folk), "primer": encode_primer_tokens(tokens)})
         with pytest.raises(InvalidLinkError, match=message):
             recipe_to_result(params_to_recipe(params), generator=folk)
+
+
+def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None:
+    from core.continuation import keep_bars
+    from core.humming import recording_to_tune
+    from core.transcription import load_model
+    from tests.conftest import REPO
+
+    original = folk.generate(
+        SamplingSettings(length_tokens=None, length_s=12.0, key=7, lock_scale=True), seed=2
+    )
+    for variation in keep_bars(folk, original, 2, seed=40, count=2):
+        assert _round_trip(variation)[1].midi_bytes == variation.midi_bytes
+    tune = recording_to_tune(REPO / "tests/fixtures/hummed_tune.wav", model=load_model())
+    hummed = folk.generate(
+        SamplingSettings(length_tokens=None, length_s=8.0, tempo_bpm=tune.tempo_bpm),
+        seed=5,
+        primer=piece_to_primer(tune, folk.encoding),
+    )
+    link, again = _round_trip(hummed)
+    assert "primer_key=D" in link and again.midi_bytes == hummed.midi_bytes
