@@ -7,6 +7,7 @@ page draws it; a refusal is kept in session state and shown under the piece it b
 
 from __future__ import annotations
 
+import html
 from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
@@ -42,21 +43,63 @@ def generate_page_url() -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{path}", "", ""))
 
 
+# A one-click "Copy link": Streamlit has no clipboard button (st.code's copy icon shows only on
+# hover, inside a box), so this is a small button with a script. The link is our own URL,
+# escaped for the attribute; the clipboard API needs a secure context (https, localhost), so
+# plain http falls back to a selected textarea and the browser's copy command.
+COPY_BUTTON_HTML = """
+<button id="{element_id}" data-link="{link}" style="font: inherit; font-size: 0.875rem;
+  padding: 0.4rem 0.75rem;
+  border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: white;
+  cursor: pointer">🔗 Copy link</button>
+<script>
+(() => {{
+  const button = document.getElementById("{element_id}");
+  if (!button || button.dataset.ready) return;
+  button.dataset.ready = "1";
+  button.addEventListener("click", async () => {{
+    const link = button.dataset.link;
+    try {{
+      await navigator.clipboard.writeText(link);
+    }} catch (error) {{
+      const area = document.createElement("textarea");
+      area.value = link;
+      document.body.appendChild(area);
+      area.select();
+      document.execCommand("copy");
+      area.remove();
+    }}
+    button.textContent = "✅ Link copied";
+    setTimeout(() => {{ button.textContent = "🔗 Copy link"; }}, 2500);
+  }});
+}})();
+</script>
+"""
+
+
+def copy_link_button(link: str, *, element_id: str) -> None:
+    """A button that puts `link` on the clipboard in one click."""
+    safe_id = "".join(c if c.isalnum() else "-" for c in element_id)
+    body = COPY_BUTTON_HTML.format(element_id=safe_id, link=html.escape(link, quote=True))
+    st.html(body, width="content", unsafe_allow_javascript=True)
+
+
 def share_link_control(view: GenerationView, *, key_prefix: str) -> None:
-    """A "Copy link" popover: the link in a code box (its copy button), or why there is none."""
-    with st.popover("🔗 Copy link", key=f"{key_prefix}_share_{view.id}"):
-        try:
-            link = recipe_to_link(PieceRecipe.of(view.result), generate_page_url())
-        except NotShareableError as error:
+    """"Copy link" (one click) and the link itself to read; or why this piece has none."""
+    try:
+        link = recipe_to_link(PieceRecipe.of(view.result), generate_page_url())
+    except NotShareableError as error:
+        with st.popover("🔗 Share", key=f"{key_prefix}_share_{view.id}"):
             reason = str(error).removeprefix(f"{view.result.model_name}: ")
             st.info(plain(reason[:1].upper() + reason[1:]))
             _workspace_link()
-            return
+        return
+    left, right = st.columns([1, 4], vertical_alignment="center")
+    with left:
+        copy_link_button(link, element_id=f"copy-{key_prefix}-{view.id}")
+    with right, st.popover("Show the link", key=f"{key_prefix}_share_{view.id}"):
         st.code(link, language=None, wrap_lines=True)
-        st.caption(
-            "Copy it with the icon at the box's top right. Anyone who opens it hears this same "
-            "piece: no account, no upload."
-        )
+        st.caption("Anyone who opens this link hears this same piece: no account, no upload.")
 
 
 def _workspace_link() -> None:

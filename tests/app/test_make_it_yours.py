@@ -3,6 +3,8 @@ share link (made, opened, tampered with); a recorded tune continued; an unusable
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pytest
 import soundfile
@@ -87,6 +89,9 @@ def test_a_piece_of_a_bundled_model_has_a_link_that_plays_it_again(isolated_data
     view = _generate(at)
     codes = [c.value for c in at.get("code")]
     assert any("seed=11" in code and "ws=" not in code for code in codes)
+    buttons = [h.proto.body for h in at.get("html")]  # the one-click "Copy link"
+    (link,) = [c for c in codes if "seed=11" in c]
+    assert any(f'data-link="{html.escape(link, quote=True)}"' in b for b in buttons)
     params = recipe_to_params(PieceRecipe.of(view.result))
     shared = _app(isolated_data_dir, params)
     assert any("A piece shared with you" in s for s in shown_all(shared.subheader))

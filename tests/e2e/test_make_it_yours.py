@@ -69,7 +69,8 @@ def browser() -> Iterator[Browser]:
 
 
 def _new_page(browser: Browser, url: str) -> Page:
-    context = browser.new_context(permissions=["microphone"])
+    context = browser.new_context(permissions=["microphone", "clipboard-read",
+                                                "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(RUN_TIMEOUT_MS)
     page.goto(url)
@@ -100,7 +101,10 @@ def test_a_share_link_plays_the_same_piece_in_a_fresh_browser(browser: Browser,
     original = _midi_download_hash(page)
 
     page.get_by_role("button", name="Copy link").first.click()
-    link = page.get_by_test_id("stCode").first.inner_text().strip()
+    page.get_by_text("Link copied").wait_for()
+    link = page.evaluate("() => navigator.clipboard.readText()").strip()
+    page.get_by_role("button", name="Show the link").first.click()
+    assert page.get_by_test_id("stCode").first.inner_text().strip() == link
     assert link.startswith(f"{app_url}/generate?") and "seed=4242" in link
     assert "ws=" not in link  # the workspace never travels with a piece
     page.context.close()
