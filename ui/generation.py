@@ -22,6 +22,7 @@ import streamlit as st
 
 from core.bundled import available_styles
 from core.errors import TunesmithError
+from core.evaluation.report import new_notes_in_key
 from core.model import METRICS_FILE, MODEL_FILE, list_model_folders
 from core.notation import musicxml_to_svg, piece_to_musicxml
 from core.primers import Primer
@@ -307,9 +308,11 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     result = view.result
     st.audio(view.ogg_bytes, format="audio/ogg")
     piece = result.piece
-    key = f" · {result.key_label}" if result.key_label else ""
-    if key and result.settings.lock_scale:
-        key += " (new notes locked to the scale)"
+    key = ""
+    in_key = new_notes_in_key(result)
+    if in_key is not None:
+        locked = ", locked" if result.settings.lock_scale else ""
+        key = f" · {result.key_label}: {in_key:.0%} of the new notes in its scale{locked}"
     st.caption(
         f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM"
         f"{key} · seed {result.seed}"

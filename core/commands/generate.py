@@ -249,7 +249,11 @@ def run(args: argparse.Namespace) -> int:
         print_error(str(error))
         return 2
     atomic_write_bytes(args.out, result.midi_bytes)
+    from core.evaluation.report import new_notes_in_key
+
     summary = {**result.summary(), "out": str(args.out)}
+    in_key = new_notes_in_key(result)
+    summary["new_notes_in_key"] = None if in_key is None else round(in_key, 4)
     try:
         summary["link"] = recipe_to_link(PieceRecipe.of(result), public_base_url())
     except NotShareableError as error:

@@ -19,7 +19,7 @@ import numpy as np
 from core.encoding import Piece, piece_to_tokens
 from core.errors import EvaluationError
 from core.evaluation.degeneracy import Degeneracy, degeneracy
-from core.evaluation.features import MIN_NOTES, check_piece
+from core.evaluation.features import MIN_NOTES, check_piece, scale_consistency_in
 from core.evaluation.model_data import load_index, read_heldout
 from core.evaluation.originality import Originality
 from core.evaluation.style import StyleReport, compare_style
@@ -199,6 +199,15 @@ def piece_without_primer(result: GenerationResult) -> Piece:
     if not primer_notes:
         return result.piece
     return replace(result.piece, notes=tuple(sorted(result.piece.notes)[primer_notes:]))
+
+
+def new_notes_in_key(result: GenerationResult) -> float | None:
+    """The share of the piece's new notes (not its primer's) in the key and scale it was made
+    in: 1.0 with the scale lock on. None when no key was asked for and no tune gave one."""
+    if result.tonic is None:
+        return None
+    new = piece_without_primer(result)
+    return scale_consistency_in(new, result.tonic, result.scale or "major") if new.notes else None
 
 
 def generate_pieces(

@@ -56,6 +56,8 @@ def test_a_locked_scale_in_a_chosen_key(page: AppTest) -> None:
     allowed = scale_pitch_classes(2, Scale.MAJOR_PENTATONIC)
     assert result.piece.notes and {n.pitch % 12 for n in result.piece.notes} <= allowed
     assert result.key_label == "D major pentatonic"
+    assert any("D major pentatonic: 100% of the new notes in its scale, locked" in c
+               for c in shown_all(page.caption))
 
 
 def test_keep_the_good_bars_and_make_it_longer(page: AppTest) -> None:
