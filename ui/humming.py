@@ -27,6 +27,7 @@ SOUND_KEY = "generate_record_sound"
 AUDIO_UPLOAD_KEY = "generate_audio_upload"
 HEARD = "generate_heard"  # {recording hash and preset: HeardTune | error message}
 CONTINUED = "generate_heard_continued"  # the hash of the last recording continued on its own
+MAX_HEARD = 8  # recordings whose transcription a session keeps (the oldest go first)
 HEARD_PROGRAM = 73  # the tune played back with a flute: a voice-like, clear sound
 
 
@@ -81,10 +82,12 @@ def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
                 )
         except TunesmithError as error:
             heard[key] = str(error)
+        while len(heard) > MAX_HEARD:
+            del heard[next(iter(heard))]
     return heard[key]
 
 
-def show_heard(tune: HeardTune) -> None:
+def show_heard(tune: HeardTune, *, key: str) -> None:
     """"This is what I heard": the tune's notes, playable."""
     from core.pianoroll import piece_to_figure
     from ui.generation import render_ogg
@@ -97,7 +100,7 @@ def show_heard(tune: HeardTune) -> None:
         f"{len(piece.notes)} notes · {piece.duration_s:.1f} s at {piece.tempo_bpm:.0f} BPM · "
         f"{piece.key or 'key unknown'}"
     )
-    st.plotly_chart(piece_to_figure(piece, height_px=180), key=f"heard_roll_{id(tune)}")
+    st.plotly_chart(piece_to_figure(piece, height_px=180), key=f"heard_roll_{key}")
 
 
 def recording_primer(generator: Generator) -> Primer | str:
@@ -111,7 +114,7 @@ def recording_primer(generator: Generator) -> Primer | str:
     if isinstance(tune, str):
         st.error(plain(tune))
         return tune
-    show_heard(tune)
+    show_heard(tune, key=recording.digest)
     return piece_to_primer(tune.piece, generator.encoding)
 
 
