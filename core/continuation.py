@@ -57,7 +57,14 @@ def bar_count(music: GenerationResult | Piece) -> int:
 
 
 def first_bars(piece: Piece, bars: int) -> Piece:
-    """The notes that start in bars 1..`bars`, with their durations untouched."""
+    """The notes that start in bars 1..`bars`, with their durations untouched.
+
+    Raises:
+        ValueError: `bars` is not within 1..bar_count(piece).
+    """
+    total = bar_count(piece)
+    if not 1 <= bars <= total:
+        raise ValueError(f"keep between 1 and {total} bars (the piece has {total}), not {bars}")
     end_step = bars * steps_per_bar(piece.steps_per_quarter)
     return replace(piece, notes=tuple(n for n in piece.notes if n.onset_step < end_step))
 

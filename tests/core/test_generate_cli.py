@@ -144,6 +144,9 @@ def test_keep_the_first_bars_of_a_file_and_continue(tmp_path: Path) -> None:
     out = tmp_path / "kept.mid"
     assert main(["generate", "--model", "bach-chorales", "--out", str(out), "--seconds", "6",
                  "--primer", str(primer), "--keep-bars", "2", "--seed", "2"]) == 0
+    for bad in ("0", "5"):
+        assert main(["generate", "--model", "bach-chorales", "--out", str(out), "--primer",
+                     str(primer), "--keep-bars", bad]) == 2
     piece = read_music(out)[0]
     bar_end = 2 * 16
     assert [n for n in piece.notes if n.onset_step < bar_end] == list(notes[:8])
