@@ -189,6 +189,11 @@ class GenerationResult:
         return sum(token_value(t) for t in primer if token_kind(t) is TokenKind.SHIFT)
 
     @property
+    def seam_s(self) -> float:
+        """`seam_step` in seconds at the piece's tempo."""
+        return self.seam_step / self.piece.steps_per_quarter * 60.0 / self.piece.tempo_bpm
+
+    @property
     def key_label(self) -> str:
         """The key heard, e.g. "D major" or "F# blues"; "" when it is unknown."""
         if self.tonic is None:

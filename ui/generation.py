@@ -74,6 +74,7 @@ class GenerationView:
     ogg_bytes: bytes
     soundfont: str | None = None  # path of an uploaded soundfont, None: the default
     model_path: Path | None = None  # the model that made it, for "keep bars" and "longer"
+    model_label: str = ""  # the model as the page names it ("Bach chorales (bundled)")
 
 
 # ---------------------------------------------------------------- models
@@ -233,8 +234,9 @@ def make_views_of(
 ) -> list[GenerationView]:
     """Views of new pieces, rendered for playback. `view`: the piece they were made from (its
     soundfont and model carry over)."""
+    model_label = label
     if view is not None:
-        soundfont, model_path = view.soundfont, view.model_path
+        soundfont, model_path, model_label = view.soundfont, view.model_path, view.model_label
     views = []
     for index, result in enumerate(results, start=1):
         title = f"{label} · seed {result.seed}"
@@ -248,6 +250,7 @@ def make_views_of(
                 ogg_bytes=render_ogg(result.midi_bytes, soundfont),
                 soundfont=soundfont,
                 model_path=model_path,
+                model_label=model_label,
             )
         )
     return views
@@ -321,8 +324,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
         return
     from core.pianoroll import piece_to_figure
 
-    seam_s = result.seam_step * 60.0 / piece.tempo_bpm / piece.steps_per_quarter
-    figure = piece_to_figure(piece, height_px=260, seam_s=seam_s if result.primer else None)
+    figure = piece_to_figure(piece, height_px=260, seam_s=result.seam_s if result.primer else None)
     st.plotly_chart(figure, key=f"{key_prefix}_roll_{view.id}")
     if st.toggle("Show sheet music", key=f"{key_prefix}_score_{view.id}"):
         try:

@@ -18,6 +18,7 @@ from core.errors import TunesmithError
 from core.humming import HeardTune, recording_to_heard_tune
 from core.primers import Primer, piece_to_primer
 from core.sampling import Generator
+from core.scales import key_label
 from core.transcription import PRESETS, Preset
 from ui.audio_import import PRESET_LABELS
 from ui.text import plain
@@ -87,7 +88,7 @@ def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
     return heard[key]
 
 
-def show_heard(tune: HeardTune, *, key: str) -> None:
+def show_heard(tune: HeardTune, primer: Primer, *, key: str) -> None:
     """"This is what I heard": the tune's notes, playable."""
     from core.pianoroll import piece_to_figure
     from ui.generation import render_ogg
@@ -96,9 +97,11 @@ def show_heard(tune: HeardTune, *, key: str) -> None:
     st.markdown("**This is what I heard**")
     midi = midi_to_bytes(piece_to_midi(piece, program=HEARD_PROGRAM))
     st.audio(render_ogg(midi), format="audio/ogg")
+    # The primer's key, spelt as the key and scale controls spell it ("Eb", not music21's "E-")
+    heard_key = key_label(primer.tonic, primer.scale or "major") if primer.tonic is not None else ""
     st.caption(
         f"{len(piece.notes)} notes · {piece.duration_s:.1f} s at {piece.tempo_bpm:.0f} BPM · "
-        f"{piece.key or 'key unknown'}"
+        f"{heard_key or 'key unknown'}"
     )
     st.plotly_chart(piece_to_figure(piece, height_px=180), key=f"heard_roll_{key}")
 
@@ -114,8 +117,9 @@ def recording_primer(generator: Generator) -> Primer | str:
     if isinstance(tune, str):
         st.error(plain(tune))
         return tune
-    show_heard(tune, key=recording.digest)
-    return piece_to_primer(tune.piece, generator.encoding)
+    primer = piece_to_primer(tune.piece, generator.encoding)
+    show_heard(tune, primer, key=recording.digest)
+    return primer
 
 
 def new_recording_to_continue() -> bool:

@@ -115,11 +115,6 @@ def _workspace_link() -> None:
         )
 
 
-def _model_label(view: GenerationView) -> str:
-    """The model part of a piece's title ("Bach chorales (bundled)")."""
-    return view.label.split(" · ", 1)[0]
-
-
 def _error(view_id: str, message: str | None) -> None:
     errors: dict[str, str] = st.session_state.setdefault(ACTION_ERROR, {})
     if message is None:
@@ -136,7 +131,7 @@ def _keep_bars(view: GenerationView, key_prefix: str, seed: int) -> None:
             raise TunesmithError("this piece's model is not at hand any more")
         generator = load_generator(view.model_path)
         results = keep_bars(generator, view.result, bars, seed=seed, count=count)
-        label = f"{_model_label(view)} · bars 1–{bars} of seed {view.result.seed}"
+        label = f"{view.model_label} · bars 1–{bars} of seed {view.result.seed}"
         remember(make_views_of(results, label=label, view=view))
         _error(view.id, None)
     except (TunesmithError, ValueError) as error:
@@ -150,7 +145,7 @@ def _longer(view: GenerationView, key_prefix: str, seed: int) -> None:
             raise TunesmithError("this piece's model is not at hand any more")
         generator = load_generator(view.model_path)
         result = make_longer(generator, view.result, seconds, seed=seed)
-        label = f"{_model_label(view)} · seed {view.result.seed}, {seconds:.0f} s longer"
+        label = f"{view.model_label} · seed {view.result.seed}, {seconds:.0f} s longer"
         remember(make_views_of([result], label=label, view=view))
         _error(view.id, None)
     except (TunesmithError, ValueError) as error:

@@ -19,16 +19,9 @@ from core import jobs
 from core.storage import new_workspace_id, workspace_dir
 from core.user_music import NAMES_FILE
 from tests.app.shown import shown_all
-from tests.app.workspaces import save_broken_model, upload_script
+from tests.app.workspaces import PAGES, save_broken_model, upload_script
 from tests.conftest import MUSIC_FIXTURES, REPO
 
-PAGES = [
-    "app_pages/home.py",
-    "app_pages/data.py",
-    "app_pages/train.py",
-    "app_pages/generate.py",
-    "app_pages/evaluate.py",
-]
 EVIL = "[click me](https:evil.example) <img src=x onerror=alert(1)> **bold**.mid"
 UNESCAPED = re.compile(r"(?<!\\)\[click me|(?<!\\)<img|(?<!\\)\*\*bold")  # would render
 

@@ -4,16 +4,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.shown import shown_all
-from tests.app.workspaces import upload_script
+from tests.app.workspaces import PAGES, upload_script
 from tests.conftest import REPO
-
-PAGES = [
-    "app_pages/home.py",
-    "app_pages/data.py",
-    "app_pages/train.py",
-    "app_pages/generate.py",
-    "app_pages/evaluate.py",
-]
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Workspace contents and upload stand-ins shared by the page tests."""
+"""The app's pages, workspace contents and upload stand-ins shared by the page tests."""
 
 from __future__ import annotations
 
@@ -8,6 +8,14 @@ from core import jobs
 from core.encoding import EncodingConfig, Vocabulary
 from core.model import ModelConfig, build_model, save_model_folder
 from core.training import TrainingConfig
+
+PAGES = [  # every page of the app, as st.navigation lists them
+    "app_pages/home.py",
+    "app_pages/data.py",
+    "app_pages/train.py",
+    "app_pages/generate.py",
+    "app_pages/evaluate.py",
+]
 
 
 def save_broken_model(workspace: Path, name: str = "Broken") -> Path:
