@@ -26,6 +26,8 @@ from core.errors import InvalidModelError, InvalidMusicError
 from core.evaluation.features import scale_consistency_in
 from core.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
 from core.sampling import (
+    CREATIVITY_LEVELS,
+    DEFAULT_CREATIVITY,
     Generator,
     SamplingSettings,
     _loop_continuation,
@@ -215,6 +217,11 @@ def test_creativity_maps_to_temperature_and_top_p() -> None:
     calm, wild = creativity_to_settings(0.0), creativity_to_settings(1.0)
     assert calm.temperature < 1.0 < wild.temperature
     assert calm.top_p < wild.top_p == 1.0
+    balanced = creativity_to_settings(CREATIVITY_LEVELS[DEFAULT_CREATIVITY])
+    plain = SamplingSettings()  # the CLI's defaults: the pages' default must be the same
+    assert (balanced.temperature, balanced.top_p) == (plain.temperature, plain.top_p)
+    levels = [creativity_to_settings(c) for c in CREATIVITY_LEVELS.values()]
+    assert [s.temperature for s in levels] == sorted({s.temperature for s in levels})
 
 
 def test_step_model_refuses_a_network_without_the_layout() -> None:
