@@ -1,6 +1,7 @@
 """Train the pretrained base model (models/base/) that every new model starts from.
 
-    .venv/bin/python scripts/train_base_model.py [--out models/base] [--epochs N]
+    .venv/bin/python scripts/train_base_model.py [--out models/base] [--epochs N] [--units N]
+        [--checkpoints DIR]
 
 The app's built-in collections (the Bach chorales and the folk tunes), each split by piece as
 the app splits it (seed 1234), so a model fine-tuned on one collection is judged on held-out
@@ -19,6 +20,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -68,6 +70,15 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=REPO_DIR / "models" / "base")
     parser.add_argument("--epochs", type=int, default=TRAINING_CONFIG.epochs)
     parser.add_argument("--max-batches-per-epoch", type=int, default=None)
+    parser.add_argument(
+        "--units", type=int, default=MODEL_CONFIG.units, help="LSTM width (trying a wider base)"
+    )
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=None,
+        help="keep the training checkpoint here, so a stopped run resumes (default: a temp dir)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     training = TrainingConfig.from_dict(
@@ -86,15 +97,16 @@ def main() -> int:
         if history and getattr(info, "batch", 0) == getattr(info, "batches", -1):
             print(f"[{done}/{total}] {history[-1]}", flush=True)
 
-    with tempfile.TemporaryDirectory() as checkpoints:
+    model_config = replace(MODEL_CONFIG, units=args.units)
+    with tempfile.TemporaryDirectory() as scratch:
         result = train(
             dataset,
-            model_config=MODEL_CONFIG,
+            model_config=model_config,
             training_config=training,
-            checkpoint_dir=Path(checkpoints),
+            checkpoint_dir=args.checkpoints or Path(scratch),
             out_dir=args.out,
             on_progress=on_progress,
-            resume=False,
+            resume=args.checkpoints is not None,
         )
     assert result.model_dir is not None
     shutil.rmtree(result.model_dir / CHECKPOINT_DIR, ignore_errors=True)
