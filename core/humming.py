@@ -1,8 +1,8 @@
 """A short recording of someone humming, singing or whistling → one clean line of notes.
 
     model = load_model()                                   # core.transcription; load once
-    tune = recording_to_tune(wav_bytes, model=model)       # Piece: one line, 16th grid, key
-    heard = recording_to_heard_tune(wav_bytes, model=model)  # the same, with its figures
+    heard = recording_to_heard_tune(wav_bytes, model=model)  # the tune and its figures
+    heard.piece                                      # Piece: one line, 16th grid, key
 
 Basic Pitch (the voice preset) hears the notes; the clean-up keeps one note at each moment (a
 new onset ends the note before it; of two notes that start together the louder stays; a quieter
@@ -339,20 +339,3 @@ def recording_to_heard_tune(
         tempo_estimated=tempo_bpm is None,
         elapsed_s=elapsed,
     )
-
-
-def recording_to_tune(
-    audio: bytes | Path,
-    *,
-    model: BasicPitchModel,
-    name: str = DEFAULT_RECORDING_NAME,
-    tempo_bpm: float | None = None,
-    params: TranscriptionParams = HUM_PARAMS,
-) -> Piece:
-    """A recording → one clean line of notes on the 16th grid, first note at 0, key estimated.
-
-    `recording_to_heard_tune(...).piece`; see there for the arguments and refusals.
-    """
-    return recording_to_heard_tune(
-        audio, model=model, name=name, tempo_bpm=tempo_bpm, params=params
-    ).piece

@@ -20,6 +20,21 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 START_TIMEOUT_S = 90
+# Browser side of "click, then wait until the page plays something new": the src of the
+# page's `index`-th <audio>, and a promise that resolves with its duration once that <audio>
+# holds audio other than `old` (rejected after 60 s).
+AUDIO_SRC_JS = "(index) => (document.querySelectorAll('audio')[index] || {}).src || ''"
+NEW_AUDIO_JS = """({old, index}) => new Promise((resolve, reject) => {
+    const deadline = Date.now() + 60000;
+    const check = () => {
+        const audio = document.querySelectorAll('audio')[index];
+        if (Date.now() > deadline) { reject(new Error('no new audio within 60 s')); return; }
+        if (audio && audio.src !== old && audio.readyState >= 1 && audio.duration > 0) {
+            resolve(audio.duration);
+        } else { setTimeout(check, 10); }
+    };
+    check();
+})"""
 
 
 @dataclass(frozen=True)

@@ -12,21 +12,17 @@ import statistics
 import time
 from typing import Any
 
-from core.benchmarks._server import CHROMIUM, CHROMIUM_ARGS, FINISHED, app_server
+from core.benchmarks._server import (
+    AUDIO_SRC_JS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FINISHED,
+    NEW_AUDIO_JS,
+    app_server,
+)
 
 WARM_CLICKS = 5
 GOAL_WARM_S = 1.5
-# Resolves with the duration of the page's <audio> once it holds audio other than `old`.
-NEW_AUDIO_JS = """(old) => new Promise((resolve) => {
-    const check = () => {
-        const audio = document.querySelector('audio');
-        if (audio && audio.src !== old && audio.readyState >= 1 && audio.duration > 0) {
-            resolve(audio.duration);
-        } else { setTimeout(check, 10); }
-    };
-    check();
-})"""
-CURRENT_AUDIO_JS = "() => (document.querySelector('audio') || {}).src || ''"
 
 
 def run() -> dict[str, Any]:
@@ -41,10 +37,10 @@ def run() -> dict[str, Any]:
         button = page.get_by_role("button", name="tune")
         times = []
         for _ in range(WARM_CLICKS + 1):
-            old = page.evaluate(CURRENT_AUDIO_JS)
+            old = page.evaluate(AUDIO_SRC_JS, 0)
             started = time.perf_counter()
             button.click()
-            page.evaluate(NEW_AUDIO_JS, old)
+            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": 0})
             times.append(time.perf_counter() - started)
             page.wait_for_selector(FINISHED)
         browser.close()

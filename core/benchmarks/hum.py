@@ -2,7 +2,7 @@
 
 The recording is tests/fixtures/hummed_tune.wav (a sung tune made by scripts/make_fixtures.py).
 The stages, as the Generate page runs them once a recording stops: hear the tune
-(`recording_to_tune`: decode, Basic Pitch, clean-up, grid), make it a primer, continue it for
+(`recording_to_heard_tune`: decode, Basic Pitch, clean-up, grid), make it a primer, continue it for
 20 s with the folk-tunes model at the default creativity, render it with FluidSynth at 44.1 kHz
 and encode it as OGG. The Basic Pitch model and the generator are loaded first and the whole
 chain runs once to warm up; the figures are medians of `WARM_RUNS` runs. Goal: at most 3 s.
@@ -39,7 +39,7 @@ STAGES = ("hear_s", "primer_s", "generate_s", "render_s", "ogg_s")
 
 def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """One run of the whole chain: seconds per stage, and what it made."""
-    from core.humming import recording_to_tune
+    from core.humming import recording_to_heard_tune
     from core.primers import piece_to_primer
     from core.rendering import audio_to_ogg_bytes, midi_to_audio
     from core.sampling import CREATIVITY_LEVELS, DEFAULT_CREATIVITY, creativity_to_settings
@@ -53,7 +53,7 @@ def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]
         seconds[stage] = time.perf_counter() - began
         return result
 
-    tune = timed("hear_s", lambda: recording_to_tune(recording, model=model))
+    tune = timed("hear_s", lambda: recording_to_heard_tune(recording, model=model).piece)
     primer = timed("primer_s", lambda: piece_to_primer(tune, generator.encoding))
     settings = creativity_to_settings(
         CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
@@ -82,25 +82,21 @@ WARM_UP_RECORDING_S = 6.0
 BROWSER_RECORDINGS_S = (10.0, 10.25)  # the fixture loops past its 10 s
 # Resolves once the first recent piece (the page's second <audio>, after "what I heard") is new
 # and playable; `old` is that element's source before the recording stopped.
-NEW_PIECE_JS = """(old) => new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60000;
-    const check = () => {
-        const audio = document.querySelectorAll('audio')[1];
-        if (Date.now() > deadline) { reject(new Error('no new piece within 60 s')); return; }
-        if (audio && audio.src !== old && audio.readyState >= 1 && audio.duration > 0) {
-            resolve(audio.duration);
-        } else { setTimeout(check, 10); }
-    };
-    check();
-})"""
-PIECE_SRC_JS = "() => (document.querySelectorAll('audio')[1] || {}).src || ''"
+PIECE_AUDIO = 1  # the page's second <audio>: the first plays the heard tune
 
 
 def browser_stop_to_playing_s() -> list[float]:
     """Seconds from Stop to a playable continuation, per recording (the first one cold)."""
     from playwright.sync_api import sync_playwright
 
-    from core.benchmarks._server import CHROMIUM, CHROMIUM_ARGS, FINISHED, app_server
+    from core.benchmarks._server import (
+        AUDIO_SRC_JS,
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        FINISHED,
+        NEW_AUDIO_JS,
+        app_server,
+    )
 
     args = [
         *CHROMIUM_ARGS,
@@ -120,10 +116,10 @@ def browser_stop_to_playing_s() -> list[float]:
         for seconds in (WARM_UP_RECORDING_S, *BROWSER_RECORDINGS_S):
             page.get_by_role("button", name="Record", exact=True).click()
             page.wait_for_timeout(seconds * 1000)
-            old = page.evaluate(PIECE_SRC_JS)
+            old = page.evaluate(AUDIO_SRC_JS, PIECE_AUDIO)
             began = time.perf_counter()
             page.get_by_role("button", name="Stop recording").click()
-            page.evaluate(NEW_PIECE_JS, old)
+            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": PIECE_AUDIO})
             times.append(time.perf_counter() - began)
             page.wait_for_selector(FINISHED)
         browser.close()

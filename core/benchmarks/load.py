@@ -14,8 +14,15 @@ import asyncio
 import time
 from typing import Any
 
-from core.benchmarks._server import CHROMIUM, CHROMIUM_ARGS, FINISHED, Server, app_server
-from core.benchmarks.home_tune import CURRENT_AUDIO_JS, NEW_AUDIO_JS
+from core.benchmarks._server import (
+    AUDIO_SRC_JS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    FINISHED,
+    NEW_AUDIO_JS,
+    Server,
+    app_server,
+)
 
 SESSIONS = (1, 2, 5, 10, 15, 20)
 GOAL_S = 5.0
@@ -33,10 +40,10 @@ async def _round(server: Server, browser: Any, sessions: int) -> list[float]:
     await asyncio.gather(*(p.wait_for_selector(FINISHED) for p in pages))
 
     async def click(page: Any) -> float:
-        old = await page.evaluate(CURRENT_AUDIO_JS)
+        old = await page.evaluate(AUDIO_SRC_JS, 0)
         started = time.perf_counter()
         await page.get_by_role("button", name="tune").click()
-        await page.evaluate(NEW_AUDIO_JS, old)
+        await page.evaluate(NEW_AUDIO_JS, {"old": old, "index": 0})
         return time.perf_counter() - started
 
     try:

@@ -202,15 +202,15 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
 
         piece = read_music(args.primer, steps_per_quarter=generator.encoding.steps_per_quarter)[0]
     elif args.audio_primer:
-        from core.humming import recording_to_tune
+        from core.humming import recording_to_heard_tune
         from core.transcription import load_model, preset_params
 
-        piece = recording_to_tune(
+        piece = recording_to_heard_tune(
             args.audio_primer,
             model=load_model(),
             name=Path(args.audio_primer).name,
             params=preset_params(args.audio_preset),
-        )
+        ).piece
     else:
         return None
     if args.keep_bars is not None:

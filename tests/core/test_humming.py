@@ -24,7 +24,6 @@ from core.humming import (
     melody_to_piece,
     notes_to_melody,
     recording_to_heard_tune,
-    recording_to_tune,
 )
 from core.primers import piece_to_primer
 from core.sampling import (
@@ -147,17 +146,17 @@ def test_tune_is_one_line(heard):
 
 
 def test_bytes_and_path_give_the_same_tune(model, heard):
-    from_path = recording_to_tune(HUMMED, model=model, name="hummed_tune.wav")
+    from_path = recording_to_heard_tune(HUMMED, model=model, name="hummed_tune.wav").piece
     assert from_path == heard.piece
     assert from_path.name == "hummed_tune"
-    assert recording_to_tune(HUMMED.read_bytes(), model=model).name == "my recording"
+    assert recording_to_heard_tune(HUMMED.read_bytes(), model=model).piece.name == "my recording"
 
 
 def test_a_given_tempo_is_used(model):
     heard = recording_to_heard_tune(HUMMED.read_bytes(), model=model, tempo_bpm=90.0)
     assert heard.tempo_bpm == 90.0 and not heard.tempo_estimated
     with pytest.raises(ValueError, match="tempo_bpm"):
-        recording_to_tune(HUMMED.read_bytes(), model=model, tempo_bpm=1000.0)
+        recording_to_heard_tune(HUMMED.read_bytes(), model=model, tempo_bpm=1000.0)
 
 
 def test_the_tune_continues_with_the_folk_model(heard):
@@ -181,7 +180,7 @@ def test_the_tune_continues_with_the_folk_model(heard):
 
 def refusal(model, audio: bytes) -> str:
     with pytest.raises(InvalidAudioError) as caught:
-        recording_to_tune(audio, model=model, name=NAME)
+        recording_to_heard_tune(audio, model=model, name=NAME)
     message = str(caught.value)
     assert message.startswith(f"{NAME}: ")
     assert ADVICE.search(message), message
@@ -240,12 +239,12 @@ def test_random_bytes_never_give_a_traceback(model):
     header = HUMMED.read_bytes()[: 3 * RATE_HZ]
     for size in (1, 44, 4_000):
         with pytest.raises(InvalidAudioError):
-            recording_to_tune(rng.bytes(size), model=model, name=NAME)
+            recording_to_heard_tune(rng.bytes(size), model=model, name=NAME)
     for _ in range(20):
         data = bytearray(header)
         data[int(rng.integers(0, 44))] = int(rng.integers(0, 256))
         with contextlib.suppress(InvalidAudioError):
-            recording_to_tune(bytes(data), model=model, name=NAME)
+            recording_to_heard_tune(bytes(data), model=model, name=NAME)
 
 
 # ---------------------------------------------------------------- clean-up, grid, tempo

@@ -48,8 +48,15 @@ def _round_trip(result):
 
 def test_a_link_regenerates_the_same_midi_with_key_scale_and_lock(folk: Generator) -> None:
     settings = SamplingSettings(
-        temperature=0.915, top_p=0.9525, length_tokens=None, length_s=12.5, tempo_bpm=97.0,
-        program=73, key=2, scale="major pentatonic", lock_scale=True,
+        temperature=0.915,
+        top_p=0.9525,
+        length_tokens=None,
+        length_s=12.5,
+        tempo_bpm=97.0,
+        program=73,
+        key=2,
+        scale="major pentatonic",
+        lock_scale=True,
     )
     result = folk.generate(settings, seed=123_456)
     link, again = _round_trip(result)
@@ -153,7 +160,7 @@ def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator
 
 def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None:
     from core.continuation import keep_bars
-    from core.humming import recording_to_tune
+    from core.humming import recording_to_heard_tune
     from core.transcription import load_model
     from tests.conftest import REPO
 
@@ -162,7 +169,9 @@ def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None
     )
     for variation in keep_bars(folk, original, 2, seed=40, count=2):
         assert _round_trip(variation)[1].midi_bytes == variation.midi_bytes
-    tune = recording_to_tune(REPO / "tests/fixtures/hummed_tune.wav", model=load_model())
+    tune = recording_to_heard_tune(
+        REPO / "tests/fixtures/hummed_tune.wav", model=load_model()
+    ).piece
     hummed = folk.generate(
         SamplingSettings(length_tokens=None, length_s=8.0, tempo_bpm=tune.tempo_bpm),
         seed=5,
