@@ -176,11 +176,13 @@ class TrainingPreset:
         return self.training
 
 
-# Quick is a budget of steps, so it takes about the same time whatever the data's size: 480
-# steps of 32 windows of 128 tokens, validated every 40 steps, took about 2.5 minutes on this
-# project's 2-core CPU, fine-tuning the 2 x 256 base (see README). Fine-tuning starts from a
-# model that already knows music, so it uses a lower learning rate than training from scratch.
-QUICK_STEPS = 480
+# Quick is a budget of steps, so it takes about the same time whatever the data's size. With
+# the 2 x 256 base, 480 steps of 32 windows of 128 tokens took about 2.5 minutes on this
+# project's 2-core CPU; the 2 x 384 base (2026-11-26) trains about 1.7 times slower per step,
+# so the budget is 280 steps (7 rounds of 40) for the same wall time (see README). Fine-tuning
+# starts from a model that already knows music, so it uses a lower learning rate than training
+# from scratch.
+QUICK_STEPS = 280
 QUICK_STEPS_PER_ROUND = 40
 FINE_TUNING_LEARNING_RATE = 1e-3
 

@@ -35,7 +35,7 @@ from core.training import TrainingConfig, train
 SEED = 20261125
 PRESETS = ("bach-chorales", "folk-tunes")
 ENCODING = EncodingConfig(normalize_key=True)
-MODEL_CONFIG = ModelConfig(embedding_dim=64, units=256, layers=2, dropout=0.3)
+MODEL_CONFIG = ModelConfig(embedding_dim=64, units=384, layers=2, dropout=0.3)
 TRAINING_CONFIG = TrainingConfig(
     sequence_length=128,
     batch_size=32,
