@@ -41,6 +41,11 @@ class Scale(Enum):
         """Semitones above the tonic, ascending."""
         return _INTERVALS[self]
 
+    @property
+    def tonic_triad(self) -> tuple[int, int, int]:
+        """The tonic chord's semitones above the tonic: a minor or a major triad."""
+        return (0, 3, 7) if self.is_minor else (0, 4, 7)
+
 
 _INTERVALS: dict[Scale, tuple[int, ...]] = {
     Scale.MAJOR: (0, 2, 4, 5, 7, 9, 11),

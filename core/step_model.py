@@ -76,15 +76,16 @@ class StepModel:
             raise InvalidModelError("the network has no LSTM layer named lstm_0")
         dtype = np.float32
         self.input_table = (embedding @ layers[0].kernel + layers[0].bias).astype(dtype)
-        self.layers = [
-            _LstmWeights(
-                w.kernel.astype(dtype), w.recurrent_kernel.astype(dtype), w.bias.astype(dtype)
-            )
-            for w in layers
-        ]
-        self.dense_kernel = np.asarray(dense_kernel, dtype=dtype)
+        self.units = [w.units for w in layers]
+        # Stored transposed (output, input) and contiguous: `matrix @ vector` runs about 10%
+        # faster than `vector @ matrix` here, and a 2 x 384 step is bound by reading the
+        # weights (7 MB, more than a core's L2 cache).
+        self.kernels_t = [np.ascontiguousarray(w.kernel.T, dtype=dtype) for w in layers]
+        self.recurrent_t = [np.ascontiguousarray(w.recurrent_kernel.T, dtype=dtype) for w in layers]
+        self.biases = [np.asarray(w.bias, dtype=dtype) for w in layers]
+        self.dense_t = np.ascontiguousarray(np.asarray(dense_kernel).T, dtype=dtype)
         self.dense_bias = np.asarray(dense_bias, dtype=dtype)
-        self.vocab_size = int(self.dense_kernel.shape[1])
+        self.vocab_size = int(self.dense_t.shape[0])
 
     @classmethod
     def from_keras(cls, keras_model: keras.Model) -> StepModel:
@@ -181,30 +182,26 @@ class StepModel:
         return cls(embedding, layers, dense_kernel, dense_bias)
 
     def initial_state(self) -> LstmState:
-        return [
-            (np.zeros(w.units, dtype=np.float32), np.zeros(w.units, dtype=np.float32))
-            for w in self.layers
-        ]
+        return [(np.zeros(u, dtype=np.float32), np.zeros(u, dtype=np.float32)) for u in self.units]
 
     def step(self, token_id: int, state: LstmState) -> tuple[np.ndarray, LstmState]:
         """Logits for the token after `token_id`, and the new state (the old one is kept)."""
         new_state: LstmState = []
         x: np.ndarray | None = None
-        for index, weights in enumerate(self.layers):
+        for index, u in enumerate(self.units):
             h, c = state[index]
             if index == 0:
-                z = self.input_table[token_id] + h @ weights.recurrent_kernel
+                z = self.input_table[token_id] + self.recurrent_t[0] @ h
             else:
                 assert x is not None
-                z = x @ weights.kernel + h @ weights.recurrent_kernel + weights.bias
-            u = weights.units
+                z = self.kernels_t[index] @ x + self.recurrent_t[index] @ h + self.biases[index]
             gates = _sigmoid(z)  # one call for all four (the c slice is unused): fewer numpy calls
             c = gates[u : 2 * u] * c + gates[:u] * np.tanh(z[2 * u : 3 * u])
             h = gates[3 * u :] * np.tanh(c)
             new_state.append((h, c))
             x = h
         assert x is not None
-        return x @ self.dense_kernel + self.dense_bias, new_state
+        return self.dense_t @ x + self.dense_bias, new_state
 
     def sequence_logits(self, token_ids: Sequence[int]) -> np.ndarray:
         """(len, vocab) logits for a whole sequence, as the Keras model computes them."""

