@@ -10,7 +10,9 @@ scripts/train_bundled_models.py) and has a README.md with its data, settings and
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from core.storage import REPO_DIR
@@ -52,6 +54,22 @@ BASE = BundledModel(
     "Base model",
     "Both built-in collections: the starting point new models are fine-tuned from.",
 )
+
+
+MODEL_VERSION_CHARS = 8
+
+
+def model_version(path: Path) -> str:
+    """A short fingerprint of a model folder's weights: it changes when the model is retrained."""
+    weights = path / "model.keras"
+    stat = weights.stat()
+    return _weights_digest(str(weights), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=16)
+def _weights_digest(weights: str, _mtime_ns: int, _size: int) -> str:
+    with open(weights, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()[:MODEL_VERSION_CHARS]
 
 
 def bundled_dir(name: str) -> Path | None:

@@ -11,7 +11,9 @@ travel this way: a user's own model lives in one workspace on one server.
     recipe = params_to_recipe(query)                # raises InvalidLinkError naming the field
 
 Links carry a short checksum of their own parameters, so a link cut short by a chat app or
-changed by hand is refused with a message rather than played as a different piece.
+changed by hand is refused with a message rather than played as a different piece. They also
+carry the model's version (`mv`, a fingerprint of its weights): when a bundled model has been
+retrained since, the link still plays, and `model_changed` says the piece is not the one shared.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from core.bundled import STYLES
+from core.bundled import MODEL_VERSION_CHARS, STYLES, model_version
 from core.errors import TunesmithError
 from core.primers import MAX_PRIMER_TOKENS, Primer
 from core.sampling import SEED_LIMIT, GenerationResult, Generator, SamplingSettings
@@ -42,6 +44,7 @@ CHECK_CHARS = 10
 LINK_KEYS = (
     "v",
     "model",
+    "mv",
     "seed",
     "temperature",
     "top_k",
@@ -78,6 +81,7 @@ class PieceRecipe:
     seed: int
     settings: SamplingSettings
     primer: Primer | None = None
+    model_version: str | None = None  # the weights' fingerprint; None: the model as it is now
 
     @classmethod
     def of(cls, result: GenerationResult) -> PieceRecipe:
@@ -130,6 +134,7 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
     """
     s = recipe.settings
     params: dict[str, str] = {"v": LINK_VERSION, "model": recipe.model, "seed": str(recipe.seed)}
+    params["mv"] = recipe.model_version or model_version(STYLES[recipe.model].path)
     params["temperature"] = _number(s.temperature)
     params["top_k"] = str(s.top_k)
     params["top_p"] = _number(s.top_p)
@@ -267,6 +272,14 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
         raise InvalidLinkError(
             f"this link's model {model[:40]!r} is not a bundled model ({', '.join(STYLES)})"
         )
+    version_of_model = _optional(params, "mv")  # links made before 2026-11-26 have none
+    if version_of_model is not None and not (
+        len(version_of_model) == MODEL_VERSION_CHARS
+        and all(c in "0123456789abcdef" for c in version_of_model)
+    ):
+        raise InvalidLinkError(
+            "this link's mv (the model's version) is not a version this app writes"
+        )
     seed = _int(params, "seed", "the piece's seed", 0, SEED_LIMIT - 1)
     seconds = "seconds" in params
     try:
@@ -300,7 +313,15 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             tonic=_tonic(params, "primer_key"),
             scale=_scale(params, "primer_scale"),
         )
-    return PieceRecipe(model, seed, settings, primer)
+    return PieceRecipe(model, seed, settings, primer, version_of_model)
+
+
+def model_changed(recipe: PieceRecipe) -> bool:
+    """Whether the link's bundled model has been retrained since the link was made (so the
+    piece it plays is not the one shared). Unknown for links that carry no version: False."""
+    return recipe.model_version is not None and recipe.model_version != model_version(
+        STYLES[recipe.model].path
+    )
 
 
 def check_primer_fits(primer: Primer, generator_tokens: frozenset[str] | set[str]) -> None:

@@ -9,7 +9,13 @@ import streamlit as st
 
 from core.bundled import STYLES
 from core.errors import TunesmithError
-from core.share_links import LINK_KEYS, is_share_link, params_to_recipe, recipe_to_result
+from core.share_links import (
+    LINK_KEYS,
+    is_share_link,
+    model_changed,
+    params_to_recipe,
+    recipe_to_result,
+)
 from ui.generation import GenerationView, load_generator, make_views_of, remember, show_generation
 from ui.text import plain
 
@@ -59,12 +65,23 @@ def show_shared_piece() -> None:
             st.button("Close", key="shared_close_error", on_click=_close)
             return
         st.subheader(f"🎁 {SHARED_LABEL}")
-        st.caption(plain(f"{STYLES[view.result.model_name].title} (bundled model)"))
+        title = STYLES[view.result.model_name].title
+        st.caption(plain(f"{title} (bundled model)"))
+        if model_changed(params_to_recipe(params)):
+            st.info(
+                plain(
+                    f"The {title} model has been retrained since this link was made, so this "
+                    "piece is not the one that was shared: it is what the same recipe gives "
+                    "today."
+                )
+            )
         show_generation(view, key_prefix="shared")
         share_link_control(view, key_prefix="shared")
         left, right = st.columns(2)
         left.button(
-            "Keep it in my recent pieces", key=f"shared_keep_{view.id}", on_click=_keep,
+            "Keep it in my recent pieces",
+            key=f"shared_keep_{view.id}",
+            on_click=_keep,
             args=(view,),
         )
         right.button("Close", key="shared_close", on_click=_close)

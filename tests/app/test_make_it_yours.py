@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from core.continuation import steps_per_bar
 from core.sampling import DEFAULT_MODEL_DIR
 from core.scales import Scale, scale_pitch_classes
-from core.share_links import PieceRecipe, link_to_params, recipe_to_params
+from core.share_links import PieceRecipe, _check, link_to_params, recipe_to_params
 from tests.app.shown import shown, shown_all
 from tests.conftest import REPO
 from ui import generate_controls as controls
@@ -99,6 +99,13 @@ def test_a_piece_of_a_bundled_model_has_a_link_that_plays_it_again(isolated_data
     assert any("A piece shared with you" in s for s in shown_all(shared.subheader))
     (shared_view,) = shared.session_state["generate_shared"].values()
     assert shared_view.result.midi_bytes == view.result.midi_bytes
+    assert not any("retrained since" in shown(i) for i in shared.info)
+
+    # A link made with an earlier version of the model still plays, and says so.
+    old = {k: v for k, v in params.items() if k != "check"} | {"mv": "0123abcd"}
+    retrained = _app(isolated_data_dir, {**old, "check": _check(old)})
+    assert any("retrained since this link was made" in shown(i) for i in retrained.info)
+    assert not retrained.error and not retrained.exception
 
     tampered = _app(isolated_data_dir, {**params, "temperature": "0.1"})
     assert tampered.error and "cannot be played" in shown(tampered.error[0])

@@ -18,6 +18,7 @@ from core.share_links import (
     PieceRecipe,
     _check,
     link_to_params,
+    model_changed,
     params_to_recipe,
     recipe_to_link,
     recipe_to_params,
@@ -136,6 +137,7 @@ def test_a_tampered_or_cut_link_is_refused(folk: Generator, change, message) -> 
         ({"primer": "%%%not-base64"}, "tune .* cannot be read"),
         ({"primer_shift": "40"}, "transposition"),
         ({"tokens": ""}, "no tokens"),
+        ({"mv": "../x"}, "mv .* not a version"),
     ],
 )
 def test_each_bad_parameter_is_named(folk: Generator, change, message) -> None:
@@ -179,3 +181,21 @@ def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None
     )
     link, again = _round_trip(hummed)
     assert "primer_key=D" in link and again.midi_bytes == hummed.midi_bytes
+
+
+def test_a_link_knows_when_its_model_was_retrained_since(folk: Generator) -> None:
+    from core.bundled import STYLES, model_version
+
+    params = _good_params(folk)
+    assert params["mv"] == model_version(STYLES["folk-tunes"].path)
+    assert not model_changed(params_to_recipe(params))
+    older = params_to_recipe(_signed({**params, "mv": "0123abcd"}))
+    assert model_changed(older)
+    # It still plays: the same recipe on today's model, and the link keeps its version.
+    assert recipe_to_result(older, generator=folk).midi_bytes == recipe_to_result(
+        params_to_recipe(params), generator=folk
+    ).midi_bytes
+    assert recipe_to_params(older)["mv"] == "0123abcd"
+    # A link made before versions existed plays with no claim either way.
+    unversioned = _signed({k: v for k, v in params.items() if k != "mv"})
+    assert not model_changed(params_to_recipe(unversioned))
