@@ -257,9 +257,6 @@ class _TokenTable:
                 self.values[index] = token_value(token)
         self.eos_id = vocab.eos_id
         self.kind_masks = {kind: self.kinds == code for kind, code in _KIND_CODES.items()}
-        # A piece visits few grammar states (kinds x the chord's last pitch), so each mask is
-        # built once; `mask` hands out copies because the sampler edits them.
-        self._masks: dict[tuple[frozenset[TokenKind], int, bool], np.ndarray] = {}
 
     def scale_mask(self, plan: KeyPlan) -> np.ndarray | None:
         """False for the pitch tokens outside the locked scale, as heard; None without a lock."""
@@ -280,21 +277,16 @@ class _TokenTable:
         return others | (heard == plan.tonic), others | np.isin(heard, chord)
 
     def mask(self, state: GrammarState, *, allow_eos: bool) -> np.ndarray:
-        kinds = state.allowed_kinds()
-        key = (kinds, state.last_pitch_in_chord, allow_eos)
-        cached = self._masks.get(key)
-        if cached is None:
-            cached = np.zeros(len(self.kinds), dtype=bool)
-            for kind in kinds:
-                cached |= self.kind_masks[kind]
-            if state.last_pitch_in_chord >= 0:
-                cached &= ~(
-                    self.kind_masks[TokenKind.PITCH] & (self.values <= state.last_pitch_in_chord)
-                )
-            if not allow_eos:
-                cached[self.eos_id] = False
-            self._masks[key] = cached
-        return cached.copy()
+        allowed = np.zeros(len(self.kinds), dtype=bool)
+        for kind in state.allowed_kinds():
+            allowed |= self.kind_masks[kind]
+        if state.last_pitch_in_chord >= 0:
+            allowed &= ~(
+                self.kind_masks[TokenKind.PITCH] & (self.values <= state.last_pitch_in_chord)
+            )
+        if not allow_eos:
+            allowed[self.eos_id] = False
+        return allowed
 
 
 _KIND_CODES: dict[TokenKind, int] = {

@@ -80,9 +80,8 @@ def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]
 
 WARM_UP_RECORDING_S = 6.0
 BROWSER_RECORDINGS_S = (10.0, 10.25)  # the fixture loops past its 10 s
-# Resolves once the first recent piece (the page's second <audio>, after "what I heard") is new
-# and playable; `old` is that element's source before the recording stopped.
-PIECE_AUDIO = 1  # the page's second <audio>: the first plays the heard tune
+# The first recent piece is the page's second <audio>: the first plays the tune heard.
+PIECE_AUDIO = 1
 
 
 def browser_stop_to_playing_s() -> list[float]:
