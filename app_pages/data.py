@@ -36,7 +36,9 @@ with tab_builtin:
         value=0,
         step=10,
         key="data_limit",
-        help="Fewer files load and train faster; good for a quick try.",
+        help="Fewer files load and train faster; good for a quick try. Their held-out "
+        "pieces are ones the base model never trained on (one is added when none is among "
+        "them).",
     )
     if st.button("Use this collection", type="primary", key="data_use_preset"):
         state.choose_dataset([preset], PRESETS[preset].title, int(limit) or None)

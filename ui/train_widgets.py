@@ -63,7 +63,8 @@ def data_picker() -> DataChoice:
                           key="train_data")
     limit = st.number_input("Use only the first N files (0 = all)", min_value=0,
                             value=choice.limit or 0, step=10, key=f"train_limit_{choice.label}",
-                            help="Fewer files train faster; good for a first try.")
+                            help="Fewer files train faster; good for a first try. Built-in "
+                                 "music is judged on pieces the base model never trained on.")
     return replace(choice, limit=int(limit) or None)
 
 

@@ -7,6 +7,7 @@ from core.datasets import (
     DEFAULT_SEED,
     PRESETS,
     build_dataset,
+    collection_heldout_names,
     export_dataset,
     load_dataset,
     load_files,
@@ -119,6 +120,29 @@ def test_folk_preset_reads_tune_books():
     dataset = load_dataset(["folk-tunes"], limit=1)
     assert len(dataset.pieces) > 20  # one ABC file of O'Neill's holds dozens of tunes
     assert all(p.notes for p in dataset.pieces)
+
+
+def test_part_of_a_built_in_collection_is_judged_on_what_the_base_never_trained_on():
+    whole = load_dataset(["bach-chorales"])
+    base_heldout = {e.name for e in whole.valid}
+    assert collection_heldout_names("bach-chorales", steps_per_quarter=4) == base_heldout
+    # the first five files hold no piece the base held out: one is added from that side
+    first = load_dataset(["bach-chorales"], limit=5)
+    assert len(first.train) == 5 and len(first.valid) == 1
+    assert {e.name for e in first.valid} <= base_heldout
+    assert not {e.name for e in first.train} & base_heldout
+    # another split seed would leak the same way: the base's side decides
+    reseeded = load_dataset(["bach-chorales"], limit=30, seed=99)
+    assert reseeded.valid and {e.name for e in reseeded.valid} <= base_heldout
+    assert not {e.name for e in reseeded.train} & base_heldout
+
+
+@pytest.mark.slow
+def test_a_collection_sharing_tunes_with_the_base_s_holds_out_what_it_held_out():
+    folk_heldout = collection_heldout_names("folk-tunes", steps_per_quarter=4)
+    oneills = load_dataset(["oneills-1850"])
+    assert oneills.valid and {e.name for e in oneills.valid} <= folk_heldout
+    assert not {e.name for e in oneills.train} & folk_heldout
 
 
 @pytest.mark.slow
