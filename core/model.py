@@ -6,10 +6,6 @@ it step by step in numpy:
     token_ids (batch, time) int32 → embedding → [lstm_i (return_sequences) → dropout_i] * layers
     → logits (Dense, linear, one score per vocabulary token at every position)
 
-With `meter_period` set, a second input `meter_phase` (batch, time) int32 (`core.meter`) has its
-own small embedding, concatenated to the tokens' before the first LSTM. Folders without it
-(written before 2026-11-26) are the one-input network and load as they always did.
-
 No Lambda layers and no masking layer (PAD positions are ignored by the loss instead), and no
 recurrent dropout, so TensorFlow keeps the fused LSTM kernel. A model folder holds
 `model.keras`, `encoding.json`, `vocab.json`, `config.json`, `metrics.json` and `checkpoint/`
@@ -59,10 +55,6 @@ MODEL_FOLDER_VERSION = 1
 INPUT_NAME = "token_ids"
 EMBEDDING_NAME = "embedding"
 LOGITS_NAME = "logits"
-METER_INPUT_NAME = "meter_phase"
-METER_EMBEDDING_NAME = "meter_embedding"
-METER_EMBEDDING_DIM = 16
-MAX_METER_PERIOD = 1024
 
 
 def lstm_name(index: int) -> str:
@@ -81,9 +73,6 @@ class ModelConfig:
     units: int = DEFAULT_UNITS
     layers: int = DEFAULT_LAYERS
     dropout: float = DEFAULT_DROPOUT
-    # Phases of the meter input (`core.meter.meter_period` of the grid); 0: no meter input,
-    # which is also what a folder written before the input existed holds.
-    meter_period: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.embedding_dim <= MAX_UNITS:
@@ -94,8 +83,6 @@ class ModelConfig:
             raise ValueError(f"layers must be within 1..{MAX_LAYERS}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be within [0, 1)")
-        if not 0 <= self.meter_period <= MAX_METER_PERIOD:
-            raise ValueError(f"meter_period must be within 0..{MAX_METER_PERIOD}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,19 +101,11 @@ def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:
         raise ValueError("vocab_size must be at least 2")
     token_ids = keras.Input(shape=(None,), dtype="int32", name=INPUT_NAME)
     x = keras.layers.Embedding(vocab_size, config.embedding_dim, name=EMBEDDING_NAME)(token_ids)
-    inputs = [token_ids]
-    if config.meter_period:
-        phases = keras.Input(shape=(None,), dtype="int32", name=METER_INPUT_NAME)
-        meter = keras.layers.Embedding(
-            config.meter_period, METER_EMBEDDING_DIM, name=METER_EMBEDDING_NAME
-        )(phases)
-        x = keras.layers.Concatenate(name="inputs")([x, meter])
-        inputs.append(phases)
     for i in range(config.layers):
         x = keras.layers.LSTM(config.units, return_sequences=True, name=lstm_name(i))(x)
         x = keras.layers.Dropout(config.dropout, name=dropout_name(i))(x)
     logits = keras.layers.Dense(vocab_size, name=LOGITS_NAME)(x)
-    return keras.Model(inputs if len(inputs) > 1 else token_ids, logits, name="tunesmith_lstm")
+    return keras.Model(token_ids, logits, name="tunesmith_lstm")
 
 
 def next_token_loss(*, pad_id: int = 0) -> keras.losses.Loss:

@@ -43,7 +43,6 @@ from core.errors import InvalidModelError
 
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
-from core.meter import shift_steps
 from core.model import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
 from core.primers import (
     DEFAULT_PRIMER_EXCERPT_TOKENS,
@@ -377,7 +376,6 @@ class Generator:
         self.path = path
         self.metrics = metrics or {}
         self._table = _TokenTable(self.vocab, self.encoding)
-        self._shift_steps = shift_steps(self.vocab)  # for the meter input's phase
         self.primers = read_primers(path) if path else ()
 
     @classmethod
@@ -451,12 +449,9 @@ class Generator:
         state = step_model.initial_state()
         logits = np.zeros(step_model.vocab_size, dtype=np.float32)
         history: list[int] = []
-        period = max(step_model.meter_period, 1)
-        clock = 0  # grid steps from the start of the piece, primer included (the meter input)
         for token in (BOS, *primer_tokens):
             token_id = self.vocab.id_of(token)
-            clock += int(self._shift_steps[token_id])
-            logits, state = step_model.step(token_id, state, phase=clock % period)
+            logits, state = step_model.step(token_id, state)
             history.append(token_id)
         if settings.length_s is not None:
             target_steps = seconds_to_steps(
@@ -524,13 +519,12 @@ class Generator:
             kind = token_kind(token)
             if kind is TokenKind.SHIFT:
                 time_steps += token_value(token)
-                clock += token_value(token)
                 if pitch_run[0] >= 0:  # the first chord is complete
                     opening = None
             elif kind is TokenKind.PITCH:
                 pitch = token_value(token)
                 pitch_run = (pitch, pitch_run[1] + 1 if pitch == pitch_run[0] else 1)
-            logits, state = step_model.step(token_id, state, phase=clock % period)
+            logits, state = step_model.step(token_id, state)
             if on_progress and len(new) % PROGRESS_EVERY_TOKENS == 0:
                 on_progress(
                     len(new),

@@ -62,8 +62,7 @@ class StepModel:
     """The Keras next-token LSTM as numpy arrays, run one token at a time.
 
     The first layer's input projection is folded into the embedding table (embedding @ kernel),
-    so a step costs one row lookup and a few matrix-vector products; the meter input, where
-    the network has one, is folded the same way into a table of one row per phase.
+    so a step costs one row lookup and a few matrix-vector products.
     """
 
     def __init__(
@@ -72,19 +71,11 @@ class StepModel:
         layers: Sequence[_LstmWeights],
         dense_kernel: np.ndarray,
         dense_bias: np.ndarray,
-        *,
-        meter_embedding: np.ndarray | None = None,
     ) -> None:
         if not layers:
             raise InvalidModelError("the network has no LSTM layer named lstm_0")
         dtype = np.float32
-        kernel = layers[0].kernel
-        width = embedding.shape[1]
-        self.input_table = (embedding @ kernel[:width] + layers[0].bias).astype(dtype)
-        self.meter_period = 0 if meter_embedding is None else int(meter_embedding.shape[0])
-        self.meter_table = (
-            None if meter_embedding is None else (meter_embedding @ kernel[width:]).astype(dtype)
-        )
+        self.input_table = (embedding @ layers[0].kernel + layers[0].bias).astype(dtype)
         self.units = [w.units for w in layers]
         # Stored transposed (output, input) and contiguous: `matrix @ vector` runs about 10%
         # faster than `vector @ matrix` here, and a 2 x 384 step is bound by reading the
@@ -99,13 +90,10 @@ class StepModel:
     @classmethod
     def from_keras(cls, keras_model: keras.Model) -> StepModel:
         """Read the weights of a loaded Keras model that follows `core.model`'s layout."""
-        from core.model import EMBEDDING_NAME, LOGITS_NAME, METER_EMBEDDING_NAME, lstm_name
+        from core.model import EMBEDDING_NAME, LOGITS_NAME, lstm_name
 
         try:
             embedding = np.asarray(keras_model.get_layer(EMBEDDING_NAME).get_weights()[0])
-            meter = None
-            if any(layer.name == METER_EMBEDDING_NAME for layer in keras_model.layers):
-                meter = np.asarray(keras_model.get_layer(METER_EMBEDDING_NAME).get_weights()[0])
             layers: list[_LstmWeights] = []
             while True:
                 try:
@@ -127,7 +115,7 @@ class StepModel:
                 f"the network does not follow the model layout ({error})"
             ) from error
         logits_bias = dense_bias[0] if dense_bias else np.zeros(dense_kernel.shape[1])
-        return cls(embedding, layers, dense_kernel, logits_bias, meter_embedding=meter)
+        return cls(embedding, layers, dense_kernel, logits_bias)
 
     @classmethod
     def from_keras_file(cls, model_file: Path) -> StepModel | None:
@@ -150,31 +138,15 @@ class StepModel:
             layer_configs = config["config"]["layers"]
             classes = [layer["class_name"] for layer in layer_configs]
             names = [layer["config"]["name"] for layer in layer_configs]
-            # The one-input layout, or the meter layout (two inputs, two embeddings, concat).
-            metered = classes[:5] == [
-                "InputLayer",
-                "InputLayer",
-                "Embedding",
-                "Embedding",
-                "Concatenate",
-            ]
-            head = 5 if metered else 2
-            count = (len(classes) - head - 1) // 2
-            body = [*["LSTM", "Dropout"] * count, "Dense"]
-            body_names = [
+            count = (len(classes) - 3) // 2
+            expected_classes = ["InputLayer", "Embedding", *["LSTM", "Dropout"] * count, "Dense"]
+            expected_names = [
+                names[0],
+                "embedding",
                 *[n for i in range(count) for n in (f"lstm_{i}", f"dropout_{i}")],
                 "logits",
             ]
-            if metered:
-                expected_names = [names[0], names[1], "embedding", "meter_embedding", names[4]]
-            else:
-                expected_names = [names[0], "embedding"]
-            if (
-                count < 1
-                or classes[head:] != body
-                or names != expected_names + body_names
-                or (not metered and classes[:2] != ["InputLayer", "Embedding"])
-            ):
+            if count < 1 or classes != expected_classes or names != expected_names:
                 return None
             lstm_configs = [c["config"] for c in layer_configs if c["class_name"] == "LSTM"]
             dense_config = layer_configs[-1]["config"]
@@ -186,7 +158,6 @@ class StepModel:
             with h5py.File(io.BytesIO(weights), "r") as h5:
                 layers_group = h5["layers"]
                 embedding = np.asarray(layers_group["embedding/vars/0"])
-                meter = np.asarray(layers_group["embedding_1/vars/0"]) if metered else None
                 layers = []
                 for index in range(count):
                     group = layers_group["lstm" if index == 0 else f"lstm_{index}"]["cell/vars"]
@@ -202,32 +173,25 @@ class StepModel:
             return None
         units = [w.units for w in layers]
         if (
-            embedding.shape[1] + (0 if meter is None else meter.shape[1])
-            != layers[0].kernel.shape[0]
+            embedding.shape[1] != layers[0].kernel.shape[0]
             or any(w.kernel.shape[1] != 4 * w.units for w in layers)
             or any(layers[i + 1].kernel.shape[0] != units[i] for i in range(count - 1))
             or dense_kernel.shape[0] != units[-1]
         ):
             return None
-        return cls(embedding, layers, dense_kernel, dense_bias, meter_embedding=meter)
+        return cls(embedding, layers, dense_kernel, dense_bias)
 
     def initial_state(self) -> LstmState:
         return [(np.zeros(u, dtype=np.float32), np.zeros(u, dtype=np.float32)) for u in self.units]
 
-    def step(
-        self, token_id: int, state: LstmState, *, phase: int = 0
-    ) -> tuple[np.ndarray, LstmState]:
-        """Logits for the token after `token_id`, and the new state (the old one is kept).
-        `phase` is the meter phase after `token_id` (`core.meter`), for a network with that
-        input; others ignore it."""
+    def step(self, token_id: int, state: LstmState) -> tuple[np.ndarray, LstmState]:
+        """Logits for the token after `token_id`, and the new state (the old one is kept)."""
         new_state: LstmState = []
         x: np.ndarray | None = None
         for index, u in enumerate(self.units):
             h, c = state[index]
             if index == 0:
                 z = self.input_table[token_id] + self.recurrent_t[0] @ h
-                if self.meter_table is not None:
-                    z += self.meter_table[phase]
             else:
                 assert x is not None
                 z = self.kernels_t[index] @ x + self.recurrent_t[index] @ h + self.biases[index]
@@ -239,13 +203,10 @@ class StepModel:
         assert x is not None
         return self.dense_t @ x + self.dense_bias, new_state
 
-    def sequence_logits(
-        self, token_ids: Sequence[int], *, phases: Sequence[int] | None = None
-    ) -> np.ndarray:
+    def sequence_logits(self, token_ids: Sequence[int]) -> np.ndarray:
         """(len, vocab) logits for a whole sequence, as the Keras model computes them."""
         state = self.initial_state()
         out = np.empty((len(token_ids), self.vocab_size), dtype=np.float32)
         for position, token_id in enumerate(token_ids):
-            phase = int(phases[position]) if phases is not None else 0
-            out[position], state = self.step(int(token_id), state, phase=phase)
+            out[position], state = self.step(int(token_id), state)
         return out

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import keras
-import numpy as np
 
 from core.checkpoints import (
     BEST_WEIGHTS_FILE,
@@ -38,10 +37,9 @@ from core.checkpoints import (
     write_checkpoint,
 )
 from core.datasets import DEFAULT_SEED, Dataset
-from core.encoding import DEFAULT_STEPS_PER_QUARTER, EncodingConfig, Vocabulary
+from core.encoding import EncodingConfig, Vocabulary
 from core.errors import JobCancelled
 from core.evaluation.model_data import write_model_data
-from core.meter import meter_period, phase_sequences
 from core.model import (
     MODEL_FILE,
     VOCAB_FILE,
@@ -187,8 +185,6 @@ class TrainingPreset:
 QUICK_STEPS = 280
 QUICK_STEPS_PER_ROUND = 40
 FINE_TUNING_LEARNING_RATE = 1e-3
-# From scratch the network has the meter input too (`train` sets its period from the grid).
-SCRATCH_METER = meter_period(DEFAULT_STEPS_PER_QUARTER)
 
 PRESETS: dict[str, TrainingPreset] = {
     p.name: p
@@ -197,9 +193,7 @@ PRESETS: dict[str, TrainingPreset] = {
             "quick",
             "Quick",
             "About two and a half minutes, whatever the size of your music: a first result now.",
-            ModelConfig(
-                embedding_dim=32, units=128, layers=2, dropout=0.2, meter_period=SCRATCH_METER
-            ),
+            ModelConfig(embedding_dim=32, units=128, layers=2, dropout=0.2),
             TrainingConfig(
                 sequence_length=128,
                 learning_rate=FINE_TUNING_LEARNING_RATE,
@@ -213,7 +207,7 @@ PRESETS: dict[str, TrainingPreset] = {
             "thorough",
             "Thorough",
             "Whole passes over the music until the held-out pieces stop improving.",
-            ModelConfig(meter_period=SCRATCH_METER),
+            ModelConfig(),
             TrainingConfig(learning_rate=FINE_TUNING_LEARNING_RATE),
             scratch_learning_rate=DEFAULT_LEARNING_RATE,
         ),
@@ -430,18 +424,12 @@ def train(
     train_ids, valid_ids = dataset.train_ids(), dataset.valid_ids()
     if not valid_ids:
         raise ValueError(f"{dataset.name}: no validation pieces (at least two pieces needed)")
-    window_length = config.sequence_length + 1
     windows = make_windows(
-        train_ids, length=window_length, stride=config.stride, pad_id=vocab.pad_id
+        train_ids,
+        length=config.sequence_length + 1,
+        stride=config.stride,
+        pad_id=vocab.pad_id,
     )
-    phase_windows: np.ndarray | None = None
-    valid_phases: list[np.ndarray] | None = None
-    if model_config.meter_period:  # the meter input's period follows the data's grid
-        period = meter_period(dataset.config.steps_per_quarter)
-        model_config = replace(model_config, meter_period=period)
-        train_phases = phase_sequences(train_ids, vocab=vocab, period=period)
-        phase_windows = make_windows(train_phases, length=window_length, stride=config.stride)
-        valid_phases = phase_sequences(valid_ids, vocab=vocab, period=period)
     if not len(windows):
         raise ValueError(f"{dataset.name}: no training windows")
     _, table = transposition_tables(vocab, config.augment_semitones)
@@ -456,9 +444,7 @@ def train(
         rounds=rounds,
         tokens_per_step=tokens_per_window * min(config.batch_size, len(windows)),
     )
-    valid = evaluation_windows(
-        valid_ids, length=config.sequence_length, pad_id=vocab.pad_id, phases=valid_phases
-    )
+    valid = evaluation_windows(valid_ids, length=config.sequence_length, pad_id=vocab.pad_id)
 
     checkpoint_dir = Path(checkpoint_dir)
     state = (
@@ -511,7 +497,6 @@ def train(
     if not finished:
         data = training_stream(
             windows,
-            phases=phase_windows,
             table=table,
             allowed=allowed,
             batch_size=config.batch_size,

@@ -2,8 +2,7 @@
 and the validation windows that score every held-out token exactly once.
 
 - Windows of `sequence_length + 1` ids are cut from each training piece every `stride` ids; the
-  model predicts the next token at every position. A network with the meter input gets windows
-  of each token's phase (`core.meter`) cut the same way beside them.
+  model predicts the next token at every position.
 - The stream is a sequence of passes over the windows. Each pass shuffles them and, with
   augmentation, moves each window by a random number of semitones (a precomputed id → id table
   per shift; a shift that would leave the vocabulary is never drawn for that window). All
@@ -16,20 +15,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from core.encoding import TokenKind, Vocabulary, token_kind, token_value
-from core.model import INPUT_NAME, METER_INPUT_NAME
 
 EVAL_BATCH_SIZE = 64
 
 
 def make_windows(
-    sequences: Sequence[Sequence[int] | np.ndarray], *, length: int, stride: int, pad_id: int = 0
+    sequences: Sequence[Sequence[int]], *, length: int, stride: int, pad_id: int = 0
 ) -> np.ndarray:
     """Windows of `length` ids from each sequence, every `stride` ids, the last one flush with
     the sequence's end so every token is a target; short sequences are padded with `pad_id`."""
@@ -76,7 +73,6 @@ def allowed_shifts(windows: np.ndarray, table: np.ndarray) -> np.ndarray:
 def training_stream(
     windows: np.ndarray,
     *,
-    phases: np.ndarray | None = None,
     table: np.ndarray,
     allowed: np.ndarray,
     batch_size: int,
@@ -92,7 +88,6 @@ def training_stream(
     the stream starts at, so a resumed run gets the same batches.
     """
     windows_t = tf.constant(windows)
-    phases_t = tf.constant(phases if phases is not None else np.zeros((1, 1), np.int32))
     table_t = tf.constant(np.maximum(table, 0))
     # Large negative instead of -inf keeps categorical sampling free of NaNs.
     shift_logits = tf.constant(np.where(allowed, 0.0, -1e9).astype(np.float32))
@@ -107,14 +102,10 @@ def training_stream(
         picked = tf.data.Dataset.from_tensor_slices((order, tf.gather(shifts, order)))
         return picked.batch(batch_size).take(batches_per_pass)
 
-    def to_pairs(index: tf.Tensor, shift: tf.Tensor) -> tuple[Any, tf.Tensor]:
+    def to_pairs(index: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
         window = tf.gather(windows_t, index)
         moved = tf.gather(tf.gather(table_t, shift), window, batch_dims=1)
-        if phases is None:
-            return moved[:, :-1], moved[:, 1:]
-        # transposing moves pitches, never time: the phases stay as they are
-        phase = tf.gather(phases_t, index)[:, :-1]
-        return {INPUT_NAME: moved[:, :-1], METER_INPUT_NAME: phase}, moved[:, 1:]
+        return moved[:, :-1], moved[:, 1:]
 
     first_pass = first_step // batches_per_pass
     passes = math.ceil((first_step + steps) / batches_per_pass) - first_pass
@@ -131,7 +122,6 @@ def training_stream(
 def training_dataset(
     windows: np.ndarray,
     *,
-    phases: np.ndarray | None = None,
     table: np.ndarray,
     allowed: np.ndarray,
     batch_size: int,
@@ -143,7 +133,6 @@ def training_dataset(
     """Batches of whole passes first_epoch..epochs-1 (`training_stream` counted in passes)."""
     return training_stream(
         windows,
-        phases=phases,
         table=table,
         allowed=allowed,
         batch_size=batch_size,
@@ -159,25 +148,13 @@ class EvalWindows:
     inputs: np.ndarray  # (n, length) ids
     targets: np.ndarray  # (n, length) ids
     counted: np.ndarray  # (n, length) bool: targets that are scored (each token exactly once)
-    phases: np.ndarray | None = None  # (n, length) meter phases of the inputs, for that input
-
-    def model_inputs(self, start: int, stop: int) -> Any:
-        """Windows start..stop as the network takes them."""
-        if self.phases is None:
-            return self.inputs[start:stop]
-        return {INPUT_NAME: self.inputs[start:stop], METER_INPUT_NAME: self.phases[start:stop]}
 
 
 def evaluation_windows(
-    sequences: Sequence[Sequence[int] | np.ndarray],
-    *,
-    length: int,
-    pad_id: int = 0,
-    phases: Sequence[Sequence[int] | np.ndarray] | None = None,
+    sequences: Sequence[Sequence[int]], *, length: int, pad_id: int = 0
 ) -> EvalWindows:
     """Windows that score every token after BOS exactly once, each with at least half a window
-    of context (after the first): windows overlap by half and only their second half counts.
-    `phases` (one per sequence) adds the meter input's windows, cut the same way."""
+    of context (after the first): windows overlap by half and only their second half counts."""
     burn_in = length // 2
     hop = length - burn_in
     inputs, targets, counted = [], [], []
@@ -201,11 +178,8 @@ def evaluation_windows(
             start += hop
     if not inputs:
         empty = np.zeros((0, length), np.int32)
-        return EvalWindows(empty, empty, empty.astype(bool), None if phases is None else empty)
-    phase_windows = None
-    if phases is not None:
-        phase_windows = evaluation_windows(phases, length=length, pad_id=0).inputs
-    return EvalWindows(np.stack(inputs), np.stack(targets), np.stack(counted), phase_windows)
+        return EvalWindows(empty, empty, empty.astype(bool))
+    return EvalWindows(np.stack(inputs), np.stack(targets), np.stack(counted))
 
 
 def evaluate(model: keras.Model, windows: EvalWindows) -> dict[str, float]:
@@ -214,9 +188,7 @@ def evaluate(model: keras.Model, windows: EvalWindows) -> dict[str, float]:
     correct = tokens = 0
     for start in range(0, len(windows.inputs), EVAL_BATCH_SIZE):
         stop = start + EVAL_BATCH_SIZE
-        logits = np.asarray(
-            model.predict_on_batch(windows.model_inputs(start, stop)), dtype=np.float64
-        )
+        logits = np.asarray(model.predict_on_batch(windows.inputs[start:stop]), dtype=np.float64)
         y, mask = windows.targets[start:stop], windows.counted[start:stop]
         top = logits.max(axis=-1, keepdims=True)
         log_norm = np.log(np.exp(logits - top).sum(axis=-1)) + top[..., 0]

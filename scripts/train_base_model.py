@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.datasets import Dataset, load_dataset
 from core.encoding import EncodingConfig, Vocabulary
-from core.meter import meter_period
 from core.model import CHECKPOINT_DIR, ModelConfig
 from core.primers import write_training_primers
 from core.storage import REPO_DIR
@@ -36,14 +35,7 @@ from core.training import TrainingConfig, train
 SEED = 20261125
 PRESETS = ("bach-chorales", "folk-tunes")
 ENCODING = EncodingConfig(normalize_key=True)
-# With the meter input (core.meter): where each token falls in the bar.
-MODEL_CONFIG = ModelConfig(
-    embedding_dim=64,
-    units=384,
-    layers=2,
-    dropout=0.3,
-    meter_period=meter_period(ENCODING.steps_per_quarter),
-)
+MODEL_CONFIG = ModelConfig(embedding_dim=64, units=384, layers=2, dropout=0.3)
 TRAINING_CONFIG = TrainingConfig(
     sequence_length=128,
     batch_size=32,

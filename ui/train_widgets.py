@@ -158,8 +158,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
         seed = c.number_input("Seed", 0, 2**31 - 1, training.seed, key=f"{k}_seed")
     try:
         model = ModelConfig(embedding_dim=int(embedding_dim), units=int(units),
-                            layers=int(layers), dropout=float(dropout),
-                            meter_period=model.meter_period)
+                            layers=int(layers), dropout=float(dropout))
         length = ({"max_steps": int(steps)} if training.max_steps else {"epochs": int(epochs)})
         training = replace(training, sequence_length=int(sequence_length),
                            batch_size=int(batch_size), learning_rate=float(learning_rate),

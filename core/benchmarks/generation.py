@@ -22,14 +22,7 @@ from core.encoding import (
     pitch_token,
     shift_token,
 )
-from core.meter import meter_period, network_inputs
-from core.model import (
-    METER_INPUT_NAME,
-    ModelConfig,
-    TrainedModel,
-    build_model,
-    load_model_folder,
-)
+from core.model import ModelConfig, TrainedModel, build_model, load_model_folder
 from core.sampling import DEFAULT_MODEL_DIR, Generator, SamplingSettings
 
 TUTORIAL_WINDOW_TOKENS = 100
@@ -47,15 +40,12 @@ def tutorial_tokens_per_s(
     vocab = generator.vocab
     first_music_id = len(SPECIAL_TOKENS)
     window = [int(i) for i in rng.integers(first_music_id, len(vocab), TUTORIAL_WINDOW_TOKENS)]
-    period = generator.step_model.meter_period
-
-    def inputs(ids: list[int]) -> Any:
-        return network_inputs(np.array([ids], dtype="int32"), vocab=vocab, period=period)
-
-    model.predict(inputs(window), verbose=0)  # build the predict function
+    model.predict(np.array([window], dtype="int32"), verbose=0)  # build the predict function
     start = time.perf_counter()
     for _ in range(tokens):
-        logits = model.predict(inputs(window[-TUTORIAL_WINDOW_TOKENS:]), verbose=0)[0, -1]
+        logits = model.predict(
+            np.array([window[-TUTORIAL_WINDOW_TOKENS:]], dtype="int32"), verbose=0
+        )[0, -1]
         probs = np.exp(logits - logits.max())
         window.append(int(rng.choice(len(probs), p=probs / probs.sum())))
     return tokens / (time.perf_counter() - start)
@@ -71,12 +61,8 @@ def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
         seconds = min(seconds, time.perf_counter() - start)
     new_tokens = len(result.new_tokens)
     ids = generator.vocab.encode(result.tokens[:64])
-    period = generator.step_model.meter_period
-    batch = network_inputs(np.array([ids], dtype="int32"), vocab=generator.vocab, period=period)
-    keras_logits = model.predict(batch, verbose=0)[0]
-    phases = batch[METER_INPUT_NAME][0] if period else None
-    step_logits = generator.step_model.sequence_logits(ids, phases=phases)
-    max_diff = float(np.max(np.abs(step_logits - keras_logits)))
+    keras_logits = model.predict(np.array([ids], dtype="int32"), verbose=0)[0]
+    max_diff = float(np.max(np.abs(generator.step_model.sequence_logits(ids) - keras_logits)))
     tutorial = tutorial_tokens_per_s(generator, model)
     ours = new_tokens / seconds
     return {
@@ -110,8 +96,7 @@ def run() -> dict[str, Any]:
     else:
         encoding = EncodingConfig()
         vocab = _full_vocab(encoding)
-    # the "thorough" training size from scratch
-    config = ModelConfig(meter_period=meter_period(encoding.steps_per_quarter))
+    config = ModelConfig()  # the "thorough" training size
     network = build_model(config, len(vocab))
     big = Generator.from_trained(TrainedModel(network, encoding, vocab, config, {}), name="random")
     measured = _measure(big, network)

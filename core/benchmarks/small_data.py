@@ -27,7 +27,6 @@ from core.encoding import midi_to_bytes, piece_to_midi, tokens_to_piece
 from core.evaluation.report import generate_pieces
 from core.evaluation.style import compare_style
 from core.jobs import fine_tuning_setup
-from core.meter import phase_sequences
 from core.ngram import ngram_baseline
 from core.sampling import Generator
 from core.training import PRESETS, train
@@ -88,14 +87,10 @@ def _one_run(files: list[Path], heldout_files: list[Path], work: Path) -> dict[s
 
     model = keras.saving.load_model(work / "model" / "model.keras", compile=False)
     heldout_ids = heldout.train_ids()
-    period = base.model.meter_period
-    windows = evaluation_windows(
-        heldout_ids,
-        length=config.sequence_length,
-        pad_id=base.vocab.pad_id,
-        phases=phase_sequences(heldout_ids, vocab=base.vocab, period=period) if period else None,
+    scores = evaluate(
+        model,
+        evaluation_windows(heldout_ids, length=config.sequence_length, pad_id=base.vocab.pad_id),
     )
-    scores = evaluate(model, windows)
     ngram = ngram_baseline(
         dataset.train_ids(),
         heldout_ids,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -21,16 +20,14 @@ def tiny_vocab() -> Vocabulary:
     return Vocabulary.build([tokens])
 
 
-def make_tiny_model_folder(path: Path, *, seed: int = 7, meter_period: int = 0) -> Path:
-    """Random weights with sharpened logits, so sampling has context-dependent preferences;
-    with `meter_period`, the network has the meter input."""
+def make_tiny_model_folder(path: Path, *, seed: int = 7) -> Path:
+    """Random weights with sharpened logits, so sampling has context-dependent preferences."""
     keras.utils.set_random_seed(seed)
     vocab = tiny_vocab()
-    config = replace(TINY_CONFIG, meter_period=meter_period)
-    network = build_model(config, len(vocab))
+    network = build_model(TINY_CONFIG, len(vocab))
     dense = network.get_layer("logits")
     kernel, bias = dense.get_weights()
     rng = np.random.default_rng(seed)
     dense.set_weights([kernel * 300.0, rng.normal(0.0, 1.0, bias.shape).astype("float32")])
     return save_model_folder(path, keras_model=network, encoding=EncodingConfig(), vocab=vocab,
-                             config=config, training={}, metrics={})
+                             config=TINY_CONFIG, training={}, metrics={})
