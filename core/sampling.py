@@ -439,7 +439,8 @@ class Generator:
         # key-normalized model writes C major and A minor alike (the same notes), so the mode
         # was the model's whim. Measured (keys D, F, G, Bb x 10 seeds, 300 tokens; pieces in
         # the mode asked, without -> with it): chorales major 24 -> 32 of 40, minor 12 -> 16;
-        # folk tunes major 32 -> 40, minor 8 -> 8. A nudge, not a guarantee (README, "Key").
+        # folk tunes major 32 -> 40, minor 8 -> 8; with SHIFT_TOP_P's redraw (with it) 28, 20,
+        # 36 and 24 of 40. A nudge, not a guarantee (README, "Key").
         opening = table.opening_masks(plan) if settings.scale and primer is None else None
         primer_tokens = list(primer.tokens) if primer else []
         grammar = GrammarState.after(primer_tokens)
