@@ -101,6 +101,26 @@ def test_encoding_benchmark_prints_its_figures(monkeypatch):
     assert figures["tutorial_scheme_heldout_coverage"] < figures["bach_chorales_heldout_coverage"]
 
 
+def test_the_quality_benchmark_compares_on_the_music_as_written_too():
+    import math
+
+    from core.benchmarks.quality import as_written
+    from core.datasets import load_dataset
+    from core.encoding import EncodingConfig
+
+    normalized = load_dataset(["bach-chorales"], config=EncodingConfig(normalize_key=True))
+    tokens = sum(len(ids) - 1 for ids in normalized.valid_ids())  # what training counts
+    figures = as_written("bach-chorales", {"val_loss": math.log(2.0), "valid_tokens": tokens})
+    # the same held-out tokens, moved back to their keys, and ln 12 per piece for the key
+    assert figures["tokens_ngram"] == figures["tokens_model"] == tokens
+    pieces = len(normalized.valid)
+    assert figures["held_out_pieces"] == pieces
+    expected = 2.0 * math.exp(pieces * math.log(12) / tokens)
+    assert figures["model_perplexity"] == pytest.approx(expected, abs=1e-3)
+    assert figures["ratio"] == pytest.approx(expected / figures["ngram_perplexity"], abs=2e-3)
+    assert figures["ngram_perplexity"] > 3.0  # as written, the 4-gram is far from 2.0
+
+
 def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
     from core.benchmarks import quality
     from core.commands import bench
@@ -116,6 +136,7 @@ def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
         return {"val_perplexity": 2.0, "baseline_perplexity": 4.0, "epochs_run": 7}
 
     monkeypatch.setattr(quality, "default_training_metrics", fake_training)
+    monkeypatch.setattr(quality, "as_written", lambda preset, metrics: {"ratio": 0.5})
     figures = quality.run()
     assert trained == ["bach-chorales", "folk-tunes"]
     assert figures["folk-tunes_ratio"] == 0.5 and figures["bach-chorales_epochs"] == 7
