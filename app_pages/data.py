@@ -95,6 +95,10 @@ dataset = dw.load_dataset_with_progress(
 if dataset is None:
     st.stop()
 dw.show_summary(dataset)
+if st.session_state.get(state.DATASET_LIMIT) and all(s in PRESETS for s in sources):
+    st.caption("Held out: pieces the base model never trained on, so a model of this music is "
+               "judged fairly. When none of the first files is one, one such piece of the "
+               "collection is added.")
 table = dw.pieces_table(dataset.pieces, {p.name for p in dataset.valid})
 event = st.dataframe(
     table,

@@ -624,23 +624,48 @@ def load_dataset(
     if not result.pieces:
         reasons = "; ".join(result.errors) or "no music files found"
         raise InvalidMusicError(f"no usable pieces in {', '.join(map(str, sources))}: {reasons}")
+    return dataset_from_loaded(
+        result,
+        sources,
+        name=name or "+".join(Path(str(s)).name for s in sources),
+        config=config,
+        seed=seed,
+        valid_fraction=valid_fraction,
+        limit=limit,
+        vocab=vocab,
+    )
+
+
+def dataset_from_loaded(
+    loaded: LoadResult,
+    sources: Sequence[str | Path],
+    *,
+    name: str,
+    config: EncodingConfig,
+    seed: int = DEFAULT_SEED,
+    valid_fraction: float = DEFAULT_VALID_FRACTION,
+    limit: int | None = None,
+    vocab: Vocabulary | None = None,
+) -> Dataset:
+    """`build_dataset` on what `load_sources(sources, limit=limit)` read, split as training
+    splits it (the Data page and `dataset --export` show the same split as a run uses)."""
     valid_names = None
     builtin = all(isinstance(s, str) and s in PRESETS for s in sources)
     as_the_base = len(sources) == 1 and sources[0] in BASE_COLLECTIONS and seed == DEFAULT_SEED
     if builtin and (limit is not None or not as_the_base):
-        result, valid_names = _base_consistent_split(
-            result,
+        loaded, valid_names = _base_consistent_split(
+            loaded,
             sources,
             steps_per_quarter=config.steps_per_quarter,
             valid_fraction=valid_fraction,
         )
     return build_dataset(
-        result.pieces,
-        name=name or "+".join(Path(str(s)).name for s in sources),
+        loaded.pieces,
+        name=name,
         config=config,
         seed=seed,
         valid_fraction=valid_fraction,
-        errors=result.errors,
+        errors=loaded.errors,
         vocab=vocab,
         valid_names=valid_names,
     )

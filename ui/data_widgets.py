@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.datasets import Dataset, build_dataset, load_sources, source_files
+from core.datasets import Dataset, dataset_from_loaded, load_sources, source_files
 from core.encoding import EncodingConfig, Piece
 from core.errors import TunesmithError
 from core.pianoroll import pitch_name
@@ -61,7 +61,7 @@ def load_dataset_with_progress(
     if not result.pieces:
         st.warning("No usable pieces yet.")
         return None
-    dataset = build_dataset(result.pieces, name=name, config=config, errors=result.errors)
+    dataset = dataset_from_loaded(result, sources, name=name, config=config, limit=limit)
     st.session_state[state.LOADED_DATASET] = (fingerprint, dataset)
     return dataset
 

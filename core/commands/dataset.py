@@ -10,7 +10,7 @@ from core.datasets import (
     DEFAULT_SEED,
     DEFAULT_VALID_FRACTION,
     PRESETS,
-    build_dataset,
+    dataset_from_loaded,
     export_dataset,
     load_sources,
 )
@@ -88,13 +88,14 @@ def run(args: argparse.Namespace) -> int:
     if not result.pieces:
         raise InvalidMusicError(f"no usable pieces in {', '.join(map(str, sources))}")
     name = args.preset or "+".join(p.name for p in args.files)
-    dataset = build_dataset(
-        result.pieces,
+    dataset = dataset_from_loaded(
+        result,
+        sources,
         name=name,
         config=config,
         seed=args.seed,
         valid_fraction=args.valid_fraction,
-        errors=result.errors,
+        limit=args.limit,
     )
     if args.export:
         export_dataset(dataset, args.export)

@@ -28,9 +28,12 @@ def test_data_page_shows_a_preset_with_its_table_and_piano_roll(app):
     app.button(key="data_use_preset").click().run()
     assert not app.exception and not app.error
     metrics = {m.label: m.value for m in app.metric}
-    assert metrics["Pieces"] == "6"
+    # the first six chorales, and a held-out one the base never trained on (none of the six is)
+    assert metrics["Pieces"] == "7"
     assert int(metrics["Vocabulary"]) > 20
-    assert app.dataframe[0].value.shape[0] == 6
+    table = app.dataframe[0].value
+    assert table.shape[0] == 7 and table["split"].tolist() == ["training"] * 6 + ["validation"]
+    assert any("never trained on" in c for c in app.caption.values)
     assert app.get("plotly_chart")  # the piano roll
     # the choice stays selected for the Train page
     from ui import state
