@@ -686,7 +686,7 @@ def _base_consistent_split(
     *,
     steps_per_quarter: int,
     valid_fraction: float,
-) -> tuple[LoadResult, frozenset[str]]:
+) -> tuple[LoadResult, frozenset[str] | None]:
     """Built-in music other than one whole base collection split the app's way (its first N
     files, another split seed, a collection that shares pieces with one): held out where the
     base's collections hold it out.
@@ -698,12 +698,11 @@ def _base_consistent_split(
     still judged on music it never saw.
     """
     files = set(source_files(sources))
+    shared = [c for c in BASE_COLLECTIONS if files & set(PRESETS[c].files())]
+    if not shared:  # music the base never saw any of: split among itself
+        return loaded, None
     heldout = frozenset().union(
-        *(
-            collection_heldout_names(c, steps_per_quarter=steps_per_quarter)
-            for c in BASE_COLLECTIONS
-            if files & set(PRESETS[c].files())
-        )
+        *(collection_heldout_names(c, steps_per_quarter=steps_per_quarter) for c in shared)
     )
     pieces = list(loaded.pieces)
     if len(pieces) >= 2 and not any(p.name in heldout for p in pieces):

@@ -137,6 +137,14 @@ def test_part_of_a_built_in_collection_is_judged_on_what_the_base_never_trained_
     assert not {e.name for e in reseeded.train} & base_heldout
 
 
+def test_built_in_music_the_base_never_saw_is_split_among_itself(monkeypatch):
+    import core.datasets
+
+    monkeypatch.setattr(core.datasets, "BASE_COLLECTIONS", ("folk-tunes",))
+    first = load_dataset(["bach-chorales"], limit=10)
+    assert len(first.pieces) == 10 and len(first.train) == 9 and len(first.valid) == 1
+
+
 @pytest.mark.slow
 def test_a_collection_sharing_tunes_with_the_base_s_holds_out_what_it_held_out():
     folk_heldout = collection_heldout_names("folk-tunes", steps_per_quarter=4)
