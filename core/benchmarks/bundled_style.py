@@ -42,11 +42,13 @@ def run() -> dict[str, Any]:
             for seed in SEED_RANGES
         }
         ratios = [r["overlap_ratios"] for r in runs.values()]
+        means = {k: round(float(np.mean([r[k] for r in ratios])), 3) for k in ratios[0]}
         figures[style.name] = {
             **runs,
-            "mean_overlap_ratios": {
-                k: round(float(np.mean([r[k] for r in ratios])), 3) for k in ratios[0]
-            },
+            "mean_overlap_ratios": means,
+            # the goal over all 90 pieces, and in each range of 30 (noisier: real music
+            # itself has every ratio at goal in only some of its draws, see the floor)
+            "every_mean_ratio_at_goal": min(means.values()) >= GOAL_RATIO,
             "seed_ranges_with_every_ratio_at_goal": sum(
                 min(r.values()) >= GOAL_RATIO for r in ratios
             ),
