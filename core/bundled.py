@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from core.model import MODEL_FILE
 from core.storage import REPO_DIR
 
 MODELS_DIR = REPO_DIR / "models"
@@ -61,7 +62,7 @@ MODEL_VERSION_CHARS = 8
 
 def model_version(path: Path) -> str:
     """A short fingerprint of a model folder's weights: it changes when the model is retrained."""
-    weights = path / "model.keras"
+    weights = path / MODEL_FILE
     stat = weights.stat()
     return _weights_digest(str(weights), stat.st_mtime_ns, stat.st_size)
 
