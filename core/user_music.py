@@ -129,7 +129,7 @@ def add_music_files(
     stored; a file that parses but does not fit the quota or cannot be written is reported as
     not added, and the rest of the batch goes on.
     """
-    from core.datasets import read_music_cached
+    from core.parse_cache import read_music_cached
 
     outcomes = []
     for name, data in files[: max_files_per_batch()]:

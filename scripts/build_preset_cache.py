@@ -18,14 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.datasets import (  # noqa: E402
+from core.datasets import PRESETS, source_files  # noqa: E402
+from core.encoding import EncodingConfig  # noqa: E402
+from core.parse_cache import (  # noqa: E402
     PRESET_CACHE_DIR,
-    PRESETS,
     parse_workers,
     preset_cache_path,
     write_preset_cache,
 )
-from core.encoding import EncodingConfig  # noqa: E402
 
 
 def main() -> int:
@@ -45,7 +45,10 @@ def main() -> int:
             print(f"  {done}/{total} files parsed ({time.monotonic() - started:.0f} s)", flush=True)
 
     write_preset_cache(
-        PRESETS, steps_per_quarter=steps_per_quarter, workers=args.workers, on_progress=on_progress
+        source_files(list(PRESETS)),
+        steps_per_quarter=steps_per_quarter,
+        workers=args.workers,
+        on_progress=on_progress,
     )
     print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB for {', '.join(PRESETS)}")
     return 0

@@ -22,12 +22,13 @@ from typing import Any
 
 from core.benchmarks.bundled_style import style_run
 from core.bundled import BASE_MODEL_NAME, available_styles
-from core.datasets import DEFAULT_SEED, load_dataset, read_music_cached
+from core.datasets import DEFAULT_SEED, load_dataset
 from core.encoding import midi_to_bytes, piece_to_midi, tokens_to_piece
 from core.evaluation.report import generate_pieces
 from core.evaluation.style import compare_style
 from core.jobs import fine_tuning_setup
 from core.ngram import ngram_baseline
+from core.parse_cache import read_music_cached
 from core.sampling import Generator
 from core.training import PRESETS, train
 from core.training_data import evaluate, evaluation_windows

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-import core.datasets as datasets
+import core.parse_cache as parse_cache
 from core.datasets import (
     DEFAULT_SEED,
     PRESETS,
@@ -41,7 +41,7 @@ def test_second_load_comes_from_the_cache(music_fixture, isolated_data_dir, monk
     files = [music_fixture(n) for n in [*GOOD, "no_notes.mid"]]
     first = load_files(files, steps_per_quarter=4)
     calls = []
-    monkeypatch.setattr(datasets, "read_music", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(parse_cache, "read_music", lambda *a, **k: calls.append(a))
     second = load_files(files, steps_per_quarter=4)
     assert calls == []
     assert second == first  # pieces and the cached refusal alike
@@ -168,7 +168,7 @@ def test_factorized_vocabulary_covers_held_out_bach_chorales():
 
 def test_parallel_cold_parse_gives_the_same_pieces(music_fixture, tmp_path, monkeypatch):
     files = [music_fixture(n) for n in GOOD + BAD]
-    monkeypatch.setattr(datasets, "PARALLEL_MIN_FILES", 2)
+    monkeypatch.setattr(parse_cache, "PARALLEL_MIN_FILES", 2)
     results = {}
     for workers in ("1", "2"):
         monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path / workers))
@@ -180,8 +180,8 @@ def test_parallel_cold_parse_gives_the_same_pieces(music_fixture, tmp_path, monk
 
 def test_the_cache_keeps_apart_the_same_bytes_under_another_extension(music_fixture, tmp_path,
                                                                      monkeypatch):
-    from core.datasets import read_music_cached
     from core.errors import InvalidMusicError
+    from core.parse_cache import read_music_cached
 
     monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path))
     data = music_fixture("scale.mid").read_bytes()

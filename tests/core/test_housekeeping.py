@@ -51,7 +51,7 @@ def test_the_parse_cache_is_trimmed_least_recently_used_first(isolated_data_dir)
 
 
 def test_reading_a_cached_piece_marks_it_used(isolated_data_dir, music_fixture):
-    from core.datasets import read_music_cached
+    from core.parse_cache import read_music_cached
 
     data = music_fixture("scale.mid").read_bytes()
     read_music_cached(data, name="scale.mid", steps_per_quarter=4)

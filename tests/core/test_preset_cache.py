@@ -6,19 +6,17 @@ import json
 
 import pytest
 
-import core.datasets as datasets
-from core.datasets import (
+import core.parse_cache as parse_cache
+from core.datasets import PRESETS, load_files, load_sources, source_files
+from core.encoding import EncodingConfig
+from core.music_io import read_music
+from core.parse_cache import (
     PARSER_VERSION,
-    PRESETS,
-    load_files,
-    load_sources,
     parse_to_cache_entry,
     preset_cache_path,
     read_music_cached,
     write_preset_cache,
 )
-from core.encoding import EncodingConfig
-from core.music_io import read_music
 
 SPQ = EncodingConfig().steps_per_quarter
 REBUILD = "rerun scripts/build_preset_cache.py"
@@ -27,10 +25,10 @@ REBUILD = "rerun scripts/build_preset_cache.py"
 @pytest.fixture
 def shipped_dir(tmp_path, monkeypatch):
     """A shipped-cache folder of this test's own, read afresh."""
-    monkeypatch.setattr(datasets, "PRESET_CACHE_DIR", tmp_path / "preset_cache")
-    datasets._shipped_entries.cache_clear()
+    monkeypatch.setattr(parse_cache, "PRESET_CACHE_DIR", tmp_path / "preset_cache")
+    parse_cache._shipped_entries.cache_clear()
     yield tmp_path / "preset_cache"
-    datasets._shipped_entries.cache_clear()
+    parse_cache._shipped_entries.cache_clear()
 
 
 @pytest.fixture
@@ -38,31 +36,31 @@ def no_parsing(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("parsed with music21, not read from the shipped cache")
 
-    monkeypatch.setattr(datasets, "read_music", refuse)
+    monkeypatch.setattr(parse_cache, "read_music", refuse)
 
 
 def test_the_shipped_cache_is_current():
     path = preset_cache_path(SPQ)
     assert path.exists(), f"no shipped cache for PARSER_VERSION {PARSER_VERSION}: {REBUILD}"
-    shipped = datasets._shipped_entries()
+    shipped = parse_cache._shipped_entries()
     for preset in PRESETS.values():
         missing = [
             f.name
             for f in preset.files()
-            if datasets._cache_key(f.read_bytes(), SPQ, f.name) not in shipped
+            if parse_cache._cache_key(f.read_bytes(), SPQ, f.name) not in shipped
         ]
         assert not missing, f"{preset.name}: {len(missing)} files not shipped ({REBUILD})"
 
 
 def test_shipped_entries_equal_a_fresh_parse():
-    shipped = datasets._shipped_entries()
+    shipped = parse_cache._shipped_entries()
     chorales = PRESETS["bach-chorales"].files()
     tunes = PRESETS["folk-tunes"].files()
     sample = [chorales[0], chorales[-1], min(tunes, key=lambda f: f.stat().st_size)]
     for file in sample:
         data = file.read_bytes()
         fresh = parse_to_cache_entry(data, name=file.name, steps_per_quarter=SPQ)
-        key = datasets._cache_key(data, SPQ, file.name)
+        key = parse_cache._cache_key(data, SPQ, file.name)
         assert json.loads(shipped[key]) == json.loads(json.dumps(fresh)), file.name
 
 
@@ -76,7 +74,7 @@ def test_a_fresh_server_parses_no_built_in_collection(preset, isolated_data_dir,
 def test_shipped_pieces_are_the_parsed_pieces(isolated_data_dir, monkeypatch):
     file = PRESETS["bach-chorales"].files()[0]
     parsed = read_music(file.read_bytes(), name=file.name, steps_per_quarter=SPQ)
-    monkeypatch.setattr(datasets, "read_music", None)  # calling it would fail
+    monkeypatch.setattr(parse_cache, "read_music", None)  # calling it would fail
     shipped = read_music_cached(file.read_bytes(), name=file.name, steps_per_quarter=SPQ)
     assert shipped == parsed
     renamed = read_music_cached(file.read_bytes(), name="mine.mxl", steps_per_quarter=SPQ)
@@ -91,27 +89,27 @@ def test_written_cache_is_deterministic_and_read_back(
     files = [folder / "scale.mid", folder / "no_notes.mid", folder / "tunes.abc"]
     for file in files:
         file.write_bytes(music_fixture(file.name).read_bytes())
-    path = write_preset_cache([str(folder)], steps_per_quarter=SPQ)
+    path = write_preset_cache(source_files([str(folder)]), steps_per_quarter=SPQ)
     first = path.read_bytes()
-    assert write_preset_cache([str(folder)], steps_per_quarter=SPQ).read_bytes() == first
+    assert write_preset_cache(files, steps_per_quarter=SPQ).read_bytes() == first
     lines = gzip.decompress(first).decode().splitlines()
     assert lines == sorted(lines)
     expected = load_files(files, steps_per_quarter=SPQ, use_cache=False)
-    datasets._shipped_entries.cache_clear()
-    monkeypatch.setattr(datasets, "read_music", None)  # from now on, the shipped file only
+    parse_cache._shipped_entries.cache_clear()
+    monkeypatch.setattr(parse_cache, "read_music", None)  # from now on, the shipped file only
     assert load_files(files, steps_per_quarter=SPQ) == expected  # pieces and refusal alike
 
 
 def test_a_stale_shipped_file_is_not_read(music_fixture, shipped_dir):
     data = music_fixture("scale.mid").read_bytes()
-    key = datasets._cache_key(data, SPQ, "scale.mid")
+    key = parse_cache._cache_key(data, SPQ, "scale.mid")
     shipped_dir.mkdir()
     stale = shipped_dir / f"presets.spq{SPQ}.v{PARSER_VERSION - 1}.jsonl.gz"
     stale.write_bytes(gzip.compress(f'{key}\t{{"name": "x", "pieces": []}}\n'.encode()))
-    assert datasets._shipped_entries() == {}
+    assert parse_cache._shipped_entries() == {}
 
 
 def test_a_corrupt_shipped_file_is_ignored(shipped_dir):
     shipped_dir.mkdir()
     preset_cache_path(SPQ).write_bytes(b"not gzip")
-    assert datasets._shipped_entries() == {}
+    assert parse_cache._shipped_entries() == {}
