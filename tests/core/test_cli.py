@@ -1,6 +1,7 @@
 """The CLI through `python -m core`, as a user runs it."""
 
 import json
+import math
 import subprocess
 import sys
 
@@ -102,8 +103,6 @@ def test_encoding_benchmark_prints_its_figures(monkeypatch):
 
 
 def test_the_quality_benchmark_compares_on_the_music_as_written_too():
-    import math
-
     from core.benchmarks.quality import as_written
     from core.datasets import load_dataset
     from core.encoding import EncodingConfig
@@ -140,3 +139,22 @@ def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
     figures = quality.run()
     assert trained == ["bach-chorales", "folk-tunes"]
     assert figures["folk-tunes_ratio"] == 0.5 and figures["bach-chorales_epochs"] == 7
+
+
+def test_pace_persistence_tells_pieces_that_keep_their_pace_from_pieces_that_drift():
+    from core.benchmarks.bundled_style import pace_persistence
+    from core.encoding import Note, Piece
+
+    def piece(first_per_beat, second_per_beat, beats=8):
+        notes, step = [], 0
+        for per_beat in (first_per_beat, second_per_beat):
+            for onset in range(beats * per_beat):
+                notes.append(Note(step + onset * 4 // per_beat, 60, 4 // per_beat))
+            step += beats * 4
+        return Piece("p", tuple(notes), 4)
+
+    keeping = [piece(1, 1), piece(2, 2), piece(4, 4), piece(2, 2)]
+    swapping = [piece(1, 4), piece(4, 1), piece(1, 4), piece(4, 1)]
+    assert pace_persistence(keeping) == pytest.approx(1.0)
+    assert pace_persistence(swapping) == pytest.approx(-1.0)
+    assert math.isnan(pace_persistence(keeping[:2]))
