@@ -98,6 +98,9 @@ class TrainingConfig:
     # early stopping and checkpoints come every `steps_per_round` steps (default: one pass).
     max_steps: int | None = None
     steps_per_round: int | None = None
+    # The share of input tokens hidden (replaced by PAD) in each training batch; the targets
+    # are all kept. A regularizer for fine-tuning on few pieces (see FINE_TUNING_INPUT_DROPOUT).
+    input_dropout: float = 0.0
 
     def __post_init__(self) -> None:
         if self.sequence_length < 2:
@@ -118,6 +121,8 @@ class TrainingConfig:
             raise ValueError("max_steps must be at least 1")
         if self.steps_per_round is not None and self.steps_per_round < 1:
             raise ValueError("steps_per_round must be at least 1")
+        if not 0.0 <= self.input_dropout < 1.0:
+            raise ValueError("input_dropout must be within [0, 1)")
 
     def rounds(self, batches_per_pass: int) -> tuple[int, int]:
         """(steps per round, rounds): whole passes, or the step budget rounded up to rounds."""
@@ -504,6 +509,8 @@ def train(
             batches_per_pass=batches_per_pass,
             first_step=state.epochs_done * steps_per_round,
             steps=(rounds - state.epochs_done) * steps_per_round,
+            input_dropout=config.input_dropout,
+            pad_id=vocab.pad_id,
         )
         epoch_end = _EpochEnd(
             state=state,

@@ -80,12 +80,16 @@ def training_stream(
     batches_per_pass: int,
     first_step: int,
     steps: int,
+    input_dropout: float = 0.0,
+    pad_id: int = 0,
 ) -> tf.data.Dataset:
     """(inputs, targets) batches `first_step .. first_step + steps` of the endless stream of
     passes (each at most `batches_per_pass` batches), reproducible from the seed.
 
     A pass may end with a short batch; pass p is shuffled with the key (seed, p) whatever step
-    the stream starts at, so a resumed run gets the same batches.
+    the stream starts at, so a resumed run gets the same batches. With `input_dropout`, that
+    share of the input tokens (never the targets) is replaced by `pad_id`, drawn from the key
+    (seed, step), so the network cannot lean on any single token of its context.
     """
     windows_t = tf.constant(windows)
     table_t = tf.constant(np.maximum(table, 0))
@@ -102,10 +106,18 @@ def training_stream(
         picked = tf.data.Dataset.from_tensor_slices((order, tf.gather(shifts, order)))
         return picked.batch(batch_size).take(batches_per_pass)
 
-    def to_pairs(index: tf.Tensor, shift: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    def to_pairs(
+        step: tf.Tensor, batch: tuple[tf.Tensor, tf.Tensor]
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        index, shift = batch
         window = tf.gather(windows_t, index)
         moved = tf.gather(tf.gather(table_t, shift), window, batch_dims=1)
-        return moved[:, :-1], moved[:, 1:]
+        inputs = moved[:, :-1]
+        if input_dropout > 0:
+            key = tf.stack([tf.constant(seed, tf.int64), step + 2_000_003])
+            dropped = tf.random.stateless_uniform(tf.shape(inputs), seed=key) < input_dropout
+            inputs = tf.where(dropped, tf.constant(pad_id, inputs.dtype), inputs)
+        return inputs, moved[:, 1:]
 
     first_pass = first_step // batches_per_pass
     passes = math.ceil((first_step + steps) / batches_per_pass) - first_pass
@@ -114,6 +126,7 @@ def training_stream(
         .flat_map(one_pass)
         .skip(first_step - first_pass * batches_per_pass)
         .take(steps)
+        .enumerate(start=first_step)
         .map(to_pairs, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -61,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--patience", type=int)
+    parser.add_argument(
+        "--input-dropout", type=float, help="share of input tokens hidden in each training batch"
+    )
     parser.add_argument("--seed", type=int)
     parser.add_argument(
         "--max-batches-per-epoch", type=int, help="cap each epoch (quick experiments)"
@@ -109,6 +112,7 @@ def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
         "max_batches_per_epoch": args.max_batches_per_epoch,
         "max_steps": args.max_steps,
         "steps_per_round": args.steps_per_round,
+        "input_dropout": args.input_dropout,
     }
     if args.augmentation is not None:
         training_changes["augmentation"] = args.augmentation

@@ -158,3 +158,20 @@ def test_pace_persistence_tells_pieces_that_keep_their_pace_from_pieces_that_dri
     assert pace_persistence(keeping) == pytest.approx(1.0)
     assert pace_persistence(swapping) == pytest.approx(-1.0)
     assert math.isnan(pace_persistence(keeping[:2]))
+
+
+def test_train_options_override_the_preset_and_refuse_a_shape_when_fine_tuning():
+    import argparse
+
+    from core.commands.train import add_arguments, configs_from_args
+    from core.training import PRESETS
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    model, training = configs_from_args(parser.parse_args(["--input-dropout", "0.2"]))
+    assert training.input_dropout == 0.2
+    assert model == PRESETS["thorough"].model
+    _, plain = configs_from_args(parser.parse_args([]))
+    assert plain == PRESETS["thorough"].training
+    with pytest.raises(ValueError, match="from-scratch"):
+        configs_from_args(parser.parse_args(["--units", "64"]))

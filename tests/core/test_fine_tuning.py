@@ -188,6 +188,9 @@ def test_a_resumed_step_budget_ends_where_an_unbroken_one_does(tmp_path: Path) -
 # ---------------------------------------------------------------- the stream of batches
 
 
+PAD_ID = 0  # special tokens come first in every vocabulary
+
+
 @functools.cache
 def _stream_inputs() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(windows, table, allowed) of the patterned pieces, with transpositions of ±2."""
@@ -201,7 +204,9 @@ def _batches(data: tf.data.Dataset) -> list[tuple[np.ndarray, np.ndarray]]:
     return [(x.numpy(), y.numpy()) for x, y in data]
 
 
-def _stream(first_step: int, steps: int, *, batch_size: int, per_pass: int) -> list:
+def _stream(
+    first_step: int, steps: int, *, batch_size: int, per_pass: int, input_dropout: float = 0.0
+) -> list:
     windows, table, allowed = _stream_inputs()
     data = training_stream(
         windows,
@@ -212,6 +217,8 @@ def _stream(first_step: int, steps: int, *, batch_size: int, per_pass: int) -> l
         batches_per_pass=per_pass,
         first_step=first_step,
         steps=steps,
+        input_dropout=input_dropout,
+        pad_id=PAD_ID,
     )
     return _batches(data)
 
@@ -412,3 +419,19 @@ def test_job_request_keeps_its_base_model() -> None:
     assert JobRequest.from_dict(data) == request
     del data["base_model"]  # a request written before fine-tuning existed trains from scratch
     assert JobRequest.from_dict(data).base_model is None
+
+
+def test_input_dropout_hides_inputs_never_targets_and_resumes_the_same() -> None:
+    plain = _stream(0, 6, batch_size=8, per_pass=3)
+    hidden = _stream(0, 6, batch_size=8, per_pass=3, input_dropout=0.3)
+    for (x, y), (hx, hy) in zip(plain, hidden, strict=True):
+        np.testing.assert_array_equal(hy, y)  # every target is still scored
+        changed = hx != x
+        assert (hx[changed] == PAD_ID).all()  # a hidden token becomes PAD, nothing else
+    inputs = np.concatenate([x.ravel() for x, _ in plain])
+    shown = np.concatenate([hx.ravel() for hx, _ in hidden])
+    share = float(((shown == PAD_ID) & (inputs != PAD_ID)).sum() / (inputs != PAD_ID).sum())
+    assert 0.22 < share < 0.38
+    tail = _stream(4, 2, batch_size=8, per_pass=3, input_dropout=0.3)
+    for (x, _), (fx, _) in zip(tail, hidden[4:], strict=True):
+        np.testing.assert_array_equal(x, fx)  # a resumed run hides the same tokens

@@ -42,6 +42,9 @@ def test_config_round_trip_and_presets() -> None:
     assert schedule[6] > schedule[7] > schedule[8] == pytest.approx(0.001)
     with pytest.raises(ValueError):
         TrainingConfig(batch_size=0)
+    for hidden in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="input_dropout"):
+            TrainingConfig(input_dropout=hidden)
 
 
 def test_windows_cover_every_token_and_pad_short_pieces() -> None:
