@@ -190,6 +190,12 @@ class TrainingPreset:
 QUICK_STEPS = 280
 QUICK_STEPS_PER_ROUND = 40
 FINE_TUNING_LEARNING_RATE = 1e-3
+# The thorough preset hides a tenth of the input tokens (`TrainingConfig.input_dropout`): the
+# network learns from more of the context and overfits later. On the chorales, fine-tuned from
+# the base, held-out perplexity 2.827 -> 2.677 (0.583x -> 0.552x the n-gram), in 27 epochs
+# instead of 7 (12 minutes instead of 3 on this 2-core CPU); 0.2 hid too much at first and
+# early stopping kept the base's weights. The quick preset's short budget has no room for it.
+THOROUGH_INPUT_DROPOUT = 0.1
 
 PRESETS: dict[str, TrainingPreset] = {
     p.name: p
@@ -213,7 +219,9 @@ PRESETS: dict[str, TrainingPreset] = {
             "Thorough",
             "Whole passes over the music until the held-out pieces stop improving.",
             ModelConfig(),
-            TrainingConfig(learning_rate=FINE_TUNING_LEARNING_RATE),
+            TrainingConfig(
+                learning_rate=FINE_TUNING_LEARNING_RATE, input_dropout=THOROUGH_INPUT_DROPOUT
+            ),
             scratch_learning_rate=DEFAULT_LEARNING_RATE,
         ),
     )
