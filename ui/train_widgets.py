@@ -156,6 +156,12 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
                                    training.transpose_semitones, key=f"{k}_semitones",
                                    disabled=not (augmentation and from_scratch))
         seed = c.number_input("Seed", 0, 2**31 - 1, training.seed, key=f"{k}_seed")
+        input_dropout = a.number_input("Hidden input tokens (share)", 0.0, 0.9,
+                                       training.input_dropout, step=0.05,
+                                       key=f"{k}_input_dropout",
+                                       help="Each batch hides this share of the music the "
+                                            "model reads (never what it must predict), so it "
+                                            "learns from more of the context.")
     try:
         model = ModelConfig(embedding_dim=int(embedding_dim), units=int(units),
                             layers=int(layers), dropout=float(dropout))
@@ -163,7 +169,8 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
         training = replace(training, sequence_length=int(sequence_length),
                            batch_size=int(batch_size), learning_rate=float(learning_rate),
                            patience=int(patience), augmentation=bool(augmentation) and from_scratch,
-                           transpose_semitones=int(semitones), seed=int(seed), **length)
+                           transpose_semitones=int(semitones), seed=int(seed),
+                           input_dropout=float(input_dropout), **length)
     except ValueError as error:
         st.error(plain(f"Settings: {error}"))
         return None

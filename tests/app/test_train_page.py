@@ -14,7 +14,7 @@ from core.encoding import EncodingConfig, Vocabulary
 from core.jobs import JobRequest, JobState, JobStatus
 from core.model import ModelConfig, build_model, save_model_folder
 from core.storage import new_workspace_id, workspace_dir
-from core.training import QUICK_STEPS, TrainingConfig
+from core.training import QUICK_STEPS, THOROUGH_INPUT_DROPOUT, TrainingConfig
 from tests.app.shown import shown
 from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO
@@ -89,6 +89,14 @@ def test_new_training_form_defaults_to_the_data_page_choice(workspace_id, monkey
     at.button(key="train_start").click().run()
     request = submitted[-1]
     assert request.base_model is None and request.model["units"] == 64
+    # The thorough preset hides a share of the input tokens; the field changes it.
+    at.radio(key="train_start_from_False").set_value(tw.START_BASE).run()
+    at.radio(key="train_preset").set_value("thorough").run()
+    assert at.number_input(key="train_thorough_input_dropout").value == THOROUGH_INPUT_DROPOUT
+    at.number_input(key="train_thorough_input_dropout").set_value(0.25)
+    at.button(key="train_start").click().run()
+    assert not at.exception
+    assert submitted[-1].training["input_dropout"] == 0.25
 
 
 def test_running_job_shows_progress_chart_and_cancels(workspace_id):
