@@ -44,6 +44,7 @@ from core.errors import InvalidModelError
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
 from core.model import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
+from core.pace import PaceKeeper
 from core.primers import (
     DEFAULT_PRIMER_EXCERPT_TOKENS,
     Primer,
@@ -117,6 +118,7 @@ class SamplingSettings:
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     program: int = 0  # General MIDI instrument written into the MIDI file
     loop_guard: bool = True
+    keep_pace: bool = True  # the piece keeps its opening's pace and chord size (`core.pace`)
     _: KW_ONLY
     key: int | None = None  # tonic (0 = C .. 11 = B) of the output; None: the tune's / model's
     scale: str | None = None  # a core.scales.Scale value; None: the tune's / model's mode
@@ -450,10 +452,15 @@ class Generator:
         state = step_model.initial_state()
         logits = np.zeros(step_model.vocab_size, dtype=np.float32)
         history: list[int] = []
+        pace = PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter)
         for token in (BOS, *primer_tokens):
             token_id = self.vocab.id_of(token)
             logits, state = step_model.step(token_id, state)
             history.append(token_id)
+            if token_kind(token) is TokenKind.SHIFT:
+                pace.advance(token_value(token))
+            elif token_kind(token) is TokenKind.PITCH:
+                pace.note()
         if settings.length_s is not None:
             target_steps = seconds_to_steps(
                 settings.length_s,
@@ -494,8 +501,17 @@ class Generator:
                 allowed = opened if opened.any() else allowed
             if settings.loop_guard:
                 self._guard_loops(allowed, history, pitch_run)
+            nudged = logits
+            if settings.keep_pace and grammar.last_kind is TokenKind.PITCH:  # a note's length
+                nudged = pace.tilt_lengths(
+                    logits, lengths=table.kind_masks[TokenKind.DURATION], steps=table.values
+                )
+            elif settings.keep_pace and grammar.last_kind is TokenKind.DURATION and not reached:
+                # another note at this onset, or time moves on (past the length, a shift ends
+                # the piece: the final chord's size is the model's)
+                nudged = pace.tilt_chord_end(logits, shifts=table.kind_masks[TokenKind.SHIFT])
             token_id = sample_from_logits(
-                logits,
+                nudged,
                 allowed,
                 rng,
                 temperature=settings.temperature,
@@ -520,9 +536,11 @@ class Generator:
             kind = token_kind(token)
             if kind is TokenKind.SHIFT:
                 time_steps += token_value(token)
+                pace.advance(token_value(token))
                 if pitch_run[0] >= 0:  # the first chord is complete
                     opening = None
             elif kind is TokenKind.PITCH:
+                pace.note()
                 pitch = token_value(token)
                 pitch_run = (pitch, pitch_run[1] + 1 if pitch == pitch_run[0] else 1)
             logits, state = step_model.step(token_id, state)

@@ -57,6 +57,7 @@ LINK_KEYS = (
     "scale",
     "lock",
     "loop_guard",
+    "pace",
     "primer",
     "primer_shift",
     "primer_key",
@@ -152,6 +153,8 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
         params["lock"] = "1"
     if not s.loop_guard:
         params["loop_guard"] = "0"
+    if s.keep_pace:
+        params["pace"] = "1"
     primer = recipe.primer
     if primer is not None:
         encoded = encode_primer_tokens(primer.tokens)
@@ -295,6 +298,9 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             scale=_scale(params, "scale"),
             lock_scale=params.get("lock", "0") == "1",
             loop_guard=params.get("loop_guard", "1") != "0",
+            # Links made before the sampler kept a piece's pace (2026-11-26) have no "pace":
+            # they still play the piece that was shared.
+            keep_pace=params.get("pace", "0") == "1",
         )
     except ValueError as error:
         if isinstance(error, InvalidLinkError):

@@ -192,10 +192,26 @@ def test_a_link_knows_when_its_model_was_retrained_since(folk: Generator) -> Non
     older = params_to_recipe(_signed({**params, "mv": "0123abcd"}))
     assert model_changed(older)
     # It still plays: the same recipe on today's model, and the link keeps its version.
-    assert recipe_to_result(older, generator=folk).midi_bytes == recipe_to_result(
-        params_to_recipe(params), generator=folk
-    ).midi_bytes
+    assert (
+        recipe_to_result(older, generator=folk).midi_bytes
+        == recipe_to_result(params_to_recipe(params), generator=folk).midi_bytes
+    )
     assert recipe_to_params(older)["mv"] == "0123abcd"
     # A link made before versions existed plays with no claim either way.
     unversioned = _signed({k: v for k, v in params.items() if k != "mv"})
     assert not model_changed(params_to_recipe(unversioned))
+
+
+def test_a_link_made_before_pieces_kept_their_pace_plays_the_piece_it_shared(
+    folk: Generator,
+) -> None:
+    settings = SamplingSettings(length_tokens=None, length_s=20.0)
+    params = recipe_to_params(PieceRecipe.of(folk.generate(settings, seed=11)))
+    assert params["pace"] == "1" and params_to_recipe(params).settings.keep_pace
+    older = params_to_recipe(_signed({k: v for k, v in params.items() if k != "pace"}))
+    assert not older.settings.keep_pace
+    unkept = replace(settings, keep_pace=False)
+    assert recipe_to_result(older, generator=folk).midi_bytes == (
+        folk.generate(unkept, seed=11).midi_bytes
+    )
+    assert "pace" not in recipe_to_params(older)

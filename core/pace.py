@@ -1,0 +1,108 @@
+"""A generated piece keeps the pace and the chord size it sets out with.
+
+An LSTM forgets how its piece began: the bundled chorale model's pieces drift back to an average
+pace (notes per beat in a piece's two halves correlate 0.06–0.52 over a set of 30, against 0.86
+for real chorales), so a set of them varies less than Bach does. The sampler therefore measures
+the piece's opening (the primer's and the first new bars) and, from then on, compares the
+recent music with it:
+
+- busier than the opening (more onsets per beat): a note's length is drawn with its
+  probability tilted toward longer notes, p'(length) ∝ p(length) · length^β with
+  β = `LENGTH_GAIN` · ln(recent onsets per beat / the opening's); calmer: toward shorter ones;
+- fuller chords than the opening (more notes per onset): ending the chord (moving time on) gets
+  `CHORD_GAIN` · ln(recent notes per onset / the opening's) added to its logit; thinner: less.
+
+Both are clipped to `MAX_TILT`: a nudge to the model, never an override. The lengths are the
+lever because a time shift follows from them: the model moves time to where a held note ends
+almost surely (tilting the shifts alone did nothing). Tilting the lengths alone made the chords
+come apart (the polyphony overlap fell), hence the second nudge. Measured with `bench
+bundled_style` on 12 seed ranges of 30 pieces that the bench does not use (5001–5530 and
+7001–7530), without -> with: chorales' pace persistence 0.21–0.67 -> 0.44–0.79, ranges with
+every overlap at 0.9 or more 3 -> 5 of 12 (real chorales: 40% of draws), note lengths 0.90 ->
+0.97, notes per beat 0.91 -> 0.93, polyphony 0.90 -> 0.90; the folk tunes, which keep their
+pace anyway, unchanged or a little closer (5 of 6 ranges both ways).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+OPENING_BEATS = 8.0  # the opening whose pace the rest keeps: two bars of 4/4
+WINDOW_BEATS = 8.0  # the recent music compared with it
+LENGTH_GAIN = 4.0  # β per unit of ln(recent onsets per beat / the opening's)
+CHORD_GAIN = 3.0  # logit per unit of ln(recent notes per onset / the opening's)
+MAX_TILT = 3.0
+
+
+class PaceKeeper:
+    """The onsets and notes of a piece as it grows, and how to tilt its next token."""
+
+    def __init__(self, *, steps_per_quarter: int) -> None:
+        self.opening_steps = OPENING_BEATS * steps_per_quarter
+        self.window_steps = WINDOW_BEATS * steps_per_quarter
+        self.time_steps = 0
+        self.opening_onsets = 1  # the onset at step 0
+        self.opening_notes = 0
+        self.recent: deque[list[int]] = deque([[0, 0]])  # [onset step, notes] in the window
+
+    def advance(self, shift_steps: int) -> None:
+        """Time moves on by `shift_steps` to a new onset."""
+        self.time_steps += shift_steps
+        if self.time_steps < self.opening_steps:
+            self.opening_onsets += 1
+        self.recent.append([self.time_steps, 0])
+        while self.recent[0][0] <= self.time_steps - self.window_steps:
+            self.recent.popleft()
+
+    def note(self) -> None:
+        """A note starts at the current onset."""
+        self.recent[-1][1] += 1
+        if self.time_steps < self.opening_steps:
+            self.opening_notes += 1
+
+    def _ratio(self, gain: float, recent: float, opening: float) -> float:
+        if self.time_steps < max(self.opening_steps, self.window_steps):
+            return 0.0
+        if recent <= 0 or opening <= 0:
+            return 0.0
+        return min(max(gain * math.log(recent / opening), -MAX_TILT), MAX_TILT)
+
+    def length_tilt(self) -> float:
+        """β for the next note's length: > 0 while the recent music is busier than the opening."""
+        return self._ratio(
+            LENGTH_GAIN,
+            len(self.recent) / self.window_steps,
+            self.opening_onsets / self.opening_steps,
+        )
+
+    def chord_tilt(self) -> float:
+        """The bias on ending the chord: > 0 while recent chords are fuller than the opening's."""
+        return self._ratio(
+            CHORD_GAIN,
+            sum(notes for _, notes in self.recent) / len(self.recent),
+            self.opening_notes / self.opening_onsets,
+        )
+
+    def tilt_lengths(
+        self, logits: np.ndarray, *, lengths: np.ndarray, steps: np.ndarray
+    ) -> np.ndarray:
+        """`logits` with β · ln(length) added to the length tokens (`lengths`: their mask;
+        `steps`: every token's value, a length in steps for those)."""
+        beta = self.length_tilt()
+        if beta == 0.0:
+            return logits
+        out = logits.astype(np.float64)
+        out[lengths] += beta * np.log(steps[lengths])
+        return out
+
+    def tilt_chord_end(self, logits: np.ndarray, *, shifts: np.ndarray) -> np.ndarray:
+        """`logits` with the chord tilt added to the time-shift tokens (`shifts`: their mask)."""
+        bias = self.chord_tilt()
+        if bias == 0.0:
+            return logits
+        out = logits.astype(np.float64)
+        out[shifts] += bias
+        return out

@@ -1,0 +1,93 @@
+"""A generated piece keeps the pace and the chord size it sets out with (`core.pace`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from core.encoding import Note, Piece
+from core.pace import CHORD_GAIN, LENGTH_GAIN, MAX_TILT, OPENING_BEATS, PaceKeeper
+from core.primers import piece_to_primer
+from core.sampling import Generator, SamplingSettings
+
+STEPS_PER_QUARTER = 4
+
+
+def keeper_after(onsets: list[tuple[int, int]]) -> PaceKeeper:
+    """A keeper that has seen (shift to this onset, notes at it) in order; the first onset is
+    at step 0, so its shift is 0 and not advanced."""
+    keeper = PaceKeeper(steps_per_quarter=STEPS_PER_QUARTER)
+    for shift, notes in onsets:
+        if shift:
+            keeper.advance(shift)
+        for _ in range(notes):
+            keeper.note()
+    return keeper
+
+
+def test_nothing_is_tilted_during_the_opening() -> None:
+    opening_steps = int(OPENING_BEATS * STEPS_PER_QUARTER)
+    keeper = keeper_after([(0, 4)] + [(1, 1)] * (opening_steps - 1))  # a frantic opening
+    assert keeper.length_tilt() == 0.0 and keeper.chord_tilt() == 0.0
+    logits = np.arange(5, dtype=np.float32)
+    mask = np.ones(5, dtype=bool)
+    assert keeper.tilt_lengths(logits, lengths=mask, steps=np.arange(1, 6)) is logits
+    assert keeper.tilt_chord_end(logits, shifts=mask) is logits
+
+
+def test_music_busier_than_its_opening_is_nudged_toward_longer_notes() -> None:
+    # Opening: four-note chords every beat (8 beats); then chords every half beat.
+    opening = [(0, 4)] + [(4, 4)] * 7
+    busy = keeper_after(opening + [(4, 4)] + [(2, 4)] * 16)
+    assert busy.length_tilt() == pytest.approx(LENGTH_GAIN * math.log(2.0))
+    assert busy.chord_tilt() == 0.0  # the chords are as full as the opening's
+    calm = keeper_after(opening + [(8, 4)] * 4)
+    assert calm.length_tilt() < 0  # calmer than the opening: toward shorter notes
+    frantic = keeper_after(opening + [(4, 4)] + [(1, 4)] * 32)
+    assert frantic.length_tilt() == MAX_TILT  # a nudge, never an override
+
+    lengths = np.array([False, True, True, False])
+    steps = np.array([0, 2, 8, 4])
+    tilted = busy.tilt_lengths(np.zeros(4, dtype=np.float32), lengths=lengths, steps=steps)
+    beta = busy.length_tilt()
+    assert tilted.tolist() == pytest.approx([0.0, beta * math.log(2), beta * math.log(8), 0.0])
+    assert tilted[2] > tilted[1]  # the longer note gains more
+
+
+def test_chords_fuller_than_the_opening_are_nudged_to_end_sooner() -> None:
+    opening = [(0, 2)] + [(4, 2)] * 7  # two-note chords
+    fuller = keeper_after(opening + [(4, 4)] * 8)
+    assert fuller.chord_tilt() == pytest.approx(min(CHORD_GAIN * math.log(2.0), MAX_TILT))
+    thinner = keeper_after([(0, 4)] + [(4, 4)] * 7 + [(4, 2)] * 8)
+    assert thinner.chord_tilt() == pytest.approx(-CHORD_GAIN * math.log(2.0))
+    shifts = np.array([True, False])
+    out = fuller.tilt_chord_end(np.zeros(2, dtype=np.float32), shifts=shifts)
+    assert out[0] == pytest.approx(fuller.chord_tilt()) and out[1] == 0.0
+
+
+def test_a_slow_tune_is_continued_slower_when_the_piece_keeps_its_pace() -> None:
+    """The bundled chorale model continues a tune of half-note chords (half an onset per beat):
+    left alone it soon moves about twice as fast; keeping the pace holds it nearer the tune's."""
+    chorales = Generator.from_folder("bach-chorales")
+    chords = [(48, 55, 64, 72), (53, 57, 65, 72), (55, 59, 62, 67), (48, 55, 64, 72)] * 3
+    half = 2 * STEPS_PER_QUARTER
+    notes = tuple(Note(i * half, p, half) for i, chord in enumerate(chords) for p in chord)
+    primer = piece_to_primer(
+        Piece("half notes", notes, STEPS_PER_QUARTER, 100.0), chorales.encoding
+    )
+    seam = len(chords) * half
+
+    def onsets_per_beat(keep_pace: bool) -> float:
+        rates = []
+        for seed in range(6):
+            settings = SamplingSettings(length_tokens=300, keep_pace=keep_pace)
+            piece = chorales.generate(settings, seed=seed, primer=primer).piece
+            onsets = sorted({n.onset_step for n in piece.notes if n.onset_step >= seam})
+            rates.append(len(onsets) / ((onsets[-1] - seam) / STEPS_PER_QUARTER + 1))
+        return float(np.mean(rates))
+
+    kept, left = onsets_per_beat(True), onsets_per_beat(False)
+    assert kept < left - 0.2, (kept, left)
+    assert abs(kept - 0.5) < abs(left - 0.5)
