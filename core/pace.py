@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +32,12 @@ WINDOW_BEATS = 8.0  # the recent music compared with it
 LENGTH_GAIN = 4.0  # β per unit of ln(recent onsets per beat / the opening's)
 CHORD_GAIN = 3.0  # logit per unit of ln(recent notes per onset / the opening's)
 MAX_TILT = 3.0
+
+
+@dataclass
+class _Onset:
+    step: int
+    notes: int = 0  # grows while the onset's chord is written
 
 
 class PaceKeeper:
@@ -42,20 +49,20 @@ class PaceKeeper:
         self.time_steps = 0
         self.opening_onsets = 1  # the onset at step 0
         self.opening_notes = 0
-        self.recent: deque[list[int]] = deque([[0, 0]])  # [onset step, notes] in the window
+        self.recent: deque[_Onset] = deque([_Onset(0)])  # the onsets within the window
 
     def advance(self, shift_steps: int) -> None:
         """Time moves on by `shift_steps` to a new onset."""
         self.time_steps += shift_steps
         if self.time_steps < self.opening_steps:
             self.opening_onsets += 1
-        self.recent.append([self.time_steps, 0])
-        while self.recent[0][0] <= self.time_steps - self.window_steps:
+        self.recent.append(_Onset(self.time_steps))
+        while self.recent[0].step <= self.time_steps - self.window_steps:
             self.recent.popleft()
 
     def note(self) -> None:
         """A note starts at the current onset."""
-        self.recent[-1][1] += 1
+        self.recent[-1].notes += 1
         if self.time_steps < self.opening_steps:
             self.opening_notes += 1
 
@@ -78,7 +85,7 @@ class PaceKeeper:
         """The bias on ending the chord: > 0 while recent chords are fuller than the opening's."""
         return self._ratio(
             CHORD_GAIN,
-            sum(notes for _, notes in self.recent) / len(self.recent),
+            sum(onset.notes for onset in self.recent) / len(self.recent),
             self.opening_notes / self.opening_onsets,
         )
 
