@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from core.bundled import DEFAULT_STYLE, STYLES, bundled_dir
+from core.copy_guard import CopyGuard
 from core.encoding import (
     BOS,
     DEFAULT_TEMPO_BPM,
@@ -39,7 +40,7 @@ from core.encoding import (
     tokens_to_piece,
     transpose_piece,
 )
-from core.errors import InvalidModelError
+from core.errors import EvaluationError, InvalidModelError
 
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
@@ -119,6 +120,7 @@ class SamplingSettings:
     program: int = 0  # General MIDI instrument written into the MIDI file
     loop_guard: bool = True
     keep_pace: bool = True  # the piece keeps its opening's pace and chord size (`core.pace`)
+    avoid_copies: bool = True  # no 2 bars copied from the training music (`core.copy_guard`)
     _: KW_ONLY
     key: int | None = None  # tonic (0 = C .. 11 = B) of the output; None: the tune's / model's
     scale: str | None = None  # a core.scales.Scale value; None: the tune's / model's mode
@@ -297,6 +299,24 @@ class _TokenTable:
             allowed[self.eos_id] = False
         return allowed
 
+    def mask_copies(
+        self, allowed: np.ndarray, guard: CopyGuard, *, after: TokenKind | None
+    ) -> None:
+        """Mask the pitches (or, after a pitch, the lengths) that would copy 2 training bars,
+        if anything else is allowed: the model then takes its next choice."""
+        if after is TokenKind.PITCH:
+            longest = guard.max_length()
+            if longest is None:
+                return
+            banned = self.kind_masks[TokenKind.DURATION] & (self.values > longest)
+        else:
+            pitches = guard.blocked_pitches()
+            if not pitches:
+                return
+            banned = self.kind_masks[TokenKind.PITCH] & np.isin(self.values, sorted(pitches))
+        if (allowed & ~banned).any():
+            allowed &= ~banned
+
 
 _KIND_CODES: dict[TokenKind, int] = {
     TokenKind.SPECIAL: 0,
@@ -453,14 +473,19 @@ class Generator:
         logits = np.zeros(step_model.vocab_size, dtype=np.float32)
         history: list[int] = []
         pace = PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter)
+        guard = self.copy_guard() if settings.avoid_copies else None
         for token in (BOS, *primer_tokens):
             token_id = self.vocab.id_of(token)
             logits, state = step_model.step(token_id, state)
             history.append(token_id)
             if token_kind(token) is TokenKind.SHIFT:
                 pace.advance(token_value(token))
+                if guard:
+                    guard.advance(token_value(token))
             elif token_kind(token) is TokenKind.PITCH:
                 pace.note()
+                if guard:
+                    guard.note(token_value(token))
         if settings.length_s is not None:
             target_steps = seconds_to_steps(
                 settings.length_s,
@@ -501,6 +526,8 @@ class Generator:
                 allowed = opened if opened.any() else allowed
             if settings.loop_guard:
                 self._guard_loops(allowed, history, pitch_run)
+            if guard:
+                table.mask_copies(allowed, guard, after=grammar.last_kind)
             nudged = logits
             if settings.keep_pace and grammar.last_kind is TokenKind.PITCH:  # a note's length
                 nudged = pace.tilt_lengths(
@@ -537,11 +564,15 @@ class Generator:
             if kind is TokenKind.SHIFT:
                 time_steps += token_value(token)
                 pace.advance(token_value(token))
+                if guard:
+                    guard.advance(token_value(token))
                 if pitch_run[0] >= 0:  # the first chord is complete
                     opening = None
             elif kind is TokenKind.PITCH:
                 pace.note()
                 pitch = token_value(token)
+                if guard:
+                    guard.note(pitch)
                 pitch_run = (pitch, pitch_run[1] + 1 if pitch == pitch_run[0] else 1)
             logits, state = step_model.step(token_id, state)
             if on_progress and len(new) % PROGRESS_EVERY_TOKENS == 0:
@@ -585,6 +616,19 @@ class Generator:
             tune_tonic=primer.tonic if primer else None,
             tune_scale=primer.scale if primer else None,
         )
+
+    def copy_guard(self) -> CopyGuard | None:
+        """A guard over the model's training notes (None for a folder that has none)."""
+        from core.evaluation.model_data import has_model_data, load_index
+
+        if self.path is None or not has_model_data(self.path):
+            return None
+        try:
+            index = load_index(self.path)
+        except EvaluationError as error:  # a corrupt file: generate unguarded, as before
+            log.warning("no copy guard: %s", error)
+            return None
+        return CopyGuard(index, steps_per_quarter=self.encoding.steps_per_quarter)
 
     def _guard_loops(
         self, allowed: np.ndarray, history: Sequence[int], pitch_run: tuple[int, int]

@@ -58,6 +58,7 @@ LINK_KEYS = (
     "lock",
     "loop_guard",
     "pace",
+    "original",
     "primer",
     "primer_shift",
     "primer_key",
@@ -155,6 +156,8 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
         params["loop_guard"] = "0"
     if s.keep_pace:
         params["pace"] = "1"
+    if s.avoid_copies:
+        params["original"] = "1"
     primer = recipe.primer
     if primer is not None:
         encoded = encode_primer_tokens(primer.tokens)
@@ -301,6 +304,8 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             # Links made before the sampler kept a piece's pace (2026-11-26) have no "pace":
             # they still play the piece that was shared.
             keep_pace=params.get("pace", "0") == "1",
+            # Nor those made before it stopped copies of 2 training bars (the same day).
+            avoid_copies=params.get("original", "0") == "1",
         )
     except ValueError as error:
         if isinstance(error, InvalidLinkError):

@@ -30,7 +30,7 @@ WINDOW_NOTES = 8
 COPY_FLAG_BARS = 2.0  # a copied passage this long (or longer) is flagged
 MAX_GAP_STEPS = (1 << 24) - 1  # onset gaps are capped here inside the codes
 _NO_STEP = np.int64(-1)  # between pieces: no window may span it
-_HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
+HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 
 
 def step_codes(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ def window_hashes(codes: np.ndarray) -> np.ndarray:
     hashes = np.zeros(count, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for k in range(steps):
-            hashes = hashes * _HASH_BASE + values[k : k + count]
+            hashes = hashes * HASH_BASE + values[k : k + count]
     return hashes
 
 

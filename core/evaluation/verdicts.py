@@ -41,7 +41,10 @@ EXPLANATIONS: dict[str, str] = {
     "pieces overlaps the spread between real pieces themselves (1: indistinguishable). Shown as "
     "a share of what two halves of the real music reach against each other.",
     "copied": "The longest stretch of a piece that appears note for note (in any key) in one "
-    f"piece of the training music. {COPY_FLAG_BARS:g} bars or more is flagged as copied.",
+    f"piece of the training music. {COPY_FLAG_BARS:g} bars or more is flagged as copied. "
+    "While it writes, the app breaks a copy off before that by taking the model's next choice "
+    "of note, so the share of stretches found (below) is what shows how much a model leans on "
+    "its training music.",
     "found_share": f"The share of a piece's {WINDOW_NOTES}-note stretches that appear anywhere in "
     "the training music. Some is normal (scales, cadences); most of a piece is copying.",
     "degeneracy": "A piece that gets stuck: one note struck over and over, one bar "

@@ -202,16 +202,19 @@ def test_a_link_knows_when_its_model_was_retrained_since(folk: Generator) -> Non
     assert not model_changed(params_to_recipe(unversioned))
 
 
-def test_a_link_made_before_pieces_kept_their_pace_plays_the_piece_it_shared(
-    folk: Generator,
+@pytest.mark.parametrize(
+    ("param", "setting"), [("pace", "keep_pace"), ("original", "avoid_copies")]
+)
+def test_a_link_made_before_a_sampler_setting_existed_plays_the_piece_it_shared(
+    folk: Generator, param: str, setting: str
 ) -> None:
     settings = SamplingSettings(length_tokens=None, length_s=20.0)
     params = recipe_to_params(PieceRecipe.of(folk.generate(settings, seed=11)))
-    assert params["pace"] == "1" and params_to_recipe(params).settings.keep_pace
-    older = params_to_recipe(_signed({k: v for k, v in params.items() if k != "pace"}))
-    assert not older.settings.keep_pace
-    unkept = replace(settings, keep_pace=False)
+    assert params[param] == "1" and getattr(params_to_recipe(params).settings, setting)
+    older = params_to_recipe(_signed({k: v for k, v in params.items() if k != param}))
+    assert not getattr(older.settings, setting)
+    without = replace(settings, **{setting: False})
     assert recipe_to_result(older, generator=folk).midi_bytes == (
-        folk.generate(unkept, seed=11).midi_bytes
+        folk.generate(without, seed=11).midi_bytes
     )
-    assert "pace" not in recipe_to_params(older)
+    assert param not in recipe_to_params(older)
