@@ -60,8 +60,8 @@ class PaceKeeper:
         while self.recent[0].step <= self.time_steps - self.window_steps:
             self.recent.popleft()
 
-    def note(self) -> None:
-        """A note starts at the current onset."""
+    def note(self, pitch: int | None = None) -> None:
+        """A note starts at the current onset (its pitch does not change the pace)."""
         self.recent[-1].notes += 1
         if self.time_steps < self.opening_steps:
             self.opening_notes += 1

@@ -341,6 +341,17 @@ def _loop_continuation(history: Sequence[int]) -> int | None:
     return None
 
 
+def _follow(token: str, watchers: Sequence[PaceKeeper | CopyGuard]) -> None:
+    """Tell what watches the piece grow (its pace, its copies) that time moved or a note began."""
+    kind = token_kind(token)
+    if kind is TokenKind.SHIFT:
+        for watcher in watchers:
+            watcher.advance(token_value(token))
+    elif kind is TokenKind.PITCH:
+        for watcher in watchers:
+            watcher.note(token_value(token))
+
+
 # ---------------------------------------------------------------- sampling one token
 
 
@@ -474,18 +485,12 @@ class Generator:
         history: list[int] = []
         pace = PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter)
         guard = self.copy_guard() if settings.avoid_copies else None
+        watchers: list[PaceKeeper | CopyGuard] = [pace, guard] if guard else [pace]
         for token in (BOS, *primer_tokens):
             token_id = self.vocab.id_of(token)
             logits, state = step_model.step(token_id, state)
             history.append(token_id)
-            if token_kind(token) is TokenKind.SHIFT:
-                pace.advance(token_value(token))
-                if guard:
-                    guard.advance(token_value(token))
-            elif token_kind(token) is TokenKind.PITCH:
-                pace.note()
-                if guard:
-                    guard.note(token_value(token))
+            _follow(token, watchers)
         if settings.length_s is not None:
             target_steps = seconds_to_steps(
                 settings.length_s,
@@ -560,19 +565,14 @@ class Generator:
             grammar.advance(token)
             new.append(token)
             history.append(token_id)
+            _follow(token, watchers)
             kind = token_kind(token)
             if kind is TokenKind.SHIFT:
                 time_steps += token_value(token)
-                pace.advance(token_value(token))
-                if guard:
-                    guard.advance(token_value(token))
                 if pitch_run[0] >= 0:  # the first chord is complete
                     opening = None
             elif kind is TokenKind.PITCH:
-                pace.note()
                 pitch = token_value(token)
-                if guard:
-                    guard.note(pitch)
                 pitch_run = (pitch, pitch_run[1] + 1 if pitch == pitch_run[0] else 1)
             logits, state = step_model.step(token_id, state)
             if on_progress and len(new) % PROGRESS_EVERY_TOKENS == 0:
