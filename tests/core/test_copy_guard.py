@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from core.copy_guard import CopyGuard, window_hash
 from core.encoding import Note, Piece
@@ -98,10 +99,17 @@ def test_the_folk_model_writes_on_where_it_copied_two_bars() -> None:
     assert same > 20  # the opening is the model's own, untouched
 
 
-def test_a_model_without_training_notes_generates_unguarded(tmp_path: Path) -> None:
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_model_without_usable_training_notes_generates_unguarded(
+    tmp_path: Path, damage: str
+) -> None:
     folder = tmp_path / "no-notes"
     shutil.copytree(Generator.from_folder("folk-tunes").path, folder)
-    (folder / TRAINING_NOTES_FILE).unlink()
+    notes = folder / TRAINING_NOTES_FILE
+    if damage == "missing":
+        notes.unlink()
+    else:
+        notes.write_bytes(b"not an npz file")
     generator = Generator.from_folder(folder)
     assert generator.copy_guard() is None
     settings = SamplingSettings(length_tokens=None, length_s=10.0)
