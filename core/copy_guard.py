@@ -100,8 +100,16 @@ class CopyGuard:
         # A run the note would start: 8 notes that already cover the flag's length (slow music).
         if len(self.codes) >= _STEPS - 1 and onset - self.onsets[-_STEPS] + 1 >= self.limit_steps:
             prefix = self.codes[len(self.codes) - (_STEPS - 1) :]
-            for pitch in range(128):
-                if self._first_notes([*prefix, _code(pitch - last, gap)]):
+            pitches = np.arange(128)
+            lasts = (pitches - last + _INTERVAL_OFFSET) * _GAPS + min(gap, MAX_GAP_STEPS)
+            with np.errstate(over="ignore"):  # all 128 windows' hashes at once
+                hashes = np.uint64(window_hash(prefix)) * HASH_BASE + lasts.astype(np.uint64)
+            sorted_hashes = self.index.sorted_hashes
+            found = np.searchsorted(sorted_hashes, hashes, side="right") > np.searchsorted(
+                sorted_hashes, hashes, side="left"
+            )
+            for pitch in np.flatnonzero(found).tolist():
+                if self._first_notes([*prefix, int(lasts[pitch])]):
                     blocked.add(pitch)
         return blocked
 
