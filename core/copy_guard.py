@@ -21,22 +21,23 @@ import numpy as np
 
 from core.evaluation.originality import (
     COPY_FLAG_BARS,
+    GAP_CODES,
     HASH_BASE,
+    INTERVAL_OFFSET,
     MAX_GAP_STEPS,
     WINDOW_NOTES,
     OriginalityIndex,
 )
 
 _STEPS = WINDOW_NOTES - 1  # steps (codes) in one window
-_INTERVAL_OFFSET = 128  # as in `step_codes`
-_GAPS = MAX_GAP_STEPS + 1
+MIDI_PITCHES = 128
 _BASE = int(HASH_BASE)
 _MASK = (1 << 64) - 1
 
 
 def _code(interval: int, gap: int) -> int:
     """`step_codes` of one step."""
-    return (interval + _INTERVAL_OFFSET) * _GAPS + min(gap, MAX_GAP_STEPS)
+    return (interval + INTERVAL_OFFSET) * GAP_CODES + min(gap, MAX_GAP_STEPS)
 
 
 def window_hash(codes: list[int]) -> int:
@@ -95,14 +96,14 @@ class CopyGuard:
         # A live run extended by the note: its span is at least onset - start + 1 step.
         for end, start in self.runs:
             code = int(self.index.codes[end])
-            if onset - start + 1 >= self.limit_steps and code >= 0 and code % _GAPS == gap:
-                blocked.add(last + code // _GAPS - _INTERVAL_OFFSET)
+            if onset - start + 1 >= self.limit_steps and code >= 0 and code % GAP_CODES == gap:
+                blocked.add(last + code // GAP_CODES - INTERVAL_OFFSET)
         # A run the note would start: 8 notes that already cover the flag's length (slow music).
         if len(self.codes) >= _STEPS - 1 and onset - self.onsets[-_STEPS] + 1 >= self.limit_steps:
             prefix = self.codes[len(self.codes) - (_STEPS - 1) :]
-            pitches = np.arange(128)
-            lasts = (pitches - last + _INTERVAL_OFFSET) * _GAPS + min(gap, MAX_GAP_STEPS)
-            with np.errstate(over="ignore"):  # all 128 windows' hashes at once
+            pitches = np.arange(MIDI_PITCHES)
+            lasts = (pitches - last + INTERVAL_OFFSET) * GAP_CODES + min(gap, MAX_GAP_STEPS)
+            with np.errstate(over="ignore"):  # every candidate window hashed at once
                 hashes = np.uint64(window_hash(prefix)) * HASH_BASE + lasts.astype(np.uint64)
             sorted_hashes = self.index.sorted_hashes
             found = np.searchsorted(sorted_hashes, hashes, side="right") > np.searchsorted(

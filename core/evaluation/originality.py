@@ -29,15 +29,17 @@ log = logging.getLogger(__name__)
 WINDOW_NOTES = 8
 COPY_FLAG_BARS = 2.0  # a copied passage this long (or longer) is flagged
 MAX_GAP_STEPS = (1 << 24) - 1  # onset gaps are capped here inside the codes
+GAP_CODES = MAX_GAP_STEPS + 1  # a code is (interval + INTERVAL_OFFSET) * GAP_CODES + gap
+INTERVAL_OFFSET = 128  # pitch intervals -127..127 become 1..255
 _NO_STEP = np.int64(-1)  # between pieces: no window may span it
 HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 
 
 def step_codes(onsets: np.ndarray, pitches: np.ndarray) -> np.ndarray:
     """One int64 per note after the first: (pitch interval, onset gap) packed together."""
-    intervals = np.diff(pitches.astype(np.int64)) + 128
+    intervals = np.diff(pitches.astype(np.int64)) + INTERVAL_OFFSET
     gaps = np.minimum(np.diff(onsets.astype(np.int64)), MAX_GAP_STEPS)
-    return np.asarray(intervals * (MAX_GAP_STEPS + 1) + gaps, dtype=np.int64)
+    return np.asarray(intervals * GAP_CODES + gaps, dtype=np.int64)
 
 
 def window_hashes(codes: np.ndarray) -> np.ndarray:
