@@ -51,8 +51,8 @@ case "$cmd" in
   setup) ;;
   app) exec .venv/bin/python -m streamlit run streamlit_app.py --server.port "${PORT:-8501}" "$@" ;;
   test)
-    .venv/bin/ruff check core ui app_pages tests scripts streamlit_app.py
-    .venv/bin/ruff format --check core
+    .venv/bin/ruff check core ui app_pages tests scripts benchmarks streamlit_app.py
+    .venv/bin/ruff format --check core benchmarks
     .venv/bin/mypy core ui app_pages streamlit_app.py
     exec .venv/bin/python -m pytest "$@"
     ;;

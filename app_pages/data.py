@@ -2,11 +2,9 @@
 
 import streamlit as st
 
-from core.datasets import DEFAULT_PRESET, PRESETS
-from core.encoding import GRIDS, EncodingConfig, midi_to_bytes, piece_to_midi
-from core.music_io import MUSIC_UPLOAD_TYPES
-from core.pianoroll import piece_to_figure
-from core.user_music import stored_files
+from core.data import DEFAULT_PRESET, PRESETS, stored_files
+from core.music import GRIDS, MUSIC_UPLOAD_TYPES, midi_to_bytes, piece_to_figure, piece_to_midi
+from core.tokens import EncodingConfig
 from ui import data_widgets as dw
 from ui import state
 from ui.text import plain

@@ -15,8 +15,10 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from core.errors import TunesmithError
+from core.settings import check_settings
 
 # name → (module under core.commands, one-line help). Modules are imported only when used,
 # so `--help` and light commands do not pay for TensorFlow.
@@ -33,10 +35,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Refuses bad arguments with one line on stderr (`error: argument --tempo: ...`), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m core", description="Tunesmith: make music with AI."
-    )
+    """The top parser: the command's name (each command's options are in `command_parser`)."""
+    parser = OneLineParser(prog="python -m core", description="Tunesmith: make music with AI.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_, help_text) in COMMANDS.items():
@@ -48,18 +56,25 @@ def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"core.commands.{COMMANDS[name][0]}")
 
 
+def command_parser(name: str) -> argparse.ArgumentParser:
+    """The parser of one command, with the options its module adds."""
+    sub = OneLineParser(prog=f"python -m core {name}", description=COMMANDS[name][1])
+    sub.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    _command_module(name).add_arguments(sub)
+    return sub
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    for problem in check_settings():  # the readers use the defaults instead
+        print(f"warning: {problem}", file=sys.stderr)
     parser = build_parser()
     # Parse the command name first, then let the command's own module add its arguments.
     known, _ = parser.parse_known_args(argv[:1] if argv and argv[0] in COMMANDS else argv)
     name = known.command
     module = _command_module(name)
-    sub = argparse.ArgumentParser(prog=f"python -m core {name}", description=COMMANDS[name][1])
-    sub.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    module.add_arguments(sub)
-    args = sub.parse_args(argv[1:])
+    args = command_parser(name).parse_args(argv[1:])
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

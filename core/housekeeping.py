@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.settings import number_setting
-from core.storage import cache_dir, data_dir
+from core.storage.files import cache_dir, data_dir
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Write the shipped parse cache of the built-in collections, core/preset_cache/ (checked in).
+"""Write the shipped parse cache of the built-in collections, core/data/preset_cache/ (checked in).
 
 A fresh server (Streamlit Community Cloud runs no setup step) then reads each built-in
 collection without parsing it with music21. Rerun after a PARSER_VERSION bump, a change to the
@@ -18,14 +18,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.datasets import PRESETS, source_files  # noqa: E402
-from core.encoding import EncodingConfig  # noqa: E402
-from core.parse_cache import (  # noqa: E402
+from core.data.datasets import PRESETS, source_files  # noqa: E402
+from core.data.parse_cache import (  # noqa: E402
     PRESET_CACHE_DIR,
     parse_workers,
     preset_cache_path,
     write_preset_cache,
 )
+from core.tokens.config import EncodingConfig  # noqa: E402
 
 
 def main() -> int:

@@ -24,7 +24,8 @@ import pretty_midi
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi  # noqa: E402
+from core.music.midi import midi_to_bytes, piece_to_midi  # noqa: E402
+from core.music.piece import Note, Piece  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
 OUT = FIXTURES / "music"

@@ -25,12 +25,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.datasets import Dataset, load_dataset
-from core.encoding import EncodingConfig, Vocabulary
-from core.model import CHECKPOINT_DIR, ModelConfig
-from core.primers import write_training_primers
-from core.storage import REPO_DIR
-from core.training import TrainingConfig, train
+from core.data.datasets import Dataset, load_dataset
+from core.generation.primers import write_training_primers
+from core.model.folder import CHECKPOINT_DIR
+from core.model.network import ModelConfig
+from core.storage.files import REPO_DIR
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
+from core.training.loop import TrainingConfig, train
 
 SEED = 20261125
 PRESETS = ("bach-chorales", "folk-tunes")

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.bundled import BASE_MODEL_NAME, STYLES
-from core.datasets import DEFAULT_SEED, load_dataset
-from core.jobs import fine_tuning_setup
-from core.model import CHECKPOINT_DIR
-from core.primers import write_training_primers
-from core.training import PRESETS, train
+from core.data.datasets import DEFAULT_SEED, load_dataset
+from core.generation.primers import write_training_primers
+from core.model.bundled import BASE_MODEL_NAME, STYLES
+from core.model.folder import CHECKPOINT_DIR
+from core.training.fine_tuning import fine_tuning_setup
+from core.training.loop import PRESETS, train
 
 SEED = 20261125
 # Epoch caps per style. The folk tunes are eight times the chorales, and the base already

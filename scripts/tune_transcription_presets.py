@@ -1,4 +1,4 @@
-"""Choose the transcription presets (core.transcription.PRESETS) by measurement.
+"""Choose the transcription presets (core.transcription.basic_pitch.PRESETS) by measurement.
 
 Melodies from music21's bundled corpus (O'Neill's Irish tunes; Bach chorales, all four voices,
 for the piano) are rendered with FluidSynth (FluidR3 GM) on General MIDI programs of each
@@ -29,8 +29,9 @@ import pretty_midi
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.encoding import Piece, piece_to_midi, transpose_piece  # noqa: E402
-from core.transcription import (  # noqa: E402
+from core.music.midi import piece_to_midi  # noqa: E402
+from core.music.piece import Piece, transpose_piece  # noqa: E402
+from core.transcription.basic_pitch import (  # noqa: E402
     Activations,
     Preset,
     TranscriptionParams,
@@ -78,7 +79,7 @@ class Example:
 def _chorale(name: str, seconds: float) -> Piece:
     import music21.corpus
 
-    from core.music_io import read_music
+    from core.music.files import read_music
 
     path = music21.corpus.getWork(name)
     piece = read_music(Path(path))[0]
@@ -88,7 +89,7 @@ def _chorale(name: str, seconds: float) -> Piece:
 
 
 def _render(piece: Piece, program: int) -> tuple[bytes, pretty_midi.PrettyMIDI]:
-    from core.rendering import midi_to_audio
+    from core.audio.rendering import midi_to_audio
 
     midi = piece_to_midi(piece, program=program)
     audio = midi_to_audio(midi, sample_rate_hz=44100, program=program)

@@ -18,10 +18,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import transcription as tr
-from core.audio_decoding import AUDIO_UPLOAD_TYPES
-from core.encoding import Piece
+from core.audio import AUDIO_UPLOAD_TYPES
+from core.data import add_file, max_files_per_batch, over_batch_limit
 from core.errors import InvalidAudioError, TunesmithError
-from core.user_music import add_file, max_files_per_batch, over_batch_limit
+from core.music import Piece
 from ui import state
 from ui.text import plain
 
@@ -55,13 +55,13 @@ AUDIO_MIME_TYPES = {
 
 # Optional collaborators: the rendered preview and the shared piano roll.
 try:
-    from core.rendering import audio_to_ogg_bytes, midi_to_audio
+    from core.audio import audio_to_ogg_bytes, midi_to_audio
 
     HAVE_RENDERING = True
 except ImportError:  # pragma: no cover - depends on the rendering module being present
     HAVE_RENDERING = False
 try:
-    from core.pianoroll import piece_to_figure
+    from core.music import piece_to_figure
 except ImportError:  # pragma: no cover
     piece_to_figure = None  # type: ignore[assignment]
 
@@ -183,7 +183,7 @@ def transcribe_uploads(uploads: list[Any], params: tr.TranscriptionParams) -> No
     if todo:
         try:
             model = cached_model()
-        except (OSError, ImportError):  # basic-pitch's model missing (README, deploying)
+        except (OSError, ImportError):  # basic-pitch's model missing (docs/deploy.md)
             log.exception("the Basic Pitch model cannot be loaded")
             st.error("Audio transcription is not available on this server (its Basic Pitch "
                      "model is missing). MIDI, MusicXML and ABC files still work.")
@@ -246,7 +246,7 @@ def results_table(results: dict[str, AudioImportResult]) -> pd.DataFrame:
 
 def _pitch_name(pitch: int) -> str:
     try:
-        from core.pianoroll import pitch_name
+        from core.music import pitch_name
     except ImportError:  # pragma: no cover
         return str(pitch)
     return pitch_name(pitch)

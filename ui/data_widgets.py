@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.datasets import Dataset, dataset_from_loaded, load_sources, source_files
-from core.encoding import EncodingConfig, Piece
+from core.data import Dataset, dataset_from_loaded, load_sources, source_files
 from core.errors import TunesmithError
-from core.pianoroll import pitch_name
+from core.music import Piece, pitch_name
+from core.tokens import EncodingConfig
 from ui import state
 from ui.text import plain
 
@@ -69,7 +69,7 @@ def load_dataset_with_progress(
 def add_uploads(files: Sequence[Any]) -> None:
     """Check and save a batch of uploads into "my dataset"; one line per file says what
     happened to it (added, refused and why, or not saved and why)."""
-    from core.user_music import add_music_files
+    from core.data import add_music_files
 
     outcomes = add_music_files(
         state.workspace(),
@@ -85,7 +85,7 @@ def add_uploads(files: Sequence[Any]) -> None:
 
 
 def empty_user_music() -> None:
-    from core.user_music import remove_all
+    from core.data import remove_all
 
     try:
         remove_all(state.user_music_dir())
@@ -140,7 +140,7 @@ def show_summary(dataset: Dataset) -> None:
 @st.cache_data(max_entries=32, show_spinner="Rendering audio…")
 def render_preview(midi_bytes: bytes) -> bytes:
     """The piece as OGG audio with the default soundfont (a pure function: cached by bytes)."""
-    from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_ogg_bytes, midi_to_audio
+    from core.audio import DEFAULT_SAMPLE_RATE_HZ, audio_to_ogg_bytes, midi_to_audio
 
     audio = midi_to_audio(midi_bytes, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ)
     return audio_to_ogg_bytes(audio, DEFAULT_SAMPLE_RATE_HZ)

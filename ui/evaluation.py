@@ -14,29 +14,26 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.encoding import PITCH_CLASS_NAMES, Piece, midi_to_bytes, piece_to_midi
 from core.errors import TunesmithError
-from core.evaluation.features import NOTE_LENGTH_LABELS
-from core.evaluation.model_data import load_index
-from core.evaluation.originality import COPY_FLAG_BARS, passage_excerpt
-from core.evaluation.report import (
+from core.evaluation import (
     DEFAULT_COUNT,
     DEFAULT_SEED,
+    EXPLANATIONS,
+    FEATURE_TITLES,
+    GOOD_OVERLAP_RATIO,
+    NOTE_LENGTH_LABELS,
     PIECE_TEMPO_BPM,
     EvaluationReport,
     ModelFigures,
     check_model_folder,
     evaluate_model,
     evaluate_pieces,
+    model_verdict,
     piece_without_primer,
 )
-from core.evaluation.verdicts import (
-    EXPLANATIONS,
-    FEATURE_TITLES,
-    GOOD_OVERLAP_RATIO,
-    model_verdict,
-)
-from core.sampling import Generator
+from core.generation import Generator
+from core.model import COPY_FLAG_BARS, load_index, passage_excerpt
+from core.music import PITCH_CLASS_NAMES, Piece, midi_to_bytes, piece_to_midi
 from ui import generation as gen
 from ui import state
 from ui.jobs import loss_figure

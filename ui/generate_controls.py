@@ -12,18 +12,18 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from core.audio import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
+from core.data import stored_files
 from core.errors import TunesmithError
-from core.primers import Primer
-from core.rendering import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
-from core.sampling import (
+from core.generation import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     Generator,
+    Primer,
     SamplingSettings,
     creativity_to_settings,
     new_seed,
 )
-from core.user_music import stored_files
 from ui.generation import DEFAULT_TEMPO_BPM, ModelChoice, model_choices
 from ui.text import plain
 
@@ -130,7 +130,7 @@ def music_controls() -> SamplingSettings:
 
 def key_controls() -> tuple[int | None, str | None, bool]:
     """Key (a tonic or "as my tune"), scale, and whether new notes are locked to the scale."""
-    from core.scales import TONIC_NAMES, Scale
+    from core.music import TONIC_NAMES, Scale
 
     left, right = st.columns(2)
     own = "“As my tune”: the key of the tune you continue, or the model's own key."
@@ -181,7 +181,7 @@ def primer_picker(
 
     The snippet of training music is drawn from `seed`, so the same seed gives the same piece.
     """
-    from core.primers import music_to_primer
+    from core.generation import music_to_primer
 
     options = [START_NOTHING]
     if generator.primers:
@@ -227,9 +227,8 @@ def primer_picker(
 
 def soundfont_control(workspace: Path | None) -> str | None:
     """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
-    from core.quotas import check_room
-    from core.rendering import InvalidSoundfontError, validate_soundfont
-    from core.storage import atomic_write_bytes, saving
+    from core.audio import InvalidSoundfontError, validate_soundfont
+    from core.storage import atomic_write_bytes, check_room, saving
 
     with st.expander("Use my own sound (SoundFont .sf2)"):
         upload = st.file_uploader("SoundFont 2 file", type=["sf2"], key=SOUNDFONT_KEY)

@@ -20,29 +20,28 @@ from typing import Any
 
 import streamlit as st
 
-from core.bundled import available_styles
-from core.errors import TunesmithError
-from core.evaluation.report import new_notes_in_key
-from core.model import METRICS_FILE, MODEL_FILE, list_model_folders
-from core.notation import musicxml_to_svg, piece_to_musicxml
-from core.primers import Primer
-from core.rendering import (
+from core.audio import (
     DEFAULT_INSTRUMENT,
     INSTRUMENT_PROGRAMS,
     audio_to_ogg_bytes,
     audio_to_wav_bytes,
     midi_to_audio,
 )
-from core.sampling import (
+from core.errors import TunesmithError
+from core.evaluation import new_notes_in_key
+from core.generation import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     DEFAULT_MODEL_DIR,
     GenerationResult,
     Generator,
+    Primer,
     SamplingSettings,
     creativity_to_settings,
     new_seed,
 )
+from core.model import METRICS_FILE, MODEL_FILE, available_styles, list_model_folders
+from core.music import musicxml_to_svg, piece_to_musicxml
 from ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -322,7 +321,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     )
     if not details:
         return
-    from core.pianoroll import piece_to_figure
+    from core.music import piece_to_figure
 
     figure = piece_to_figure(piece, height_px=260, seam_s=result.seam_s if result.primer else None)
     st.plotly_chart(figure, key=f"{key_prefix}_roll_{view.id}")

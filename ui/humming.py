@@ -12,14 +12,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from core.audio_decoding import AUDIO_UPLOAD_TYPES
-from core.encoding import midi_to_bytes, piece_to_midi
+from core.audio import AUDIO_UPLOAD_TYPES
 from core.errors import TunesmithError
-from core.humming import HeardTune, recording_to_heard_tune
-from core.primers import Primer, piece_to_primer
-from core.sampling import Generator
-from core.scales import key_label
-from core.transcription import PRESETS, Preset
+from core.generation import Generator, Primer, piece_to_primer
+from core.music import key_label, midi_to_bytes, piece_to_midi
+from core.transcription import PRESETS, HeardTune, Preset, recording_to_heard_tune
 from ui.audio_import import PRESET_LABELS
 from ui.text import plain
 
@@ -90,7 +87,7 @@ def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
 
 def show_heard(tune: HeardTune, primer: Primer, *, key: str) -> None:
     """"This is what I heard": the tune's notes, playable."""
-    from core.pianoroll import piece_to_figure
+    from core.music import piece_to_figure
     from ui.generation import render_ogg
 
     piece = tune.piece

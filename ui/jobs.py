@@ -26,8 +26,7 @@ from core.model import (
     rename_model_folder,
     zip_to_model_folder,
 )
-from core.quotas import check_room
-from core.storage import saving
+from core.storage import check_room, saving
 from ui import state
 from ui.text import plain
 
@@ -116,8 +115,7 @@ def _draw_job(path: Path, status: JobStatus) -> None:
 
 def _verdict(model_dir: Path, *, key: str) -> None:
     """In words: does the new model beat the baseline on held-out music, and by how much."""
-    from core.evaluation.report import ModelFigures
-    from core.evaluation.verdicts import model_verdict
+    from core.evaluation import ModelFigures, model_verdict
 
     try:
         metrics = read_model_info(model_dir)["metrics"]

@@ -12,12 +12,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
-from core.continuation import bar_count, keep_bars, make_longer
 from core.errors import TunesmithError
-from core.share_links import (
+from core.generation import (
     GENERATE_PAGE_PATH,
     NotShareableError,
     PieceRecipe,
+    bar_count,
+    keep_bars,
+    make_longer,
     recipe_to_link,
 )
 from ui.generation import GenerationView, load_generator, make_views_of, remember

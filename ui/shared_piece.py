@@ -7,15 +7,15 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from core.bundled import STYLES
 from core.errors import TunesmithError
-from core.share_links import (
+from core.generation import (
     LINK_KEYS,
     is_share_link,
     model_changed,
     params_to_recipe,
     recipe_to_result,
 )
+from core.model import STYLES
 from ui.generation import GenerationView, load_generator, make_views_of, remember, show_generation
 from ui.text import plain
 

@@ -78,7 +78,7 @@ def workspace_or_none() -> Path | None:
 
 def user_music_dir() -> Path:
     """The folder of this session's own music files ("my dataset"): uploads and transcriptions."""
-    return workspace() / "music"  # made by the first file added (core.user_music.add_file)
+    return workspace() / "music"  # made by the first file added (core.data.user_music.add_file)
 
 
 DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the chosen dataset

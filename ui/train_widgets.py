@@ -9,14 +9,13 @@ from typing import Any
 
 import streamlit as st
 
-from core.bundled import BASE_MODEL_NAME
-from core.datasets import PRESETS as DATA_PRESETS
-from core.encoding import EncodingConfig
+from core.data import PRESETS as DATA_PRESETS
+from core.data import stored_files
 from core.errors import TunesmithError
-from core.jobs import JobRequest, fine_tuning_setup
-from core.model import ModelConfig
-from core.training import PRESETS, TrainingConfig
-from core.user_music import stored_files
+from core.jobs import JobRequest
+from core.model import BASE_MODEL_NAME, ModelConfig
+from core.tokens import EncodingConfig
+from core.training import PRESETS, TrainingConfig, fine_tuning_setup
 from ui import state
 from ui.text import plain
 

@@ -1,6 +1,6 @@
 """`python -m core bench [NAME...] [--json]`: the single benchmark entry point.
 
-Each benchmark is a module `core/benchmarks/<name>.py` with `run() -> dict` returning its
+Each benchmark is a module `benchmarks/<name>.py` with `run() -> dict` returning its
 figures (ratios against a baseline measured in the same process where the issue names one).
 """
 
@@ -10,7 +10,7 @@ import argparse
 import importlib
 import pkgutil
 
-import core.benchmarks
+import benchmarks
 from core.commands._common import print_json
 
 # The order they run in when no name is given.
@@ -30,7 +30,7 @@ OPT_IN = ("quality", "small_data", "load", "bundled_style")
 
 
 def available() -> list[str]:
-    present = {m.name for m in pkgutil.iter_modules(core.benchmarks.__path__)}
+    present = {m.name for m in pkgutil.iter_modules(benchmarks.__path__)}
     ordered = [n for n in BENCHMARK_ORDER if n in present]
     helpers = {n for n in present if n.startswith("_")}  # shared code, not benchmarks
     return ordered + sorted(present - set(ordered) - helpers)
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         )
     results = {}
     for name in names:
-        figures = importlib.import_module(f"core.benchmarks.{name}").run()
+        figures = importlib.import_module(f"benchmarks.{name}").run()
         results[name] = figures
         if not args.json:
             print(f"== {name}")

@@ -5,8 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands._common import print_error, print_json, stderr_progress
-from core.datasets import (
+from core.commands._common import (
+    MAX_FILE_LIMIT,
+    float_in,
+    int_in,
+    print_error,
+    print_json,
+    seed_in,
+    stderr_progress,
+)
+from core.data.datasets import (
     DEFAULT_SEED,
     DEFAULT_VALID_FRACTION,
     PRESETS,
@@ -14,8 +22,14 @@ from core.datasets import (
     export_dataset,
     load_sources,
 )
-from core.encoding import GRIDS, EncodingConfig
 from core.errors import InvalidMusicError
+from core.music.piece import GRIDS
+from core.tokens.config import EncodingConfig
+
+# EncodingConfig refuses more: twelve semitones, an octave, already reach every key.
+MAX_TRANSPOSE_SEMITONES = 12
+# A larger held-out share leaves too little music to train on.
+MAX_VALID_FRACTION = 0.5
 
 
 def add_encoding_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,12 +43,13 @@ def add_encoding_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--normalize-key", action="store_true", help="transpose every piece to C major / A minor"
     )
+    transpose = int_in(0, MAX_TRANSPOSE_SEMITONES)
     parser.add_argument(
         "--transpose",
-        type=int,
+        type=transpose,
         default=0,
         metavar="N",
-        help="augmentation: also use every piece transposed by -N..+N semitones",
+        help=f"augmentation: also use every piece transposed by -N..+N semitones ({transpose})",
     )
 
 
@@ -62,14 +77,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="write vocab.json, train.jsonl, valid.jsonl and encoding.json here",
     )
-    parser.add_argument("--limit", type=int, help="use only the first N files (quick runs)")
+    limit = int_in(1, MAX_FILE_LIMIT)
+    parser.add_argument(
+        "--limit",
+        type=limit,
+        metavar="N",
+        help=f"use only the first N files, for quick runs ({limit})",
+    )
+    seed = seed_in()
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=DEFAULT_SEED,
-        help=f"train/validation split seed (default {DEFAULT_SEED})",
+        help=f"train/validation split seed ({seed}; default {DEFAULT_SEED})",
     )
-    parser.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION)
+    fraction = float_in(0.0, MAX_VALID_FRACTION, low_open=True)
+    parser.add_argument(
+        "--valid-fraction",
+        type=fraction,
+        default=DEFAULT_VALID_FRACTION,
+        metavar="F",
+        help=f"share of the pieces held out for validation ({fraction}; "
+        f"default {DEFAULT_VALID_FRACTION})",
+    )
     add_encoding_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 

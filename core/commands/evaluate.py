@@ -14,12 +14,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.commands._common import print_json, stderr_progress
+from core.commands._common import int_in, print_json, seed_in, stderr_progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.bundled import DEFAULT_MODEL_NAME
     from core.evaluation.report import DEFAULT_COUNT, DEFAULT_SEED, MAX_COUNT
+    from core.generation.sampler import SEED_LIMIT
+    from core.model.bundled import DEFAULT_MODEL_NAME
+
+    count = int_in(1, MAX_COUNT)
+    seed = seed_in(SEED_LIMIT - MAX_COUNT)  # pieces use seeds S .. S + N - 1, all below the limit
 
     parser.add_argument(
         "--model",
@@ -36,23 +40,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--count",
-        type=int,
+        type=count,
         default=DEFAULT_COUNT,
         metavar="N",
-        help=f"pieces to generate (1..{MAX_COUNT}, default {DEFAULT_COUNT})",
+        help=f"pieces to generate ({count}; default {DEFAULT_COUNT})",
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         default=DEFAULT_SEED,
         metavar="S",
-        help=f"seed of the first piece (default {DEFAULT_SEED})",
+        help=f"seed of the first piece ({seed}; default {DEFAULT_SEED})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.datasets import load_files
+    from core.data.datasets import load_files
     from core.errors import EvaluationError
     from core.evaluation.report import (
         MAX_COUNT,
@@ -60,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_model,
         evaluate_pieces,
     )
-    from core.sampling import Generator
+    from core.generation.sampler import Generator
 
     if not 1 <= args.count <= MAX_COUNT:
         raise EvaluationError(f"--count must be within 1..{MAX_COUNT} (got {args.count})")

@@ -16,17 +16,44 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.commands._common import print_error, print_json
-from core.storage import atomic_write_bytes
+from core.commands._common import MAX_GM_PROGRAM, float_in, int_in, print_error, print_json, seed_in
+from core.storage.files import atomic_write_bytes
 
 if TYPE_CHECKING:
-    from core.primers import Primer
-    from core.sampling import GenerationResult, Generator, SamplingSettings
+    from core.generation.primers import Primer
+    from core.generation.sampler import GenerationResult, Generator, SamplingSettings
+
+# SamplingSettings' own limits, which it keeps as bare numbers.
+MAX_TEMPERATURE = 10.0
+MIN_TEMPO_BPM = 20.0
+MAX_TEMPO_BPM = 400.0
+# Far above any vocabulary (the bundled ones hold a few hundred tokens): a k at or above the
+# vocabulary's size samples from all of it, the same as 0 (off).
+MAX_TOP_K = 10_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.bundled import DEFAULT_MODEL_NAME
-    from core.sampling import DEFAULT_LENGTH_TOKENS
+    from core.generation.sampler import (
+        DEFAULT_LENGTH_TOKENS,
+        DEFAULT_TEMPERATURE,
+        DEFAULT_TOP_K,
+        DEFAULT_TOP_P,
+        MAX_LENGTH_S,
+        MAX_LENGTH_TOKENS,
+    )
+    from core.model.bundled import DEFAULT_MODEL_NAME
+    from core.music.files import MAX_PIECE_BEATS
+    from core.music.piece import BEATS_PER_BAR, DEFAULT_TEMPO_BPM
+
+    tokens = int_in(1, MAX_LENGTH_TOKENS)
+    seconds = float_in(0.0, MAX_LENGTH_S, low_open=True)
+    temperature = float_in(0.0, MAX_TEMPERATURE)
+    top_k = int_in(0, MAX_TOP_K)
+    top_p = float_in(0.0, 1.0, low_open=True)
+    seed = seed_in()
+    tempo = float_in(MIN_TEMPO_BPM, MAX_TEMPO_BPM)
+    program = int_in(0, MAX_GM_PROGRAM)
+    keep_bars = int_in(1, MAX_PIECE_BEATS // BEATS_PER_BAR)  # the longest piece read, in bars
 
     parser.add_argument(
         "--model",
@@ -37,20 +64,51 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.mid")
     length = parser.add_mutually_exclusive_group()
     length.add_argument(
-        "--tokens", type=int, metavar="N", help=f"new tokens (default {DEFAULT_LENGTH_TOKENS})"
+        "--tokens",
+        type=tokens,
+        metavar="N",
+        help=f"new tokens ({tokens}; default {DEFAULT_LENGTH_TOKENS})",
     )
-    length.add_argument("--seconds", type=float, metavar="S", help="seconds of new music")
-    parser.add_argument("--temperature", type=float, default=None, metavar="T")
-    parser.add_argument("--top-k", type=int, default=None, metavar="K", help="0: off")
-    parser.add_argument("--top-p", type=float, default=None, metavar="P", help="1: off")
-    parser.add_argument("--seed", type=int, default=None, help="default: a random one")
-    parser.add_argument("--tempo", type=float, default=None, metavar="BPM")
+    length.add_argument(
+        "--seconds", type=seconds, metavar="S", help=f"seconds of new music ({seconds})"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=temperature,
+        default=None,
+        metavar="T",
+        help=f"{temperature}; 0: always the likeliest token (default {DEFAULT_TEMPERATURE:g})",
+    )
+    parser.add_argument(
+        "--top-k",
+        type=top_k,
+        default=None,
+        metavar="K",
+        help=f"{top_k}; 0: off (default {DEFAULT_TOP_K})",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=top_p,
+        default=None,
+        metavar="P",
+        help=f"{top_p}; 1: off (default {DEFAULT_TOP_P:g})",
+    )
+    parser.add_argument(
+        "--seed", type=seed, default=None, metavar="S", help=f"{seed} (default: a random one)"
+    )
+    parser.add_argument(
+        "--tempo",
+        type=tempo,
+        default=None,
+        metavar="BPM",
+        help=f"{tempo} (default: the primer's, or {DEFAULT_TEMPO_BPM:g})",
+    )
     parser.add_argument(
         "--program",
-        type=int,
+        type=program,
         default=0,
         metavar="N",
-        help="General MIDI instrument 0..127 (default 0, piano)",
+        help=f"General MIDI instrument, {program} (default 0, piano)",
     )
     parser.add_argument(
         "--primer",
@@ -74,10 +132,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--keep-bars",
-        type=int,
+        type=keep_bars,
         default=None,
         metavar="N",
-        help="with --primer or --audio-primer: keep only its first N bars, then continue",
+        help=f"with --primer or --audio-primer: keep only its first N bars, then continue "
+        f"({keep_bars})",
     )
     parser.add_argument(
         "--key",
@@ -140,15 +199,15 @@ _RECIPE_OPTIONS = (
 
 
 def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSettings:
-    from core.encoding import DEFAULT_TEMPO_BPM
-    from core.sampling import (
+    from core.generation.sampler import (
         DEFAULT_LENGTH_TOKENS,
         DEFAULT_TEMPERATURE,
         DEFAULT_TOP_K,
         DEFAULT_TOP_P,
         SamplingSettings,
     )
-    from core.scales import parse_scale, parse_tonic
+    from core.music.piece import DEFAULT_TEMPO_BPM
+    from core.music.scales import parse_scale, parse_tonic
 
     def parsed(option: str, parse: Callable[[str], Any], value: str | None) -> Any:
         try:
@@ -180,8 +239,8 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
     """The tune to continue: a file, a recording, a training snippet, or none."""
     import numpy as np
 
-    from core.continuation import first_bars
-    from core.primers import music_to_primer, piece_to_primer
+    from core.generation.continuation import first_bars
+    from core.generation.primers import music_to_primer, piece_to_primer
 
     given = [o for o in ("primer", "audio_primer", "snippet") if getattr(args, o)]
     if len(given) > 1:
@@ -198,12 +257,12 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
     if args.primer and args.keep_bars is None:
         return music_to_primer(args.primer, generator.encoding)
     if args.primer:
-        from core.music_io import read_music
+        from core.music.files import read_music
 
         piece = read_music(args.primer, steps_per_quarter=generator.encoding.steps_per_quarter)[0]
     elif args.audio_primer:
-        from core.humming import recording_to_heard_tune
-        from core.transcription import load_model, preset_params
+        from core.transcription.basic_pitch import load_model, preset_params
+        from core.transcription.humming import recording_to_heard_tune
 
         piece = recording_to_heard_tune(
             args.audio_primer,
@@ -222,7 +281,7 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
 
 
 def _from_link(args: argparse.Namespace) -> GenerationResult:
-    from core.share_links import link_to_params, params_to_recipe, recipe_to_result
+    from core.generation.share_links import link_to_params, params_to_recipe, recipe_to_result
 
     given = [o for o in _RECIPE_OPTIONS if getattr(args, o) not in (None, False)]
     if given or args.model != "default" or args.program:
@@ -231,9 +290,14 @@ def _from_link(args: argparse.Namespace) -> GenerationResult:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
-    from core.sampling import Generator, new_seed
-    from core.share_links import NotShareableError, PieceRecipe, public_base_url, recipe_to_link
+    from core.audio.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
+    from core.generation.sampler import Generator, new_seed
+    from core.generation.share_links import (
+        NotShareableError,
+        PieceRecipe,
+        public_base_url,
+        recipe_to_link,
+    )
 
     started = time.perf_counter()
     try:

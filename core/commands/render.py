@@ -9,13 +9,22 @@ import argparse
 import time
 from pathlib import Path
 
-from core.commands._common import print_error, print_json
-from core.storage import atomic_write_bytes
+from core.commands._common import MAX_GM_PROGRAM, float_in, int_in, print_error, print_json
+from core.storage.files import atomic_write_bytes
 
 AUDIO_SUFFIXES = (".wav", ".ogg")
+# FluidSynth's own range for synth.sample-rate; 100 MHz once tried to allocate 15 GiB.
+MIN_SAMPLE_RATE_HZ = 8_000
+MAX_SAMPLE_RATE_HZ = 96_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.audio.rendering import DEFAULT_SAMPLE_RATE_HZ
+    from core.music.files import MAX_TEMPO_BPM, MIN_TEMPO_BPM
+
+    program = int_in(0, MAX_GM_PROGRAM)
+    tempo = float_in(MIN_TEMPO_BPM, MAX_TEMPO_BPM)  # the tempi a music file may have
+    rate = int_in(MIN_SAMPLE_RATE_HZ, MAX_SAMPLE_RATE_HZ)
     parser.add_argument("midi", type=Path, metavar="FILE.mid")
     parser.add_argument(
         "--out",
@@ -26,10 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--program",
-        type=int,
+        type=program,
         default=None,
         metavar="N",
-        help="General MIDI instrument 0..127 for every part (default: the file's)",
+        help=f"General MIDI instrument for every part ({program}; default: the file's)",
     )
     parser.add_argument(
         "--soundfont",
@@ -38,13 +47,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SF2",
         help="a SoundFont 2 file (default: the system's General MIDI one)",
     )
-    parser.add_argument("--tempo", type=float, default=None, metavar="BPM")
-    parser.add_argument("--sample-rate", type=int, default=None, metavar="HZ")
+    parser.add_argument(
+        "--tempo",
+        type=tempo,
+        default=None,
+        metavar="BPM",
+        help=f"play at this tempo ({tempo}; default: the file's)",
+    )
+    parser.add_argument(
+        "--sample-rate",
+        type=rate,
+        default=None,
+        metavar="HZ",
+        help=f"{rate} (default {DEFAULT_SAMPLE_RATE_HZ})",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.rendering import (
+    from core.audio.rendering import (
         DEFAULT_SAMPLE_RATE_HZ,
         audio_to_ogg_bytes,
         audio_to_wav_bytes,
@@ -54,12 +75,6 @@ def run(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in AUDIO_SUFFIXES:
         print_error(f"{args.out.name}: unsupported output type; use {' or '.join(AUDIO_SUFFIXES)}")
-        return 2
-    if args.program is not None and not 0 <= args.program <= 127:
-        print_error(f"{args.midi.name}: --program must be 0..127, not {args.program}")
-        return 2
-    if args.tempo is not None and args.tempo <= 0:
-        print_error(f"{args.midi.name}: --tempo must be positive")
         return 2
     rate = args.sample_rate or DEFAULT_SAMPLE_RATE_HZ
     started = time.perf_counter()

@@ -5,24 +5,27 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from core.commands._common import print_json
+from core.commands._common import int_in, print_json
 from core.commands.dataset import add_encoding_arguments, encoding_config_from_args
-from core.encoding import (
-    midi_to_bytes,
-    piece_to_midi,
-    piece_to_tokens,
-    prepare_piece,
-    tokens_to_piece,
-)
-from core.music_io import read_music
-from core.storage import atomic_write_bytes
+from core.music.files import read_music
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.storage.files import atomic_write_bytes
+from core.tokens.scheme import piece_to_tokens, prepare_piece, tokens_to_piece
+
+# A songbook (an ABC file) holds hundreds of tunes at most; a larger index is a typo.
+MAX_PIECE_INDEX = 10_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="a MIDI, MusicXML or ABC file")
     parser.add_argument("--out", type=Path, required=True, metavar="OUT.mid")
+    index = int_in(1, MAX_PIECE_INDEX)
     parser.add_argument(
-        "--index", type=int, default=1, help="which piece of a file that holds several (default 1)"
+        "--index",
+        type=index,
+        default=1,
+        metavar="N",
+        help=f"which piece of a file that holds several ({index}; default 1)",
     )
     add_encoding_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print one JSON object")

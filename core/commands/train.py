@@ -14,13 +14,20 @@ import math
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from core.commands._common import print_json
+from core.commands._common import MAX_FILE_LIMIT, float_in, int_in, print_json, seed_in
 
 PROGRESS_INTERVAL_S = 2.0
+# Upper ends that only catch typos (TrainingConfig sets no upper limits of its own):
+MAX_EPOCHS = 1_000  # early stopping ends a run long before
+MAX_TRAINING_STEPS = 1_000_000  # a day or more of training; 20 digits overflowed TensorFlow
+MIN_SEQUENCE_LENGTH = 2  # TrainingConfig's floor: a window holds an input and its target
+MAX_SEQUENCE_LENGTH = 4_096  # longer windows take gigabytes per batch in an LSTM
+MAX_BATCH_SIZE = 4_096  # more windows per step than most datasets hold in all
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,32 +56,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train a new network instead of fine-tuning the base model",
     )
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--max-steps", type=int, help="a budget of steps instead of epochs")
-    parser.add_argument("--steps-per-round", type=int, help="validate every N steps")
-    parser.add_argument("--sequence-length", type=int)
-    parser.add_argument("--window-stride", type=int)
-    parser.add_argument("--embedding-dim", type=int)
-    parser.add_argument("--units", type=int)
-    parser.add_argument("--layers", type=int)
-    parser.add_argument("--dropout", type=float)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--patience", type=int)
-    parser.add_argument(
-        "--input-dropout", type=float, help="share of input tokens hidden in each training batch"
-    )
-    parser.add_argument("--seed", type=int)
-    parser.add_argument(
-        "--max-batches-per-epoch", type=int, help="cap each epoch (quick experiments)"
-    )
+    from core.model.network import MAX_LAYERS, MAX_UNITS
+
+    def number(option: str, kind: Callable[[str], Any], text: str, metavar: str = "N") -> None:
+        parser.add_argument(option, type=kind, metavar=metavar, help=f"{text} ({kind})")
+
+    share = float_in(0.0, 1.0, high_open=True)
+    steps = int_in(1, MAX_TRAINING_STEPS)
+    number("--epochs", int_in(1, MAX_EPOCHS), "passes over the data, at most")
+    number("--max-steps", steps, "a budget of steps instead of epochs")
+    number("--steps-per-round", steps, "validate every N steps")
+    window = int_in(MIN_SEQUENCE_LENGTH, MAX_SEQUENCE_LENGTH)
+    number("--sequence-length", window, "tokens per training window")
+    number("--window-stride", int_in(1, MAX_SEQUENCE_LENGTH), "tokens between window starts")
+    number("--embedding-dim", int_in(1, MAX_UNITS), "size of a token's embedding")
+    number("--units", int_in(1, MAX_UNITS), "LSTM units per layer")
+    number("--layers", int_in(1, MAX_LAYERS), "LSTM layers")
+    number("--dropout", share, "dropout between layers", "X")
+    number("--batch-size", int_in(1, MAX_BATCH_SIZE), "windows per training step")
+    number("--learning-rate", float_in(0.0, 1.0, low_open=True, high_open=True), "Adam's", "X")
+    number("--patience", int_in(1, MAX_EPOCHS), "rounds without progress before stopping")
+    number("--input-dropout", share, "share of input tokens hidden in each training batch", "X")
+    number("--seed", seed_in(), "the training seed (the split seed is the app's)", "S")
+    number("--max-batches-per-epoch", steps, "cap each epoch (quick experiments)")
     parser.add_argument(
         "--augmentation",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="transpose training windows by random semitones (default: the preset's, off)",
     )
-    parser.add_argument("--limit", type=int, help="use only the first N files of the data")
+    number("--limit", int_in(1, MAX_FILE_LIMIT), "use only the first N files of the data")
     parser.add_argument(
         "--checkpoint-dir", type=Path, help="keep checkpoints here and resume from one found there"
     )
@@ -84,7 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     """(ModelConfig, TrainingConfig): the preset, then every option given on the command line."""
-    from core.training import PRESETS
+    from core.training.loop import PRESETS
 
     preset = PRESETS[args.preset]
     shape_given = any(
@@ -170,15 +181,15 @@ def format_duration(seconds: float) -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.job_dir is not None:
-        from core.jobs import run_job
+        from core.jobs.process import run_job
 
         return run_job(args.job_dir)
     if not args.data or args.out is None:
         print("error: --data and --out are required", file=sys.stderr)
         return 2
-    from core.datasets import DEFAULT_SEED, load_dataset
-    from core.jobs import training_start
-    from core.training import train
+    from core.data.datasets import DEFAULT_SEED, load_dataset
+    from core.training.fine_tuning import training_start
+    from core.training.loop import train
 
     try:
         model_config, training_config = configs_from_args(args)
@@ -215,7 +226,7 @@ def run(args: argparse.Namespace) -> int:
             base_dir=base_dir,
         )
     if result.model_dir is not None:
-        from core.jobs import write_primers
+        from core.jobs.process import write_primers
 
         write_primers(result.model_dir, dataset)
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}

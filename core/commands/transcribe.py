@@ -12,16 +12,42 @@ import time
 from pathlib import Path
 from typing import Any
 
-from core.commands._common import print_error, print_json, stderr_progress
+from core.commands._common import (
+    float_in,
+    in_range,
+    print_error,
+    print_json,
+    stderr_progress,
+)
 from core.errors import InvalidAudioError
-from core.storage import atomic_write_bytes, atomic_write_text
+from core.storage.files import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-PRESET_NAMES = ("piano", "voice", "guitar", "other")  # core.transcription.Preset values
+PRESET_NAMES = ("piano", "voice", "guitar", "other")  # core.transcription.basic_pitch.Preset values
+# A "shortest note" of 2 s (a whole note at 120 BPM) already drops almost every note.
+MAX_MIN_NOTE_MS = 2_000.0
+# The range of hearing: a frequency limit outside it is a typo (the model hears 27.5-4186 Hz).
+MIN_FREQUENCY_HZ = 20.0
+MAX_FREQUENCY_HZ = 20_000.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.audio.decoding import DEFAULT_MAX_AUDIO_MINUTES, MAX_AUDIO_MINUTES_ENV
+    from core.settings import SETTINGS
+    from core.transcription.basic_pitch import (
+        DEFAULT_FRAME_THRESHOLD,
+        DEFAULT_MIN_NOTE_LENGTH_MS,
+        DEFAULT_ONSET_THRESHOLD,
+        MAX_TEMPO_BPM,
+        MIN_TEMPO_BPM,
+    )
+
+    threshold = float_in(0.0, 1.0, low_open=True, high_open=True)  # an activation's share
+    min_note = float_in(0.0, MAX_MIN_NOTE_MS)
+    frequency = float_in(MIN_FREQUENCY_HZ, MAX_FREQUENCY_HZ)
+    tempo = float_in(MIN_TEMPO_BPM, MAX_TEMPO_BPM)
+    minutes = in_range(SETTINGS[MAX_AUDIO_MINUTES_ENV].valid)
     parser.add_argument(
         "audio",
         nargs="+",
@@ -37,48 +63,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--onset-threshold",
-        type=float,
+        type=threshold,
         default=None,
         metavar="X",
-        help="0..1: how sure an onset must be (default 0.5)",
+        help=f"how sure an onset must be ({threshold}; default {DEFAULT_ONSET_THRESHOLD:g})",
     )
     parser.add_argument(
         "--frame-threshold",
-        type=float,
+        type=threshold,
         default=None,
         metavar="X",
-        help="0..1: how loud a note must stay to go on (default 0.3)",
+        help=f"how loud a note must stay to go on ({threshold}; "
+        f"default {DEFAULT_FRAME_THRESHOLD:g})",
     )
     parser.add_argument(
         "--min-note-ms",
-        type=float,
+        type=min_note,
         default=None,
         metavar="X",
-        help="shortest note kept, in ms (default 127.7)",
+        help=f"shortest note kept, in ms ({min_note}; default {DEFAULT_MIN_NOTE_LENGTH_MS:g})",
     )
     parser.add_argument(
         "--min-freq-hz",
-        type=float,
+        type=frequency,
         default=None,
         metavar="X",
-        help="drop notes below this frequency",
+        help=f"drop notes below this frequency ({frequency} Hz)",
     )
     parser.add_argument(
         "--max-freq-hz",
-        type=float,
+        type=frequency,
         default=None,
         metavar="X",
-        help="drop notes above this frequency",
+        help=f"drop notes above this frequency ({frequency} Hz)",
     )
     parser.add_argument(
         "--no-melodia", action="store_true", help="turn off the melodia step (fewer, surer notes)"
     )
     parser.add_argument(
         "--tempo",
-        type=float,
+        type=tempo,
         default=None,
         metavar="BPM",
-        help="tempo of the MIDI file; with --quantize, the grid's tempo (default: estimated)",
+        help=f"tempo of the MIDI file; with --quantize, the grid's tempo ({tempo}; "
+        "default: estimated)",
     )
     parser.add_argument(
         "--quantize",
@@ -87,16 +115,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--max-minutes",
-        type=float,
+        type=minutes,
         default=None,
         metavar="M",
-        help="refuse longer audio (default 15, or TUNESMITH_MAX_AUDIO_MINUTES)",
+        help=f"refuse longer audio ({minutes}; default {DEFAULT_MAX_AUDIO_MINUTES:g}, "
+        f"or {MAX_AUDIO_MINUTES_ENV})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from core.transcription import TranscriptionParams, preset_params, with_overrides
+    from core.transcription.basic_pitch import TranscriptionParams, preset_params, with_overrides
 
     base = preset_params(args.preset) if args.preset else TranscriptionParams()
     return with_overrides(
@@ -121,7 +150,7 @@ def _unique_stem(stem: str, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from core.transcription import (
+    from core.transcription.basic_pitch import (
         load_model,
         transcribe,
         transcription_to_piece,

@@ -1,11 +1,35 @@
-"""Judging a model and its music: pure functions on pieces and notes, no Streamlit.
+"""Judging a model and its music: style against held-out real pieces, originality, degeneracy,
+the report and its plain-words verdicts."""
 
-- `features`: per-piece figures (MusPy's metrics, the style features of Yang & Lerch).
-- `overlap`: distance distributions, their densities and overlapping area (OA).
-- `style`: a generated set against the held-out real pieces, with real-vs-real as reference.
-- `originality`: the longest passage copied from the training music, via an index.
-- `degeneracy`: one token, one note or one bar repeated over and over.
-- `model_data`: the held-out pieces and training notes a model folder keeps for all of this.
-- `report`: everything above for one model and one set of pieces, as one JSON-able record.
-- `verdicts`: the figures as plain sentences for people who cannot read music.
-"""
+from core.evaluation.features import NOTE_LENGTH_LABELS
+from core.evaluation.report import (
+    DEFAULT_COUNT,
+    DEFAULT_SEED,
+    PIECE_TEMPO_BPM,
+    EvaluationReport,
+    ModelFigures,
+    check_model_folder,
+    evaluate_model,
+    evaluate_pieces,
+    new_notes_in_key,
+    piece_without_primer,
+)
+from core.evaluation.verdicts import EXPLANATIONS, FEATURE_TITLES, GOOD_OVERLAP_RATIO, model_verdict
+
+__all__ = [
+    "DEFAULT_COUNT",
+    "DEFAULT_SEED",
+    "EXPLANATIONS",
+    "FEATURE_TITLES",
+    "GOOD_OVERLAP_RATIO",
+    "NOTE_LENGTH_LABELS",
+    "PIECE_TEMPO_BPM",
+    "EvaluationReport",
+    "ModelFigures",
+    "check_model_folder",
+    "evaluate_model",
+    "evaluate_pieces",
+    "model_verdict",
+    "new_notes_in_key",
+    "piece_without_primer",
+]

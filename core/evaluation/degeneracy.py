@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.encoding import BOS, EOS, Piece
-from core.evaluation.features import steps_per_bar
+from core.music.piece import Piece, steps_per_bar
+from core.tokens.scheme import BOS, EOS
 
 FLAG_BAR_REPEATS = 4  # the same bar four times in a row
 FLAG_NOTE_REPEATS = 16  # the same note (or chord) struck sixteen times in a row
@@ -62,7 +62,7 @@ def longest_note_run(piece: Piece) -> int:
 
 def longest_bar_run(piece: Piece) -> int:
     """Consecutive bars with identical content; empty bars break a run."""
-    bar = steps_per_bar(piece)
+    bar = steps_per_bar(piece.steps_per_quarter)
     bars: dict[int, set[tuple[int, int, int]]] = {}
     for note in piece.notes:
         index, position = divmod(note.onset_step, bar)

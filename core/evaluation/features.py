@@ -19,14 +19,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from core.encoding import Piece
 from core.errors import EvaluationError
-from core.scales import Scale, scale_pitch_classes
+from core.music.piece import Piece, steps_per_bar
+from core.music.scales import Scale, scale_pitch_classes
 
 if TYPE_CHECKING:
     import muspy
 
-BEATS_PER_BAR = 4
 MIN_NOTES = 8  # fewer notes say nothing about key or rhythm (and make no 8-note window)
 # Note lengths in quarter notes: upper edges of the classes 16th, 8th, dotted 8th, quarter,
 # dotted quarter, half, dotted half, and "whole or longer" (triplets fall in the next class up).
@@ -60,10 +59,6 @@ MUSPY_METRICS = (
 )
 
 
-def steps_per_bar(piece: Piece) -> int:
-    return BEATS_PER_BAR * piece.steps_per_quarter
-
-
 def check_piece(piece: Piece) -> None:
     """Raises EvaluationError naming the piece when it is too short to judge."""
     if len(piece.notes) < MIN_NOTES:
@@ -78,7 +73,7 @@ def scale_consistency_in(piece: Piece, tonic: int, scale: Scale | str) -> float:
 
     MusPy's `scale_consistency` is the largest of these over the 24 major and natural-minor
     keys (its `pitch_in_scale_rate` is this for one of them); this asks about one chosen key
-    and any scale of `core.scales`. NaN for a piece without notes, as MusPy.
+    and any scale of `core.music.scales`. NaN for a piece without notes, as MusPy.
     """
     if not piece.notes:
         return math.nan
@@ -163,7 +158,9 @@ def piece_figures(piece: Piece) -> PieceFigures:
 
     check_piece(piece)
     music = piece_to_muspy(piece)
-    groove = muspy.groove_consistency(music, measure_resolution=steps_per_bar(piece))
+    groove = muspy.groove_consistency(
+        music, measure_resolution=steps_per_bar(piece.steps_per_quarter)
+    )
     return PieceFigures(
         name=piece.name,
         notes=len(piece.notes),

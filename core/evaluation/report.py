@@ -16,14 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from core.encoding import Piece, piece_to_tokens
 from core.errors import EvaluationError
 from core.evaluation.degeneracy import Degeneracy, degeneracy
 from core.evaluation.features import MIN_NOTES, check_piece, scale_consistency_in
-from core.evaluation.model_data import load_index, read_heldout
-from core.evaluation.originality import Originality
 from core.evaluation.style import StyleReport, compare_style
-from core.sampling import (
+from core.generation.sampler import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     GenerationResult,
@@ -31,6 +28,10 @@ from core.sampling import (
     SamplingSettings,
     creativity_to_settings,
 )
+from core.model.model_data import load_index, read_heldout
+from core.model.training_notes import Originality
+from core.music.piece import Piece
+from core.tokens.scheme import piece_to_tokens
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100

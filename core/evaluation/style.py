@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from core.encoding import Piece
 from core.errors import EvaluationError
 from core.evaluation.features import (
     MIN_NOTES,
@@ -26,6 +25,7 @@ from core.evaluation.features import (
     piece_figures,
 )
 from core.evaluation.overlap import distances_between, distances_within, overlapping_area
+from core.music.piece import Piece
 
 MIN_REAL_PIECES_FOR_OVERLAP = 4  # two halves of at least two pieces each
 # Set means shown beside the real set's: MusPy's metrics and the scalar style features.

@@ -6,7 +6,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from core.evaluation.degeneracy import FLAG_BAR_REPEATS
-from core.evaluation.originality import COPY_FLAG_BARS, WINDOW_NOTES
+from core.model.training_notes import COPY_FLAG_BARS, WINDOW_NOTES
 
 if TYPE_CHECKING:
     from core.evaluation.report import EvaluationReport, ModelFigures

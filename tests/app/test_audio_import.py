@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InvalidAudioError
-from core.transcription import NoteEvent, Preset, Transcription, TranscriptionParams
+from core.transcription.basic_pitch import NoteEvent, Preset, Transcription, TranscriptionParams
 from tests.app.shown import shown_all
 from tests.conftest import FIXTURES
 
@@ -30,10 +30,10 @@ def _fake_transcribe(audio, *, name=None, model=None, params=None, on_progress=N
 
 @pytest.fixture
 def fake_transcription(monkeypatch):
-    import core.transcription
+    import core.transcription as transcription
     import ui.audio_import
 
-    monkeypatch.setattr(core.transcription, "transcribe", _fake_transcribe)
+    monkeypatch.setattr(transcription, "transcribe", _fake_transcribe)
     monkeypatch.setattr(ui.audio_import, "cached_model", lambda: None)
     monkeypatch.setattr(ui.audio_import, "preview_audio", lambda midi: b"")
 
@@ -68,8 +68,8 @@ def test_batch_goes_on_after_a_bad_file_and_adds_to_my_dataset(
     assert at.get("plotly_chart")
     at.button(key="data_audio_add_tune.wav").click().run()
     assert not at.exception
-    from core.music_io import read_music
-    from core.user_music import stored_files
+    from core.data.user_music import stored_files
+    from core.music.files import read_music
 
     folders = list((isolated_data_dir / "workspaces").glob("*/music"))
     added = [f for folder in folders for f in stored_files(folder)]

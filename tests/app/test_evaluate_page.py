@@ -12,13 +12,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.encoding import midi_to_bytes, piece_to_midi, piece_to_tokens
-from core.evaluation.model_data import HELDOUT_FILE, load_index
-from core.jobs import JobRequest, JobState, JobStatus
-from core.model import ModelConfig
-from core.sampling import DEFAULT_MODEL_DIR, GenerationResult, Generator, SamplingSettings
-from core.storage import atomic_write_json, new_workspace_id, workspace_dir
-from core.training import TrainingConfig
+from core.generation.sampler import DEFAULT_MODEL_DIR, GenerationResult, Generator, SamplingSettings
+from core.jobs.records import JobRequest, JobState, JobStatus
+from core.model.model_data import HELDOUT_FILE, load_index
+from core.model.network import ModelConfig
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.storage.files import atomic_write_json, new_workspace_id, workspace_dir
+from core.tokens.scheme import piece_to_tokens
+from core.training.loop import TrainingConfig
 from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import evaluation as ev

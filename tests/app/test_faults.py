@@ -16,8 +16,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.storage import new_workspace_id, workspace_dir
-from core.user_music import NAMES_FILE
+from core.data.user_music import NAMES_FILE
+from core.storage.files import new_workspace_id, workspace_dir
 from tests.app.shown import shown_all
 from tests.app.workspaces import PAGES, save_broken_model, upload_script
 from tests.conftest import MUSIC_FIXTURES, REPO

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.sampling import DEFAULT_MODEL_DIR
+from core.generation.sampler import DEFAULT_MODEL_DIR
 from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import generate_controls as controls
@@ -85,7 +85,7 @@ def test_my_own_tune_without_a_file_says_so(page):
 
 
 def test_a_broken_model_in_my_models_is_reported_with_its_name(page):
-    from core.storage import workspace_dir
+    from core.storage.files import workspace_dir
     from ui import state
 
     ws_id = page.session_state[state.WORKSPACE_ID]

@@ -3,7 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.sampling import DEFAULT_MODEL_DIR
+from core.generation.sampler import DEFAULT_MODEL_DIR
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
@@ -30,7 +30,7 @@ def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
 
 
 def test_the_visitor_picks_the_style_of_the_tune(isolated_data_dir):
-    from core.bundled import available_styles
+    from core.model.bundled import available_styles
 
     styles = available_styles()
     if len(styles) < 2:

@@ -10,10 +10,10 @@ import pytest
 import soundfile
 from streamlit.testing.v1 import AppTest
 
-from core.continuation import steps_per_bar
-from core.sampling import DEFAULT_MODEL_DIR
-from core.scales import Scale, scale_pitch_classes
-from core.share_links import PieceRecipe, _check, link_to_params, recipe_to_params
+from core.generation.continuation import steps_per_bar
+from core.generation.sampler import DEFAULT_MODEL_DIR
+from core.generation.share_links import PieceRecipe, _check, link_to_params, recipe_to_params
+from core.music.scales import Scale, scale_pitch_classes
 from tests.app.shown import shown, shown_all
 from tests.conftest import REPO
 from ui import generate_controls as controls

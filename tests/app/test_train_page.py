@@ -10,11 +10,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.encoding import EncodingConfig, Vocabulary
-from core.jobs import JobRequest, JobState, JobStatus
-from core.model import ModelConfig, build_model, save_model_folder
-from core.storage import new_workspace_id, workspace_dir
-from core.training import QUICK_STEPS, THOROUGH_INPUT_DROPOUT, TrainingConfig
+from core.jobs.records import JobRequest, JobState, JobStatus
+from core.model.folder import save_model_folder
+from core.model.network import ModelConfig, build_model
+from core.storage.files import new_workspace_id, workspace_dir
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
+from core.training.loop import QUICK_STEPS, THOROUGH_INPUT_DROPOUT, TrainingConfig
 from tests.app.shown import shown
 from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO
@@ -43,7 +45,7 @@ def fake_job(workspace_id: str, status: JobStatus, name: str = "Chorales") -> Pa
     request = JobRequest(sources=("bach-chorales",), dataset_name="Bach chorales",
                          model_name=name, model=ModelConfig().to_dict(),
                          training=TrainingConfig().to_dict())
-    from core.storage import atomic_write_json
+    from core.storage.files import atomic_write_json
 
     atomic_write_json(path / jobs.REQUEST_FILE, request.to_dict())
     jobs.write_status(path, status)

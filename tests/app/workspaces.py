@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from core import jobs
-from core.encoding import EncodingConfig, Vocabulary
-from core.model import ModelConfig, build_model, save_model_folder
-from core.training import TrainingConfig
+from core.model.folder import save_model_folder
+from core.model.network import ModelConfig, build_model
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
+from core.training.loop import TrainingConfig
 
 PAGES = [  # every page of the app, as st.navigation lists them
     "app_pages/home.py",
@@ -37,7 +39,7 @@ def upload_script() -> None:
 
     import streamlit as st
 
-    from core.user_music import stored_files
+    from core.data.user_music import stored_files
     from ui import state
     from ui.data_widgets import add_uploads
 

@@ -7,8 +7,11 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core.encoding import EncodingConfig, Vocabulary, duration_token, pitch_token, shift_token
-from core.model import ModelConfig, build_model, save_model_folder
+from core.model.folder import save_model_folder
+from core.model.network import ModelConfig, build_model
+from core.tokens.config import EncodingConfig
+from core.tokens.scheme import duration_token, pitch_token, shift_token
+from core.tokens.vocabulary import Vocabulary
 
 TINY_CONFIG = ModelConfig(embedding_dim=8, units=24, layers=2, dropout=0.1)
 

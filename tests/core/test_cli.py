@@ -92,7 +92,7 @@ def test_bench_rejects_unknown_names():
 
 
 def test_encoding_benchmark_prints_its_figures(monkeypatch):
-    from core.benchmarks import encoding
+    from benchmarks import encoding
 
     monkeypatch.setattr(encoding, "COLD_FILES", 3)
     figures = encoding.run()
@@ -103,9 +103,9 @@ def test_encoding_benchmark_prints_its_figures(monkeypatch):
 
 
 def test_the_quality_benchmark_compares_on_the_music_as_written_too():
-    from core.benchmarks.quality import as_written
-    from core.datasets import load_dataset
-    from core.encoding import EncodingConfig
+    from benchmarks.quality import as_written
+    from core.data.datasets import load_dataset
+    from core.tokens.config import EncodingConfig
 
     normalized = load_dataset(["bach-chorales"], config=EncodingConfig(normalize_key=True))
     tokens = sum(len(ids) - 1 for ids in normalized.valid_ids())  # what training counts
@@ -121,7 +121,7 @@ def test_the_quality_benchmark_compares_on_the_music_as_written_too():
 
 
 def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
-    from core.benchmarks import quality
+    from benchmarks import quality
     from core.commands import bench
 
     assert "quality" in bench.available() and "quality" not in bench.default_names()
@@ -142,8 +142,8 @@ def test_quality_benchmark_is_opt_in_and_reports_ratios(monkeypatch):
 
 
 def test_pace_persistence_tells_pieces_that_keep_their_pace_from_pieces_that_drift():
-    from core.benchmarks.bundled_style import pace_persistence
-    from core.encoding import Note, Piece
+    from benchmarks.bundled_style import pace_persistence
+    from core.music.piece import Note, Piece
 
     def piece(first_per_beat, second_per_beat, beats=8):
         notes, step = [], 0
@@ -164,7 +164,7 @@ def test_train_options_override_the_preset_and_refuse_a_shape_when_fine_tuning()
     import argparse
 
     from core.commands.train import add_arguments, configs_from_args
-    from core.training import PRESETS
+    from core.training.loop import PRESETS
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)

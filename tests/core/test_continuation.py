@@ -6,7 +6,8 @@ from dataclasses import replace
 
 import pytest
 
-from core.continuation import (
+from core.evaluation.features import scale_consistency_in
+from core.generation.continuation import (
     BEATS_PER_BAR,
     MAX_CONTINUED_TOKENS,
     bar_count,
@@ -16,10 +17,10 @@ from core.continuation import (
     make_longer,
     steps_per_bar,
 )
-from core.encoding import BOS, EOS, Note, Piece, seconds_to_steps
-from core.evaluation.features import scale_consistency_in
-from core.primers import piece_to_primer
-from core.sampling import GenerationResult, Generator, SamplingSettings
+from core.generation.primers import piece_to_primer
+from core.generation.sampler import GenerationResult, Generator, SamplingSettings
+from core.music.piece import Note, Piece, seconds_to_steps
+from core.tokens.scheme import BOS, EOS
 from tests.core._generation_fixtures import make_tiny_model_folder
 
 LOCKED = SamplingSettings(length_tokens=300, key=2, scale="blues", lock_scale=True)

@@ -1,4 +1,4 @@
-"""A new piece never copies 2 bars of the training music note for note (`core.copy_guard`)."""
+"""A new piece never copies 2 bars of the training music note for note (the copy guard)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.copy_guard import CopyGuard, window_hash
-from core.encoding import Note, Piece
-from core.evaluation.model_data import TRAINING_NOTES_FILE, load_index
-from core.evaluation.originality import OriginalityIndex, TrainingNotes, window_hashes
-from core.sampling import Generator, SamplingSettings
+from core.generation.copy_guard import CopyGuard, window_hash
+from core.generation.sampler import Generator, SamplingSettings
+from core.model.model_data import TRAINING_NOTES_FILE, load_index
+from core.model.training_notes import OriginalityIndex, TrainingNotes, window_hashes
+from core.music.piece import Note, Piece
 
 STEPS_PER_QUARTER = 4
 BAR_STEPS = 4 * STEPS_PER_QUARTER

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-import core.parse_cache as parse_cache
-from core.datasets import (
+import core.data.parse_cache as parse_cache
+from core.data.datasets import (
     DEFAULT_SEED,
     PRESETS,
     build_dataset,
@@ -13,8 +13,9 @@ from core.datasets import (
     load_files,
     split_names,
 )
-from core.encoding import EncodingConfig, Vocabulary
 from core.errors import InvalidMusicError
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
 
 GOOD = ["scale.mid", "tunes.abc", "tune.musicxml"]
 BAD = ["not_music.mid", "truncated.mid", "empty.mid", "no_notes.mid", "absurd_ticks.mid"]
@@ -138,9 +139,9 @@ def test_part_of_a_built_in_collection_is_judged_on_what_the_base_never_trained_
 
 
 def test_built_in_music_the_base_never_saw_is_split_among_itself(monkeypatch):
-    import core.datasets
+    import core.data.datasets as datasets
 
-    monkeypatch.setattr(core.datasets, "BASE_COLLECTIONS", ("folk-tunes",))
+    monkeypatch.setattr(datasets, "BASE_COLLECTIONS", ("folk-tunes",))
     first = load_dataset(["bach-chorales"], limit=10)
     assert len(first.pieces) == 10 and len(first.train) == 9 and len(first.valid) == 1
 
@@ -180,8 +181,8 @@ def test_parallel_cold_parse_gives_the_same_pieces(music_fixture, tmp_path, monk
 
 def test_the_cache_keeps_apart_the_same_bytes_under_another_extension(music_fixture, tmp_path,
                                                                      monkeypatch):
+    from core.data.parse_cache import read_music_cached
     from core.errors import InvalidMusicError
-    from core.parse_cache import read_music_cached
 
     monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path))
     data = music_fixture("scale.mid").read_bytes()

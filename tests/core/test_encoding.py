@@ -2,27 +2,21 @@ import json
 
 import pytest
 
-from core.encoding import (
+from core.music.files import read_music
+from core.music.keys import estimate_key, key_name, normalize_key
+from core.music.midi import midi_to_bytes, piece_to_midi, quantize
+from core.music.piece import Note, Piece, transpose_piece
+from core.tokens.config import EncodingConfig
+from core.tokens.grammar import GrammarState
+from core.tokens.scheme import (
     BOS,
     EOS,
-    EncodingConfig,
-    GrammarState,
-    Note,
-    Piece,
-    Vocabulary,
-    estimate_key,
-    key_name,
-    midi_to_bytes,
-    normalize_key,
-    piece_to_midi,
     piece_to_tokens,
-    quantize,
     tokens_to_midi,
     tokens_to_piece,
-    transpose_piece,
     transpose_tokens,
 )
-from core.music_io import read_music
+from core.tokens.vocabulary import Vocabulary
 
 CONFIG = EncodingConfig()
 

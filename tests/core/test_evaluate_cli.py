@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
-from core.evaluation.model_data import HELDOUT_FILE
-from core.sampling import DEFAULT_MODEL_DIR
+from core.generation.sampler import DEFAULT_MODEL_DIR
+from core.model.model_data import HELDOUT_FILE
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Note, Piece
 from tests.core.test_cli import cli
 
 pytestmark = pytest.mark.skipif(

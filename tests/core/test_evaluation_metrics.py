@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 from scipy.stats import gaussian_kde
 
-from core.encoding import EncodingConfig, Note, Piece, piece_to_tokens, tokens_to_piece
 from core.errors import EvaluationError
 from core.evaluation import overlap
 from core.evaluation.degeneracy import (
@@ -23,28 +22,22 @@ from core.evaluation.degeneracy import (
     longest_bar_run,
     longest_note_run,
 )
-from core.evaluation.features import (
-    NOTE_LENGTH_LABELS,
-    note_length_histogram,
-    piece_figures,
-)
-from core.evaluation.model_data import (
-    HELDOUT_FILE,
-    TRAINING_NOTES_FILE,
-    load_index,
-    read_heldout,
-)
-from core.evaluation.originality import (
+from core.evaluation.features import NOTE_LENGTH_LABELS, note_length_histogram, piece_figures
+from core.evaluation.report import evaluate_model, evaluate_pieces, piece_without_primer
+from core.evaluation.report import usable_pieces as usable
+from core.evaluation.style import compare_style
+from core.generation.primers import Primer
+from core.generation.sampler import DEFAULT_MODEL_DIR, Generator, SamplingSettings
+from core.model.model_data import HELDOUT_FILE, TRAINING_NOTES_FILE, load_index, read_heldout
+from core.model.training_notes import (
     COPY_FLAG_BARS,
     OriginalityIndex,
     TrainingNotes,
     passage_excerpt,
 )
-from core.evaluation.report import evaluate_model, evaluate_pieces, piece_without_primer
-from core.evaluation.report import usable_pieces as usable
-from core.evaluation.style import compare_style
-from core.primers import Primer
-from core.sampling import DEFAULT_MODEL_DIR, Generator, SamplingSettings
+from core.music.piece import Note, Piece
+from core.tokens.config import EncodingConfig
+from core.tokens.scheme import piece_to_tokens, tokens_to_piece
 
 C_MAJOR = (0, 2, 4, 5, 7, 9, 11)
 

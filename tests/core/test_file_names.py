@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from core.user_music import MAX_DISPLAY_NAME_CHARS, display_name
+from core.data.user_music import MAX_DISPLAY_NAME_CHARS, display_name
 
 
 @pytest.mark.parametrize(

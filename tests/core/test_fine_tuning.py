@@ -18,24 +18,26 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from core.datasets import Dataset, build_dataset
-from core.encoding import EncodingConfig, Vocabulary
+from core.data.datasets import Dataset, build_dataset
 from core.errors import InvalidModelError, JobCancelled
-from core.jobs import JobRequest, fine_tuning_setup
-from core.model import load_model_folder
-from core.training import (
-    PRESETS,
-    TrainingConfig,
-    TrainingProgress,
-    read_checkpoint_state,
-    train,
-)
-from core.training_data import (
+from core.jobs.records import JobRequest
+from core.model.folder import load_model_folder
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
+from core.training.data import (
     allowed_shifts,
     make_windows,
     training_dataset,
     training_stream,
     transposition_tables,
+)
+from core.training.fine_tuning import fine_tuning_setup
+from core.training.loop import (
+    PRESETS,
+    TrainingConfig,
+    TrainingProgress,
+    read_checkpoint_state,
+    train,
 )
 from tests.core.training_fixtures import (
     TINY_MODEL,

@@ -9,8 +9,9 @@ import pytest
 import soundfile
 
 from core.cli import main
-from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
-from core.music_io import read_music
+from core.music.files import read_music
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Note, Piece
 from tests.core._generation_fixtures import make_tiny_model_folder
 
 
@@ -97,7 +98,7 @@ def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, 
     out = tmp_path / "snippet.mid"
     assert main(["generate", "--model", str(model_dir), "--out", str(out), "--snippet"]) == 2
     assert "no training snippets" in capsys.readouterr().err
-    from core.sampling import DEFAULT_MODEL_DIR
+    from core.generation.sampler import DEFAULT_MODEL_DIR
 
     if not DEFAULT_MODEL_DIR.is_dir():
         pytest.skip("no bundled model")
@@ -109,7 +110,7 @@ def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, 
 
 def test_key_scale_lock_and_a_share_link_that_makes_the_same_piece(tmp_path: Path,
                                                                   capsys) -> None:
-    from core.scales import Scale, scale_pitch_classes
+    from core.music.scales import Scale, scale_pitch_classes
 
     out = tmp_path / "locked.mid"
     assert main(["generate", "--model", "folk-tunes", "--out", str(out), "--seconds", "8",

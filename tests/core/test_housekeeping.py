@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from core import housekeeping, jobs
-from core.jobs import JobState, JobStatus
-from core.storage import cache_dir, new_workspace_id, workspace_dir
+from core.jobs.records import JobState, JobStatus
+from core.storage.files import cache_dir, new_workspace_id, workspace_dir
 
 DAY = 86_400
 
@@ -51,7 +51,7 @@ def test_the_parse_cache_is_trimmed_least_recently_used_first(isolated_data_dir)
 
 
 def test_reading_a_cached_piece_marks_it_used(isolated_data_dir, music_fixture):
-    from core.parse_cache import read_music_cached
+    from core.data.parse_cache import read_music_cached
 
     data = music_fixture("scale.mid").read_bytes()
     read_music_cached(data, name="scale.mid", steps_per_quarter=4)

@@ -14,9 +14,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from core.encoding import Note
 from core.errors import InvalidAudioError
-from core.humming import (
+from core.generation.primers import piece_to_primer
+from core.generation.sampler import (
+    CREATIVITY_LEVELS,
+    DEFAULT_CREATIVITY,
+    Generator,
+    creativity_to_settings,
+)
+from core.music.piece import Note
+from core.transcription.basic_pitch import NoteEvent, load_model
+from core.transcription.humming import (
     MIN_PITCHED_SHARE,
     MIN_TUNE_NOTES,
     HeardTune,
@@ -25,14 +33,6 @@ from core.humming import (
     notes_to_melody,
     recording_to_heard_tune,
 )
-from core.primers import piece_to_primer
-from core.sampling import (
-    CREATIVITY_LEVELS,
-    DEFAULT_CREATIVITY,
-    Generator,
-    creativity_to_settings,
-)
-from core.transcription import NoteEvent, load_model
 from tests.conftest import FIXTURES, REPO
 
 HUMMED = FIXTURES / "hummed_tune.wav"
@@ -208,12 +208,12 @@ def test_white_noise_never_becomes_a_tune(model, level_dbfs, seconds):
 
 def test_a_short_clip_is_refused_before_the_model_runs(model, monkeypatch):
     audio, _ = sf.read(HUMMED, dtype="float32")
-    import core.humming
+    import core.transcription.humming as humming
 
     def fail(*args, **kwargs):
         raise AssertionError("the model ran")
 
-    monkeypatch.setattr(core.humming, "audio_to_activations", fail)
+    monkeypatch.setattr(humming, "audio_to_activations", fail)
     message = refusal(model, wav_bytes(audio[: RATE_HZ // 2]))
     assert "under one second" in message
 

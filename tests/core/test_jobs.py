@@ -12,10 +12,12 @@ from typing import ClassVar
 
 import pytest
 
-from core import job_runner, jobs
+from core import jobs
 from core.errors import JobCancelled
-from core.jobs import JobRequest, JobState, JobStatus
-from core.storage import new_workspace_id, workspace_dir
+from core.jobs import process, scheduler
+from core.jobs import runner as job_runner
+from core.jobs.records import JobRequest, JobState, JobStatus
+from core.storage.files import new_workspace_id, workspace_dir
 from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, write_patterned_midi
 
 
@@ -46,7 +48,7 @@ def test_model_names_are_safe_and_unique(workspace: Path) -> None:
 
 
 def test_slots_queue_first_come_first_served(workspace: Path, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "QUEUE_POLL_S", 0.02)
+    monkeypatch.setattr(scheduler, "QUEUE_POLL_S", 0.02)
     order: list[str] = []
     places: list[int] = []
     release = threading.Event()
@@ -76,7 +78,7 @@ def test_slots_queue_first_come_first_served(workspace: Path, monkeypatch) -> No
 
 
 def test_cancel_while_waiting_for_a_slot(workspace: Path, monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "QUEUE_POLL_S", 0.02)
+    monkeypatch.setattr(scheduler, "QUEUE_POLL_S", 0.02)
     with jobs.job_slot("a"), pytest.raises(JobCancelled), jobs.job_slot(
         "b", should_stop=lambda: True
     ):
@@ -120,7 +122,7 @@ def test_a_real_job_can_be_cancelled_and_resumed_to_a_saved_model(
     assert finished.state is JobState.FINISHED, (finished, (path / "log.txt").read_text())
     assert [h["epoch"] for h in finished.history] == [1, 2, 3, 4]
     assert finished.baseline["perplexity"] > 1
-    from core.model import load_model_folder
+    from core.model.folder import load_model_folder
 
     model = load_model_folder(Path(finished.model_dir or ""))
     assert model.path is not None and model.path.name == "Scales"
@@ -272,8 +274,8 @@ def test_a_queue_worker_runs_a_job_without_the_slot_queue(workspace: Path, monke
     def no_slot(*args, **kwargs):
         raise AssertionError("the engine limits concurrency, not the slot files")
 
-    monkeypatch.setattr(jobs, "_train_job", fake_train)
-    monkeypatch.setattr(jobs, "job_slot", no_slot)
+    monkeypatch.setattr(process, "_train_job", fake_train)
+    monkeypatch.setattr(process, "job_slot", no_slot)
     assert jobs.run_job(path, wait_for_slot=False) == 0
     assert seen == [JobState.RUNNING]
     finished = jobs.read_status_raw(path)
@@ -292,8 +294,8 @@ def test_a_full_workspace_starts_no_job_and_says_why(workspace: Path, fake_runne
 def test_a_job_that_cannot_be_written_leaves_no_folder(workspace: Path, fake_runner, monkeypatch):
     import errno
 
-    from core import storage
     from core.errors import StorageError
+    from core.storage import files as storage
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -8,15 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.encoding import EncodingConfig, Vocabulary
 from core.errors import InvalidModelError
-from core.model import (
-    ModelConfig,
-    build_model,
-    load_model_folder,
-    read_model_info,
-    save_model_folder,
-)
+from core.model.folder import load_model_folder, read_model_info, save_model_folder
+from core.model.network import ModelConfig, build_model
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
 
 VOCAB = Vocabulary.build([["T4", "P60", "D4", "P64", "D2", "P67", "D1"]])
 
@@ -92,7 +88,7 @@ def test_zip_round_trip_and_refusals(tmp_path: Path) -> None:
     import io
     import zipfile
 
-    from core.model import (
+    from core.model.folder import (
         list_model_folders,
         model_folder_to_zip,
         rename_model_folder,
@@ -142,7 +138,7 @@ def test_zip_round_trip_and_refusals(tmp_path: Path) -> None:
 def test_json_of_the_wrong_shape_is_refused_by_name(tmp_path: Path, file: str, content: str):
     """An uploaded folder is anyone's JSON: a list where an object belongs is refused, never
     carried on into pages that would crash on it."""
-    from core.model import model_folder_to_zip, zip_to_model_folder
+    from core.model.folder import model_folder_to_zip, zip_to_model_folder
 
     path, _ = _save(tmp_path / "m")
     (path / file).write_text(content)

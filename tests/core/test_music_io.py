@@ -1,7 +1,7 @@
 import pytest
 
 from core.errors import FileTooLargeError, InvalidMusicError
-from core.music_io import read_music
+from core.music.files import read_music
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ def _midi_with_tempo(tempo: int) -> bytes:
 
 
 def test_zero_tempo_or_division_is_refused_and_the_batch_goes_on(tmp_path):
-    from core.datasets import load_files
+    from core.data.datasets import load_files
 
     zero_tempo = _midi_with_tempo(0)
     zero_division = bytearray(_midi_with_tempo(500_000))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.ngram import KneserNeyModel, ngram_baseline
+from core.training.ngram import KneserNeyModel, ngram_baseline
 
 BOS, EOS = 2, 3
 VOCAB_SIZE = 12

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
 from core.errors import InvalidMusicError
-from core.music_io import read_music
-from core.notation import midi_to_musicxml, musicxml_to_svg, piece_to_musicxml, read_title
+from core.music.files import read_music
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.notation import midi_to_musicxml, musicxml_to_svg, piece_to_musicxml, read_title
+from core.music.piece import Note, Piece
 
 MELODY = Piece(
     "little tune",
@@ -64,7 +65,7 @@ def test_low_and_high_notes_go_on_a_grand_staff(tmp_path: Path) -> None:
 
 
 def test_a_generated_tune_downloads_as_musicxml_with_the_same_notes(tmp_path: Path) -> None:
-    from core.sampling import Generator, SamplingSettings
+    from core.generation.sampler import Generator, SamplingSettings
 
     result = Generator.from_folder("folk-tunes").generate(
         SamplingSettings(length_tokens=None, length_s=10.0, tempo_bpm=100.0, key=2), seed=7

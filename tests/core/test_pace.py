@@ -1,4 +1,4 @@
-"""A generated piece keeps the pace and the chord size it sets out with (`core.pace`)."""
+"""A generated piece keeps the pace and the chord size it sets out with (`core.generation.pace`)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from core.encoding import Note, Piece
-from core.pace import CHORD_GAIN, LENGTH_GAIN, MAX_TILT, OPENING_BEATS, PaceKeeper
-from core.primers import piece_to_primer
-from core.sampling import Generator, SamplingSettings
+from core.generation.pace import CHORD_GAIN, LENGTH_GAIN, MAX_TILT, OPENING_BEATS, PaceKeeper
+from core.generation.primers import piece_to_primer
+from core.generation.sampler import Generator, SamplingSettings
+from core.music.piece import Note, Piece
 
 STEPS_PER_QUARTER = 4
 

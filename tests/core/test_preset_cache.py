@@ -1,4 +1,4 @@
-"""The shipped parse cache of the built-in collections (core/preset_cache/): current, faithful,
+"""The shipped parse cache of the built-in collections (core/data/preset_cache/): current, faithful,
 and enough for a fresh server to parse nothing."""
 
 import gzip
@@ -6,17 +6,17 @@ import json
 
 import pytest
 
-import core.parse_cache as parse_cache
-from core.datasets import PRESETS, load_files, load_sources, source_files
-from core.encoding import EncodingConfig
-from core.music_io import read_music
-from core.parse_cache import (
+import core.data.parse_cache as parse_cache
+from core.data.datasets import PRESETS, load_files, load_sources, source_files
+from core.data.parse_cache import (
     PARSER_VERSION,
     parse_to_cache_entry,
     preset_cache_path,
     read_music_cached,
     write_preset_cache,
 )
+from core.music.files import read_music
+from core.tokens.config import EncodingConfig
 
 SPQ = EncodingConfig().steps_per_quarter
 REBUILD = "rerun scripts/build_preset_cache.py"

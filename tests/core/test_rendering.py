@@ -6,9 +6,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from core.encoding import Note, Piece, midi_to_bytes, piece_to_midi
-from core.errors import InvalidMusicError
-from core.rendering import (
+from core.audio.rendering import (
     BUNDLED_SOUNDFONT_PATH,
     INSTRUMENTS,
     RELEASE_TAIL_S,
@@ -20,6 +18,9 @@ from core.rendering import (
     normalize_loudness,
     validate_soundfont,
 )
+from core.errors import InvalidMusicError
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Note, Piece
 
 SAMPLE_RATE_HZ = 22050
 
@@ -118,7 +119,7 @@ def test_normalize_loudness_hits_the_rms_target_and_keeps_silence() -> None:
 
 
 def test_only_a_few_soundfonts_stay_loaded(scale_midi: bytes, tmp_path) -> None:
-    from core import rendering
+    from core.audio import rendering
 
     copies = []
     for index in range(rendering.MAX_LOADED_SYNTHS + 2):

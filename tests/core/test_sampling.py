@@ -11,21 +11,10 @@ import keras
 import numpy as np
 import pytest
 
-from core.encoding import (
-    BOS,
-    EOS,
-    EncodingConfig,
-    GrammarState,
-    Note,
-    Piece,
-    midi_to_bytes,
-    piece_to_midi,
-    token_value,
-)
 from core.errors import InvalidModelError, InvalidMusicError
 from core.evaluation.features import scale_consistency_in
-from core.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
-from core.sampling import (
+from core.generation.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
+from core.generation.sampler import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     FINAL_CHORD_TOKENS,
@@ -35,8 +24,13 @@ from core.sampling import (
     creativity_to_settings,
     sample_from_logits,
 )
-from core.scales import Scale, scale_pitch_classes
-from core.step_model import StepModel
+from core.model.step_model import StepModel
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Note, Piece
+from core.music.scales import Scale, scale_pitch_classes
+from core.tokens.config import EncodingConfig
+from core.tokens.grammar import GrammarState
+from core.tokens.scheme import BOS, EOS, token_value
 from tests.conftest import REPO
 from tests.core._generation_fixtures import make_tiny_model_folder
 
@@ -58,7 +52,7 @@ SETTINGS = SamplingSettings(temperature=1.0, top_p=0.95, length_tokens=200)
 
 @pytest.fixture(scope="module")
 def trained(model_dir: Path):
-    from core.model import load_model_folder
+    from core.model.folder import load_model_folder
 
     return load_model_folder(model_dir)
 
@@ -76,7 +70,7 @@ def test_numpy_step_model_matches_keras_logits(generator: Generator, trained) ->
 
 def test_the_fast_load_path_does_not_import_tensorflow() -> None:
     code = (
-        "import sys, core.model, core.sampling; "
+        "import sys, core.model, core.generation.sampler; "
         "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     )
     out = subprocess.run(
@@ -286,7 +280,7 @@ def test_key_normalized_models_hear_the_primer_in_c_and_give_it_back_in_its_key(
 
 
 def test_training_primers_ship_with_a_model_and_load_with_it(model_dir: Path) -> None:
-    from core.primers import write_training_primers
+    from core.generation.primers import write_training_primers
 
     sequences = [[BOS, "T4", "P60", "D4", "P64", "D4", EOS]] * 3
     write_training_primers(model_dir, sequences, source="tiny", pieces=2, tokens_per_piece=5)
@@ -299,7 +293,7 @@ def test_training_primers_ship_with_a_model_and_load_with_it(model_dir: Path) ->
 
 def test_a_chorale_ends_on_a_whole_chord_not_one_note() -> None:
     from core.evaluation.report import evaluation_settings
-    from core.sampling import DEFAULT_MODEL_DIR
+    from core.generation.sampler import DEFAULT_MODEL_DIR
 
     chorales = Generator.from_folder(DEFAULT_MODEL_DIR)
     last_chords = []
@@ -315,7 +309,7 @@ def test_a_chorale_ends_on_a_whole_chord_not_one_note() -> None:
 # sha256 of Generator.from_folder("bach-chorales").generate(SamplingSettings(length_tokens=200),
 # seed=5).midi_bytes: the keys and scales' defaults must not move a byte. Re-recorded whenever
 # the bundled model or the default sampling changes (last: shifts drawn from the whole
-# distribution once chosen, 2026-11-26; the piece keeps its pace, `core.pace`, 2026-11-26).
+# distribution once chosen, 2026-11-26; the piece keeps its pace, 2026-11-26).
 DEFAULT_CHORALE_SHA256 = "2d4f9289ff3cdf117a8a427224238f3ec84e1ea88537e2be17b08f668e31fcb6"
 LOCK_KEYS = (0, 2, 6, 10)  # C, D, F#, Bb: sharps, flats, and the half-octave move
 
@@ -337,7 +331,8 @@ def d_major_tune() -> Piece:
 
 def new_notes(result) -> Piece:
     """The notes the sampler added (the primer's own notes taken out), as heard."""
-    from core.encoding import tokens_to_piece, transpose_piece
+    from core.music.piece import transpose_piece
+    from core.tokens.scheme import tokens_to_piece
 
     primer = (BOS, *result.tokens[1 : 1 + result.primer_length])
     tune = transpose_piece(tokens_to_piece(primer, ENCODING), result.transpose_semitones)
@@ -417,7 +412,7 @@ def test_a_lock_without_a_scale_keeps_the_tune_s_mode(chorales: Generator) -> No
 
 
 def test_asking_for_a_major_key_puts_the_piece_in_it(chorales: Generator) -> None:
-    from core.encoding import estimate_key
+    from core.music.keys import estimate_key
 
     for key in (2, 5, 7, 10):
         keys = [
@@ -480,8 +475,9 @@ def test_same_seed_and_settings_give_the_same_midi_with_a_key_and_a_lock(
 
 
 def test_a_lock_with_no_pitch_of_the_scale_ends_the_piece_instead_of_failing() -> None:
-    from core.encoding import Vocabulary, duration_token, pitch_token, shift_token
-    from core.model import ModelConfig, build_model
+    from core.model.network import ModelConfig, build_model
+    from core.tokens.scheme import duration_token, pitch_token, shift_token
+    from core.tokens.vocabulary import Vocabulary
 
     black_keys = [p for p in range(48, 85) if p % 12 in {1, 3, 6, 8, 10}]
     vocab = Vocabulary.build(

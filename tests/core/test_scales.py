@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from core.encoding import Note, Piece
 from core.evaluation.features import piece_to_muspy, scale_consistency_in
-from core.scales import (
+from core.music.piece import Note, Piece
+from core.music.scales import (
     TONIC_NAMES,
     KeyPlan,
     Scale,

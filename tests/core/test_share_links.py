@@ -8,10 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from core.encoding import Note, Piece
-from core.primers import piece_to_primer
-from core.sampling import Generator, SamplingSettings
-from core.share_links import (
+from core.generation.primers import piece_to_primer
+from core.generation.sampler import Generator, SamplingSettings
+from core.generation.share_links import (
     MAX_LINK_PRIMER_CHARS,
     InvalidLinkError,
     NotShareableError,
@@ -24,6 +23,7 @@ from core.share_links import (
     recipe_to_params,
     recipe_to_result,
 )
+from core.music.piece import Note, Piece
 
 BASE = "https://tunes.example/generate"
 
@@ -148,7 +148,7 @@ def test_each_bad_parameter_is_named(folk: Generator, change, message) -> None:
 
 
 def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator) -> None:
-    from core.share_links import encode_primer_tokens
+    from core.generation.share_links import encode_primer_tokens
 
     for tokens, message in (
         (("T4", "P60", "Dzz"), "does not know"),
@@ -161,9 +161,9 @@ def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator
 
 
 def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None:
-    from core.continuation import keep_bars
-    from core.humming import recording_to_heard_tune
-    from core.transcription import load_model
+    from core.generation.continuation import keep_bars
+    from core.transcription.basic_pitch import load_model
+    from core.transcription.humming import recording_to_heard_tune
     from tests.conftest import REPO
 
     original = folk.generate(
@@ -184,7 +184,7 @@ def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None
 
 
 def test_a_link_knows_when_its_model_was_retrained_since(folk: Generator) -> None:
-    from core.bundled import STYLES, model_version
+    from core.model.bundled import STYLES, model_version
 
     params = _good_params(folk)
     assert params["mv"] == model_version(STYLES["folk-tunes"].path)

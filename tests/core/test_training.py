@@ -10,22 +10,16 @@ import numpy as np
 import pytest
 
 from core.errors import JobCancelled
-from core.evaluation.model_data import HELDOUT_FILE, TRAINING_NOTES_FILE, load_index, read_heldout
-from core.model import load_model_folder
-from core.training import (
-    PRESETS,
-    TrainingConfig,
-    has_checkpoint,
-    read_checkpoint_state,
-    train,
-)
-from core.training_data import (
+from core.model.folder import load_model_folder
+from core.model.model_data import HELDOUT_FILE, TRAINING_NOTES_FILE, load_index, read_heldout
+from core.training.data import (
     allowed_shifts,
     evaluation_windows,
     make_windows,
     training_dataset,
     transposition_tables,
 )
+from core.training.loop import PRESETS, TrainingConfig, has_checkpoint, read_checkpoint_state, train
 from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, patterned_dataset
 
 

@@ -15,8 +15,8 @@ import soundfile as sf
 
 from core.cli import main
 from core.errors import InvalidAudioError, JobCancelled
-from core.music_io import read_music
-from core.transcription import (
+from core.music.files import read_music
+from core.transcription.basic_pitch import (
     PRESETS,
     NoteEvent,
     Preset,
@@ -379,7 +379,7 @@ def test_audio_at_an_absurd_sample_rate_is_refused_before_decoding(model, rate_h
 def test_the_shipped_model_is_basic_pitch_s_own_and_used_without_the_package(monkeypatch):
     import importlib.util
 
-    from core import transcription
+    from core.transcription import basic_pitch as transcription
 
     installed = transcription.default_model_path()
     assert installed != transcription.SHIPPED_MODEL_PATH  # the package's file, when installed

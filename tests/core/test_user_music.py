@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from core import storage
-from core.datasets import load_sources
+from core.data.datasets import load_sources
+from core.data.user_music import NAMES_FILE, add_file, add_music_files, stored_files
 from core.errors import QuotaError, StorageError
-from core.model import delete_model_folder
-from core.storage import storage_error, workspace_dir
-from core.user_music import NAMES_FILE, add_file, add_music_files, stored_files
+from core.model.folder import delete_model_folder
+from core.storage import files as storage
+from core.storage.files import storage_error, workspace_dir
 from tests.conftest import MUSIC_FIXTURES
 
 GENERATED = re.compile(r"^[0-9a-f]{16}\.(mid|abc|xml|mxl|musicxml|midi|kar)$")

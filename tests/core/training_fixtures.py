@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.datasets import Dataset, build_dataset
-from core.encoding import EncodingConfig, Note, Piece, midi_to_bytes, piece_to_midi
-from core.model import ModelConfig
-from core.training import TrainingConfig
+from core.data.datasets import Dataset, build_dataset
+from core.model.network import ModelConfig
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Note, Piece
+from core.tokens.config import EncodingConfig
+from core.training.loop import TrainingConfig
 
 PATTERN = (60, 62, 64, 65, 67, 65, 64, 62)  # a scale up and down, one note per eighth
 STEP = 2

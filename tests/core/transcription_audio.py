@@ -1,6 +1,6 @@
 """Test audio for transcription: corpus melodies rendered with FluidSynth, and broken files.
 
-Rendering goes through core.rendering (FluidSynth with the FluidR3 GM soundfont); nothing is
+Rendering goes through core.audio.rendering (FluidSynth with the FluidR3 GM soundfont); nothing is
 downloaded.
 """
 
@@ -14,8 +14,9 @@ import numpy as np
 import pretty_midi
 import soundfile as sf
 
-from core.encoding import Piece, piece_to_midi
-from core.music_io import read_music
+from core.music.files import read_music
+from core.music.midi import piece_to_midi
+from core.music.piece import Piece
 
 FLUTE = 73
 RENDER_RATE_HZ = 44100
@@ -45,7 +46,7 @@ def render_piece(
     piece: Piece, *, program: int = FLUTE
 ) -> tuple[np.ndarray, pretty_midi.PrettyMIDI]:
     """(mono float32 audio at RENDER_RATE_HZ, the MIDI that was played)."""
-    from core.rendering import midi_to_audio
+    from core.audio.rendering import midi_to_audio
 
     midi = piece_to_midi(piece, program=program)
     audio = midi_to_audio(midi, sample_rate_hz=RENDER_RATE_HZ, program=program)

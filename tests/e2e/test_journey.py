@@ -37,7 +37,7 @@ RUN_TIMEOUT_MS = 120_000
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from core.benchmarks._server import app_server
+    from benchmarks._server import app_server
 
     log = tmp_path_factory.mktemp("logs") / "streamlit.log"
     with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:

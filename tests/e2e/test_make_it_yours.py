@@ -44,7 +44,7 @@ AUDIO_DURATION_JS = """(index) => new Promise((resolve, reject) => {
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from core.benchmarks._server import app_server
+    from benchmarks._server import app_server
 
     log = tmp_path_factory.mktemp("logs") / "streamlit.log"
     with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:

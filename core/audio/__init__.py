@@ -1,0 +1,25 @@
+"""Sound: audio files decoded to mono blocks, and MIDI rendered to audio with FluidSynth."""
+
+from core.audio.decoding import AUDIO_UPLOAD_TYPES
+from core.audio.rendering import (
+    DEFAULT_INSTRUMENT,
+    DEFAULT_SAMPLE_RATE_HZ,
+    INSTRUMENT_PROGRAMS,
+    InvalidSoundfontError,
+    audio_to_ogg_bytes,
+    audio_to_wav_bytes,
+    midi_to_audio,
+    validate_soundfont,
+)
+
+__all__ = [
+    "AUDIO_UPLOAD_TYPES",
+    "DEFAULT_INSTRUMENT",
+    "DEFAULT_SAMPLE_RATE_HZ",
+    "INSTRUMENT_PROGRAMS",
+    "InvalidSoundfontError",
+    "audio_to_ogg_bytes",
+    "audio_to_wav_bytes",
+    "midi_to_audio",
+    "validate_soundfont",
+]

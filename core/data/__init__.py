@@ -1,0 +1,33 @@
+"""Datasets: built-in collections and the user's own music, read once through the parse cache."""
+
+from core.data.datasets import (
+    DEFAULT_PRESET,
+    PRESETS,
+    Dataset,
+    dataset_from_loaded,
+    load_sources,
+    source_files,
+)
+from core.data.user_music import (
+    add_file,
+    add_music_files,
+    max_files_per_batch,
+    over_batch_limit,
+    remove_all,
+    stored_files,
+)
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "Dataset",
+    "add_file",
+    "add_music_files",
+    "dataset_from_loaded",
+    "load_sources",
+    "max_files_per_batch",
+    "over_batch_limit",
+    "remove_all",
+    "source_files",
+    "stored_files",
+]

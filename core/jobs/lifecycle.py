@@ -1,0 +1,203 @@
+"""A job's life as the page sees it: submit, list, cancel, resume, delete.
+
+The configured `core.jobs.runner.job_runner()` starts the job and says whether it still runs; a
+queued or running job its runner says is gone reads as failed. This module never imports
+TensorFlow, so pages can use it cheaply.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+from core.errors import JobQuotaError, JobRunnerError
+from core.jobs.folder import (
+    CANCEL_FILE,
+    REQUEST_FILE,
+    RUNNER_HANDLE_FILE,
+    STATUS_FILE,
+    is_job_id,
+    job_dir,
+    jobs_dir,
+    models_dir,
+    safe_model_name,
+)
+from core.jobs.records import (
+    JobRequest,
+    JobState,
+    JobStatus,
+    read_request,
+    read_status_raw,
+    write_status,
+)
+from core.jobs.runner import JobRunner, job_runner
+from core.settings import count_setting
+from core.storage.files import atomic_write_json, atomic_write_text, saving
+from core.storage.quotas import MODEL_ROOM_MB, check_room
+
+log = logging.getLogger(__name__)
+
+
+# One workspace may have this many jobs queued or running at once: each is a process with
+# TensorFlow loaded (about 100 MB even while it waits), so one visitor cannot fill the server.
+MAX_JOBS_PER_WORKSPACE_ENV = "TUNESMITH_MAX_JOBS_PER_WORKSPACE"
+
+DEFAULT_MAX_JOBS_PER_WORKSPACE = 2
+
+
+def max_jobs_per_workspace() -> int:
+    """Queued or running jobs one workspace may have (`TUNESMITH_MAX_JOBS_PER_WORKSPACE`)."""
+    return count_setting(MAX_JOBS_PER_WORKSPACE_ENV, DEFAULT_MAX_JOBS_PER_WORKSPACE)
+
+
+def unique_model_name(workspace: Path, name: str) -> str:
+    """`name`, or `name 2`, `name 3`... so no model or queued job already uses it."""
+    base = safe_model_name(name)
+    taken = {p.name for p in models_dir(workspace).iterdir()}
+    for status in list_jobs(workspace):
+        if status.state.active:
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                taken.add(read_request(jobs_dir(workspace) / status.job_id).model_name)
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{base} {n}"
+    return candidate
+
+
+def read_status(path: Path) -> JobStatus:
+    """The job's status; a queued or running job that its runner says is gone reads as failed."""
+    path = Path(path)
+    try:
+        status = JobStatus.from_dict(json.loads((path / STATUS_FILE).read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return JobStatus(
+            job_id=path.name, state=JobState.FAILED, message=f"unreadable job status ({error})"
+        )
+    if status.state.active and not _runner_says_alive(path, status):
+        status = JobStatus.from_dict(
+            {
+                **status.to_dict(),
+                "state": JobState.FAILED.value,
+                "message": "the training process stopped unexpectedly; resume continues from the "
+                "last checkpoint",
+            }
+        )
+    return status
+
+
+def _runner_says_alive(path: Path, status: JobStatus) -> bool:
+    try:
+        handle = (path / RUNNER_HANDLE_FILE).read_text().strip()
+    except OSError:  # a job folder from before the runner interface
+        handle = str(status.pid) if status.pid else ""
+    try:
+        return bool(handle) and job_runner().is_alive(handle)
+    except JobRunnerError:  # misconfigured since it started: say nothing rather than "failed"
+        log.exception("cannot ask the job runner about %s", path.name)
+        return True
+
+
+def list_jobs(workspace: Path) -> list[JobStatus]:
+    """Every job of the workspace, newest first."""
+    statuses = [
+        read_status(p)
+        for p in jobs_dir(workspace).iterdir()
+        if is_job_id(p.name) and (p / STATUS_FILE).is_file()
+    ]
+    return sorted(statuses, key=lambda s: s.created_at, reverse=True)
+
+
+def submit_job(workspace: Path, request: JobRequest) -> str:
+    """Create a job folder for `request` and start its process. Returns the job id.
+
+    Raises:
+        JobQuotaError: the workspace already has `max_jobs_per_workspace()` jobs queued or
+            running (checked before anything is written or started).
+        QuotaError: the workspace or the data directory has no room for another model.
+        StorageError: the data directory cannot be written.
+    """
+    runner = job_runner()  # a misconfigured runner fails before anything is written
+    active = sum(1 for status in list_jobs(workspace) if status.state.active)
+    if active >= max_jobs_per_workspace():
+        raise JobQuotaError(
+            f"{active} training job(s) are already waiting or running for you (at most "
+            f"{max_jobs_per_workspace()}): let one finish, or cancel one, then start this one"
+        )
+    check_room(workspace, incoming_bytes=int(MODEL_ROOM_MB * 1e6), what="A new model")
+    job_id = uuid.uuid4().hex[:16]
+    path = job_dir(workspace, job_id)
+    try:
+        with saving("Your training job"):
+            path.mkdir(parents=True)
+            atomic_write_json(path / REQUEST_FILE, request.to_dict())
+            write_status(
+                path,
+                JobStatus(
+                    job_id=job_id,
+                    state=JobState.QUEUED,
+                    phase="starting",
+                    created_at=time.time(),
+                    updated_at=time.time(),
+                ),
+            )
+            _start(path, runner)
+    except BaseException:
+        shutil.rmtree(path, ignore_errors=True)  # no half-made job is ever listed
+        raise
+    return job_id
+
+
+def _start(path: Path, runner: JobRunner) -> str:
+    """Hand the job folder to `runner`; record its handle beside the job's status."""
+    (path / RUNNER_HANDLE_FILE).unlink(missing_ok=True)  # a resumed job's last run is gone
+    handle = runner.start(path)
+    atomic_write_text(path / RUNNER_HANDLE_FILE, handle)
+    status = read_status_raw(path)
+    write_status(
+        path,
+        JobStatus.from_dict(
+            {
+                **status.to_dict(),
+                "state": JobState.QUEUED.value,
+                "phase": "starting",
+                "message": "",
+                "updated_at": time.time(),
+            }
+        ),
+    )
+    return handle
+
+
+def cancel_job(path: Path) -> None:
+    """Ask the job to stop; it does within one batch and keeps its last checkpoint."""
+    (Path(path) / CANCEL_FILE).touch()
+
+
+def resume_job(path: Path) -> None:
+    """Start a cancelled or failed job again; training continues from its last checkpoint."""
+    path = Path(path)
+    status = read_status(path)
+    if status.state.active:
+        return
+    if status.state is JobState.FINISHED:
+        raise ValueError("a finished job cannot be resumed")
+    (path / CANCEL_FILE).unlink(missing_ok=True)
+    _start(path, job_runner())
+
+
+def delete_job(path: Path) -> None:
+    """Cancel the job if it runs and remove its folder once its process is gone."""
+    import shutil
+
+    path = Path(path)
+    status = read_status(path)
+    if status.state.active:
+        cancel_job(path)
+        return
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,212 @@
+"""The job process: wait for a slot, train, save the model, record the outcome in status.json."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import JobCancelled, TunesmithError
+from core.jobs.folder import CANCEL_FILE, CHECKPOINT_DIR, models_dir, safe_model_name
+from core.jobs.lifecycle import unique_model_name
+from core.jobs.records import (
+    JobRequest,
+    JobState,
+    JobStatus,
+    read_request,
+    read_status_raw,
+    write_status,
+)
+from core.jobs.scheduler import job_slot
+from core.training.fine_tuning import training_start
+
+log = logging.getLogger(__name__)
+
+
+STATUS_INTERVAL_S = 0.5  # the job process writes status.json at most this often (plus at epochs)
+
+
+class _StatusWriter:
+    """Turns training progress into status.json writes, at most every STATUS_INTERVAL_S."""
+
+    def __init__(self, path: Path, base: JobStatus) -> None:
+        self.path = path
+        self.status = base
+        self._last_write = 0.0
+        self._epochs_seen = len(base.history)
+
+    def update(self, *, force: bool = False, **changes: Any) -> None:
+        data = {**self.status.to_dict(), **changes, "updated_at": time.time()}
+        if isinstance(data["state"], JobState):
+            data["state"] = data["state"].value
+        self.status = JobStatus.from_dict(data)
+        now = time.monotonic()
+        if force or now - self._last_write >= STATUS_INTERVAL_S:
+            self._last_write = now
+            write_status(self.path, self.status)
+
+    def on_progress(self, done: int, total: int, info: Any) -> None:
+        new_epoch = len(info.history) != self._epochs_seen
+        self._epochs_seen = len(info.history)
+        self.update(
+            force=new_epoch or info.phase != "training",
+            phase=info.phase,
+            epoch=info.epoch,
+            epochs=info.epochs,
+            batch=info.batch,
+            batches=info.batches,
+            done=done,
+            total=total,
+            loss=info.loss,
+            eta_s=info.eta_s,
+            tokens_per_s=info.tokens_per_s,
+            history=list(info.history),
+            baseline=dict(info.baseline),
+            start=dict(info.start),
+            queue_place=None,
+            message="",
+        )
+
+
+def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
+    """The body of a job process: wait for a slot, train, save the model, record the outcome.
+
+    A crash records its error in status.json; the model folder is written only on success.
+    `wait_for_slot=False` skips this module's slot queue, for runners whose engine already
+    limits how many jobs run at once (the workers of a shared queue).
+    """
+    path = Path(path).resolve()
+    request = read_request(path)
+    try:
+        previous = read_status_raw(path)
+    except (OSError, ValueError, KeyError):
+        previous = JobStatus(job_id=path.name, state=JobState.QUEUED, created_at=time.time())
+    writer = _StatusWriter(path, previous)
+    writer.update(force=True, state=JobState.QUEUED, pid=os.getpid(), phase="waiting", message="")
+    cancel_flag = path / CANCEL_FILE
+
+    def should_stop() -> bool:
+        return cancel_flag.exists()
+
+    def on_wait(place: int) -> None:
+        writer.update(
+            force=True,
+            queue_place=place,
+            message=f"waiting for a free slot: place {place} in the queue",
+        )
+
+    try:
+        slot = (
+            job_slot(path.name, should_stop=should_stop, on_wait=on_wait)
+            if wait_for_slot
+            else contextlib.nullcontext(0)
+        )
+        with slot:
+            writer.update(
+                force=True,
+                state=JobState.RUNNING,
+                phase="loading data",
+                queue_place=None,
+                message="",
+            )
+            model_dir = _train_job(path, request, writer, should_stop)
+    except JobCancelled:
+        writer.update(
+            force=True,
+            state=JobState.CANCELLED,
+            phase="cancelled",
+            eta_s=None,
+            message=_cancel_message(writer.status),
+        )
+        return 0
+    except Exception as error:  # the job's whole point is to record any failure
+        message = str(error) if isinstance(error, TunesmithError | ValueError) else repr(error)
+        log.error("job %s failed: %s", path.name, message)
+        traceback.print_exc()
+        writer.update(
+            force=True, state=JobState.FAILED, phase="failed", eta_s=None, message=message
+        )
+        return 1
+    writer.update(
+        force=True,
+        state=JobState.FINISHED,
+        phase="finished",
+        eta_s=None,
+        model_dir=str(model_dir),
+        message=f"saved as {model_dir.name}",
+    )
+    return 0
+
+
+def _cancel_message(status: JobStatus) -> str:
+    if status.history:
+        return f"cancelled; epoch {len(status.history)} is kept and resume continues from it"
+    return "cancelled before the first epoch finished"
+
+
+def _train_job(
+    path: Path, request: JobRequest, writer: _StatusWriter, should_stop: Callable[[], bool]
+) -> Path:
+    from core.data.datasets import DEFAULT_SEED, load_dataset
+    from core.model.network import ModelConfig
+    from core.tokens.config import EncodingConfig
+    from core.training.loop import TrainingConfig, train
+
+    training_config = TrainingConfig.from_dict(request.training)
+    chosen = EncodingConfig.from_dict(request.encoding) if request.encoding else None
+    model_config, encoding, vocab, base_dir = training_start(
+        request.base_model,
+        ModelConfig.from_dict(request.model),
+        training_config,
+        chosen_encoding=chosen,
+    )
+
+    def on_load(done: int, total: int, name: str) -> None:
+        if should_stop():
+            raise JobCancelled("cancelled while loading the data")
+        writer.update(phase="loading data", message=f"reading {name} ({done}/{total})")
+
+    # The split seed is always the app's (DEFAULT_SEED), whatever the training seed: the base
+    # model trained on the built-in collections' training sides only, so a fine-tuned model is
+    # judged on pieces neither of them saw.
+    dataset = load_dataset(
+        list(request.sources),
+        config=encoding,
+        name=request.dataset_name,
+        seed=DEFAULT_SEED,
+        limit=request.limit,
+        on_progress=on_load,
+        vocab=vocab,
+    )
+    workspace = path.parent.parent
+    out_dir = models_dir(workspace) / safe_model_name(request.model_name)
+    if out_dir.exists():
+        out_dir = models_dir(workspace) / unique_model_name(workspace, request.model_name)
+    result = train(
+        dataset,
+        model_config=model_config,
+        training_config=training_config,
+        checkpoint_dir=path / CHECKPOINT_DIR,
+        out_dir=out_dir,
+        on_progress=writer.on_progress,
+        should_stop=should_stop,
+        base_dir=base_dir,
+    )
+    assert result.model_dir is not None
+    write_primers(result.model_dir, dataset)
+    return result.model_dir
+
+
+def write_primers(model_dir: Path, dataset: Any) -> None:
+    """Openings of training pieces beside the model, for "start from a snippet" generation."""
+    from core.generation.primers import write_training_primers
+
+    try:
+        write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)
+    except (OSError, ValueError) as error:  # the model is usable without them
+        log.warning("no primers for %s: %s", model_dir.name, error)

@@ -1,0 +1,127 @@
+"""What a model folder keeps so it can be judged without its dataset.
+
+- `heldout.json`: the held-out (validation) pieces of its training split, as the model sees them
+  (decoded from their tokens: on its grid, within its pitch range, unisons merged);
+- `training_notes.npz`: the notes of its training pieces, for the originality index.
+
+Both are written when the model is saved (inside the same atomic folder write), and travel in
+the model's zip. Both are read (and the originality index built) once per file version and
+kept in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from core.errors import EvaluationError
+from core.model.training_notes import OriginalityIndex, TrainingNotes
+from core.music.piece import Piece
+from core.storage.files import atomic_write_text
+from core.tokens.config import EncodingConfig
+from core.tokens.scheme import tokens_to_piece
+
+HELDOUT_FILE = "heldout.json"
+TRAINING_NOTES_FILE = "training_notes.npz"
+MAX_CACHED_FILES = 8  # an index and a held-out set for each of a few models
+
+_CACHE: OrderedDict[tuple[str, int], Any] = OrderedDict()
+_LOCK = threading.Lock()
+
+
+def write_model_data(folder: Path, dataset: Any) -> None:
+    """Write `heldout.json` and `training_notes.npz` of a dataset in `folder`."""
+    folder = Path(folder)
+    config: EncodingConfig = dataset.config
+    tempos = {p.name: p.tempo_bpm for p in dataset.pieces}
+    valid, train = (
+        [tokens_to_piece(e.tokens, config, name=e.name, tempo_bpm=tempos[e.name]) for e in side]
+        for side in (dataset.valid, dataset.train)
+    )
+    data = {"dataset": dataset.name, "pieces": [p.to_dict() for p in valid]}
+    # Compact: pretty-printed, every note would take five lines.
+    atomic_write_text(folder / HELDOUT_FILE, json.dumps(data, separators=(",", ":")) + "\n")
+    notes = TrainingNotes.from_pieces(train, steps_per_quarter=config.steps_per_quarter)
+    notes.save(folder / TRAINING_NOTES_FILE)
+
+
+def has_model_data(folder: Path) -> bool:
+    return all((Path(folder) / f).is_file() for f in (HELDOUT_FILE, TRAINING_NOTES_FILE))
+
+
+def _missing(folder: Path, what: str) -> EvaluationError:
+    return EvaluationError(
+        f"{Path(folder).name}: no {what} stored with this model (it was trained before the app "
+        "could evaluate models, or its zip left them out); train it again to judge it"
+    )
+
+
+def _cached(folder: Path, file: str, what: str, load: Callable[[Path], Any]) -> Any:
+    """`load(path)` of a model folder's file, once per version of the file (path and mtime).
+
+    Pages rerun on every click: the held-out pieces and the index are read and built once, not
+    on every rerun or twice per evaluation.
+
+    Raises:
+        EvaluationError: the file is missing, or `load` finds it corrupt (ValueError, ...).
+    """
+    path = Path(folder).resolve() / file
+    if not path.is_file():
+        raise _missing(folder, what)
+    key = (str(path), path.stat().st_mtime_ns)
+    with _LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    try:
+        value = load(path)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise EvaluationError(f"{Path(folder).name}: {file} is corrupt ({error})") from error
+    with _LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > MAX_CACHED_FILES:
+            _CACHE.popitem(last=False)
+    return value
+
+
+def _load_heldout(path: Path) -> tuple[Piece, ...]:
+    return tuple(Piece.from_dict(d) for d in json.loads(path.read_text())["pieces"])
+
+
+def read_heldout(folder: Path) -> list[Piece]:
+    """The model's held-out real pieces.
+
+    Raises:
+        EvaluationError: the folder has none, or the file is corrupt.
+    """
+    pieces = list(_cached(folder, HELDOUT_FILE, "held-out pieces", _load_heldout))
+    if not pieces:
+        raise EvaluationError(
+            f"{Path(folder).name}: no held-out pieces (it was trained on a single piece)"
+        )
+    return pieces
+
+
+def load_index(folder: Path) -> OriginalityIndex:
+    """The originality index of a model folder, built once per version of its training notes.
+
+    Raises:
+        EvaluationError: the folder has no training notes, or the file is corrupt.
+    """
+    index: OriginalityIndex = _cached(
+        folder,
+        TRAINING_NOTES_FILE,
+        "training notes",
+        lambda path: OriginalityIndex(TrainingNotes.load(path)),
+    )
+    return index
+
+
+def clear_index_cache() -> None:
+    """Forget every read held-out set and built index (the benchmark's cold runs)."""
+    with _LOCK:
+        _CACHE.clear()

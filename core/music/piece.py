@@ -1,0 +1,105 @@
+"""A piece of music on a quantization grid: its notes, tempo and key, and the named grids."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+SIXTEENTH_STEPS_PER_QUARTER = 4
+
+DEFAULT_STEPS_PER_QUARTER = SIXTEENTH_STEPS_PER_QUARTER
+
+# Named grids for the UI: steps per quarter note. 12 holds both sixteenths and eighth triplets.
+GRIDS: dict[str, int] = {
+    "sixteenth": 4,
+    "eighth triplet": 3,
+    "sixteenth triplet": 6,
+    "sixteenth + eighth triplet": 12,
+}
+
+DEFAULT_TEMPO_BPM = 120.0
+BEATS_PER_BAR = 4  # pieces carry no time signature: a bar is four quarter notes
+
+PIANO_MIN_PITCH = 21
+
+PIANO_MAX_PITCH = 108
+
+
+@dataclass(frozen=True, order=True)
+class Note:
+    """One note on the grid. Sorted by onset, then pitch."""
+
+    onset_step: int
+    pitch: int
+    duration_steps: int
+
+    def __post_init__(self) -> None:
+        if self.onset_step < 0 or self.duration_steps < 1 or not 0 <= self.pitch <= 127:
+            raise ValueError(f"invalid note: {self}")
+
+    @property
+    def end_step(self) -> int:
+        return self.onset_step + self.duration_steps
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A named piece of music: its notes on a grid of `steps_per_quarter`, with its tempo."""
+
+    name: str
+    notes: tuple[Note, ...]
+    steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER
+    tempo_bpm: float = DEFAULT_TEMPO_BPM
+    key: str = ""  # e.g. "C major", estimated from the notes
+
+    @property
+    def length_steps(self) -> int:
+        return max((n.end_step for n in self.notes), default=0)
+
+    @property
+    def duration_s(self) -> float:
+        return self.length_steps / self.steps_per_quarter * 60.0 / self.tempo_bpm
+
+    @property
+    def pitch_range(self) -> tuple[int, int]:
+        pitches = [n.pitch for n in self.notes]
+        return (min(pitches), max(pitches)) if pitches else (0, 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "notes": [[n.onset_step, n.pitch, n.duration_steps] for n in self.notes],
+            "steps_per_quarter": self.steps_per_quarter,
+            "tempo_bpm": self.tempo_bpm,
+            "key": self.key,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Piece:
+        notes = tuple(Note(int(o), int(p), int(d)) for o, p, d in data["notes"])
+        return cls(
+            name=data["name"],
+            notes=notes,
+            steps_per_quarter=int(data["steps_per_quarter"]),
+            tempo_bpm=float(data["tempo_bpm"]),
+            key=data.get("key", ""),
+        )
+
+
+def transpose_piece(piece: Piece, semitones: int) -> Piece:
+    notes = tuple(
+        Note(n.onset_step, n.pitch + semitones, n.duration_steps)
+        for n in piece.notes
+        if 0 <= n.pitch + semitones <= 127
+    )
+    return replace(piece, notes=notes)
+
+
+def seconds_to_steps(duration_s: float, *, tempo_bpm: float, steps_per_quarter: int) -> int:
+    return math.ceil(duration_s * tempo_bpm / 60.0 * steps_per_quarter)
+
+
+def steps_per_bar(steps_per_quarter: int) -> int:
+    """Grid steps in one bar."""
+    return BEATS_PER_BAR * steps_per_quarter

@@ -1,0 +1,64 @@
+"""The encoding config: everything that decides how music becomes tokens. Saved beside every
+dataset and model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from core.music.piece import DEFAULT_STEPS_PER_QUARTER, GRIDS, PIANO_MAX_PITCH, PIANO_MIN_PITCH
+from core.storage.files import atomic_write_json
+
+DEFAULT_MAX_SHIFT_QUARTERS = 4  # one 4/4 bar; longer silences take several shift tokens
+
+DEFAULT_MAX_DURATION_QUARTERS = 16  # longer notes are cut to four 4/4 bars
+
+
+@dataclass(frozen=True)
+class EncodingConfig:
+    """Everything that decides how music becomes tokens. Saved beside every dataset and model."""
+
+    steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER
+    max_shift_quarters: int = DEFAULT_MAX_SHIFT_QUARTERS
+    max_duration_quarters: int = DEFAULT_MAX_DURATION_QUARTERS
+    min_pitch: int = PIANO_MIN_PITCH
+    max_pitch: int = PIANO_MAX_PITCH
+    normalize_key: bool = False  # transpose every piece to C major / A minor
+    # Training augmentation: every piece is also seen transposed by -n..+n semitones. The
+    # vocabulary is built over those transpositions so the model can name every pitch it sees.
+    transpose_semitones: int = 0
+
+    def __post_init__(self) -> None:
+        if self.steps_per_quarter not in GRIDS.values():
+            raise ValueError(f"steps_per_quarter must be one of {sorted(set(GRIDS.values()))}")
+        if not 0 <= self.min_pitch <= self.max_pitch <= 127:
+            raise ValueError("pitch range must lie within 0..127")
+        if self.max_shift_quarters < 1 or self.max_duration_quarters < 1:
+            raise ValueError("max shift and duration must be at least one quarter note")
+        if not 0 <= self.transpose_semitones <= 12:
+            raise ValueError("transpose_semitones must be within 0..12")
+
+    @property
+    def max_shift_steps(self) -> int:
+        return self.max_shift_quarters * self.steps_per_quarter
+
+    @property
+    def max_duration_steps(self) -> int:
+        return self.max_duration_quarters * self.steps_per_quarter
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EncodingConfig:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def save(self, path: Path) -> None:
+        atomic_write_json(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> EncodingConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -1,0 +1,34 @@
+"""Audio to notes with Spotify's Basic Pitch (bundled ONNX model), and a hummed tune to one line."""
+
+from core.transcription.basic_pitch import (
+    DEFAULT_PRESET,
+    PRESETS,
+    BasicPitchModel,
+    NoteEvent,
+    Preset,
+    Transcription,
+    TranscriptionParams,
+    audio_to_midi,
+    load_model,
+    transcribe,
+    transcription_to_piece,
+    transcription_to_training_midi,
+)
+from core.transcription.humming import HeardTune, recording_to_heard_tune
+
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "BasicPitchModel",
+    "HeardTune",
+    "NoteEvent",
+    "Preset",
+    "Transcription",
+    "TranscriptionParams",
+    "audio_to_midi",
+    "load_model",
+    "recording_to_heard_tune",
+    "transcribe",
+    "transcription_to_piece",
+    "transcription_to_training_midi",
+]
