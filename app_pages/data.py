@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.data import DEFAULT_PRESET, PRESETS, stored_files
+from core.data import COLLECTIONS, DEFAULT_COLLECTION, stored_files
 from core.music import GRIDS, MUSIC_UPLOAD_TYPES, midi_to_bytes, piece_to_figure, piece_to_midi
 from core.tokens import EncodingConfig
 from ui import data_widgets as dw
@@ -19,15 +19,15 @@ tab_builtin, tab_upload, tab_audio = st.tabs(
 )
 
 with tab_builtin:
-    preset_names = list(PRESETS)
+    preset_names = list(COLLECTIONS)
     preset = st.selectbox(
         "Collection",
         preset_names,
-        index=preset_names.index(DEFAULT_PRESET),
-        format_func=lambda n: PRESETS[n].title,
+        index=preset_names.index(DEFAULT_COLLECTION),
+        format_func=lambda n: COLLECTIONS[n].title,
         key="data_preset",
     )
-    st.caption(PRESETS[preset].description)
+    st.caption(COLLECTIONS[preset].description)
     limit = st.number_input(
         "Use only the first N files (0 = all)",
         min_value=0,
@@ -39,7 +39,7 @@ with tab_builtin:
         "them).",
     )
     if st.button("Use this collection", type="primary", key="data_use_preset"):
-        state.choose_dataset([preset], PRESETS[preset].title, int(limit) or None)
+        state.choose_dataset([preset], COLLECTIONS[preset].title, int(limit) or None)
 
 with tab_upload:
     st.write("MIDI, MusicXML or ABC files. Each file is checked; a bad one never stops the rest.")
@@ -93,7 +93,7 @@ dataset = dw.load_dataset_with_progress(
 if dataset is None:
     st.stop()
 dw.show_summary(dataset)
-if st.session_state.get(state.DATASET_LIMIT) and all(s in PRESETS for s in sources):
+if st.session_state.get(state.DATASET_LIMIT) and all(s in COLLECTIONS for s in sources):
     st.caption("Held out: pieces the base model never trained on, so a model of this music is "
                "judged fairly. When none of the first files is one, one such piece of the "
                "collection is added.")

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from core.data.datasets import DEFAULT_SEED, load_dataset
-from core.evaluation.report import PIECE_LENGTH_S, PIECE_TEMPO_BPM, evaluate_model
+from core.data.datasets import SPLIT_SEED, load_dataset
+from core.evaluation.report import PIECE_LENGTH_S, evaluate_model
 from core.evaluation.style import compare_style, real_set_figures, usable_real_pieces
-from core.generation.sampler import Generator
+from core.generation.sampler import PAGE_TEMPO_BPM, Generator
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.model.model_data import read_heldout
 from core.music.piece import Note, Piece
@@ -110,8 +110,8 @@ def real_music_floor(preset: str, model_dir: Any) -> dict[str, Any]:
     """Overlap ratios of 30 real training pieces (cut to the generated length) against the
     model's held-out pieces, over `FLOOR_DRAWS` seeded draws."""
     base = fine_tuning_setup(BASE_MODEL_NAME)  # the bundled models' encoding and vocabulary
-    dataset = load_dataset([preset], config=base.encoding, vocab=base.vocab, seed=DEFAULT_SEED)
-    beats = PIECE_LENGTH_S * PIECE_TEMPO_BPM / 60.0
+    dataset = load_dataset([preset], config=base.encoding, vocab=base.vocab, seed=SPLIT_SEED)
+    beats = PIECE_LENGTH_S * PAGE_TEMPO_BPM / 60.0
     training = usable_real_pieces(
         [_cut(tokens_to_piece(p.tokens, base.encoding, name=p.name), beats) for p in dataset.train]
     )

@@ -2,9 +2,9 @@
 
 Cold: files parsed from scratch in one process, no cache (music21 for MusicXML). Cached: the
 same files read back through the cache, as a fresh server reads them (the built-in collections
-ship parsed, core/data/preset_cache/). Coverage: the share of held-out chorale tokens that the vocabulary
-built from the other chorales knows, for our factorized scheme and for the tutorial's scheme
-(one token per chord-with-duration, minimum count 3), to show why the scheme changed.
+ship parsed, core/data/preset_cache/). Coverage: the share of held-out chorale tokens that the
+vocabulary built from the other chorales knows, for our factorized scheme and for the tutorial's
+scheme (one token per chord-with-duration, minimum count 3), to show why the scheme changed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from typing import Any
 
-from core.data.datasets import PRESETS, build_dataset, load_files, load_sources, split_names
+from core.data.datasets import COLLECTIONS, build_dataset, load_files, load_sources, split_names
 from core.music.piece import Piece
 from core.tokens.config import EncodingConfig
 from core.tokens.scheme import piece_to_tokens
@@ -49,7 +49,7 @@ def tutorial_heldout_coverage(pieces: tuple[Piece, ...]) -> float:
 
 def run() -> dict[str, Any]:
     config = EncodingConfig()
-    files = PRESETS["bach-chorales"].files()[:COLD_FILES]
+    files = COLLECTIONS["bach-chorales"].files()[:COLD_FILES]
     old = os.environ.get("TUNESMITH_DATA_DIR")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TUNESMITH_DATA_DIR"] = tmp  # an empty cache: truly cold

@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._server import CHROMIUM, CHROMIUM_ARGS, FINISHED, app_server
 from core.storage.files import REPO_DIR
+from tests.e2e.conftest import FINISHED, app_server, chromium_options
 
 GOAL_S = 5.0
 PAGE_TIMEOUT_MS = 120_000
@@ -31,7 +31,7 @@ FIRST_LOOK_CODE = """
 import json, sys, time
 started = time.perf_counter()
 from core.data.datasets import build_dataset, load_sources
-from core.encoding import EncodingConfig
+from core.tokens.config import EncodingConfig
 config = EncodingConfig()
 result = load_sources([sys.argv[1]], steps_per_quarter=config.steps_per_quarter)
 dataset = build_dataset(result.pieces, name=sys.argv[1], config=config, errors=result.errors)
@@ -65,11 +65,11 @@ def cold_app_start() -> dict[str, float]:
     until each built-in collection's pieces are shown."""
     from playwright.sync_api import sync_playwright
 
-    from core.data.datasets import PRESETS
+    from core.data.datasets import COLLECTIONS
 
     figures: dict[str, float] = {}
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(**chromium_options())
         page = browser.new_page()
         page.set_default_timeout(PAGE_TIMEOUT_MS)
         started = time.perf_counter()
@@ -81,7 +81,7 @@ def cold_app_start() -> dict[str, float]:
             figures["first_page_s"] = time.perf_counter() - started
             page.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Data").click()
             page.wait_for_selector(FINISHED)
-            for preset in PRESETS.values():
+            for preset in COLLECTIONS.values():
                 page.get_by_role("combobox", name="Collection").click()
                 page.get_by_role("option", name=preset.title, exact=True).click()
                 page.wait_for_selector(FINISHED)
@@ -96,11 +96,11 @@ def cold_app_start() -> dict[str, float]:
 
 
 def run() -> dict[str, Any]:
-    from core.data.datasets import PRESETS
+    from core.data.datasets import COLLECTIONS
 
     figures: dict[str, Any] = {}
     slowest = 0.0
-    for preset in PRESETS:
+    for preset in COLLECTIONS:
         look = first_look(preset)
         slowest = max(slowest, look["seconds"])
         figures[f"{preset}_first_look_s"] = round(look["seconds"], 2)

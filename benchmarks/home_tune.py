@@ -12,14 +12,7 @@ import statistics
 import time
 from typing import Any
 
-from benchmarks._server import (
-    AUDIO_SRC_JS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    FINISHED,
-    NEW_AUDIO_JS,
-    app_server,
-)
+from tests.e2e.conftest import AUDIO_SRC_JS, FINISHED, NEW_AUDIO_JS, app_server, chromium_options
 
 WARM_CLICKS = 5
 GOAL_WARM_S = 1.5
@@ -29,7 +22,7 @@ def run() -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     with app_server() as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(**chromium_options())
         page = browser.new_page()
         page.set_default_timeout(120_000)
         page.goto(server.url)

@@ -92,24 +92,18 @@ def browser_stop_to_playing_s() -> list[float]:
     """Seconds from Stop to a playable continuation, per recording (the first one cold)."""
     from playwright.sync_api import sync_playwright
 
-    from benchmarks._server import (
+    from tests.e2e.conftest import (
         AUDIO_SRC_JS,
-        CHROMIUM,
-        CHROMIUM_ARGS,
         FINISHED,
         NEW_AUDIO_JS,
         app_server,
+        chromium_options,
+        fake_microphone_args,
     )
 
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={RECORDING}",
-    ]
     times = []
     with app_server() as server, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        browser = p.chromium.launch(**chromium_options(*fake_microphone_args(RECORDING)))
         page = browser.new_context(permissions=["microphone"]).new_page()
         page.set_default_timeout(120_000)
         page.goto(f"{server.url}/generate")

@@ -14,14 +14,13 @@ import asyncio
 import time
 from typing import Any
 
-from benchmarks._server import (
+from tests.e2e.conftest import (
     AUDIO_SRC_JS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     FINISHED,
     NEW_AUDIO_JS,
     Server,
     app_server,
+    chromium_options,
 )
 
 SESSIONS = (1, 2, 5, 10, 15, 20)
@@ -59,7 +58,7 @@ async def _measure() -> dict[str, Any]:
     figures: dict[str, Any] = {}
     with app_server() as server:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = await p.chromium.launch(**chromium_options())
             await _round(server, browser, 1)  # warm the server up (model load, FluidSynth)
             best = 0
             for sessions in SESSIONS:

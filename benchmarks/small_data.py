@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.bundled_style import style_run
-from core.data.datasets import DEFAULT_SEED, load_dataset
+from core.data.datasets import SPLIT_SEED, load_dataset
 from core.data.parse_cache import read_music_cached
 from core.evaluation.report import generate_pieces
 from core.evaluation.style import compare_style
@@ -31,7 +31,7 @@ from core.music.midi import midi_to_bytes, piece_to_midi
 from core.tokens.scheme import tokens_to_piece
 from core.training.data import evaluate, evaluation_windows
 from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import PRESETS, train
+from core.training.loop import TRAINING_PRESETS, train
 from core.training.ngram import ngram_baseline
 
 COLLECTION = "essenFolksong/erk20.abc"
@@ -70,8 +70,8 @@ def _style_figures(report: Any) -> dict[str, Any]:
 
 def _one_run(files: list[Path], heldout_files: list[Path], work: Path) -> dict[str, Any]:
     base = fine_tuning_setup(BASE_MODEL_NAME)
-    config = PRESETS[PAGE_PRESET].training_for(from_scratch=False)
-    dataset = load_dataset(files, config=base.encoding, vocab=base.vocab, seed=DEFAULT_SEED)
+    config = TRAINING_PRESETS[PAGE_PRESET].training_for(from_scratch=False)
+    dataset = load_dataset(files, config=base.encoding, vocab=base.vocab, seed=SPLIT_SEED)
     heldout = load_dataset(
         heldout_files, config=base.encoding, vocab=base.vocab, valid_fraction=0.0
     )

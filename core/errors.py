@@ -43,3 +43,15 @@ class StorageError(TunesmithError, OSError):
 
 class JobRunnerError(TunesmithError, ValueError):
     """`TUNESMITH_JOB_RUNNER` names no usable runner."""
+
+
+class InvalidSoundfontError(TunesmithError, ValueError):
+    """A file that is not a usable SoundFont 2 (.sf2), and why."""
+
+
+class InvalidLinkError(TunesmithError, ValueError):
+    """A share link that cannot be played, and which part of it is wrong."""
+
+
+class NotShareableError(TunesmithError, ValueError):
+    """A piece whose recipe cannot travel by URL (a user's own model, a long primer)."""

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from core.data.datasets import PRESETS, source_files  # noqa: E402
+from core.data.datasets import COLLECTIONS, source_files  # noqa: E402
 from core.data.parse_cache import (  # noqa: E402
     PRESET_CACHE_DIR,
     parse_workers,
@@ -45,12 +45,13 @@ def main() -> int:
             print(f"  {done}/{total} files parsed ({time.monotonic() - started:.0f} s)", flush=True)
 
     write_preset_cache(
-        source_files(list(PRESETS)),
+        source_files(list(COLLECTIONS)),
         steps_per_quarter=steps_per_quarter,
         workers=args.workers,
         on_progress=on_progress,
     )
-    print(f"{path.relative_to(ROOT)}: {path.stat().st_size / 1024:.0f} KB for {', '.join(PRESETS)}")
+    size_kb = path.stat().st_size / 1024
+    print(f"{path.relative_to(ROOT)}: {size_kb:.0f} KB for {', '.join(COLLECTIONS)}")
     return 0
 
 

@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.data.datasets import DEFAULT_SEED, load_dataset
+from core.data.datasets import SPLIT_SEED, load_dataset
 from core.generation.primers import write_training_primers
 from core.model.bundled import BASE_MODEL_NAME, STYLES
 from core.model.folder import CHECKPOINT_DIR
 from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import PRESETS, train
+from core.training.loop import TRAINING_PRESETS, train
 
 SEED = 20261125
 # Epoch caps per style. The folk tunes are eight times the chorales, and the base already
@@ -52,7 +52,7 @@ def fine_tune(style: str, *, epochs: int | None) -> dict[str, object]:
     started = time.monotonic()
     base = fine_tuning_setup(BASE_MODEL_NAME)
     training = replace(
-        PRESETS["thorough"].training_for(from_scratch=False),
+        TRAINING_PRESETS["thorough"].training_for(from_scratch=False),
         seed=SEED,
         input_dropout=STYLE_INPUT_DROPOUT,
     )
@@ -61,7 +61,7 @@ def fine_tune(style: str, *, epochs: int | None) -> dict[str, object]:
         training = replace(training, learning_rate=STYLE_LEARNING_RATES[style])
     if epochs:
         training = replace(training, epochs=epochs)
-    dataset = load_dataset([style], config=base.encoding, vocab=base.vocab, seed=DEFAULT_SEED)
+    dataset = load_dataset([style], config=base.encoding, vocab=base.vocab, seed=SPLIT_SEED)
     print(f"{style}: {dataset.summary().to_dict()}", flush=True)
     out = STYLES[style].path
     with tempfile.TemporaryDirectory() as checkpoints:

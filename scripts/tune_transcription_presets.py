@@ -33,8 +33,8 @@ from core.music.midi import piece_to_midi  # noqa: E402
 from core.music.piece import Piece, transpose_piece  # noqa: E402
 from core.transcription.basic_pitch import (  # noqa: E402
     Activations,
-    Preset,
     TranscriptionParams,
+    TranscriptionPreset,
     activations_to_notes,
     audio_to_activations,
     load_model,
@@ -45,17 +45,17 @@ TUNE_INDICES = (0, 1, 2, 3)  # choose on these
 TEST_INDICES = (4, 5)  # report on these
 CHORALES = ("bach/bwv66.6", "bach/bwv269")
 # (GM program, semitones of transposition)
-FAMILIES: dict[Preset, tuple[tuple[int, int], ...]] = {
-    Preset.PIANO: ((0, 0), (1, -12)),
-    Preset.VOICE: ((52, 0), (53, -12)),
-    Preset.GUITAR: ((24, 0), (25, -12)),
-    Preset.OTHER: ((73, 0), (40, 0), (71, -12), (56, -12)),
+FAMILIES: dict[TranscriptionPreset, tuple[tuple[int, int], ...]] = {
+    TranscriptionPreset.PIANO: ((0, 0), (1, -12)),
+    TranscriptionPreset.VOICE: ((52, 0), (53, -12)),
+    TranscriptionPreset.GUITAR: ((24, 0), (25, -12)),
+    TranscriptionPreset.OTHER: ((73, 0), (40, 0), (71, -12), (56, -12)),
 }
-FREQUENCY_RANGES: dict[Preset, tuple[float | None, float | None]] = {
-    Preset.PIANO: (None, None),
-    Preset.VOICE: (70.0, 1200.0),  # low bass to a soprano's C6
-    Preset.GUITAR: (75.0, 1400.0),  # low E (82 Hz) to the 24th fret of the high E string
-    Preset.OTHER: (None, None),
+FREQUENCY_RANGES: dict[TranscriptionPreset, tuple[float | None, float | None]] = {
+    TranscriptionPreset.PIANO: (None, None),
+    TranscriptionPreset.VOICE: (70.0, 1200.0),  # low bass to a soprano's C6
+    TranscriptionPreset.GUITAR: (75.0, 1400.0),  # low E (82 Hz) to the high E string's 24th fret
+    TranscriptionPreset.OTHER: (None, None),
 }
 GRID = {
     "onset_threshold": (0.4, 0.5, 0.6, 0.7, 0.8),
@@ -68,7 +68,7 @@ GRID = {
 
 @dataclass
 class Example:
-    family: Preset
+    family: TranscriptionPreset
     split: str
     label: str
     activations: Activations
@@ -102,7 +102,7 @@ def build_examples(seconds: float) -> list[Example]:
     examples = []
     for family, variants in FAMILIES.items():
         pieces = [("tune", i, p) for i, p in tunes.items()]
-        if family is Preset.PIANO:
+        if family is TranscriptionPreset.PIANO:
             pieces += [("chorale", j, _chorale(c, seconds)) for j, c in enumerate(CHORALES)]
         for (kind, index, piece), (program, shift) in itertools.product(pieces, variants):
             split = "tune" if (kind == "tune" and index in TUNE_INDICES) or (
@@ -137,7 +137,7 @@ def mean_scores(examples: list[Example], params: TranscriptionParams) -> tuple[f
     return float(scores[:, 0].mean()), float(scores[:, 1].mean())
 
 
-def params_from(family: Preset, combo: dict[str, object]) -> TranscriptionParams:
+def params_from(family: TranscriptionPreset, combo: dict[str, object]) -> TranscriptionParams:
     low, high = FREQUENCY_RANGES[family] if combo["use_range"] else (None, None)
     return TranscriptionParams(
         onset_threshold=float(combo["onset_threshold"]),  # type: ignore[arg-type]
@@ -157,7 +157,7 @@ def main() -> None:
     began = time.perf_counter()
     examples = build_examples(args.seconds)
     report = {}
-    for family in Preset:
+    for family in TranscriptionPreset:
         tune = [e for e in examples if e.family is family and e.split == "tune"]
         test = [e for e in examples if e.family is family and e.split == "test"]
         best: tuple[float, TranscriptionParams] | None = None

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -15,6 +18,33 @@ MUSIC_FIXTURES = FIXTURES / "music"
 # suite skips music21 parsing); tests about caching use a tmp_path of their own.
 os.environ.setdefault("TUNESMITH_DATA_DIR", str(REPO / ".data" / "test"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+T = TypeVar("T")
+POLL_S = 0.01
+
+
+def wait_until(
+    predicate: Callable[[], T],
+    *,
+    timeout_s: float,
+    message: Callable[[], str] | str = "",
+    poll_s: float = POLL_S,
+) -> T:
+    """Poll `predicate` every `poll_s` until it returns something truthy, and return that; fail
+    the test once `timeout_s` has passed (with `message`, or a callable for one made then).
+
+    Every test that waits for another thread or process waits with this: on the real
+    condition, never a fixed sleep, and never without a deadline.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            detail = message() if callable(message) else message
+            raise AssertionError(f"not true within {timeout_s:g} s: {detail or predicate}")
+        time.sleep(poll_s)
 
 
 @pytest.fixture

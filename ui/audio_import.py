@@ -37,11 +37,11 @@ PRESET_KEY = "data_audio_preset"
 TRANSCRIBE_KEY = "data_audio_transcribe"
 SELECTED_KEY = "data_audio_selected"
 
-PRESET_LABELS: dict[tr.Preset, str] = {
-    tr.Preset.PIANO: "Piano",
-    tr.Preset.VOICE: "Voice (singing, humming)",
-    tr.Preset.GUITAR: "Guitar",
-    tr.Preset.OTHER: "Other instrument / not sure",
+PRESET_LABELS: dict[tr.TranscriptionPreset, str] = {
+    tr.TranscriptionPreset.PIANO: "Piano",
+    tr.TranscriptionPreset.VOICE: "Voice (singing, humming)",
+    tr.TranscriptionPreset.GUITAR: "Guitar",
+    tr.TranscriptionPreset.OTHER: "Other instrument / not sure",
 }
 PREVIEW_SAMPLE_RATE_HZ = 22050
 AUDIO_MIME_TYPES = {
@@ -114,14 +114,15 @@ def params_widgets() -> tr.TranscriptionParams:
     """The preset selectbox and the advanced settings; returns the chosen parameters."""
     preset = st.selectbox(
         "What is playing?",
-        list(tr.Preset),
-        index=list(tr.Preset).index(tr.DEFAULT_PRESET),
+        list(tr.TranscriptionPreset),
+        index=list(tr.TranscriptionPreset).index(tr.DEFAULT_TRANSCRIPTION_PRESET),
         format_func=PRESET_LABELS.__getitem__,
         key=PRESET_KEY,
         help="Each choice picks note-detection settings measured on that kind of sound.",
     )
-    preset = preset or tr.DEFAULT_PRESET  # a selectbox with an index never returns None
-    base = tr.PRESETS[preset]
+    # A selectbox with an index never returns None.
+    preset = preset or tr.DEFAULT_TRANSCRIPTION_PRESET
+    base = tr.TRANSCRIPTION_PRESETS[preset]
     # Keys include the preset, so choosing another preset resets these to its values.
     suffix = preset.value
     with st.expander("Advanced settings"):

@@ -17,12 +17,11 @@ import streamlit as st
 from core.errors import TunesmithError
 from core.evaluation import (
     DEFAULT_COUNT,
-    DEFAULT_SEED,
     EXPLANATIONS,
     FEATURE_TITLES,
+    FIRST_PIECE_SEED,
     GOOD_OVERLAP_RATIO,
     NOTE_LENGTH_LABELS,
-    PIECE_TEMPO_BPM,
     EvaluationReport,
     ModelFigures,
     check_model_folder,
@@ -31,9 +30,9 @@ from core.evaluation import (
     model_verdict,
     piece_without_primer,
 )
-from core.generation import Generator
+from core.generation import PAGE_TEMPO_BPM, Generator
 from core.model import COPY_FLAG_BARS, load_index, passage_excerpt
-from core.music import PITCH_CLASS_NAMES, Piece, midi_to_bytes, piece_to_midi
+from core.music import TONIC_NAMES, Piece, midi_to_bytes, piece_to_midi
 from ui import generation as gen
 from ui import state
 from ui.jobs import loss_figure
@@ -137,7 +136,7 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
         count = left.slider("How many pieces", 5, MAX_PAGE_COUNT, DEFAULT_COUNT, key=COUNT_KEY,
                             help="Each is 30 seconds, made with the default settings.")
         seed = right.number_input("Seed of the first piece", 0, 2**31 - 1 - MAX_PAGE_COUNT,
-                                  DEFAULT_SEED, key=SEED_KEY,
+                                  FIRST_PIECE_SEED, key=SEED_KEY,
                                   help="Same seed, same pieces, same figures.")
     if st.button("⚖️ Judge its music", type="primary", key="evaluate_go", disabled=bool(problem)):
         try:
@@ -190,7 +189,7 @@ def style_section(report: EvaluationReport) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(histogram_figure(report, "pitch_class_histogram",
-                                         [n.replace("-", "b") for n in PITCH_CLASS_NAMES]),
+                                         list(TONIC_NAMES)),
                         key="evaluate_pitch_classes")
         st.caption(EXPLANATIONS["pitch_class_histogram"])
     with right:
@@ -279,7 +278,7 @@ def originality_section(report: EvaluationReport, model_path: Path) -> None:
 
 def _ogg(piece: Piece) -> bytes:
     """A passage played at the evaluation's tempo (both sides the same, so they compare)."""
-    midi = piece_to_midi(piece, tempo_bpm=PIECE_TEMPO_BPM)
+    midi = piece_to_midi(piece, tempo_bpm=PAGE_TEMPO_BPM)
     return gen.render_ogg(midi_to_bytes(midi))
 
 

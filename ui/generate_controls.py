@@ -14,17 +14,18 @@ import streamlit as st
 
 from core.audio import DEFAULT_INSTRUMENT, INSTRUMENT_PROGRAMS
 from core.data import stored_files
-from core.errors import TunesmithError
+from core.errors import InvalidSoundfontError, TunesmithError
 from core.generation import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
+    PAGE_TEMPO_BPM,
     Generator,
     Primer,
     SamplingSettings,
     creativity_to_settings,
     new_seed,
 )
-from ui.generation import DEFAULT_TEMPO_BPM, ModelChoice, model_choices
+from ui.generation import ModelChoice, model_choices
 from ui.text import plain
 
 MODEL_KEY = "generate_model"
@@ -82,7 +83,7 @@ def music_controls() -> SamplingSettings:
         help="Calm sticks to what the model knows best; Wild takes risks.",
     )
     length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
-    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(DEFAULT_TEMPO_BPM), key=TEMPO_KEY)
+    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(PAGE_TEMPO_BPM), key=TEMPO_KEY)
     st.toggle(
         "Continue my tune at its own tempo",
         value=True,
@@ -227,7 +228,7 @@ def primer_picker(
 
 def soundfont_control(workspace: Path | None) -> str | None:
     """An optional uploaded .sf2, checked and kept in the workspace. None: the GM default."""
-    from core.audio import InvalidSoundfontError, validate_soundfont
+    from core.audio import validate_soundfont
     from core.storage import atomic_write_bytes, check_room, saving
 
     with st.expander("Use my own sound (SoundFont .sf2)"):

@@ -33,6 +33,7 @@ from core.generation import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     DEFAULT_MODEL_DIR,
+    PAGE_TEMPO_BPM,
     GenerationResult,
     Generator,
     Primer,
@@ -53,8 +54,6 @@ HOME_TUNE = "home_tune"  # GenerationView: the Home page's quick demo
 MAX_HISTORY = 12  # recent pieces kept per session (their OGG audio lives in session state)
 PLAYBACK_SAMPLE_RATE_HZ = 44100
 HOME_TUNE_SECONDS = 16.0
-HOME_TUNE_TEMPO_BPM = 100.0
-DEFAULT_TEMPO_BPM = 100.0
 
 
 @dataclass(frozen=True)
@@ -278,7 +277,7 @@ def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
         CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
         length_tokens=None,
         length_s=HOME_TUNE_SECONDS,
-        tempo_bpm=HOME_TUNE_TEMPO_BPM,
+        tempo_bpm=PAGE_TEMPO_BPM,
         program=INSTRUMENT_PROGRAMS[DEFAULT_INSTRUMENT],
     )
     (view,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")

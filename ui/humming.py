@@ -16,7 +16,12 @@ from core.audio import AUDIO_UPLOAD_TYPES
 from core.errors import TunesmithError
 from core.generation import Generator, Primer, piece_to_primer
 from core.music import key_label, midi_to_bytes, piece_to_midi
-from core.transcription import PRESETS, HeardTune, Preset, recording_to_heard_tune
+from core.transcription import (
+    TRANSCRIPTION_PRESETS,
+    HeardTune,
+    TranscriptionPreset,
+    recording_to_heard_tune,
+)
 from ui.audio_import import PRESET_LABELS
 from ui.text import plain
 
@@ -39,13 +44,13 @@ class Recording:
         return hashlib.sha256(self.data).hexdigest()[:24]
 
 
-def _preset() -> Preset:
+def _preset() -> TranscriptionPreset:
     """What the recording is: the voice preset unless an instrument is named."""
     return st.selectbox(
         "What will you record?",
         list(PRESET_LABELS),
         format_func=PRESET_LABELS.__getitem__,
-        index=list(PRESET_LABELS).index(Preset.VOICE),
+        index=list(PRESET_LABELS).index(TranscriptionPreset.VOICE),
         key=SOUND_KEY,
     )
 
@@ -62,7 +67,7 @@ def _recording() -> Recording | None:
     return None
 
 
-def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
+def heard_tune(recording: Recording, preset: TranscriptionPreset) -> HeardTune | str:
     """The recording's tune, transcribed once per recording and preset; an error line when
     unusable."""
     from ui.audio_import import cached_model
@@ -76,7 +81,7 @@ def heard_tune(recording: Recording, preset: Preset) -> HeardTune | str:
                     recording.data,
                     model=cached_model(),
                     name=recording.name,
-                    params=PRESETS[preset],
+                    params=TRANSCRIPTION_PRESETS[preset],
                 )
         except TunesmithError as error:
             heard[key] = str(error)

@@ -12,10 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
-from core.errors import TunesmithError
+from core.errors import NotShareableError, TunesmithError
 from core.generation import (
     GENERATE_PAGE_PATH,
-    NotShareableError,
     PieceRecipe,
     bar_count,
     keep_bars,

@@ -22,11 +22,15 @@ _CLEAN_UP_STARTED = threading.Event()
 
 
 def _clean_up_once() -> None:
-    """Idle workspaces and the oldest parse cache go, once per server process, in the
-    background (core.housekeeping)."""
+    """Once per server process: bad `TUNESMITH_*` settings are logged, then idle workspaces and
+    the oldest parse cache go in the background (core.housekeeping)."""
     if _CLEAN_UP_STARTED.is_set():
         return
     _CLEAN_UP_STARTED.set()
+    from core.settings import check_settings
+
+    for message in check_settings():  # for the operator: a bad value is ignored, never fatal
+        logging.getLogger(__name__).warning(message)
 
     def work() -> None:
         from core.housekeeping import clean_up

@@ -9,13 +9,12 @@ from typing import Any
 
 import streamlit as st
 
-from core.data import PRESETS as DATA_PRESETS
-from core.data import stored_files
+from core.data import COLLECTIONS, stored_files
 from core.errors import TunesmithError
 from core.jobs import JobRequest
 from core.model import BASE_MODEL_NAME, ModelConfig
 from core.tokens import EncodingConfig
-from core.training import PRESETS, TrainingConfig, fine_tuning_setup
+from core.training import TRAINING_PRESETS, TrainingConfig, fine_tuning_setup
 from ui import state
 from ui.text import plain
 
@@ -46,7 +45,7 @@ def data_choices() -> list[DataChoice]:
             limit=st.session_state.get(state.DATASET_LIMIT),
             encoding=st.session_state.get(state.DATASET_ENCODING),
         ))
-    for preset in DATA_PRESETS.values():
+    for preset in COLLECTIONS.values():
         choices.append(DataChoice(preset.title, (preset.name,), preset.title))
     music = state.user_music_dir()
     files = stored_files(music)
@@ -97,10 +96,10 @@ def base_for(data: DataChoice) -> tuple[ModelConfig | None, str]:
 def settings_form(data: DataChoice) -> TrainSettings | None:
     """Quick / thorough, where to start, and every hyperparameter in an expander. None when
     invalid."""
-    preset_name = st.radio("How long to train", list(PRESETS), horizontal=True,
-                           index=list(PRESETS).index(PAGE_DEFAULT_PRESET),
-                           format_func=lambda n: PRESETS[n].title, key="train_preset")
-    preset = PRESETS[preset_name]
+    preset_name = st.radio("How long to train", list(TRAINING_PRESETS), horizontal=True,
+                           index=list(TRAINING_PRESETS).index(PAGE_DEFAULT_PRESET),
+                           format_func=lambda n: TRAINING_PRESETS[n].title, key="train_preset")
+    preset = TRAINING_PRESETS[preset_name]
     st.caption(preset.description)
     base_shape, problem = base_for(data)
     start = st.radio("Start from", [START_BASE, START_SCRATCH], horizontal=True,
@@ -188,4 +187,4 @@ def make_request(data: DataChoice, settings: TrainSettings, model_name: str) -> 
 
 
 def source_paths(data: DataChoice) -> list[Path]:
-    return [Path(s) for s in data.sources if s not in DATA_PRESETS]
+    return [Path(s) for s in data.sources if s not in COLLECTIONS]

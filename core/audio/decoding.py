@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from core.errors import InvalidAudioError
+from core.settings import setting_value
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,7 @@ AUDIO_UPLOAD_TYPES = ["mp3", "wav", "ogg", "flac", "m4a", "aiff"]
 
 def max_audio_duration_s() -> float:
     """The longest audio accepted, in seconds (`TUNESMITH_MAX_AUDIO_MINUTES`, default 15)."""
-    raw = os.environ.get(MAX_AUDIO_MINUTES_ENV, "")
-    try:
-        minutes = float(raw) if raw else DEFAULT_MAX_AUDIO_MINUTES
-    except ValueError:
-        log.warning("ignoring %s=%r (not a number)", MAX_AUDIO_MINUTES_ENV, raw)
-        minutes = DEFAULT_MAX_AUDIO_MINUTES
-    return minutes * 60.0
+    return setting_value(MAX_AUDIO_MINUTES_ENV) * 60.0
 
 
 @dataclass(frozen=True)

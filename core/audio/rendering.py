@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from core.errors import InvalidMusicError, TunesmithError
+from core.errors import InvalidMusicError, InvalidSoundfontError
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +40,6 @@ OGG_WRITE_BLOCK_FRAMES = 16384
 FLUIDSYNTH_BLOCK_FRAMES = 64  # FLUID_BUFSIZE: events take effect at these boundaries
 SOUNDFONT_MAGIC_RIFF = b"RIFF"
 SOUNDFONT_MAGIC_FORM = b"sfbk"
-
-
-class InvalidSoundfontError(TunesmithError, ValueError):
-    """A file that is not a usable SoundFont 2 (.sf2), and why."""
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,9 @@ from core.commands._common import (
     stderr_progress,
 )
 from core.data.datasets import (
-    DEFAULT_SEED,
+    COLLECTIONS,
     DEFAULT_VALID_FRACTION,
-    PRESETS,
+    SPLIT_SEED,
     dataset_from_loaded,
     export_dataset,
     load_sources,
@@ -63,7 +63,7 @@ def encoding_config_from_args(args: argparse.Namespace) -> EncodingConfig:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--preset", choices=sorted(PRESETS), help="a built-in collection")
+    source.add_argument("--preset", choices=sorted(COLLECTIONS), help="a built-in collection")
     source.add_argument(
         "--files",
         nargs="+",
@@ -88,8 +88,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         type=seed,
-        default=DEFAULT_SEED,
-        help=f"train/validation split seed ({seed}; default {DEFAULT_SEED})",
+        default=SPLIT_SEED,
+        help=f"train/validation split seed ({seed}; default {SPLIT_SEED})",
     )
     fraction = float_in(0.0, MAX_VALID_FRACTION, low_open=True)
     parser.add_argument(

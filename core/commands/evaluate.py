@@ -18,7 +18,7 @@ from core.commands._common import int_in, print_json, seed_in, stderr_progress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.evaluation.report import DEFAULT_COUNT, DEFAULT_SEED, MAX_COUNT
+    from core.evaluation.report import DEFAULT_COUNT, FIRST_PIECE_SEED, MAX_COUNT
     from core.generation.sampler import SEED_LIMIT
     from core.model.bundled import DEFAULT_MODEL_NAME
 
@@ -48,9 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--seed",
         type=seed,
-        default=DEFAULT_SEED,
+        default=FIRST_PIECE_SEED,
         metavar="S",
-        help=f"seed of the first piece ({seed}; default {DEFAULT_SEED})",
+        help=f"seed of the first piece ({seed}; default {FIRST_PIECE_SEED})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

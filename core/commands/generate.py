@@ -77,31 +77,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=temperature,
         default=None,
         metavar="T",
-        help=f"{temperature}; 0: always the likeliest token (default {DEFAULT_TEMPERATURE:g})",
+        help=f"randomness, {temperature}; 0: always the likeliest token "
+        f"(default {DEFAULT_TEMPERATURE:g})",
     )
     parser.add_argument(
         "--top-k",
         type=top_k,
         default=None,
         metavar="K",
-        help=f"{top_k}; 0: off (default {DEFAULT_TOP_K})",
+        help=f"sample from the K likeliest tokens, {top_k}; 0: off (default {DEFAULT_TOP_K})",
     )
     parser.add_argument(
         "--top-p",
         type=top_p,
         default=None,
         metavar="P",
-        help=f"{top_p}; 1: off (default {DEFAULT_TOP_P:g})",
+        help=f"sample from the likeliest tokens that hold this share, {top_p}; 1: off "
+        f"(default {DEFAULT_TOP_P:g})",
     )
     parser.add_argument(
-        "--seed", type=seed, default=None, metavar="S", help=f"{seed} (default: a random one)"
+        "--seed",
+        type=seed,
+        default=None,
+        metavar="S",
+        help=f"the piece's seed, {seed} (default: a random one)",
     )
     parser.add_argument(
         "--tempo",
         type=tempo,
         default=None,
         metavar="BPM",
-        help=f"{tempo} (default: the primer's, or {DEFAULT_TEMPO_BPM:g})",
+        help=f"tempo in BPM, {tempo} (default: the primer's, or {DEFAULT_TEMPO_BPM:g})",
     )
     parser.add_argument(
         "--program",

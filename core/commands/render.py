@@ -52,14 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=tempo,
         default=None,
         metavar="BPM",
-        help=f"play at this tempo ({tempo}; default: the file's)",
+        help=f"play at this tempo in BPM ({tempo}; default: the file's)",
     )
     parser.add_argument(
         "--sample-rate",
         type=rate,
         default=None,
         metavar="HZ",
-        help=f"{rate} (default {DEFAULT_SAMPLE_RATE_HZ})",
+        help=f"samples per second, {rate} (default {DEFAULT_SAMPLE_RATE_HZ})",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
 

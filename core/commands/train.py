@@ -31,6 +31,8 @@ MAX_BATCH_SIZE = 4_096  # more windows per step than most datasets hold in all
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.model.network import MAX_LAYERS, MAX_UNITS
+
     parser.add_argument(
         "--data",
         nargs="+",
@@ -56,7 +58,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="train a new network instead of fine-tuning the base model",
     )
-    from core.model.network import MAX_LAYERS, MAX_UNITS
 
     def number(option: str, kind: Callable[[str], Any], text: str, metavar: str = "N") -> None:
         parser.add_argument(option, type=kind, metavar=metavar, help=f"{text} ({kind})")
@@ -72,13 +73,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     number("--embedding-dim", int_in(1, MAX_UNITS), "size of a token's embedding")
     number("--units", int_in(1, MAX_UNITS), "LSTM units per layer")
     number("--layers", int_in(1, MAX_LAYERS), "LSTM layers")
-    number("--dropout", share, "dropout between layers", "X")
+    number("--dropout", share, "the network's dropout rate", "X")
     number("--batch-size", int_in(1, MAX_BATCH_SIZE), "windows per training step")
-    number("--learning-rate", float_in(0.0, 1.0, low_open=True, high_open=True), "Adam's", "X")
+    number(
+        "--learning-rate",
+        float_in(0.0, 1.0, low_open=True, high_open=True),
+        "the learning rate",
+        "X",
+    )
     number("--patience", int_in(1, MAX_EPOCHS), "rounds without progress before stopping")
     number("--input-dropout", share, "share of input tokens hidden in each training batch", "X")
-    number("--seed", seed_in(), "the training seed (the split seed is the app's)", "S")
-    number("--max-batches-per-epoch", steps, "cap each epoch (quick experiments)")
+    number("--seed", seed_in(), "the training seed; the split seed stays the app's", "S")
+    number("--max-batches-per-epoch", steps, "batches per epoch at most, for quick experiments")
     parser.add_argument(
         "--augmentation",
         action=argparse.BooleanOptionalAction,
@@ -95,9 +101,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     """(ModelConfig, TrainingConfig): the preset, then every option given on the command line."""
-    from core.training.loop import PRESETS
+    from core.training.loop import TRAINING_PRESETS
 
-    preset = PRESETS[args.preset]
+    preset = TRAINING_PRESETS[args.preset]
     shape_given = any(
         v is not None for v in (args.embedding_dim, args.units, args.layers, args.dropout)
     )
@@ -187,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.data or args.out is None:
         print("error: --data and --out are required", file=sys.stderr)
         return 2
-    from core.data.datasets import DEFAULT_SEED, load_dataset
+    from core.data.datasets import SPLIT_SEED, load_dataset
     from core.training.fine_tuning import training_start
     from core.training.loop import train
 
@@ -203,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # The split seed is the app's, whatever --seed says (see core.jobs: no leak from the base).
     dataset = load_dataset(
-        args.data, config=encoding, limit=args.limit, seed=DEFAULT_SEED, vocab=vocab
+        args.data, config=encoding, limit=args.limit, seed=SPLIT_SEED, vocab=vocab
     )
     summary = dataset.summary()
     print(

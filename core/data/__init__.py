@@ -1,8 +1,8 @@
 """Datasets: built-in collections and the user's own music, read once through the parse cache."""
 
 from core.data.datasets import (
-    DEFAULT_PRESET,
-    PRESETS,
+    COLLECTIONS,
+    DEFAULT_COLLECTION,
     Dataset,
     dataset_from_loaded,
     load_sources,
@@ -18,8 +18,8 @@ from core.data.user_music import (
 )
 
 __all__ = [
-    "DEFAULT_PRESET",
-    "PRESETS",
+    "COLLECTIONS",
+    "DEFAULT_COLLECTION",
     "Dataset",
     "add_file",
     "add_music_files",

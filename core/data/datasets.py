@@ -11,7 +11,8 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection as CollectionOf
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from core.data.user_music import names_for
 from core.errors import InvalidMusicError
 from core.music.files import EXTENSIONS
 from core.music.piece import Piece
+from core.progress import ProgressCallback
 from core.storage.files import atomic_write_text
 from core.tokens.config import EncodingConfig
 from core.tokens.scheme import piece_to_tokens, prepare_piece, transpose_tokens
@@ -28,18 +30,16 @@ from core.tokens.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SEED = 1234  # the one split seed: `dataset --export`, `train` and the app all use it
+SPLIT_SEED = 1234  # the one split seed: `dataset --export`, `train` and the app all use it
 DEFAULT_VALID_FRACTION = 0.1
 DEFAULT_MIN_COUNT = 1
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 # ---------------------------------------------------------------- presets
 
 
 @dataclass(frozen=True)
-class Preset:
+class Collection:
     name: str
     title: str
     description: str
@@ -74,22 +74,22 @@ def _corpus_root() -> Path:
     return Path(music21.corpus.__file__).parent
 
 
-PRESETS: dict[str, Preset] = {
+COLLECTIONS: dict[str, Collection] = {
     p.name: p
     for p in (
-        Preset(
+        Collection(
             "bach-chorales",
             "Bach chorales",
             "The four-part chorales of J. S. Bach (Riemenschneider's collection, each once).",
             chorales=True,
         ),
-        Preset(
+        Collection(
             "folk-tunes",
             "Irish folk tunes",
             "Dance tunes from O'Neill's 1850 and Ryan's Mammoth Collection (ABC tune books).",
             corpus_globs=("oneills1850/*.abc", "ryansMammoth/*.abc"),
         ),
-        Preset(
+        Collection(
             "oneills-1850",
             "O'Neill's 1850",
             "The 1,850 Irish melodies of O'Neill's 1903 collection (some in several parts).",
@@ -97,9 +97,9 @@ PRESETS: dict[str, Preset] = {
         ),
     )
 }
-DEFAULT_PRESET = "bach-chorales"
+DEFAULT_COLLECTION = "bach-chorales"
 # The collections the base model (models/base, scripts/train_base_model.py) learned from, each
-# split alone with DEFAULT_SEED. Any built-in music is held out where these splits hold it out
+# split alone with SPLIT_SEED. Any built-in music is held out where these splits hold it out
 # (`collection_heldout_names`), so a model fine-tuned from the base is never judged on a piece
 # the base trained on.
 BASE_COLLECTIONS = ("bach-chorales", "folk-tunes")
@@ -118,7 +118,7 @@ def load_files(
     files: Sequence[Path | tuple[str, bytes]],
     *,
     steps_per_quarter: int,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
     use_cache: bool = True,
 ) -> LoadResult:
     """Read many files (paths or (name, bytes) uploads); a bad file is reported, never fatal.
@@ -184,11 +184,11 @@ def _unique_names(pieces: Iterable[Piece]) -> list[Piece]:
 
 
 def source_files(sources: Sequence[str | Path]) -> list[Path]:
-    """Preset names, files and folders (searched for music files) → a list of files."""
+    """Collection names, files and folders (searched for music files) → a list of files."""
     files: list[Path] = []
     for source in sources:
-        if isinstance(source, str) and source in PRESETS:
-            files.extend(PRESETS[source].files())
+        if isinstance(source, str) and source in COLLECTIONS:
+            files.extend(COLLECTIONS[source].files())
             continue
         path = Path(source)
         if path.is_dir():
@@ -203,7 +203,7 @@ def load_sources(
     *,
     steps_per_quarter: int,
     limit: int | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
 ) -> LoadResult:
     """Load presets, files and folders. `limit` keeps only the first N files (for quick runs)."""
     files = source_files(sources)
@@ -212,7 +212,7 @@ def load_sources(
     result = load_files(files, steps_per_quarter=steps_per_quarter, on_progress=on_progress)
     for source in sources:
         path = Path(source)
-        if not (isinstance(source, str) and source in PRESETS) and not path.exists():
+        if not (isinstance(source, str) and source in COLLECTIONS) and not path.exists():
             result = LoadResult(result.pieces, (*result.errors, f"{path.name}: no such file"))
     return result
 
@@ -281,7 +281,7 @@ class Dataset:
 def split_names(
     names: Sequence[str],
     *,
-    seed: int = DEFAULT_SEED,
+    seed: int = SPLIT_SEED,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
 ) -> tuple[list[int], list[int]]:
     """Indices (train, valid), split by piece: a piece is on one side only.
@@ -304,12 +304,12 @@ def build_dataset(
     *,
     name: str,
     config: EncodingConfig,
-    seed: int = DEFAULT_SEED,
+    seed: int = SPLIT_SEED,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     min_count: int = DEFAULT_MIN_COUNT,
     errors: Sequence[str] = (),
     vocab: Vocabulary | None = None,
-    valid_names: Collection[str] | None = None,
+    valid_names: CollectionOf[str] | None = None,
 ) -> Dataset:
     """Encode pieces, split them by piece and build the vocabulary from the training side.
 
@@ -352,10 +352,10 @@ def load_dataset(
     *,
     config: EncodingConfig | None = None,
     name: str | None = None,
-    seed: int = DEFAULT_SEED,
+    seed: int = SPLIT_SEED,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     limit: int | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
     vocab: Vocabulary | None = None,
 ) -> Dataset:
     """Presets and/or files → a Dataset. Bad files are listed in `errors`, never fatal.
@@ -390,7 +390,7 @@ def dataset_from_loaded(
     *,
     name: str,
     config: EncodingConfig,
-    seed: int = DEFAULT_SEED,
+    seed: int = SPLIT_SEED,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     limit: int | None = None,
     vocab: Vocabulary | None = None,
@@ -398,8 +398,8 @@ def dataset_from_loaded(
     """`build_dataset` on what `load_sources(sources, limit=limit)` read, split as training
     splits it (the Data page and `dataset --export` show the same split as a run uses)."""
     valid_names = None
-    builtin = all(isinstance(s, str) and s in PRESETS for s in sources)
-    as_the_base = len(sources) == 1 and sources[0] in BASE_COLLECTIONS and seed == DEFAULT_SEED
+    builtin = all(isinstance(s, str) and s in COLLECTIONS for s in sources)
+    as_the_base = len(sources) == 1 and sources[0] in BASE_COLLECTIONS and seed == SPLIT_SEED
     if builtin and (limit is not None or not as_the_base):
         loaded, valid_names = _base_consistent_split(
             loaded,
@@ -424,7 +424,7 @@ def collection_heldout_names(collection: str, *, steps_per_quarter: int) -> froz
     """The names of the pieces a base collection holds out, split alone with the app's seed
     (as the base script and the app split it)."""
     pieces = load_sources([collection], steps_per_quarter=steps_per_quarter).pieces
-    _, valid = split_names([p.name for p in pieces], seed=DEFAULT_SEED)
+    _, valid = split_names([p.name for p in pieces], seed=SPLIT_SEED)
     return frozenset(pieces[i].name for i in valid)
 
 
@@ -446,7 +446,7 @@ def _base_consistent_split(
     still judged on music it never saw.
     """
     files = set(source_files(sources))
-    shared = [c for c in BASE_COLLECTIONS if files & set(PRESETS[c].files())]
+    shared = [c for c in BASE_COLLECTIONS if files & set(COLLECTIONS[c].files())]
     if not shared:  # music the base never saw any of: split among itself
         return loaded, None
     heldout = frozenset().union(

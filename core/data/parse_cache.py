@@ -3,7 +3,7 @@
 Parsing with music21 is slow (about half a second per chorale), so every parsed file is cached
 on disk, keyed by the file's content hash, its format and the grid, and a second read takes
 milliseconds. The built-in collections' entries for the default grid also ship with the code
-(`core/data/preset_cache/`, written by scripts/build_preset_cache.py), so a fresh server parses none.
+(`core/data/preset_cache/`, by scripts/build_preset_cache.py), so a fresh server parses none.
 Files missing from the cache can be parsed in worker processes first (`fill_cache_in_parallel`).
 """
 
@@ -17,7 +17,7 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import (
     Executor,
     ProcessPoolExecutor,
@@ -30,14 +30,14 @@ from typing import Any
 from core.errors import InvalidMusicError
 from core.music.files import EXTENSIONS, read_music
 from core.music.piece import Piece
+from core.progress import ProgressCallback
+from core.settings import setting_count
 from core.storage.files import atomic_write_bytes, atomic_write_json, cache_dir
 
 log = logging.getLogger(__name__)
 
 # Bump when reading changes in a way that makes cached pieces stale.
 PARSER_VERSION = 2  # 2: pieces above the length and note limits are refused
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 def _cache_key(data: bytes, steps_per_quarter: int, name: str) -> str:
@@ -84,7 +84,7 @@ def write_preset_cache(
     *,
     steps_per_quarter: int,
     workers: int = 1,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
 ) -> Path:
     """Parse the built-in presets' files afresh and write the shipped cache file.
 
@@ -230,13 +230,13 @@ def _renamed(piece: Piece, cached_file: str, file: str) -> Piece:
     )
 
 
+PARSE_WORKERS_ENV = "TUNESMITH_PARSE_WORKERS"  # default and range: core.settings
 PARALLEL_MIN_FILES = 8  # below this, starting worker processes costs more than it saves
 
 
 def parse_workers() -> int:
     """Processes for cold parsing (`TUNESMITH_PARSE_WORKERS`; default: CPUs, at most 4)."""
-    default = min(os.cpu_count() or 1, 4)
-    return max(1, int(os.environ.get("TUNESMITH_PARSE_WORKERS", default)))
+    return setting_count(PARSE_WORKERS_ENV)
 
 
 def _fill_cache(data: bytes, name: str, steps_per_quarter: int) -> None:
@@ -249,7 +249,7 @@ def fill_cache_in_parallel(
     items: Sequence[tuple[str, bytes]],
     *,
     steps_per_quarter: int,
-    on_progress: ProgressCallback | None,
+    on_progress: ProgressCallback[str] | None,
 ) -> None:
     """Parse the files missing from the cache in worker processes (music21 is CPU-bound).
 

@@ -4,8 +4,7 @@ the report and its plain-words verdicts."""
 from core.evaluation.features import NOTE_LENGTH_LABELS
 from core.evaluation.report import (
     DEFAULT_COUNT,
-    DEFAULT_SEED,
-    PIECE_TEMPO_BPM,
+    FIRST_PIECE_SEED,
     EvaluationReport,
     ModelFigures,
     check_model_folder,
@@ -18,12 +17,11 @@ from core.evaluation.verdicts import EXPLANATIONS, FEATURE_TITLES, GOOD_OVERLAP_
 
 __all__ = [
     "DEFAULT_COUNT",
-    "DEFAULT_SEED",
     "EXPLANATIONS",
     "FEATURE_TITLES",
+    "FIRST_PIECE_SEED",
     "GOOD_OVERLAP_RATIO",
     "NOTE_LENGTH_LABELS",
-    "PIECE_TEMPO_BPM",
     "EvaluationReport",
     "ModelFigures",
     "check_model_folder",

@@ -9,7 +9,7 @@ are read, never computed a second way.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from core.evaluation.style import StyleReport, compare_style
 from core.generation.sampler import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
+    PAGE_TEMPO_BPM,
     GenerationResult,
     Generator,
     SamplingSettings,
@@ -31,15 +32,13 @@ from core.generation.sampler import (
 from core.model.model_data import load_index, read_heldout
 from core.model.training_notes import Originality
 from core.music.piece import Piece
+from core.progress import ProgressCallback
 from core.tokens.scheme import piece_to_tokens
 
 DEFAULT_COUNT = 20
 MAX_COUNT = 100
-DEFAULT_SEED = 1  # pieces use seeds 1, 2, ... N
+FIRST_PIECE_SEED = 1  # pieces use seeds 1, 2, ... N
 PIECE_LENGTH_S = 30.0
-PIECE_TEMPO_BPM = 100.0  # the Generate page's default tempo
-
-ProgressCallback = Callable[[int, int, str], None]
 
 
 def evaluation_settings() -> SamplingSettings:
@@ -48,7 +47,7 @@ def evaluation_settings() -> SamplingSettings:
         CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
         length_tokens=None,
         length_s=PIECE_LENGTH_S,
-        tempo_bpm=PIECE_TEMPO_BPM,
+        tempo_bpm=PAGE_TEMPO_BPM,
     )
 
 
@@ -215,9 +214,9 @@ def generate_pieces(
     generator: Generator,
     *,
     count: int = DEFAULT_COUNT,
-    seed: int = DEFAULT_SEED,
+    seed: int = FIRST_PIECE_SEED,
     settings: SamplingSettings | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
 ) -> list[Piece]:
     """`count` pieces from a blank page with seeds seed, seed + 1, ..."""
     if not 1 <= count <= MAX_COUNT:
@@ -283,9 +282,9 @@ def evaluate_model(
     generator: Generator,
     *,
     count: int = DEFAULT_COUNT,
-    seed: int = DEFAULT_SEED,
+    seed: int = FIRST_PIECE_SEED,
     settings: SamplingSettings | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
 ) -> EvaluationReport:
     """Generate `count` pieces with the default settings and judge them.
 

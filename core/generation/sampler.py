@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import KW_ONLY, asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import KW_ONLY, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from core.config import Config
 from core.errors import EvaluationError, InvalidModelError
 from core.generation.copy_guard import CopyGuard
 from core.generation.pace import PaceKeeper
@@ -45,6 +46,7 @@ from core.music.scales import (
     plan_key,
     tonic_name,
 )
+from core.progress import ProgressCallback
 from core.tokens.config import EncodingConfig
 from core.tokens.grammar import GrammarState
 from core.tokens.scheme import (
@@ -67,6 +69,9 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = STYLES[DEFAULT_STYLE].path  # what `--model default` and the pages start on
 
 DEFAULT_TEMPERATURE = 1.0
+# The tempo the pages play new pieces at (Generate's default, Home's tune, Evaluate's pieces);
+# `SamplingSettings` and the CLI keep a piece's own default, `core.music.piece.DEFAULT_TEMPO_BPM`.
+PAGE_TEMPO_BPM = 100.0
 DEFAULT_TOP_K = 0  # 0: off
 DEFAULT_TOP_P = 0.95
 DEFAULT_LENGTH_TOKENS = 400
@@ -97,14 +102,12 @@ DURATION_TOP_P = 1.0
 SHIFT_TOP_P = 1.0
 SEED_LIMIT = 2**31  # seeds shown to people stay short
 
-ProgressCallback = Callable[[int, int, str], None]
-
 
 # ---------------------------------------------------------------- settings and results
 
 
 @dataclass(frozen=True)
-class SamplingSettings:
+class SamplingSettings(Config):
     """How to sample. Length is in new tokens, or in seconds of new music at `tempo_bpm`."""
 
     temperature: float = DEFAULT_TEMPERATURE
@@ -115,12 +118,8 @@ class SamplingSettings:
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     program: int = 0  # General MIDI instrument written into the MIDI file
     loop_guard: bool = True
-    keep_pace: bool = (
-        True  # the piece keeps its opening's pace and chord size (`core.generation.pace`)
-    )
-    avoid_copies: bool = (
-        True  # no 2 bars copied from the training music (`core.generation.copy_guard`)
-    )
+    keep_pace: bool = True  # the piece keeps its opening's pace and chord size (`pace`)
+    avoid_copies: bool = True  # no 2 bars copied from the training music (`copy_guard`)
     _: KW_ONLY
     key: int | None = None  # tonic (0 = C .. 11 = B) of the output; None: the tune's / model's
     scale: str | None = None  # a core.music.scales.Scale value; None: the tune's / model's mode
@@ -147,14 +146,6 @@ class SamplingSettings:
             object.__setattr__(self, "key", check_tonic(self.key, name="key"))
         if self.scale is not None:  # "minor", "natural-minor", a Scale: stored as its value
             object.__setattr__(self, "scale", parse_scale(self.scale).value)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SamplingSettings:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 # The plain-language levels the pages offer; "Balanced" is the default everywhere (the Generate
@@ -461,7 +452,7 @@ class Generator:
         *,
         seed: int,
         primer: Primer | None = None,
-        on_progress: ProgressCallback | None = None,
+        on_progress: ProgressCallback[str] | None = None,
     ) -> GenerationResult:
         """A new piece. The same model, settings, primer and seed give the same piece."""
         rng = np.random.default_rng(seed)

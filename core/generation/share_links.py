@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from core.errors import TunesmithError
+from core.errors import InvalidLinkError, NotShareableError
 from core.generation.primers import MAX_PRIMER_TOKENS, Primer
 from core.generation.sampler import SEED_LIMIT, GenerationResult, Generator, SamplingSettings
 from core.model.bundled import MODEL_VERSION_CHARS, STYLES, model_version
@@ -65,14 +65,6 @@ LINK_KEYS = (
     "primer_scale",
     "check",
 )
-
-
-class InvalidLinkError(TunesmithError, ValueError):
-    """A share link that cannot be played, and which part of it is wrong."""
-
-
-class NotShareableError(TunesmithError, ValueError):
-    """A piece whose recipe cannot travel by URL (a user's own model, a long primer)."""
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def _cancel_message(status: JobStatus) -> str:
 def _train_job(
     path: Path, request: JobRequest, writer: _StatusWriter, should_stop: Callable[[], bool]
 ) -> Path:
-    from core.data.datasets import DEFAULT_SEED, load_dataset
+    from core.data.datasets import SPLIT_SEED, load_dataset
     from core.model.network import ModelConfig
     from core.tokens.config import EncodingConfig
     from core.training.loop import TrainingConfig, train
@@ -171,14 +171,14 @@ def _train_job(
             raise JobCancelled("cancelled while loading the data")
         writer.update(phase="loading data", message=f"reading {name} ({done}/{total})")
 
-    # The split seed is always the app's (DEFAULT_SEED), whatever the training seed: the base
+    # The split seed is always the app's (SPLIT_SEED), whatever the training seed: the base
     # model trained on the built-in collections' training sides only, so a fine-tuned model is
     # judged on pieces neither of them saw.
     dataset = load_dataset(
         list(request.sources),
         config=encoding,
         name=request.dataset_name,
-        seed=DEFAULT_SEED,
+        seed=SPLIT_SEED,
         limit=request.limit,
         on_progress=on_load,
         vocab=vocab,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from core.config import Config
 from core.jobs.folder import REQUEST_FILE, STATUS_FILE
 from core.storage.files import atomic_write_json
 
@@ -26,7 +26,7 @@ class JobState(Enum):
 
 
 @dataclass(frozen=True)
-class JobRequest:
+class JobRequest(Config):
     """What a job trains: dataset sources (preset names or file paths) and the configs."""
 
     sources: tuple[str, ...]
@@ -39,27 +39,13 @@ class JobRequest:
     # Fine-tune from this model (a bundled name such as "base", or a folder); None: scratch.
     base_model: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["sources"] = list(self.sources)
-        return data
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JobRequest:
-        return cls(
-            sources=tuple(str(s) for s in data["sources"]),
-            dataset_name=str(data["dataset_name"]),
-            model_name=str(data["model_name"]),
-            model=dict(data["model"]),
-            training=dict(data["training"]),
-            limit=data.get("limit"),
-            encoding=data.get("encoding"),
-            base_model=data.get("base_model"),
-        )
+    def _from_plain(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {**values, "sources": tuple(str(s) for s in values["sources"])}
 
 
 @dataclass(frozen=True)
-class JobStatus:
+class JobStatus(Config):
     """One snapshot of a job, as the job process last wrote it."""
 
     job_id: str
@@ -92,19 +78,13 @@ class JobStatus:
     def epochs_done(self) -> int:
         return len(self.history)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["state"] = self.state.value
-        data["history"] = list(self.history)
-        return data
-
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> JobStatus:
-        known = set(cls.__dataclass_fields__)
-        values = {k: v for k, v in data.items() if k in known}
-        values["state"] = JobState(values["state"])
-        values["history"] = tuple(values.get("history", ()))
-        return cls(**values)
+    def _from_plain(cls, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            **values,
+            "state": JobState(values["state"]),
+            "history": tuple(values.get("history", ())),
+        }
 
 
 def read_request(path: Path) -> JobRequest:

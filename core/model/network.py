@@ -12,9 +12,10 @@ recurrent dropout, so TensorFlow keeps the fused LSTM kernel.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core.config import Config
 
 if TYPE_CHECKING:  # TensorFlow is imported only where a network is built or loaded, so
     import keras  # pages can list, rename and zip model folders without paying for it
@@ -48,7 +49,7 @@ def dropout_name(index: int) -> str:
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """The network's shape. The vocabulary size comes from the dataset, not from here."""
 
     embedding_dim: int = DEFAULT_EMBEDDING_DIM
@@ -65,14 +66,6 @@ class ModelConfig:
             raise ValueError(f"layers must be within 1..{MAX_LAYERS}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("dropout must be within [0, 1)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
 
 
 def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:

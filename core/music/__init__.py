@@ -2,7 +2,6 @@
 music and the piano roll."""
 
 from core.music.files import MUSIC_UPLOAD_TYPES
-from core.music.keys import PITCH_CLASS_NAMES
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.notation import musicxml_to_svg, piece_to_musicxml
 from core.music.pianoroll import piece_to_figure, pitch_name
@@ -12,7 +11,6 @@ from core.music.scales import TONIC_NAMES, Scale, key_label
 __all__ = [
     "GRIDS",
     "MUSIC_UPLOAD_TYPES",
-    "PITCH_CLASS_NAMES",
     "TONIC_NAMES",
     "Piece",
     "Scale",

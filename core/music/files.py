@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import tempfile
 import zipfile
 from enum import Enum
@@ -21,11 +20,13 @@ from core.errors import FileTooLargeError, InvalidMusicError
 from core.music.keys import estimate_key, key_name
 from core.music.midi import pretty_midi_to_notes, quantize
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, DEFAULT_TEMPO_BPM, Note, Piece
+from core.settings import setting_value
 
 log = logging.getLogger(__name__)
 
 # Uploads above this are refused before parsing. A 20 MB MIDI file holds millions of notes;
 # real scores are far below it. Override with TUNESMITH_MAX_MUSIC_FILE_MB.
+MAX_MUSIC_FILE_MB_ENV = "TUNESMITH_MAX_MUSIC_FILE_MB"  # its range: core.settings
 DEFAULT_MAX_MUSIC_FILE_MB = 20.0
 
 
@@ -41,9 +42,8 @@ MAX_TEMPO_BPM = 1_000.0
 
 
 def max_music_file_bytes() -> int:
-    return int(
-        float(os.environ.get("TUNESMITH_MAX_MUSIC_FILE_MB", DEFAULT_MAX_MUSIC_FILE_MB)) * 1e6
-    )
+    """The largest music file read, in bytes (`TUNESMITH_MAX_MUSIC_FILE_MB`)."""
+    return int(setting_value(MAX_MUSIC_FILE_MB_ENV) * 1e6)
 
 
 class MusicFormat(Enum):

@@ -8,13 +8,12 @@ from dataclasses import replace
 import numpy as np
 
 from core.music.piece import Note, Piece, transpose_piece
+from core.music.scales import tonic_name
 
 # Krumhansl-Kessler key profiles (major, minor), the ones music21's KrumhanslSchmuckler uses.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
 
 _MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
-
-PITCH_CLASS_NAMES = ("C", "C#", "D", "E-", "E", "F", "F#", "G", "A-", "A", "B-", "B")
 
 
 def estimate_key(notes: Iterable[Note]) -> tuple[int, str]:
@@ -38,7 +37,8 @@ def estimate_key(notes: Iterable[Note]) -> tuple[int, str]:
 
 
 def key_name(tonic: int, mode: str) -> str:
-    return f"{PITCH_CLASS_NAMES[tonic]} {mode}"
+    """(3, "minor") → "Eb minor": the one spelling people read everywhere (`tonic_name`)."""
+    return f"{tonic_name(tonic)} {mode}"
 
 
 def key_normalizing_shift(piece: Piece) -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.music.keys import PITCH_CLASS_NAMES
 from core.music.piece import Piece
+from core.music.scales import tonic_name
 
 SEAM_BEFORE_COLOR = "#9e9e9e"
 SEAM_LABEL = "continuation starts"
@@ -14,7 +14,7 @@ MAX_DRAWN_NOTES = 5000  # more bars than this make the browser sluggish; the res
 
 def pitch_name(pitch: int) -> str:
     """MIDI pitch → scientific name, e.g. 60 → "C4"."""
-    return f"{PITCH_CLASS_NAMES[pitch % 12].replace('-', 'b')}{pitch // 12 - 1}"
+    return f"{tonic_name(pitch % 12)}{pitch // 12 - 1}"
 
 
 def piece_to_figure(

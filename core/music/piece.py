@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.music.scales import spell_key
+
 SIXTEENTH_STEPS_PER_QUARTER = 4
 
 DEFAULT_STEPS_PER_QUARTER = SIXTEENTH_STEPS_PER_QUARTER
@@ -83,7 +85,7 @@ class Piece:
             notes=notes,
             steps_per_quarter=int(data["steps_per_quarter"]),
             tempo_bpm=float(data["tempo_bpm"]),
-            key=data.get("key", ""),
+            key=spell_key(data.get("key", "")),  # files from before "Eb" read "E-"
         )
 
 

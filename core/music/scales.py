@@ -71,6 +71,12 @@ def tonic_name(pitch_class: int) -> str:
     return TONIC_NAMES[pitch_class % PITCH_CLASSES]
 
 
+def spell_key(key: str) -> str:
+    """ "E- major" (music21's spelling) → "Eb major", in the spelling of TONIC_NAMES; "" stays."""
+    tonic, _, mode = key.partition(" ")
+    return f"{tonic_name(parse_tonic(tonic))} {mode}" if tonic and mode else key
+
+
 def check_tonic(value: object, *, name: str = "tonic") -> int:
     """`value` as a pitch class 0..11.
 

@@ -3,13 +3,10 @@ dataset and model."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
+from core.config import Config
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, GRIDS, PIANO_MAX_PITCH, PIANO_MIN_PITCH
-from core.storage.files import atomic_write_json
 
 DEFAULT_MAX_SHIFT_QUARTERS = 4  # one 4/4 bar; longer silences take several shift tokens
 
@@ -17,7 +14,7 @@ DEFAULT_MAX_DURATION_QUARTERS = 16  # longer notes are cut to four 4/4 bars
 
 
 @dataclass(frozen=True)
-class EncodingConfig:
+class EncodingConfig(Config):
     """Everything that decides how music becomes tokens. Saved beside every dataset and model."""
 
     steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER
@@ -47,18 +44,3 @@ class EncodingConfig:
     @property
     def max_duration_steps(self) -> int:
         return self.max_duration_quarters * self.steps_per_quarter
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EncodingConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-    def save(self, path: Path) -> None:
-        atomic_write_json(path, self.to_dict())
-
-    @classmethod
-    def load(cls, path: Path) -> EncodingConfig:
-        return cls.from_dict(json.loads(Path(path).read_text()))

@@ -2,10 +2,10 @@
 baseline and fine-tuning from a base."""
 
 from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import PRESETS, TrainingConfig
+from core.training.loop import TRAINING_PRESETS, TrainingConfig
 
 __all__ = [
-    "PRESETS",
+    "TRAINING_PRESETS",
     "TrainingConfig",
     "fine_tuning_setup",
 ]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.config import Config
 from core.storage.files import atomic_dir, atomic_write_json
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ STATE_FILE = "state.json"
 
 
 @dataclass
-class TrainingState:
+class TrainingState(Config):
     """Everything besides the weights that a resumed run needs."""
 
     epochs_done: int = 0
@@ -39,24 +39,15 @@ class TrainingState:
     # beats them, the base's weights are the best ones and are what gets saved.
     start: dict[str, float] = field(default_factory=dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+    def to_dict(self) -> dict[str, Any]:  # JSON has no infinity: "no best yet" is null
+        data = super().to_dict()
         data["best_val_loss"] = None if math.isinf(self.best_val_loss) else self.best_val_loss
         return data
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingState:
-        best = data.get("best_val_loss")
-        return cls(
-            epochs_done=int(data["epochs_done"]),
-            history=list(data.get("history", [])),
-            best_val_loss=math.inf if best is None else float(best),
-            best_epoch=int(data.get("best_epoch", 0)),
-            wait=int(data.get("wait", 0)),
-            stopped_early=bool(data.get("stopped_early", False)),
-            baseline=dict(data.get("baseline", {})),
-            start=dict(data.get("start", {})),
-        )
+    def _from_plain(cls, values: dict[str, Any]) -> dict[str, Any]:
+        best = values.get("best_val_loss")
+        return {**values, "best_val_loss": math.inf if best is None else float(best)}
 
 
 def has_checkpoint(checkpoint_dir: Path) -> bool:

@@ -28,11 +28,13 @@ from typing import Any
 
 import keras
 
-from core.data.datasets import DEFAULT_SEED, Dataset
+from core.config import Config
+from core.data.datasets import SPLIT_SEED, Dataset
 from core.errors import JobCancelled
 from core.model.folder import MODEL_FILE, VOCAB_FILE, save_model_folder
 from core.model.model_data import write_model_data
 from core.model.network import ModelConfig, build_model, compile_model
+from core.progress import ProgressCallback
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
 from core.training.checkpoints import (
@@ -68,7 +70,7 @@ MIN_LEARNING_RATE_FRACTION = 0.1
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
+class TrainingConfig(Config):
     """How to train (the network's shape is `ModelConfig`)."""
 
     sequence_length: int = DEFAULT_SEQUENCE_LENGTH
@@ -77,7 +79,7 @@ class TrainingConfig:
     learning_rate: float = DEFAULT_LEARNING_RATE
     epochs: int = DEFAULT_EPOCHS
     patience: int = DEFAULT_PATIENCE  # epochs without validation improvement before stopping
-    seed: int = DEFAULT_SEED
+    seed: int = SPLIT_SEED  # the weights start from the split's seed unless told otherwise
     # Random transposition of each training window. Off by default: measured on held-out pieces
     # in their own keys it costs perplexity (folk tunes sit in a few keys), but it lets a
     # model trained on few pieces play in every key.
@@ -148,14 +150,6 @@ class TrainingConfig:
         """The encoding whose vocabulary holds every transposition this training draws."""
         return replace(base or EncodingConfig(), transpose_semitones=self.augment_semitones)
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
-        known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
-
 
 @dataclass(frozen=True)
 class TrainingPreset:
@@ -193,7 +187,7 @@ FINE_TUNING_LEARNING_RATE = 1e-3
 # weights. The quick preset's short budget has no room for the slower start.
 THOROUGH_INPUT_DROPOUT = 0.1
 
-PRESETS: dict[str, TrainingPreset] = {
+TRAINING_PRESETS: dict[str, TrainingPreset] = {
     p.name: p
     for p in (
         TrainingPreset(
@@ -222,7 +216,7 @@ PRESETS: dict[str, TrainingPreset] = {
         ),
     )
 }
-DEFAULT_PRESET = "thorough"
+DEFAULT_TRAINING_PRESET = "thorough"
 
 
 @dataclass(frozen=True)
@@ -245,9 +239,6 @@ class TrainingProgress:
         data = asdict(self)
         data["history"] = list(self.history)
         return data
-
-
-ProgressCallback = Callable[[int, int, TrainingProgress], None]
 
 
 @dataclass(frozen=True)
@@ -285,7 +276,7 @@ class _EpochEnd(keras.callbacks.Callback):
         checkpoint_dir: Path,
         config: TrainingConfig,
         schedule: _Schedule,
-        on_progress: ProgressCallback | None,
+        on_progress: ProgressCallback[TrainingProgress] | None,
         should_stop: Callable[[], bool] | None,
     ) -> None:
         super().__init__()
@@ -412,7 +403,7 @@ def train(
     training_config: TrainingConfig,
     checkpoint_dir: Path,
     out_dir: Path | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[TrainingProgress] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
     base_dir: Path | None = None,

@@ -1,13 +1,13 @@
 """Audio to notes with Spotify's Basic Pitch (bundled ONNX model), and a hummed tune to one line."""
 
 from core.transcription.basic_pitch import (
-    DEFAULT_PRESET,
-    PRESETS,
+    DEFAULT_TRANSCRIPTION_PRESET,
+    TRANSCRIPTION_PRESETS,
     BasicPitchModel,
     NoteEvent,
-    Preset,
     Transcription,
     TranscriptionParams,
+    TranscriptionPreset,
     audio_to_midi,
     load_model,
     transcribe,
@@ -17,14 +17,14 @@ from core.transcription.basic_pitch import (
 from core.transcription.humming import HeardTune, recording_to_heard_tune
 
 __all__ = [
-    "DEFAULT_PRESET",
-    "PRESETS",
+    "DEFAULT_TRANSCRIPTION_PRESET",
+    "TRANSCRIPTION_PRESETS",
     "BasicPitchModel",
     "HeardTune",
     "NoteEvent",
-    "Preset",
     "Transcription",
     "TranscriptionParams",
+    "TranscriptionPreset",
     "audio_to_midi",
     "load_model",
     "recording_to_heard_tune",

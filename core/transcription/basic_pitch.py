@@ -1,7 +1,8 @@
 """Audio → notes with Spotify's Basic Pitch (the bundled ICASSP 2022 ONNX model, onnxruntime).
 
     model = load_model()                      # once; pages keep it in st.cache_resource
-    result = transcribe(path_or_bytes, model=model, params=PRESETS[Preset.VOICE])
+    params = TRANSCRIPTION_PRESETS[TranscriptionPreset.VOICE]
+    result = transcribe(path_or_bytes, model=model, params=params)
     result.notes                              # NoteEvent(start_s, end_s, pitch, amplitude)
     result.to_midi()                          # pretty_midi.PrettyMIDI, as basic-pitch writes it
     transcription_to_training_midi(result)    # tempo, grid, one instrument → MIDI bytes
@@ -18,12 +19,11 @@ import importlib.util
 import io
 import logging
 import math
-import os
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,13 @@ import numpy as np
 import pretty_midi
 
 from core.audio.decoding import AudioStream
+from core.config import Config
 from core.errors import InvalidAudioError
 from core.music.keys import estimate_key, key_name
 from core.music.midi import midi_to_bytes, piece_to_midi, quantize
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Piece
+from core.progress import ProgressCallback
+from core.settings import setting_count
 from core.transcription.note_creation import (
     ANNOT_N_FRAMES,
     ANNOTATIONS_FPS,
@@ -50,7 +53,6 @@ from core.transcription.note_creation import (
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[int, int, str], None]
 
 MODEL_RELATIVE_PATH = Path("saved_models") / "icassp_2022" / "nmp.onnx"
 MODEL_INPUT = "serving_default_input_2:0"
@@ -61,6 +63,7 @@ MODEL_ONSET_OUTPUT = "StatefulPartitionedCall:2"
 N_OVERLAPPING_FRAMES = 30
 OVERLAP_SAMPLES = N_OVERLAPPING_FRAMES * FFT_HOP_SAMPLES
 HOP_SAMPLES = AUDIO_N_SAMPLES - OVERLAP_SAMPLES
+TRANSCRIBE_THREADS_ENV = "TUNESMITH_TRANSCRIBE_THREADS"  # default, range: core.settings
 DEFAULT_BATCH_WINDOWS = 2  # windows per model call; small, so short clips still fill the workers
 # A full window is only sent once this many further samples have arrived, so that the final
 # length fix (librosa's, see core/audio_decoding.py) can never change a window already sent.
@@ -81,7 +84,7 @@ TEMPO_PRIOR_BPM = 120.0  # librosa's prior: log-normal around 120 BPM, one octav
 
 
 @dataclass(frozen=True)
-class TranscriptionParams:
+class TranscriptionParams(Config):
     """Basic Pitch's note-decoding settings (its defaults are the defaults)."""
 
     onset_threshold: float = DEFAULT_ONSET_THRESHOLD
@@ -111,17 +114,9 @@ class TranscriptionParams:
         if not 1.0 <= self.midi_tempo_bpm <= 1000.0:
             raise ValueError("midi_tempo_bpm must lie within 1..1000")
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TranscriptionParams:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
-
-
-class Preset(Enum):
-    """What is playing; each picks parameters measured on rendered examples (see PRESETS)."""
+class TranscriptionPreset(Enum):
+    """What is playing; each picks parameters measured on rendered examples."""
 
     PIANO = "piano"
     VOICE = "voice"
@@ -144,21 +139,21 @@ class Preset(Enum):
 # The examples are mostly single melodies: for chords, lower thresholds may find more notes.
 # The frequency ranges (voice 70-1200 Hz, guitar 75-1400 Hz) did not help these renders, so
 # the presets leave the range open; users can set it under the advanced settings.
-PRESETS: dict[Preset, TranscriptionParams] = {
-    Preset.PIANO: TranscriptionParams(
+TRANSCRIPTION_PRESETS: dict[TranscriptionPreset, TranscriptionParams] = {
+    TranscriptionPreset.PIANO: TranscriptionParams(
         onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0
     ),
-    Preset.VOICE: TranscriptionParams(
+    TranscriptionPreset.VOICE: TranscriptionParams(
         onset_threshold=0.8, frame_threshold=0.3, min_note_length_ms=127.7
     ),
-    Preset.GUITAR: TranscriptionParams(
+    TranscriptionPreset.GUITAR: TranscriptionParams(
         onset_threshold=0.8, frame_threshold=0.5, min_note_length_ms=90.0, melodia_trick=False
     ),
-    Preset.OTHER: TranscriptionParams(
+    TranscriptionPreset.OTHER: TranscriptionParams(
         onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0
     ),
 }
-DEFAULT_PRESET = Preset.OTHER
+DEFAULT_TRANSCRIPTION_PRESET = TranscriptionPreset.OTHER
 
 
 # ---------------------------------------------------------------- model
@@ -205,7 +200,7 @@ class BasicPitchModel:
 
 def default_workers() -> int:
     """Batches run at once: `TUNESMITH_TRANSCRIBE_THREADS`, else the number of CPUs."""
-    return max(1, int(os.environ.get("TUNESMITH_TRANSCRIBE_THREADS", os.cpu_count() or 1)))
+    return setting_count(TRANSCRIBE_THREADS_ENV)
 
 
 def load_model(path: Path | None = None, *, workers: int | None = None) -> BasicPitchModel:
@@ -368,7 +363,7 @@ def audio_to_activations(
     *,
     model: BasicPitchModel,
     name: str | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
     max_duration_s: float | None = None,
     batch_windows: int = DEFAULT_BATCH_WINDOWS,
 ) -> Activations:
@@ -476,7 +471,7 @@ def transcribe(
     name: str | None = None,
     model: BasicPitchModel | None = None,
     params: TranscriptionParams | None = None,
-    on_progress: ProgressCallback | None = None,
+    on_progress: ProgressCallback[str] | None = None,
     max_duration_s: float | None = None,
     batch_windows: int = DEFAULT_BATCH_WINDOWS,
 ) -> Transcription:
@@ -622,8 +617,8 @@ def transcription_to_training_midi(
     return midi_to_bytes(piece_to_midi(piece))
 
 
-def preset_params(preset: Preset | str) -> TranscriptionParams:
-    return PRESETS[Preset(preset) if isinstance(preset, str) else preset]
+def preset_params(preset: TranscriptionPreset | str) -> TranscriptionParams:
+    return TRANSCRIPTION_PRESETS[TranscriptionPreset(preset) if isinstance(preset, str) else preset]
 
 
 def with_overrides(params: TranscriptionParams, **overrides: Any) -> TranscriptionParams:

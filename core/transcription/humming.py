@@ -34,12 +34,12 @@ from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Note, Piece
 from core.transcription.basic_pitch import (
     MAX_TEMPO_BPM,
     MIN_TEMPO_BPM,
-    PRESETS,
+    TRANSCRIPTION_PRESETS,
     Activations,
     BasicPitchModel,
     NoteEvent,
-    Preset,
     TranscriptionParams,
+    TranscriptionPreset,
     activations_to_notes,
     audio_to_activations,
     estimate_tempo_bpm,
@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 DEFAULT_RECORDING_NAME = "my recording"
 # Added to the decoder's reason (empty, not audio, corrupt...): what to try instead.
 DECODING_ADVICE = "record again, or choose a WAV, FLAC, OGG or MP3 file"
-HUM_PARAMS = PRESETS[Preset.VOICE]  # the Data page's "Voice (singing, humming)" preset
+# The Data page's "Voice (singing, humming)" preset.
+HUM_PARAMS = TRANSCRIPTION_PRESETS[TranscriptionPreset.VOICE]
 
 MIN_RECORDING_S = 1.0
 MAX_RECORDING_S = 120.0  # a tune to continue, not a song: two minutes is plenty

@@ -7,7 +7,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InvalidAudioError
-from core.transcription.basic_pitch import NoteEvent, Preset, Transcription, TranscriptionParams
+from core.transcription.basic_pitch import (
+    NoteEvent,
+    Transcription,
+    TranscriptionParams,
+    TranscriptionPreset,
+)
 from tests.app.shown import shown_all
 from tests.conftest import FIXTURES
 
@@ -85,7 +90,7 @@ def test_real_transcription_plays_original_and_transcription(isolated_data_dir):
         ("vocadito.wav", (FIXTURES / "vocadito_10.wav").read_bytes(), "audio/wav")
     )
     at.run()
-    at.selectbox(key="data_audio_preset").set_value(Preset.VOICE).run()
+    at.selectbox(key="data_audio_preset").set_value(TranscriptionPreset.VOICE).run()
     at.button(key="data_audio_transcribe").click().run()
     assert not at.exception and not at.error
     assert at.dataframe[0].value["notes"][0] > 0

@@ -3,13 +3,10 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.generation.sampler import DEFAULT_MODEL_DIR
 from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import generate_controls as controls
 from ui import generation as gen
-
-pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
 
 
 @pytest.fixture

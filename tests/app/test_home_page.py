@@ -1,12 +1,8 @@
 """Home page: the quick demo plays a new tune from the bundled model."""
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.generation.sampler import DEFAULT_MODEL_DIR
 from tests.conftest import REPO
-
-pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
 
 
 def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
@@ -33,8 +29,7 @@ def test_the_visitor_picks_the_style_of_the_tune(isolated_data_dir):
     from core.model.bundled import available_styles
 
     styles = available_styles()
-    if len(styles) < 2:
-        pytest.skip("one bundled style only")
+    assert len(styles) >= 2, styles  # models/ ships a chorale and a folk-tune style
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
     at.switch_page("app_pages/home.py").run()

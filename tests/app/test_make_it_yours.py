@@ -11,7 +11,6 @@ import soundfile
 from streamlit.testing.v1 import AppTest
 
 from core.generation.continuation import steps_per_bar
-from core.generation.sampler import DEFAULT_MODEL_DIR
 from core.generation.share_links import PieceRecipe, _check, link_to_params, recipe_to_params
 from core.music.scales import Scale, scale_pitch_classes
 from tests.app.shown import shown, shown_all
@@ -19,8 +18,6 @@ from tests.conftest import REPO
 from ui import generate_controls as controls
 from ui import generation as gen
 from ui import humming
-
-pytestmark = pytest.mark.skipif(not DEFAULT_MODEL_DIR.is_dir(), reason="no bundled model")
 
 HUMMED_TUNE = REPO / "tests" / "fixtures" / "hummed_tune.wav"
 

@@ -164,14 +164,14 @@ def test_train_options_override_the_preset_and_refuse_a_shape_when_fine_tuning()
     import argparse
 
     from core.commands.train import add_arguments, configs_from_args
-    from core.training.loop import PRESETS
+    from core.training.loop import TRAINING_PRESETS
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
     model, training = configs_from_args(parser.parse_args(["--input-dropout", "0.2"]))
     assert training.input_dropout == 0.2
-    assert model == PRESETS["thorough"].model
+    assert model == TRAINING_PRESETS["thorough"].model
     _, plain = configs_from_args(parser.parse_args([]))
-    assert plain == PRESETS["thorough"].training
+    assert plain == TRAINING_PRESETS["thorough"].training
     with pytest.raises(ValueError, match="from-scratch"):
         configs_from_args(parser.parse_args(["--units", "64"]))

@@ -2,10 +2,11 @@ import json
 
 import pytest
 
+import core.data.datasets as datasets
 import core.data.parse_cache as parse_cache
 from core.data.datasets import (
-    DEFAULT_SEED,
-    PRESETS,
+    COLLECTIONS,
+    SPLIT_SEED,
     build_dataset,
     collection_heldout_names,
     export_dataset,
@@ -66,14 +67,14 @@ def test_identical_files_are_loaded_once(music_fixture, isolated_data_dir):
 
 def test_split_is_by_piece_deterministic_and_stable():
     names = [f"piece {i}" for i in range(50)]
-    train, valid = split_names(names, seed=DEFAULT_SEED)
+    train, valid = split_names(names, seed=SPLIT_SEED)
     assert set(train).isdisjoint(valid) and sorted(train + valid) == list(range(50))
     assert len(valid) == 5
-    assert split_names(names, seed=DEFAULT_SEED) == (train, valid)
-    assert split_names(names, seed=DEFAULT_SEED + 1) != (train, valid)
+    assert split_names(names, seed=SPLIT_SEED) == (train, valid)
+    assert split_names(names, seed=SPLIT_SEED + 1) != (train, valid)
     # adding pieces does not move the old ones to the other side
     more = names + [f"new {i}" for i in range(10)]
-    _, valid2 = split_names(more, seed=DEFAULT_SEED)
+    _, valid2 = split_names(more, seed=SPLIT_SEED)
     moved = {names[i] for i in valid} ^ {more[i] for i in valid2 if i < 50}
     assert len(moved) <= 1
     assert split_names(["only"]) == ([0], [])
@@ -139,7 +140,6 @@ def test_part_of_a_built_in_collection_is_judged_on_what_the_base_never_trained_
 
 
 def test_built_in_music_the_base_never_saw_is_split_among_itself(monkeypatch):
-    import core.data.datasets as datasets
 
     monkeypatch.setattr(datasets, "BASE_COLLECTIONS", ("folk-tunes",))
     first = load_dataset(["bach-chorales"], limit=10)
@@ -157,7 +157,7 @@ def test_a_collection_sharing_tunes_with_the_base_s_holds_out_what_it_held_out()
 @pytest.mark.slow
 def test_factorized_vocabulary_covers_held_out_bach_chorales():
     """The Foundation issue's bar: ≥ 99% of held-out chorale tokens are in the vocabulary."""
-    files = PRESETS["bach-chorales"].files()
+    files = COLLECTIONS["bach-chorales"].files()
     assert len(files) > 300
     dataset = load_dataset(["bach-chorales"])
     summary = dataset.summary()

@@ -33,7 +33,7 @@ from core.training.data import (
 )
 from core.training.fine_tuning import fine_tuning_setup
 from core.training.loop import (
-    PRESETS,
+    TRAINING_PRESETS,
     TrainingConfig,
     TrainingProgress,
     read_checkpoint_state,
@@ -98,7 +98,7 @@ def test_rounds_and_learning_rates_of_a_step_budget() -> None:
 
 
 def test_presets_fine_tune_slower_than_they_train_from_scratch() -> None:
-    quick = PRESETS["quick"]
+    quick = TRAINING_PRESETS["quick"]
     assert quick.training.max_steps and quick.training.steps_per_round
     assert quick.training_for(from_scratch=False) == quick.training
     scratch = quick.training_for(from_scratch=True)

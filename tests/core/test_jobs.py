@@ -18,6 +18,7 @@ from core.jobs import process, scheduler
 from core.jobs import runner as job_runner
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.storage.files import new_workspace_id, workspace_dir
+from tests.conftest import wait_until
 from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, write_patterned_midi
 
 
@@ -58,22 +59,24 @@ def test_slots_queue_first_come_first_served(workspace: Path, monkeypatch) -> No
             order.append("a")
             release.wait(5)
 
-    thread = threading.Thread(target=first)
-    thread.start()
-    while not order:
-        time.sleep(0.01)
-
     def second() -> None:
         with jobs.job_slot("b", on_wait=places.append):
             order.append("b")
 
+    thread = threading.Thread(target=first)
     waiter = threading.Thread(target=second)
-    waiter.start()
-    time.sleep(0.2)
-    assert order == ["a"] and places == [1]  # next in line, but the only slot is taken
-    release.set()
-    thread.join(5)
-    waiter.join(5)
+    thread.start()
+    try:
+        wait_until(lambda: order, timeout_s=5, message="the first job never got the slot")
+        waiter.start()
+        wait_until(lambda: places, timeout_s=5, message="the second job never said its place")
+        assert order == ["a"] and places == [1]  # next in line, but the only slot is taken
+    finally:
+        release.set()
+        thread.join(5)
+        if waiter.ident is not None:  # started
+            waiter.join(5)
+    assert not thread.is_alive() and not waiter.is_alive()
     assert order == ["a", "b"]
 
 
@@ -85,14 +88,18 @@ def test_cancel_while_waiting_for_a_slot(workspace: Path, monkeypatch) -> None:
         pass
 
 
+def _log(path: Path) -> str:
+    log = path / "log.txt"
+    return log.read_text() if log.is_file() else "(no log yet)"
+
+
 def _wait(path: Path, states: set[JobState], timeout_s: float = 180) -> JobStatus:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+    def settled() -> JobStatus | None:
         status = jobs.read_status(path)
-        if status.state in states:
-            return status
-        time.sleep(0.2)
-    raise AssertionError(f"job stuck: {jobs.read_status(path)}\n{(path / 'log.txt').read_text()}")
+        return status if status.state in states else None
+
+    return wait_until(settled, timeout_s=timeout_s, poll_s=0.1,
+                      message=lambda: f"job stuck: {jobs.read_status(path)}\n{_log(path)}")
 
 
 @pytest.mark.slow
@@ -106,11 +113,13 @@ def test_a_real_job_can_be_cancelled_and_resumed_to_a_saved_model(
     )
     job_id = jobs.submit_job(workspace, request)
     path = jobs.job_dir(workspace, job_id)
-    deadline = time.monotonic() + 180
-    while not jobs.read_status(path).history:
-        assert jobs.read_status(path).state.active, (path / "log.txt").read_text()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+
+    def a_round_done() -> bool:
+        status = jobs.read_status(path)
+        assert status.state.active, _log(path)  # failed or finished before it could be cancelled
+        return bool(status.history)
+
+    wait_until(a_round_done, timeout_s=180, poll_s=0.1, message=lambda: _log(path))
     jobs.cancel_job(path)
     cancelled = _wait(path, {JobState.CANCELLED, JobState.FAILED, JobState.FINISHED})
     assert cancelled.state is JobState.CANCELLED, cancelled

@@ -7,7 +7,7 @@ import json
 import pytest
 
 import core.data.parse_cache as parse_cache
-from core.data.datasets import PRESETS, load_files, load_sources, source_files
+from core.data.datasets import COLLECTIONS, load_files, load_sources, source_files
 from core.data.parse_cache import (
     PARSER_VERSION,
     parse_to_cache_entry,
@@ -43,7 +43,7 @@ def test_the_shipped_cache_is_current():
     path = preset_cache_path(SPQ)
     assert path.exists(), f"no shipped cache for PARSER_VERSION {PARSER_VERSION}: {REBUILD}"
     shipped = parse_cache._shipped_entries()
-    for preset in PRESETS.values():
+    for preset in COLLECTIONS.values():
         missing = [
             f.name
             for f in preset.files()
@@ -54,8 +54,8 @@ def test_the_shipped_cache_is_current():
 
 def test_shipped_entries_equal_a_fresh_parse():
     shipped = parse_cache._shipped_entries()
-    chorales = PRESETS["bach-chorales"].files()
-    tunes = PRESETS["folk-tunes"].files()
+    chorales = COLLECTIONS["bach-chorales"].files()
+    tunes = COLLECTIONS["folk-tunes"].files()
     sample = [chorales[0], chorales[-1], min(tunes, key=lambda f: f.stat().st_size)]
     for file in sample:
         data = file.read_bytes()
@@ -72,7 +72,7 @@ def test_a_fresh_server_parses_no_built_in_collection(preset, isolated_data_dir,
 
 
 def test_shipped_pieces_are_the_parsed_pieces(isolated_data_dir, monkeypatch):
-    file = PRESETS["bach-chorales"].files()[0]
+    file = COLLECTIONS["bach-chorales"].files()[0]
     parsed = read_music(file.read_bytes(), name=file.name, steps_per_quarter=SPQ)
     monkeypatch.setattr(parse_cache, "read_music", None)  # calling it would fail
     shipped = read_music_cached(file.read_bytes(), name=file.name, steps_per_quarter=SPQ)

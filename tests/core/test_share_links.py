@@ -8,12 +8,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from core.errors import InvalidLinkError, NotShareableError
 from core.generation.primers import piece_to_primer
 from core.generation.sampler import Generator, SamplingSettings
 from core.generation.share_links import (
     MAX_LINK_PRIMER_CHARS,
-    InvalidLinkError,
-    NotShareableError,
     PieceRecipe,
     _check,
     link_to_params,

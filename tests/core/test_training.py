@@ -19,7 +19,13 @@ from core.training.data import (
     training_dataset,
     transposition_tables,
 )
-from core.training.loop import PRESETS, TrainingConfig, has_checkpoint, read_checkpoint_state, train
+from core.training.loop import (
+    TRAINING_PRESETS,
+    TrainingConfig,
+    has_checkpoint,
+    read_checkpoint_state,
+    train,
+)
 from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, patterned_dataset
 
 
@@ -30,7 +36,7 @@ def test_config_round_trip_and_presets() -> None:
     assert config.encoding().transpose_semitones == 0
     augmented = TrainingConfig(augmentation=True)
     assert augmented.encoding().transpose_semitones == augmented.transpose_semitones
-    assert set(PRESETS) == {"quick", "thorough"}
+    assert set(TRAINING_PRESETS) == {"quick", "thorough"}
     schedule = [TrainingConfig(epochs=9, learning_rate=0.01).learning_rate_at(e) for e in range(9)]
     assert schedule[:6] == [0.01] * 6  # constant, then falling to a tenth by the last epoch
     assert schedule[6] > schedule[7] > schedule[8] == pytest.approx(0.001)

@@ -17,11 +17,11 @@ from core.cli import main
 from core.errors import InvalidAudioError, JobCancelled
 from core.music.files import read_music
 from core.transcription.basic_pitch import (
-    PRESETS,
+    TRANSCRIPTION_PRESETS,
     NoteEvent,
-    Preset,
     Transcription,
     TranscriptionParams,
+    TranscriptionPreset,
     csv_to_note_events,
     load_model,
     transcribe,
@@ -100,7 +100,7 @@ def test_params_round_trip_and_validation():
         TranscriptionParams(onset_threshold=1.5)
     with pytest.raises(ValueError, match="below"):
         TranscriptionParams(min_frequency_hz=500.0, max_frequency_hz=100.0)
-    assert set(PRESETS) == set(Preset)
+    assert set(TRANSCRIPTION_PRESETS) == set(TranscriptionPreset)
 
 
 def test_progress_moves_and_reaches_the_total(model):
@@ -195,7 +195,7 @@ def test_rendered_flute_melody_as_mp3_round_trips(model, tmp_path):
     audio, midi = render_piece(piece)
     path = tmp_path / "flute_tune.mp3"
     path.write_bytes(audio_to_bytes(audio, fmt="MP3"))
-    result = transcribe(path, model=model, params=PRESETS[Preset.OTHER])
+    result = transcribe(path, model=model, params=TRANSCRIPTION_PRESETS[TranscriptionPreset.OTHER])
     ref_intervals, ref_pitches = reference_notes(midi)
     est_intervals = np.array([[n.start_s, n.end_s] for n in result.notes])
     est_pitches = np.array([440.0 * 2 ** ((n.pitch - 69) / 12) for n in result.notes])
@@ -353,8 +353,13 @@ def test_cli_json_reports_errors(cli_inputs, capsys):
 
 def test_cli_rejects_bad_parameters(cli_inputs, capsys):
     good, _, out = cli_inputs
-    assert main(["transcribe", str(good), "--out-dir", str(out), "--onset-threshold", "3"]) == 2
-    assert "onset_threshold" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:
+        main(["transcribe", str(good), "--out-dir", str(out), "--onset-threshold", "3"])
+    assert refused.value.code == 2
+    assert "--onset-threshold" in capsys.readouterr().err
+    bad_band = ["--min-freq-hz", "500", "--max-freq-hz", "100"]  # each in range, not together
+    assert main(["transcribe", str(good), "--out-dir", str(out), *bad_band]) == 2
+    assert "min_frequency_hz" in capsys.readouterr().err
 
 
 def test_soundfile_mp3_writer_is_available():

@@ -3,67 +3,26 @@ bundled model's music; upload music, train a model on it, see its verdict and ev
 tune from that model.
 
 A real `streamlit run` on a free port (waited for at /_stcore/health), driven by Playwright in
-Debian's Chromium; training is a real Keras job process. An <audio> element whose duration is
-above zero proves the page received audio the browser can play.
+Debian's Chromium (the harness: tests/e2e/conftest.py); training is a real Keras job process. An
+<audio> element whose duration is above zero proves the page received audio the browser can play.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import MUSIC_FIXTURES
+from tests.e2e.conftest import AUDIO_DURATION_JS, FINISHED, RUN_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-RUN_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from benchmarks._server import app_server
-
-    log = tmp_path_factory.mktemp("logs") / "streamlit.log"
-    with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:
-        yield server.url
-
-
-FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 TRAIN_TIMEOUT_MS = 300_000
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(),
-                                    reason="Debian's chromium is not installed")
-
-
-@pytest.fixture
-def page(app_url: str) -> Iterator[Page]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_default_timeout(RUN_TIMEOUT_MS)
-            page.goto(app_url)
-            page.wait_for_selector(FINISHED)
-            yield page
-        finally:
-            browser.close()
 
 
 def _click_and_wait_for_audio(page: Page, button: Locator) -> float:
@@ -71,16 +30,7 @@ def _click_and_wait_for_audio(page: Page, button: Locator) -> float:
     button.click()
     page.wait_for_selector("audio")
     page.wait_for_selector(FINISHED)
-    return float(page.evaluate(
-        """() => new Promise((resolve, reject) => {
-            const audio = document.querySelector('audio');
-            if (!audio) { reject(new Error('no audio element')); return; }
-            if (audio.readyState >= 1) { resolve(audio.duration); return; }
-            audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
-            audio.addEventListener('error', () => reject(new Error('audio error')));
-            audio.load();
-        })"""
-    ))
+    return float(page.evaluate(AUDIO_DURATION_JS, 0))
 
 
 def _choose_option(page: Page, box: Locator, name: str, attempts: int = 3) -> None:
@@ -105,14 +55,12 @@ def _open_page(page: Page, title: str) -> None:
     page.wait_for_selector(FINISHED)
 
 
-@needs_chromium
 def test_play_me_a_new_tune_in_the_browser(page: Page) -> None:
     button = page.get_by_role("button", name="tune")
     button.wait_for()
     assert _click_and_wait_for_audio(page, button) > 0
 
 
-@needs_chromium
 def test_judge_the_bundled_model_in_the_browser(page: Page) -> None:
     _open_page(page, "Evaluate")
     page.get_by_text("Held-out perplexity").first.wait_for()
@@ -123,7 +71,6 @@ def test_judge_the_bundled_model_in_the_browser(page: Page) -> None:
     assert page.locator("[data-testid='stException']").count() == 0
 
 
-@needs_chromium
 def test_upload_train_and_play_my_own_model(page: Page) -> None:
     from playwright.sync_api import expect
 

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import REPO
-from tests.e2e.test_journey import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
+from tests.conftest import FIXTURES
+from tests.e2e.conftest import (
+    AUDIO_DURATION_JS,
     FINISHED,
     RUN_TIMEOUT_MS,
-    needs_chromium,
+    chromium_options,
+    fake_microphone_args,
 )
 
 if TYPE_CHECKING:
@@ -27,43 +27,17 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-HUMMED_TUNE = REPO / "tests" / "fixtures" / "hummed_tune.wav"
+HUMMED_TUNE = FIXTURES / "hummed_tune.wav"
 RECORDING_S = 10.0  # as long as the fixture: Chromium loops the file
-# The duration of the page's index-th <audio> once the browser knows it (fails after 60 s).
-AUDIO_DURATION_JS = """(index) => new Promise((resolve, reject) => {
-    const deadline = Date.now() + 60000;
-    const check = () => {
-        const audio = document.querySelectorAll('audio')[index];
-        if (audio && audio.readyState >= 1 && audio.duration > 0) { resolve(audio.duration); }
-        else if (Date.now() > deadline) { reject(new Error('no playable audio ' + index)); }
-        else { setTimeout(check, 50); }
-    };
-    check();
-})"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from benchmarks._server import app_server
-
-    log = tmp_path_factory.mktemp("logs") / "streamlit.log"
-    with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:
-        yield server.url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One Chromium whose microphone plays the hummed tune; each test opens its own context."""
     from playwright.sync_api import sync_playwright
 
-    args = [
-        *CHROMIUM_ARGS,
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={HUMMED_TUNE}",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        browser = p.chromium.launch(**chromium_options(*fake_microphone_args(HUMMED_TUNE)))
         yield browser
         browser.close()
 
@@ -87,7 +61,6 @@ def _midi_download_hash(page: Page) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@needs_chromium
 def test_a_share_link_plays_the_same_piece_in_a_fresh_browser(browser: Browser,
                                                               app_url: str) -> None:
     page = _new_page(browser, f"{app_url}/generate")
@@ -123,7 +96,6 @@ def test_a_share_link_plays_the_same_piece_in_a_fresh_browser(browser: Browser,
     fresh.context.close()
 
 
-@needs_chromium
 def test_hum_into_the_microphone_and_hear_it_continued(browser: Browser, app_url: str) -> None:
     page = _new_page(browser, f"{app_url}/generate")
     page.get_by_text("Hum, sing or play it to me").click()
