@@ -27,6 +27,7 @@ import numpy as np
 from core.data.datasets import SPLIT_SEED, load_dataset
 from core.evaluation.report import PIECE_LENGTH_S, evaluate_model
 from core.evaluation.style import compare_style, real_set_figures, usable_real_pieces
+from core.evaluation.verdicts import summary_figures
 from core.generation.sampler import PAGE_TEMPO_BPM, Generator
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.model.model_data import read_heldout
@@ -75,7 +76,7 @@ def style_run(generator: Generator, *, seed: int) -> dict[str, Any]:
         "pitch_class_entropy_real": round(metrics["pitch_class_entropy"].real, 3),
         "overlap_ratios": {k: round(v.ratio, 3) for k, v in report.style.overlaps.items()},
         "longest_copy_bars_max": round(max(o.longest_bars for o in report.originality), 2),
-        "share_under_2_bars": round(report.summary()["originality"]["share_under_flag"], 3),
+        "share_under_2_bars": round(summary_figures(report)["originality"]["share_under_flag"], 3),
         "pace_persistence": round(pace_persistence(list(report.pieces)), 2),
     }
 

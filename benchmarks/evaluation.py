@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 from core.evaluation.report import PIECE_LENGTH_S, evaluate_pieces, generate_pieces
+from core.evaluation.verdicts import summary_figures
 from core.generation.sampler import Generator
 from core.model.model_data import clear_index_cache, load_index
 
@@ -45,7 +46,7 @@ def run() -> dict[str, Any]:
     started = time.perf_counter()
     index = load_index(generator.path)
     index_build_s = time.perf_counter() - started
-    summary = report.summary()
+    summary = summary_figures(report)
     return {
         "pieces": PIECES,
         "piece_length_s": PIECE_LENGTH_S,

@@ -29,6 +29,8 @@ from core.evaluation import (
     evaluate_pieces,
     model_verdict,
     piece_without_primer,
+    report_to_dict,
+    summary_sentences,
 )
 from core.generation import PAGE_TEMPO_BPM, Generator
 from core.model import COPY_FLAG_BARS, load_index, passage_excerpt
@@ -157,7 +159,7 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
 
 
 def show_summary(report: EvaluationReport) -> None:
-    sentences = report.sentences()
+    sentences = summary_sentences(report)
     st.markdown(f"**Summary of {len(report.pieces)} piece(s)**")
     for icon, area in (("🧠", "model"), ("🎼", "style"), ("🔍", "originality")):
         st.markdown(f"{icon} **{area.capitalize()}.** {plain(sentences[area])}")
@@ -168,7 +170,7 @@ def show_summary(report: EvaluationReport) -> None:
 def style_section(report: EvaluationReport) -> None:
     st.markdown("#### Does it sound like the music it learned?")
     style = report.style
-    st.markdown(plain(report.sentences()["style"]))
+    st.markdown(plain(summary_sentences(report)["style"]))
     sc, pce = style.metrics["scale_consistency"], style.metrics["pitch_class_entropy"]
     cols = st.columns(4)
     cols[0].metric("Stays in one key", f"{sc.generated:.2f}", delta=f"real music {sc.real:.2f}",
@@ -245,7 +247,7 @@ def pieces_table(report: EvaluationReport) -> pd.DataFrame:
 
 def originality_section(report: EvaluationReport, model_path: Path) -> None:
     st.markdown("#### Is it original, or copied from the training music?")
-    st.markdown(plain(report.sentences()["originality"]))
+    st.markdown(plain(summary_sentences(report)["originality"]))
     st.caption(EXPLANATIONS["copied"] + " " + EXPLANATIONS["found_share"])
     copied = [(p, o) for p, o in zip(report.pieces, report.originality, strict=True)
               if o.longest is not None]
@@ -284,7 +286,7 @@ def _ogg(piece: Piece) -> bytes:
 
 def degeneracy_section(report: EvaluationReport) -> None:
     st.markdown("#### Does it get stuck?")
-    st.markdown(plain(report.sentences()["degeneracy"]))
+    st.markdown(plain(summary_sentences(report)["degeneracy"]))
     st.caption(EXPLANATIONS["degeneracy"])
 
 
@@ -292,6 +294,6 @@ def details_section(report: EvaluationReport) -> None:
     st.markdown("#### Piece by piece")
     st.dataframe(pieces_table(report), hide_index=True)
     st.download_button("Download every figure (JSON)",
-                       json.dumps(report.to_dict(), indent=1, sort_keys=True),
+                       json.dumps(report_to_dict(report), indent=1, sort_keys=True),
                        file_name=f"evaluation-{report.model_name}.json",
                        mime="application/json", key="evaluate_download", icon="📊")

@@ -20,6 +20,7 @@ import numpy as np
 import pretty_midi
 
 from core.errors import InvalidMusicError, InvalidSoundfontError
+from core.music.midi import first_tempo_bpm, read_midi
 
 log = logging.getLogger(__name__)
 
@@ -155,30 +156,6 @@ def _synth_for(soundfont: Path, sample_rate_hz: int) -> _LoadedSynth:
 # ---------------------------------------------------------------- MIDI → audio
 
 
-def load_midi(midi: bytes | Path | str | pretty_midi.PrettyMIDI) -> pretty_midi.PrettyMIDI:
-    """Bytes, a path or a PrettyMIDI → PrettyMIDI.
-
-    Raises:
-        InvalidMusicError: not a readable MIDI file (the message names the file).
-    """
-    if isinstance(midi, pretty_midi.PrettyMIDI):
-        return midi
-    if isinstance(midi, bytes):
-        name, data = "MIDI data", midi
-    else:
-        path = Path(midi)
-        name = path.name
-        if not path.is_file():
-            raise InvalidMusicError(f"{name}: no such file")
-        data = path.read_bytes()
-    if not data.startswith(b"MThd"):
-        raise InvalidMusicError(f"{name}: not a MIDI file (it does not start with a MIDI header)")
-    try:
-        return pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except Exception as error:  # mido and pretty_midi raise many types for corrupt files
-        raise InvalidMusicError(f"{name}: the MIDI file is corrupt ({error})") from error
-
-
 @dataclass(frozen=True, order=True)
 class _Event:
     time_s: float
@@ -216,11 +193,6 @@ def _events(
     return events, channels
 
 
-def _first_tempo_bpm(midi: pretty_midi.PrettyMIDI) -> float:
-    _, tempi = midi.get_tempo_changes()
-    return float(tempi[0]) if len(tempi) else 120.0
-
-
 def midi_to_audio(
     midi: bytes | Path | str | pretty_midi.PrettyMIDI,
     *,
@@ -253,8 +225,8 @@ def midi_to_audio(
         raise ValueError(f"program must be a General MIDI program 0..127, not {program}")
     if tempo_bpm is not None and tempo_bpm <= 0:
         raise ValueError(f"tempo_bpm must be positive, not {tempo_bpm}")
-    parsed = load_midi(midi)
-    time_scale = _first_tempo_bpm(parsed) / tempo_bpm if tempo_bpm else 1.0
+    parsed = read_midi(midi)
+    time_scale = first_tempo_bpm(parsed) / tempo_bpm if tempo_bpm else 1.0
     events, channels = _events(parsed, time_scale)
     end_s = (max((e.time_s for e in events), default=0.0)) + RELEASE_TAIL_S
     if end_s > MAX_RENDER_S:

@@ -13,8 +13,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.commands._common import int_in, print_json, seed_in, stderr_progress
+
+if TYPE_CHECKING:
+    from core.evaluation.records import EvaluationReport
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,15 +63,13 @@ def run(args: argparse.Namespace) -> int:
     from core.data.datasets import load_files
     from core.errors import EvaluationError
     from core.evaluation.report import (
-        MAX_COUNT,
         check_model_folder,
         evaluate_model,
         evaluate_pieces,
+        report_to_dict,
     )
     from core.generation.sampler import Generator
 
-    if not 1 <= args.count <= MAX_COUNT:
-        raise EvaluationError(f"--count must be within 1..{MAX_COUNT} (got {args.count})")
     generator = Generator.from_folder(args.model)
     assert generator.path is not None
     check_model_folder(generator.path)  # before any generating or reading
@@ -84,18 +86,17 @@ def run(args: argparse.Namespace) -> int:
     for line in report.skipped:
         print(f"skipped {line}", file=sys.stderr)
     if args.json:
-        print_json(report.to_dict())
+        print_json(report_to_dict(report))
         return 0
     print_text(report)
     return 0
 
 
-def print_text(report: object) -> None:
-    from core.evaluation.report import EvaluationReport
+def print_text(report: EvaluationReport) -> None:
+    from core.evaluation.verdicts import summary_sentences
 
-    assert isinstance(report, EvaluationReport)
     print(f"Evaluation of {report.model_name} on {len(report.pieces)} piece(s)")
-    for area, sentence in report.sentences().items():
+    for area, sentence in summary_sentences(report).items():
         print(f"- {area}: {sentence}")
     print()
     print(f"{'piece':<24} {'key':>5} {'entropy':>7} {'copied bars':>11} {'found':>6}  stuck")

@@ -2,18 +2,24 @@
 the report and its plain-words verdicts."""
 
 from core.evaluation.features import NOTE_LENGTH_LABELS
+from core.evaluation.records import EvaluationReport, ModelFigures
 from core.evaluation.report import (
     DEFAULT_COUNT,
     FIRST_PIECE_SEED,
-    EvaluationReport,
-    ModelFigures,
     check_model_folder,
     evaluate_model,
     evaluate_pieces,
     new_notes_in_key,
     piece_without_primer,
+    report_to_dict,
 )
-from core.evaluation.verdicts import EXPLANATIONS, FEATURE_TITLES, GOOD_OVERLAP_RATIO, model_verdict
+from core.evaluation.verdicts import (
+    EXPLANATIONS,
+    FEATURE_TITLES,
+    GOOD_OVERLAP_RATIO,
+    model_verdict,
+    summary_sentences,
+)
 
 __all__ = [
     "DEFAULT_COUNT",
@@ -30,4 +36,6 @@ __all__ = [
     "model_verdict",
     "new_notes_in_key",
     "piece_without_primer",
+    "report_to_dict",
+    "summary_sentences",
 ]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.evaluation.degeneracy import FLAG_BAR_REPEATS
+from core.evaluation.records import EvaluationReport, ModelFigures
 from core.model.training_notes import COPY_FLAG_BARS, WINDOW_NOTES
-
-if TYPE_CHECKING:
-    from core.evaluation.report import EvaluationReport, ModelFigures
 
 # Within these of the real music's value, a figure reads as "about the same".
 SAME_SCALE_CONSISTENCY = 0.03

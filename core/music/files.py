@@ -14,11 +14,9 @@ import zipfile
 from enum import Enum
 from pathlib import Path
 
-import pretty_midi
-
 from core.errors import FileTooLargeError, InvalidMusicError
 from core.music.keys import estimate_key, key_name
-from core.music.midi import pretty_midi_to_notes, quantize
+from core.music.midi import first_tempo_bpm, pretty_midi_to_notes, quantize, read_midi
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, DEFAULT_TEMPO_BPM, Note, Piece
 from core.settings import setting_value
 
@@ -184,26 +182,9 @@ def _with_key(piece: Piece) -> Piece:
 
 
 def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
-    try:
-        midi = pretty_midi.PrettyMIDI(io.BytesIO(data))
-    except ValueError as error:
-        if "tick" in str(error):
-            raise InvalidMusicError(
-                f"{name}: the MIDI file has absurd timing values and is likely corrupt"
-            ) from error
-        raise InvalidMusicError(f"{name}: the MIDI file is corrupt ({error})") from error
-    except (ZeroDivisionError, OverflowError) as error:  # tempo 0 or 0 ticks per quarter note
-        raise InvalidMusicError(
-            f"{name}: the MIDI file has a tempo or a division of zero, so its notes have no time"
-        ) from error
-    except (OSError, EOFError, KeyError, IndexError, TypeError) as error:
-        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-        raise InvalidMusicError(
-            f"{name}: the MIDI file is truncated or corrupt ({detail})"
-        ) from error
+    midi = read_midi(data, name=name)
     notes = pretty_midi_to_notes(midi, steps_per_quarter=steps_per_quarter)
-    _, tempi = midi.get_tempo_changes()
-    tempo = float(tempi[0]) if len(tempi) else DEFAULT_TEMPO_BPM
+    tempo = first_tempo_bpm(midi)
     return _with_key(Piece(Path(name).stem, notes, steps_per_quarter, round(tempo, 3)))
 
 

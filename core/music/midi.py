@@ -1,16 +1,74 @@
-"""Pieces and MIDI: notes snapped to the grid, pretty_midi in and out, exact on the grid."""
+"""Pieces and MIDI: the one MIDI reader, notes snapped to the grid, pretty_midi in and out."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable
+from pathlib import Path
 
 import pretty_midi
 
-from core.music.piece import Note, Piece
+from core.errors import InvalidMusicError
+from core.music.piece import DEFAULT_TEMPO_BPM, Note, Piece
 
 OUTPUT_VELOCITY = 80
 
 OUTPUT_TICKS_PER_QUARTER = 480  # divisible by every grid in GRIDS, so decoding is exact
+MIDI_HEADER = b"MThd"
+DEFAULT_MIDI_NAME = "MIDI data"  # how MIDI bytes without a name are named in refusals
+
+
+def read_midi(
+    source: bytes | Path | str | pretty_midi.PrettyMIDI, *, name: str | None = None
+) -> pretty_midi.PrettyMIDI:
+    """MIDI bytes, a path or a PrettyMIDI → PrettyMIDI (a PrettyMIDI is returned as it is).
+
+    Raises:
+        InvalidMusicError: no such file, not a MIDI file, or a corrupt one; the message starts
+            with the file's name (`name`, else the path's name, else "MIDI data").
+    """
+    if isinstance(source, pretty_midi.PrettyMIDI):
+        return source
+    if isinstance(source, bytes):
+        label, data = name or DEFAULT_MIDI_NAME, source
+    else:
+        path = Path(source)
+        label = name or path.name
+        if not path.is_file():
+            raise InvalidMusicError(f"{label}: no such file")
+        data = path.read_bytes()
+    if not data.startswith(MIDI_HEADER):
+        raise InvalidMusicError(f"{label}: not a MIDI file (it does not start with a MIDI header)")
+    return _parse_midi(data, label)
+
+
+def _parse_midi(data: bytes, label: str) -> pretty_midi.PrettyMIDI:
+    """pretty_midi's (and mido's) many exception types → one refusal that says why."""
+    try:
+        return pretty_midi.PrettyMIDI(io.BytesIO(data))
+    except ValueError as error:
+        if "tick" in str(error):
+            raise InvalidMusicError(
+                f"{label}: the MIDI file has absurd timing values and is likely corrupt"
+            ) from error
+        raise InvalidMusicError(f"{label}: the MIDI file is corrupt ({error})") from error
+    except (ZeroDivisionError, OverflowError) as error:  # tempo 0 or 0 ticks per quarter note
+        raise InvalidMusicError(
+            f"{label}: the MIDI file has a tempo or a division of zero, so its notes have no time"
+        ) from error
+    except (OSError, EOFError, KeyError, IndexError, TypeError) as error:
+        detail = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise InvalidMusicError(
+            f"{label}: the MIDI file is truncated or corrupt ({detail})"
+        ) from error
+    except Exception as error:  # anything else mido or pretty_midi raise for a corrupt file
+        raise InvalidMusicError(f"{label}: the MIDI file is corrupt ({error})") from error
+
+
+def first_tempo_bpm(midi: pretty_midi.PrettyMIDI) -> float:
+    """The file's first tempo, or `DEFAULT_TEMPO_BPM` when it sets none."""
+    _, tempi = midi.get_tempo_changes()
+    return float(tempi[0]) if len(tempi) else DEFAULT_TEMPO_BPM
 
 
 def quantize(
@@ -75,8 +133,6 @@ def piece_to_midi(
 
 
 def midi_to_bytes(midi: pretty_midi.PrettyMIDI) -> bytes:
-    import io
-
     buffer = io.BytesIO()
     midi.write(buffer)
     return buffer.getvalue()
