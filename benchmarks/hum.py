@@ -125,7 +125,7 @@ def browser_stop_to_playing_s() -> list[float]:
 
 def run() -> dict[str, Any]:
     from core.generation.sampler import Generator
-    from core.transcription.basic_pitch import load_model
+    from core.transcription.model import load_model
 
     began = time.perf_counter()
     model = load_model()

@@ -31,8 +31,9 @@ from core.music.midi import midi_to_bytes, piece_to_midi
 from core.tokens.scheme import tokens_to_piece
 from core.training.data import evaluate, evaluation_windows
 from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import TRAINING_PRESETS, train
+from core.training.loop import train
 from core.training.ngram import ngram_baseline
+from core.training.presets import TRAINING_PRESETS
 
 COLLECTION = "essenFolksong/erk20.abc"
 TRAIN_SIZES = (5, 30, 150)

@@ -38,7 +38,7 @@ SPEED_GOAL_RATIO = 40.0
 
 def run() -> dict[str, Any]:
     from core.data.datasets import load_dataset
-    from core.training.loop import TrainingConfig
+    from core.training.config import TrainingConfig
 
     config = TrainingConfig()
     dataset = load_dataset([DATASET], config=config.encoding())

@@ -32,7 +32,8 @@ GOAL_FIRST_TRANSCRIPTION_S = 10.0
 _FIRST_RUN_CODE = """
 import json, sys, time
 began = time.perf_counter()
-from core.transcription.basic_pitch import load_model, transcribe
+from core.transcription.basic_pitch import transcribe
+from core.transcription.model import load_model
 imported = time.perf_counter()
 model = load_model()
 loaded = time.perf_counter()
@@ -54,7 +55,8 @@ def tiled_clip(path: Path, seconds: float) -> Path:
 
 
 def run() -> dict[str, Any]:
-    from core.transcription.basic_pitch import load_model, transcribe
+    from core.transcription.basic_pitch import transcribe
+    from core.transcription.model import load_model
 
     with tempfile.TemporaryDirectory() as tmp:
         warm_clip = tiled_clip(Path(tmp) / "warm.wav", WARM_CLIP_S)

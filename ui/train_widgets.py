@@ -67,7 +67,7 @@ def data_picker() -> DataChoice:
 
 
 # The page starts on "quick": a visitor in a browser wants a first result in minutes. The CLI's
-# default (DEFAULT_PRESET, "thorough") is the one the quality goal is measured with.
+# default (DEFAULT_TRAINING_PRESET, "thorough") is the one the quality goal is measured with.
 PAGE_DEFAULT_PRESET = "quick"
 
 

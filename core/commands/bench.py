@@ -2,16 +2,25 @@
 
 Each benchmark is a module `benchmarks/<name>.py` with `run() -> dict` returning its
 figures (ratios against a baseline measured in the same process where the issue names one).
+Each run also writes them, dated, to `docs/benchmarks/results/<name>.json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib
+import os
 import pkgutil
+import platform
+from pathlib import Path
+from typing import Any
 
 import benchmarks
 from core.commands._common import print_json
+from core.storage.files import REPO_DIR, atomic_write_json
+
+RESULTS_DIR = REPO_DIR / "docs" / "benchmarks" / "results"
 
 # The order they run in when no name is given.
 BENCHMARK_ORDER = (
@@ -49,6 +58,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"{', '.join(OPT_IN)} only when named: it trains full models, hours on a CPU)",
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--results-dir",
+        type=Path,
+        default=RESULTS_DIR,
+        metavar="DIR",
+        help="where each benchmark's figures are written as NAME.json, dated (default "
+        "docs/benchmarks/results/); --no-save writes none",
+    )
+    parser.add_argument("--no-save", action="store_true", help="print only, write no file")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
     for name in names:
         figures = importlib.import_module(f"benchmarks.{name}").run()
         results[name] = figures
+        if not args.no_save:
+            save_results(args.results_dir, name, figures)
         if not args.json:
             print(f"== {name}")
             for key, value in figures.items():
@@ -69,3 +89,19 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(results)
     return 0
+
+
+def save_results(folder: Path, name: str, figures: dict[str, Any]) -> Path:
+    """`folder/NAME.json`: the figures with the date and the machine they were measured on, so
+    docs/benchmarks.md cites a file the benchmark wrote rather than numbers typed by hand."""
+    path = Path(folder) / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "benchmark": name,
+        "measured_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        "python": platform.python_version(),
+        "figures": figures,
+    }
+    atomic_write_json(path, record)
+    return path

@@ -3,7 +3,8 @@
 The Evaluate page flags a piece whose longest passage found note for note in one training piece
 lasts `COPY_FLAG_BARS` or more (`core.model.training_notes`: the melody of the sorted notes as
 steps of (pitch interval, onset gap), runs of 8-note windows). Folk tunes share stock phrases, so
-the folk model sometimes sang one on for 2 bars (3 of 90 pieces in `bench bundled_style`).
+the folk model sometimes sang one on for 2 bars (models/README.md, "The sampler breaks off
+copies").
 
 The sampler writes notes in that very order (time moves forward, a chord's pitches ascend), so
 this guard follows the runs the index would find, as the piece grows: 8 notes that match a

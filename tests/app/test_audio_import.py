@@ -3,18 +3,24 @@ dataset". Transcription is patched (the tab is under test, not Basic Pitch)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.errors import InvalidAudioError
-from core.transcription.basic_pitch import (
-    NoteEvent,
-    Transcription,
-    TranscriptionParams,
-    TranscriptionPreset,
-)
+from core.transcription.basic_pitch import Transcription
+from core.transcription.events import NoteEvent
+from core.transcription.params import TranscriptionParams, TranscriptionPreset
 from tests.app.shown import shown_all
 from tests.conftest import FIXTURES
+
+
+@pytest.fixture(autouse=True)
+def _main_module_restored(monkeypatch):
+    """AppTest leaves its temporary script as `__main__`; a process pool started later (the
+    parse cache's, by "spawn") would run that script in every worker and break."""
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
 
 def _script() -> None:
@@ -81,6 +87,59 @@ def test_batch_goes_on_after_a_bad_file_and_adds_to_my_dataset(
     assert [f.name for f in added] == ["tune.mid"]
     assert "Added tune.mid" in " ".join(shown_all(at.success))
     assert len(read_music(added[0].path)[0].notes) == 16
+
+
+TRIPLET_TEMPO_BPM = 120.0
+QUARTER_S = 60.0 / TRIPLET_TEMPO_BPM
+# Eighth-note triplets as sung: the second and third of each come 1/15 of a quarter late and
+# early (33 ms at 120 BPM), so both lie nearer the off-beat sixteenth than their own triplet.
+TRIPLET_ONSETS_Q = (0.0, 0.4, 0.6)
+TRIPLET_BEATS = 8
+TRIPLET_PITCHES = (60, 62, 64, 65, 67, 69, 71)
+
+
+def _fake_triplets(audio, *, name=None, params=None, **_):
+    notes = tuple(
+        NoteEvent((beat + onset_q) * QUARTER_S, (beat + onset_q + 0.3) * QUARTER_S,
+                  TRIPLET_PITCHES[(3 * beat + index) % len(TRIPLET_PITCHES)], 0.6)
+        for beat in range(TRIPLET_BEATS)
+        for index, onset_q in enumerate(TRIPLET_ONSETS_Q)
+    )
+    return Transcription(name or "audio", notes, 5.0, params or TranscriptionParams(), 0.1)
+
+
+def test_sung_triplets_added_on_a_triplet_grid_keep_their_triplets(
+    isolated_data_dir, fake_transcription, monkeypatch
+):
+    """Quantized once, at the dataset's grid: snapped to sixteenths first, the second and third
+    note of every triplet would share the off-beat sixteenth, and one triplet step would be lost."""
+    import core.transcription as transcription
+    from core.data import load_sources
+    from core.music.piece import GRIDS
+    from core.tokens import EncodingConfig
+    from ui import state
+
+    monkeypatch.setattr(transcription, "transcribe", _fake_triplets)
+    triplet_grid = GRIDS["eighth triplet"]
+    at = AppTest.from_function(_script, default_timeout=60)
+    at.session_state[state.DATASET_ENCODING] = EncodingConfig(
+        steps_per_quarter=triplet_grid
+    ).to_dict()
+    at.run()
+    at.get("file_uploader")[0].set_value(
+        ("triplets.wav", (FIXTURES / "vocadito_10.wav").read_bytes(), "audio/wav")
+    )
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    at.number_input(key="data_audio_tempo_triplets.wav").set_value(TRIPLET_TEMPO_BPM).run()
+    at.button(key="data_audio_add_triplets.wav").click().run()
+    assert not at.exception
+    [folder] = (isolated_data_dir / "workspaces").glob("*/music")
+    loaded = load_sources([folder], steps_per_quarter=triplet_grid)
+    [piece] = loaded.pieces
+    assert piece.tempo_bpm == pytest.approx(TRIPLET_TEMPO_BPM)
+    assert [n.onset_step for n in piece.notes] == list(range(3 * TRIPLET_BEATS))
+    assert f"({3 * TRIPLET_BEATS} notes at 120 BPM)" in " ".join(shown_all(at.success))
 
 
 @pytest.mark.slow

@@ -19,7 +19,7 @@ from core.model.network import ModelConfig
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.storage.files import atomic_write_json, new_workspace_id, workspace_dir
 from core.tokens.scheme import piece_to_tokens
-from core.training.loop import TrainingConfig
+from core.training.config import TrainingConfig
 from tests.app.shown import shown
 from tests.conftest import REPO
 from ui import evaluation as ev

@@ -16,7 +16,8 @@ from core.model.network import ModelConfig, build_model
 from core.storage.files import new_workspace_id, workspace_dir
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
-from core.training.loop import QUICK_STEPS, THOROUGH_INPUT_DROPOUT, TrainingConfig
+from core.training.config import TrainingConfig
+from core.training.presets import QUICK_STEPS, THOROUGH_INPUT_DROPOUT
 from tests.app.shown import shown
 from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO

@@ -9,7 +9,7 @@ from core.model.folder import save_model_folder
 from core.model.network import ModelConfig, build_model
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
-from core.training.loop import TrainingConfig
+from core.training.config import TrainingConfig
 
 PAGES = [  # every page of the app, as st.navigation lists them
     "app_pages/home.py",

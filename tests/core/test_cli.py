@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO
 
 
-def cli(*args: str, env_data=None) -> subprocess.CompletedProcess:
+def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
         cwd=REPO,
@@ -164,7 +164,7 @@ def test_train_options_override_the_preset_and_refuse_a_shape_when_fine_tuning()
     import argparse
 
     from core.commands.train import add_arguments, configs_from_args
-    from core.training.loop import TRAINING_PRESETS
+    from core.training.presets import TRAINING_PRESETS
 
     parser = argparse.ArgumentParser()
     add_arguments(parser)
@@ -175,3 +175,15 @@ def test_train_options_override_the_preset_and_refuse_a_shape_when_fine_tuning()
     assert plain == TRAINING_PRESETS["thorough"].training
     with pytest.raises(ValueError, match="from-scratch"):
         configs_from_args(parser.parse_args(["--units", "64"]))
+
+
+def test_bench_writes_each_benchmark_s_figures_dated(tmp_path):
+    import json
+
+    from core.commands.bench import save_results
+
+    path = save_results(tmp_path / "results", "encoding", {"files": 3, "ratio": 1.5})
+    record = json.loads(path.read_text())
+    assert path.name == "encoding.json" and record["benchmark"] == "encoding"
+    assert record["figures"] == {"files": 3, "ratio": 1.5}
+    assert record["measured_at"][:2] == "20" and "CPUs" in record["machine"]

@@ -16,8 +16,8 @@ from core.jobs.records import JobRequest, JobState, JobStatus
 from core.model.network import ModelConfig
 from core.tokens.config import EncodingConfig
 from core.training.checkpoints import TrainingState
-from core.training.loop import TrainingConfig
-from core.transcription.basic_pitch import TranscriptionParams
+from core.training.config import TrainingConfig
+from core.transcription.params import TranscriptionParams
 
 # One non-default value of every config, so a field the round trip drops shows up.
 EXAMPLES: list[Config] = [

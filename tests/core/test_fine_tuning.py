@@ -24,6 +24,8 @@ from core.jobs.records import JobRequest
 from core.model.folder import load_model_folder
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
+from core.training.checkpoints import read_checkpoint_state
+from core.training.config import TrainingConfig
 from core.training.data import (
     allowed_shifts,
     make_windows,
@@ -31,14 +33,10 @@ from core.training.data import (
     training_stream,
     transposition_tables,
 )
-from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import (
-    TRAINING_PRESETS,
-    TrainingConfig,
-    TrainingProgress,
-    read_checkpoint_state,
-    train,
-)
+from core.training.fine_tuning import TrainingStart, fine_tuning_setup, training_start
+from core.training.loop import train
+from core.training.presets import TRAINING_PRESETS
+from core.training.records import TrainingProgress
 from tests.core.training_fixtures import (
     TINY_MODEL,
     TINY_TRAINING,
@@ -362,6 +360,15 @@ def test_fine_tuning_setup_reads_the_base_and_checks_the_grid(base_dir: Path) ->
         fine_tuning_setup(str(base_dir), EncodingConfig(steps_per_quarter=3))
     with pytest.raises(InvalidModelError):
         fine_tuning_setup(str(base_dir.parent / "missing"))
+
+
+@pytest.mark.slow
+def test_training_start_is_the_base_or_the_scratch_settings(base_dir: Path) -> None:
+    augmented = replace(TINY_TRAINING, augmentation=True, transpose_semitones=2)
+    base = training_start(str(base_dir), replace(TINY_MODEL, units=16), augmented)
+    assert base == TrainingStart(TINY_MODEL, GRID, Vocabulary.for_grid(GRID), base_dir.resolve())
+    scratch = training_start(None, replace(TINY_MODEL, units=16), augmented)
+    assert scratch == TrainingStart(replace(TINY_MODEL, units=16), augmented.encoding(), None, None)
 
 
 # ---------------------------------------------------------------- the command and jobs

@@ -23,7 +23,7 @@ from core.generation.sampler import (
     creativity_to_settings,
 )
 from core.music.piece import Note
-from core.transcription.basic_pitch import NoteEvent, load_model
+from core.transcription.events import NoteEvent
 from core.transcription.humming import (
     MIN_PITCHED_SHARE,
     MIN_TUNE_NOTES,
@@ -33,6 +33,7 @@ from core.transcription.humming import (
     notes_to_melody,
     recording_to_heard_tune,
 )
+from core.transcription.model import load_model
 from tests.conftest import FIXTURES, REPO
 
 HUMMED = FIXTURES / "hummed_tune.wav"

@@ -9,14 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.transcription.basic_pitch import (
-    Activations,
-    NoteEvent,
-    TranscriptionParams,
-    audio_to_activations,
-    csv_to_note_events,
-    load_model,
-)
+from core.transcription.events import NoteEvent, csv_to_note_events
+from core.transcription.inference import Activations, audio_to_activations
+from core.transcription.model import load_model
 from core.transcription.note_creation import (
     MIDI_OFFSET,
     N_PITCHES,
@@ -26,6 +21,7 @@ from core.transcription.note_creation import (
     min_note_length_frames,
     model_frames_to_time,
 )
+from core.transcription.params import TranscriptionParams
 from tests.conftest import FIXTURES
 
 VOCADITO = FIXTURES / "vocadito_10.wav"

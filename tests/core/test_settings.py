@@ -40,7 +40,7 @@ READERS: list[tuple[str, str, str, Callable[[float], float]]] = [
      lambda v: v * 60.0),
     ("TUNESMITH_MAX_MUSIC_FILE_MB", "core.music.files", "max_music_file_bytes",
      lambda v: int(v * 1e6)),
-    ("TUNESMITH_TRANSCRIBE_THREADS", "core.transcription.basic_pitch", "default_workers",
+    ("TUNESMITH_TRANSCRIBE_THREADS", "core.transcription.model", "default_workers",
      lambda v: v),
     ("TUNESMITH_PARSE_WORKERS", "core.data.parse_cache", "parse_workers", lambda v: v),
 ]

@@ -161,8 +161,8 @@ def test_a_primer_of_unknown_tokens_is_refused_before_generating(folk: Generator
 
 def test_kept_bars_and_a_hummed_tune_travel_by_link_too(folk: Generator) -> None:
     from core.generation.continuation import keep_bars
-    from core.transcription.basic_pitch import load_model
     from core.transcription.humming import recording_to_heard_tune
+    from core.transcription.model import load_model
     from tests.conftest import REPO
 
     original = folk.generate(

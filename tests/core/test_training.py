@@ -12,6 +12,8 @@ import pytest
 from core.errors import JobCancelled
 from core.model.folder import load_model_folder
 from core.model.model_data import HELDOUT_FILE, TRAINING_NOTES_FILE, load_index, read_heldout
+from core.training.checkpoints import has_checkpoint, read_checkpoint_state
+from core.training.config import TrainingConfig
 from core.training.data import (
     allowed_shifts,
     evaluation_windows,
@@ -19,13 +21,8 @@ from core.training.data import (
     training_dataset,
     transposition_tables,
 )
-from core.training.loop import (
-    TRAINING_PRESETS,
-    TrainingConfig,
-    has_checkpoint,
-    read_checkpoint_state,
-    train,
-)
+from core.training.loop import train
+from core.training.presets import TRAINING_PRESETS
 from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, patterned_dataset
 
 

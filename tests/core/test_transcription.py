@@ -18,18 +18,19 @@ from core.cli import main
 from core.errors import InvalidAudioError, JobCancelled
 from core.music.files import read_music
 from core.transcription.basic_pitch import (
-    TRANSCRIPTION_PRESETS,
-    NoteEvent,
     Transcription,
-    TranscriptionParams,
-    TranscriptionPreset,
-    activations_to_notes,
-    audio_to_activations,
-    csv_to_note_events,
-    load_model,
     transcribe,
+    transcription_to_dataset_midi,
     transcription_to_piece,
     transcription_to_training_midi,
+)
+from core.transcription.events import NoteEvent, csv_to_note_events
+from core.transcription.inference import activations_to_notes, audio_to_activations
+from core.transcription.model import load_model
+from core.transcription.params import (
+    TRANSCRIPTION_PRESETS,
+    TranscriptionParams,
+    TranscriptionPreset,
 )
 from tests.conftest import FIXTURES
 from tests.core.transcription_audio import (
@@ -164,6 +165,40 @@ def test_training_midi_is_quantized_one_instrument_and_readable(vocadito):
     assert pieces[0].notes[0].onset_step == 0
     piece = transcription_to_piece(vocadito, tempo_bpm=90.0)
     assert pieces[0].notes == piece.notes
+
+
+def test_dataset_midi_keeps_the_heard_times_so_any_grid_quantizes_it_once():
+    import io
+
+    import pretty_midi
+
+    from core.music.piece import GRIDS
+
+    tempo_bpm, origin_s = 90.0, 1.0
+    quarter_s = 60.0 / tempo_bpm
+    # Eighth triplets, the second and third of each sung 20 ms late; no time lies half-way
+    # between two steps of any grid, where rounding a tick could tip it either way.
+    notes = tuple(
+        NoteEvent(start, start + 0.3 * quarter_s, 60 + i % 5, 0.7)
+        for i in range(12)
+        for start in [origin_s + i * quarter_s / 3 + (0.02 if i % 3 else 0.0)]
+    )
+    result = Transcription("triplets.wav", notes, 6.0, TranscriptionParams())
+    data = transcription_to_dataset_midi(result, tempo_bpm=tempo_bpm)
+    [instrument] = pretty_midi.PrettyMIDI(io.BytesIO(data)).instruments
+    tick_s = quarter_s / 480
+    np.testing.assert_allclose(
+        [n.start for n in instrument.notes], [n.start_s - origin_s for n in notes], atol=tick_s
+    )
+    np.testing.assert_allclose(
+        [n.end for n in instrument.notes], [n.end_s - origin_s for n in notes], atol=tick_s
+    )
+    for grid in GRIDS.values():
+        [piece] = read_music(data, name="triplets.mid", steps_per_quarter=grid)
+        once = transcription_to_piece(result, tempo_bpm=tempo_bpm, steps_per_quarter=grid)
+        assert piece.notes == once.notes and piece.tempo_bpm == pytest.approx(tempo_bpm)
+    [triplets] = read_music(data, name="triplets.mid", steps_per_quarter=GRIDS["eighth triplet"])
+    assert [n.onset_step for n in triplets.notes] == list(range(12))
 
 
 def test_tempo_is_estimated_when_not_given():
@@ -309,7 +344,7 @@ def test_soundfile_mp3_writer_is_available():
 def test_the_shipped_model_is_basic_pitch_s_own_and_used_without_the_package(monkeypatch):
     import importlib.util
 
-    from core.transcription import basic_pitch as transcription
+    from core.transcription import model as transcription
 
     installed = transcription.default_model_path()
     assert installed != transcription.SHIPPED_MODEL_PATH  # the package's file, when installed

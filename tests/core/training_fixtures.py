@@ -9,7 +9,7 @@ from core.model.network import ModelConfig
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.piece import Note, Piece
 from core.tokens.config import EncodingConfig
-from core.training.loop import TrainingConfig
+from core.training.config import TrainingConfig
 
 PATTERN = (60, 62, 64, 65, 67, 65, 64, 62)  # a scale up and down, one note per eighth
 STEP = 2
