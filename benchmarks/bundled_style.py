@@ -28,7 +28,8 @@ from core.data.datasets import SPLIT_SEED, load_dataset
 from core.evaluation.report import PIECE_LENGTH_S, evaluate_model
 from core.evaluation.style import compare_style, real_set_figures, usable_real_pieces
 from core.evaluation.verdicts import summary_figures
-from core.generation.sampler import PAGE_TEMPO_BPM, Generator
+from core.generation.generator import Generator
+from core.generation.settings import PAGE_TEMPO_BPM
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.model.model_data import read_heldout
 from core.music.piece import Note, Piece

@@ -14,7 +14,7 @@ from typing import Any
 
 from core.evaluation.report import PIECE_LENGTH_S, evaluate_pieces, generate_pieces
 from core.evaluation.verdicts import summary_figures
-from core.generation.sampler import Generator
+from core.generation.generator import Generator
 from core.model.model_data import clear_index_cache, load_index
 
 PIECES = 20

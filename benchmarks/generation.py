@@ -14,7 +14,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from core.generation.sampler import DEFAULT_MODEL_DIR, Generator, SamplingSettings
+from core.generation.generator import DEFAULT_MODEL_DIR, Generator
+from core.generation.settings import SamplingSettings
 from core.model.folder import TrainedModel, load_model_folder
 from core.model.network import ModelConfig, build_model
 from core.tokens.config import EncodingConfig

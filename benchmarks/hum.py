@@ -41,7 +41,7 @@ def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]
     """One run of the whole chain: seconds per stage, and what it made."""
     from core.audio.rendering import audio_to_ogg_bytes, midi_to_audio
     from core.generation.primers import piece_to_primer
-    from core.generation.sampler import (
+    from core.generation.settings import (
         CREATIVITY_LEVELS,
         DEFAULT_CREATIVITY,
         creativity_to_settings,
@@ -124,7 +124,7 @@ def browser_stop_to_playing_s() -> list[float]:
 
 
 def run() -> dict[str, Any]:
-    from core.generation.sampler import Generator
+    from core.generation.generator import Generator
     from core.transcription.model import load_model
 
     began = time.perf_counter()

@@ -25,7 +25,7 @@ from core.data.datasets import SPLIT_SEED, load_dataset
 from core.data.parse_cache import read_music_cached
 from core.evaluation.report import generate_pieces
 from core.evaluation.style import compare_style
-from core.generation.sampler import Generator
+from core.generation.generator import Generator
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.tokens.scheme import tokens_to_piece

@@ -32,7 +32,8 @@ from core.model.network import ModelConfig
 from core.storage.files import REPO_DIR
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
-from core.training.loop import TrainingConfig, train
+from core.training.config import TrainingConfig
+from core.training.loop import train
 
 SEED = 20261125
 PRESETS = ("bach-chorales", "folk-tunes")

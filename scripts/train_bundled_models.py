@@ -27,7 +27,8 @@ from core.generation.primers import write_training_primers
 from core.model.bundled import BASE_MODEL_NAME, STYLES
 from core.model.folder import CHECKPOINT_DIR
 from core.training.fine_tuning import fine_tuning_setup
-from core.training.loop import TRAINING_PRESETS, train
+from core.training.loop import train
+from core.training.presets import TRAINING_PRESETS
 
 SEED = 20261125
 # Epoch caps per style. The folk tunes are eight times the chorales, and the base already

@@ -31,14 +31,13 @@ sys.path.insert(0, str(REPO))
 
 from core.music.midi import piece_to_midi  # noqa: E402
 from core.music.piece import Piece, transpose_piece  # noqa: E402
-from core.transcription.basic_pitch import (  # noqa: E402
+from core.transcription.inference import (  # noqa: E402
     Activations,
-    TranscriptionParams,
-    TranscriptionPreset,
     activations_to_notes,
     audio_to_activations,
-    load_model,
 )
+from core.transcription.model import load_model  # noqa: E402
+from core.transcription.params import TranscriptionParams, TranscriptionPreset  # noqa: E402
 from tests.core.transcription_audio import audio_to_bytes, corpus_tune  # noqa: E402
 
 TUNE_INDICES = (0, 1, 2, 3)  # choose on these

@@ -22,6 +22,7 @@ from core.audio import AUDIO_UPLOAD_TYPES
 from core.data import add_file, max_files_per_batch, over_batch_limit
 from core.errors import InvalidAudioError, TunesmithError
 from core.music import Piece
+from core.tokens import EncodingConfig
 from ui import state
 from ui.text import plain
 
@@ -95,6 +96,16 @@ def _results() -> dict[str, AudioImportResult]:
         st.session_state[AUDIO_RESULTS] = {}
     results: dict[str, AudioImportResult] = st.session_state[AUDIO_RESULTS]
     return results
+
+
+def dataset_steps_per_quarter() -> int:
+    """The Data page's rhythm grid (the dataset's encoding in session state); the default grid
+    before the page has set one."""
+    encoding = st.session_state.get(state.DATASET_ENCODING) or {}
+    try:
+        return EncodingConfig.from_dict(encoding).steps_per_quarter
+    except (TypeError, ValueError):
+        return EncodingConfig().steps_per_quarter
 
 
 def _result_key(data: bytes, params: tr.TranscriptionParams) -> str:
@@ -278,15 +289,17 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     transcription = result.transcription
     assert transcription is not None
     stem = Path(result.name).stem
+    grid = dataset_steps_per_quarter()
     tempo = st.number_input(
         "Tempo for the clean-up (BPM)", 30.0, 300.0, float(round(result.tempo_bpm or 120.0, 1)),
         1.0, key=f"data_audio_tempo_{result.name}",
-        help="Estimated from the audio; set the real tempo if you know it. Notes snap to a "
-             "sixteenth-note grid at this tempo.",
+        help="Estimated from the audio; set the real tempo if you know it. Notes snap to the "
+             "rhythm grid of the encoding options at this tempo.",
     )
     try:
-        piece = tr.transcription_to_piece(transcription, tempo_bpm=tempo)
-        cleaned = tr.transcription_to_training_midi(transcription, tempo_bpm=tempo)
+        piece = tr.transcription_to_piece(transcription, tempo_bpm=tempo, steps_per_quarter=grid)
+        # Unquantized: the dataset quantizes once (docs/decisions/0002-audio-quantized-once.md)
+        cleaned = tr.transcription_to_dataset_midi(transcription, tempo_bpm=tempo)
     except InvalidAudioError as error:
         st.error(plain(str(error)), icon="🚫")
         return

@@ -70,6 +70,6 @@ def float_in(
 
 def seed_in(high: int | None = None) -> Callable[[str], int]:
     """`type=` for a seed: 0 up to the sampler's SEED_LIMIT - 1 (or `high`), short to read."""
-    from core.generation.sampler import SEED_LIMIT
+    from core.generation.settings import SEED_LIMIT
 
     return int_in(0, SEED_LIMIT - 1 if high is None else high)

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from core.evaluation.report import DEFAULT_COUNT, FIRST_PIECE_SEED, MAX_COUNT
-    from core.generation.sampler import SEED_LIMIT
+    from core.generation.settings import SEED_LIMIT
     from core.model.bundled import DEFAULT_MODEL_NAME
 
     count = int_in(1, MAX_COUNT)
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         evaluate_pieces,
         report_to_dict,
     )
-    from core.generation.sampler import Generator
+    from core.generation.generator import Generator
 
     generator = Generator.from_folder(args.model)
     assert generator.path is not None

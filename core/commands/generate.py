@@ -20,8 +20,10 @@ from core.commands._common import MAX_GM_PROGRAM, float_in, int_in, print_error,
 from core.storage.files import atomic_write_bytes
 
 if TYPE_CHECKING:
+    from core.generation.generator import Generator
     from core.generation.primers import Primer
-    from core.generation.sampler import GenerationResult, Generator, SamplingSettings
+    from core.generation.result import GenerationResult
+    from core.generation.settings import SamplingSettings
 
 # SamplingSettings' own limits, which it keeps as bare numbers.
 MAX_TEMPERATURE = 10.0
@@ -33,7 +35,7 @@ MAX_TOP_K = 10_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from core.generation.sampler import (
+    from core.generation.settings import (
         DEFAULT_LENGTH_TOKENS,
         DEFAULT_TEMPERATURE,
         DEFAULT_TOP_K,
@@ -205,7 +207,7 @@ _RECIPE_OPTIONS = (
 
 
 def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSettings:
-    from core.generation.sampler import (
+    from core.generation.settings import (
         DEFAULT_LENGTH_TOKENS,
         DEFAULT_TEMPERATURE,
         DEFAULT_TOP_K,
@@ -267,8 +269,9 @@ def _primer(args: argparse.Namespace, generator: Generator, seed: int) -> Primer
 
         piece = read_music(args.primer, steps_per_quarter=generator.encoding.steps_per_quarter)[0]
     elif args.audio_primer:
-        from core.transcription.basic_pitch import load_model, preset_params
         from core.transcription.humming import recording_to_heard_tune
+        from core.transcription.model import load_model
+        from core.transcription.params import preset_params
 
         piece = recording_to_heard_tune(
             args.audio_primer,
@@ -297,7 +300,8 @@ def _from_link(args: argparse.Namespace) -> GenerationResult:
 
 def run(args: argparse.Namespace) -> int:
     from core.audio.rendering import DEFAULT_SAMPLE_RATE_HZ, audio_to_wav_bytes, midi_to_audio
-    from core.generation.sampler import Generator, new_seed
+    from core.generation.generator import Generator
+    from core.generation.settings import new_seed
     from core.generation.share_links import (
         NotShareableError,
         PieceRecipe,

@@ -101,7 +101,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def configs_from_args(args: argparse.Namespace) -> tuple[Any, Any]:
     """(ModelConfig, TrainingConfig): the preset, then every option given on the command line."""
-    from core.training.loop import TRAINING_PRESETS
+    from core.training.presets import TRAINING_PRESETS
 
     preset = TRAINING_PRESETS[args.preset]
     shape_given = any(
@@ -202,14 +202,12 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    model_config, encoding, vocab, base_dir = training_start(
-        None if args.from_scratch else args.base, model_config, training_config
-    )
+    start = training_start(None if args.from_scratch else args.base, model_config, training_config)
     stream = sys.stderr if args.json else sys.stdout
     started = time.perf_counter()
     # The split seed is the app's, whatever --seed says (see core.jobs: no leak from the base).
     dataset = load_dataset(
-        args.data, config=encoding, limit=args.limit, seed=SPLIT_SEED, vocab=vocab
+        args.data, config=start.encoding, limit=args.limit, seed=SPLIT_SEED, vocab=start.vocab
     )
     summary = dataset.summary()
     print(
@@ -224,12 +222,12 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_dir = args.checkpoint_dir or Path(scratch) / "checkpoint"
         result = train(
             dataset,
-            model_config=model_config,
+            model_config=start.model,
             training_config=training_config,
             checkpoint_dir=checkpoint_dir,
             out_dir=args.out,
             on_progress=ProgressPrinter(stream),
-            base_dir=base_dir,
+            base_dir=start.base_dir,
         )
     if result.model_dir is not None:
         from core.jobs.process import write_primers

@@ -35,13 +35,12 @@ MAX_FREQUENCY_HZ = 20_000.0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from core.audio.decoding import DEFAULT_MAX_AUDIO_MINUTES, MAX_AUDIO_MINUTES_ENV
     from core.settings import SETTINGS
-    from core.transcription.basic_pitch import (
+    from core.transcription.params import (
         DEFAULT_FRAME_THRESHOLD,
         DEFAULT_MIN_NOTE_LENGTH_MS,
         DEFAULT_ONSET_THRESHOLD,
-        MAX_TEMPO_BPM,
-        MIN_TEMPO_BPM,
     )
+    from core.transcription.tempo import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 
     threshold = float_in(0.0, 1.0, low_open=True, high_open=True)  # an activation's share
     min_note = float_in(0.0, MAX_MIN_NOTE_MS)
@@ -125,7 +124,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _params(args: argparse.Namespace) -> Any:
-    from core.transcription.basic_pitch import TranscriptionParams, preset_params, with_overrides
+    from core.transcription.params import TranscriptionParams, preset_params, with_overrides
 
     base = preset_params(args.preset) if args.preset else TranscriptionParams()
     return with_overrides(
@@ -151,11 +150,11 @@ def _unique_stem(stem: str, used: set[str]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from core.transcription.basic_pitch import (
-        load_model,
         transcribe,
         transcription_to_piece,
         transcription_to_training_midi,
     )
+    from core.transcription.model import load_model
 
     try:
         params = _params(args)

@@ -19,12 +19,12 @@ from core.evaluation.features import MIN_NOTES, check_piece, scale_consistency_i
 from core.evaluation.records import EvaluationReport, ModelFigures, without_nan
 from core.evaluation.style import compare_style
 from core.evaluation.verdicts import summary_figures, summary_sentences
-from core.generation.sampler import (
+from core.generation.generator import Generator
+from core.generation.result import GenerationResult
+from core.generation.settings import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
     PAGE_TEMPO_BPM,
-    GenerationResult,
-    Generator,
     SamplingSettings,
     creativity_to_settings,
 )

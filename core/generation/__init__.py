@@ -2,14 +2,13 @@
 continuations and share links."""
 
 from core.generation.continuation import bar_count, keep_bars, make_longer
+from core.generation.generator import DEFAULT_MODEL_DIR, Generator
 from core.generation.primers import Primer, music_to_primer, piece_to_primer
-from core.generation.sampler import (
+from core.generation.result import GenerationResult
+from core.generation.settings import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
-    DEFAULT_MODEL_DIR,
     PAGE_TEMPO_BPM,
-    GenerationResult,
-    Generator,
     SamplingSettings,
     creativity_to_settings,
     new_seed,

@@ -10,14 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.generation.generator import Generator
 from core.generation.primers import Primer
-from core.generation.sampler import (
-    MAX_LENGTH_S,
-    MAX_LENGTH_TOKENS,
-    GenerationResult,
-    Generator,
-    SamplingSettings,
-)
+from core.generation.result import GenerationResult
+from core.generation.settings import MAX_LENGTH_S, MAX_LENGTH_TOKENS, SamplingSettings
 from core.music.piece import BEATS_PER_BAR, Piece, steps_per_bar
 from core.tokens.scheme import BOS, EOS, TokenKind, shift_token, token_kind, token_value
 

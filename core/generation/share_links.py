@@ -28,8 +28,10 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from core.errors import InvalidLinkError, NotShareableError
+from core.generation.generator import Generator
 from core.generation.primers import MAX_PRIMER_TOKENS, Primer
-from core.generation.sampler import SEED_LIMIT, GenerationResult, Generator, SamplingSettings
+from core.generation.result import GenerationResult
+from core.generation.settings import SEED_LIMIT, SamplingSettings
 from core.model.bundled import MODEL_VERSION_CHARS, STYLES, model_version
 from core.music.scales import Scale, parse_scale, parse_tonic, tonic_name
 

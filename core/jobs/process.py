@@ -155,11 +155,12 @@ def _train_job(
     from core.data.datasets import SPLIT_SEED, load_dataset
     from core.model.network import ModelConfig
     from core.tokens.config import EncodingConfig
-    from core.training.loop import TrainingConfig, train
+    from core.training.config import TrainingConfig
+    from core.training.loop import train
 
     training_config = TrainingConfig.from_dict(request.training)
     chosen = EncodingConfig.from_dict(request.encoding) if request.encoding else None
-    model_config, encoding, vocab, base_dir = training_start(
+    start = training_start(
         request.base_model,
         ModelConfig.from_dict(request.model),
         training_config,
@@ -176,12 +177,12 @@ def _train_job(
     # judged on pieces neither of them saw.
     dataset = load_dataset(
         list(request.sources),
-        config=encoding,
+        config=start.encoding,
         name=request.dataset_name,
         seed=SPLIT_SEED,
         limit=request.limit,
         on_progress=on_load,
-        vocab=vocab,
+        vocab=start.vocab,
     )
     workspace = path.parent.parent
     out_dir = models_dir(workspace) / safe_model_name(request.model_name)
@@ -189,13 +190,13 @@ def _train_job(
         out_dir = models_dir(workspace) / unique_model_name(workspace, request.model_name)
     result = train(
         dataset,
-        model_config=model_config,
+        model_config=start.model,
         training_config=training_config,
         checkpoint_dir=path / CHECKPOINT_DIR,
         out_dir=out_dir,
         on_progress=writer.on_progress,
         should_stop=should_stop,
-        base_dir=base_dir,
+        base_dir=start.base_dir,
     )
     assert result.model_dir is not None
     write_primers(result.model_dir, dataset)

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from core.model.network import ModelConfig
+from core.tokens.config import EncodingConfig
+from core.tokens.vocabulary import Vocabulary
+from core.training.config import TrainingConfig
 
 
 @dataclass(frozen=True)
@@ -13,26 +17,41 @@ class FineTuning:
     """What fine-tuning from a base model fixes: its shape, encoding and vocabulary."""
 
     path: Path
-    model: Any  # ModelConfig
-    encoding: Any  # EncodingConfig
-    vocab: Any  # Vocabulary
+    model: ModelConfig
+    encoding: EncodingConfig
+    vocab: Vocabulary
+
+
+@dataclass(frozen=True)
+class TrainingStart:
+    """What a run starts from: the network's shape, the encoding, the vocabulary (None: the
+    data builds one) and the base model's folder (None: from scratch)."""
+
+    model: ModelConfig
+    encoding: EncodingConfig
+    vocab: Vocabulary | None
+    base_dir: Path | None
 
 
 def training_start(
-    base_model: str | None, model: Any, training: Any, *, chosen_encoding: Any = None
-) -> tuple[Any, Any, Any, Path | None]:
-    """(network shape, encoding, vocabulary or None, base folder or None) a run starts from.
+    base_model: str | None,
+    model: ModelConfig,
+    training: TrainingConfig,
+    *,
+    chosen_encoding: EncodingConfig | None = None,
+) -> TrainingStart:
+    """What a run starts from.
 
-    Fine-tuning takes all of them from the base (`fine_tuning_setup`); from scratch it is
+    Fine-tuning takes all of it from the base (`fine_tuning_setup`); from scratch it is
     `model`, the training's encoding (with its augmentation) and a vocabulary the data builds.
     """
     if base_model:
         base = fine_tuning_setup(base_model, chosen_encoding)
-        return base.model, base.encoding, base.vocab, base.path
-    return model, training.encoding(chosen_encoding), None, None
+        return TrainingStart(base.model, base.encoding, base.vocab, base.path)
+    return TrainingStart(model, training.encoding(chosen_encoding), None, None)
 
 
-def fine_tuning_setup(base_model: str, chosen_encoding: Any = None) -> FineTuning:
+def fine_tuning_setup(base_model: str, chosen_encoding: EncodingConfig | None = None) -> FineTuning:
     """The base model's folder, network shape, encoding and vocabulary, checked before any data
     is read.
 
@@ -42,7 +61,6 @@ def fine_tuning_setup(base_model: str, chosen_encoding: Any = None) -> FineTunin
     """
     from core.model.bundled import resolve_model_dir
     from core.model.folder import read_encoding_and_vocab, read_model_info
-    from core.model.network import ModelConfig
 
     base_dir = resolve_model_dir(base_model)
     info = read_model_info(base_dir)

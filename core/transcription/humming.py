@@ -31,20 +31,16 @@ from core.audio.decoding import AudioStream
 from core.errors import InvalidAudioError
 from core.music.keys import estimate_key, key_name
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Note, Piece
-from core.transcription.basic_pitch import (
-    MAX_TEMPO_BPM,
-    MIN_TEMPO_BPM,
+from core.transcription.events import NoteEvent
+from core.transcription.inference import Activations, activations_to_notes, audio_to_activations
+from core.transcription.model import BasicPitchModel
+from core.transcription.note_creation import AUDIO_SAMPLE_RATE_HZ, FFT_HOP_SAMPLES
+from core.transcription.params import (
     TRANSCRIPTION_PRESETS,
-    Activations,
-    BasicPitchModel,
-    NoteEvent,
     TranscriptionParams,
     TranscriptionPreset,
-    activations_to_notes,
-    audio_to_activations,
-    estimate_tempo_bpm,
 )
-from core.transcription.note_creation import AUDIO_SAMPLE_RATE_HZ, FFT_HOP_SAMPLES
+from core.transcription.tempo import MAX_TEMPO_BPM, MIN_TEMPO_BPM, estimate_tempo_bpm
 
 log = logging.getLogger(__name__)
 
@@ -65,19 +61,15 @@ SAME_ONSET_S = 0.05
 
 # Noise. A frame is "pitched" when the model's strongest note activation in it passes
 # PITCHED_ACTIVATION; a tune needs MIN_PITCHED_SHARE of the frames between its first onset and
-# its last note's end to be pitched. Measured (2026-11-25, the voice preset): white, pink and
-# brown noise, 3/10/30 s at -50..-6 dBFS, 6 seeds: at most 0.08 (119 clips that gave 3 notes or
-# more); hummed_tune.wav 0.90; the Vocadito recording of real singing 0.50, and 0.45 with white
-# noise as loud as the voice; FluidSynth voices (Choir Aahs, Voice Oohs) 0.96-1.0 clean, 0.29-0.42
-# with noise as loud as the tune.
+# its last note's end to be pitched: noise stays far below it and sung tunes, even noisy ones,
+# above it (the measurement: docs/transcription.md).
 PITCHED_ACTIVATION = 0.5
 MIN_PITCHED_SHARE = 0.2
 
 # The estimated beat is then fitted to the notes: the tempo within +-TEMPO_FIT_SHARE of it whose
-# 16th grid lies closest to the onsets (TEMPO_FIT_CANDIDATES tempi tried). On 21 FluidSynth
-# renders of folk tunes (Voice Oohs, onsets jittered by 15 ms, 80/100/130 BPM) the mean error
-# of the tempo (against the written one or its double or half) fell from 0.66% to 0.32%; on
-# hummed_tune.wav from 1.2% to 0.1%. A 1% error moves a note 10 s in by 2/3 of a 16th at 100 BPM.
+# 16th grid lies closest to the onsets (TEMPO_FIT_CANDIDATES tempi tried). The fit halves the
+# tempo's error, which matters because a 1% error moves a note 10 s in by 2/3 of a 16th at
+# 100 BPM (the measurement: docs/transcription.md).
 TEMPO_FIT_SHARE = 0.04
 TEMPO_FIT_CANDIDATES = 161
 
@@ -288,7 +280,7 @@ def recording_to_heard_tune(
 
     Args:
         audio: the recording's bytes (as `st.audio_input` gives them) or its path.
-        model: from `core.transcription.basic_pitch.load_model()`.
+        model: from `core.transcription.model.load_model()`.
         name: what messages call the recording.
         tempo_bpm: the beat to put the notes on; estimated from the recording when None.
         params: Basic Pitch's note decoding; the voice preset unless an instrument's is given.

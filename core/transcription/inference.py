@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -144,7 +144,7 @@ def _batches(windows: Iterable[np.ndarray], *, size: int) -> Iterator[np.ndarray
 
 def _predict_in_order(
     batches: Iterable[np.ndarray], *, model: BasicPitchModel
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+) -> Generator[tuple[np.ndarray, np.ndarray], None, None]:
     """The model's (note, onset) output for each batch, in order.
 
     `model.workers` batches run at once while decoding goes on in the caller's thread; closing

@@ -2,13 +2,13 @@
 
 A faithful port of `basic_pitch.note_creation` (Spotify AB, Apache License 2.0, basic-pitch
 0.4.0), without pitch bends. It lives here because `import basic_pitch...` runs the package's
-`__init__`, which imports TensorFlow when it is installed: about 7 s before the first
-transcription. Two changes, neither of which changes a note:
+`__init__`, which imports TensorFlow when it is installed: seconds before the first
+transcription (docs/transcription.md). Two changes, neither of which changes a note:
 - the melodia step finds the strongest remaining frame from per-frame maxima that it updates
   for the frames it clears, instead of scanning the whole matrix once per note (a 10-minute
   file has thousands of notes);
 - when frames never rise (silence), the inferred onsets are zero instead of NaN.
-The golden test (tests/core/test_transcription.py) checks the result against basic-pitch's.
+The golden test (tests/core/test_note_creation.py) checks the result against basic-pitch's.
 """
 
 from __future__ import annotations

@@ -3,8 +3,6 @@ dataset". Transcription is patched (the tab is under test, not Basic Pitch)."""
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,13 +12,6 @@ from core.transcription.events import NoteEvent
 from core.transcription.params import TranscriptionParams, TranscriptionPreset
 from tests.app.shown import shown_all
 from tests.conftest import FIXTURES
-
-
-@pytest.fixture(autouse=True)
-def _main_module_restored(monkeypatch):
-    """AppTest leaves its temporary script as `__main__`; a process pool started later (the
-    parse cache's, by "spawn") would run that script in every worker and break."""
-    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
 
 
 def _script() -> None:

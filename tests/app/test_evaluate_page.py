@@ -12,7 +12,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.generation.sampler import DEFAULT_MODEL_DIR, GenerationResult, Generator, SamplingSettings
+from core.generation.generator import DEFAULT_MODEL_DIR, Generator
+from core.generation.result import GenerationResult
+from core.generation.settings import SamplingSettings
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.model.model_data import HELDOUT_FILE, load_index
 from core.model.network import ModelConfig

@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.generation.sampler import GenerationResult, Generator, SamplingSettings
+from core.generation.generator import Generator
+from core.generation.result import GenerationResult
+from core.generation.settings import SamplingSettings
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
 # name -> what is generated: a bundled model, the settings given (the rest are the defaults,

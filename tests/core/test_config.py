@@ -11,7 +11,7 @@ import pytest
 
 import core
 from core.config import Config
-from core.generation.sampler import SamplingSettings
+from core.generation.settings import SamplingSettings
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.model.network import ModelConfig
 from core.tokens.config import EncodingConfig

@@ -17,8 +17,10 @@ from core.generation.continuation import (
     make_longer,
     steps_per_bar,
 )
+from core.generation.generator import Generator
 from core.generation.primers import piece_to_primer
-from core.generation.sampler import GenerationResult, Generator, SamplingSettings
+from core.generation.result import GenerationResult
+from core.generation.settings import SamplingSettings
 from core.music.piece import Note, Piece, seconds_to_steps
 from core.tokens.scheme import BOS, EOS
 from tests.core._generation_fixtures import make_tiny_model_folder

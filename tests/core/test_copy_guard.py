@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from core.generation.copy_guard import CopyGuard, window_hash
-from core.generation.sampler import Generator, SamplingSettings
+from core.generation.generator import Generator
+from core.generation.settings import SamplingSettings
 from core.model.model_data import TRAINING_NOTES_FILE, load_index
 from core.model.training_notes import OriginalityIndex, TrainingNotes, window_hashes
 from core.music.piece import Note, Piece

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.generation.sampler import DEFAULT_MODEL_DIR
+from core.generation.generator import DEFAULT_MODEL_DIR
 from core.model.model_data import HELDOUT_FILE
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.piece import Note, Piece

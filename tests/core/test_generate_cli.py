@@ -97,7 +97,7 @@ def test_generate_from_a_training_snippet_of_the_default_model(model_dir: Path, 
     out = tmp_path / "snippet.mid"
     assert main(["generate", "--model", str(model_dir), "--out", str(out), "--snippet"]) == 2
     assert "no training snippets" in capsys.readouterr().err
-    from core.generation.sampler import DEFAULT_MODEL_DIR
+    from core.generation.generator import DEFAULT_MODEL_DIR
 
     assert main(["generate", "--model", "default", "--out", str(out), "--snippet", "--tokens",
                  "40", "--seed", "8", "--json"]) == 0

@@ -15,13 +15,9 @@ import pytest
 import soundfile as sf
 
 from core.errors import InvalidAudioError
+from core.generation.generator import Generator
 from core.generation.primers import piece_to_primer
-from core.generation.sampler import (
-    CREATIVITY_LEVELS,
-    DEFAULT_CREATIVITY,
-    Generator,
-    creativity_to_settings,
-)
+from core.generation.settings import CREATIVITY_LEVELS, DEFAULT_CREATIVITY, creativity_to_settings
 from core.music.piece import Note
 from core.transcription.events import NoteEvent
 from core.transcription.humming import (

@@ -65,7 +65,8 @@ def test_low_and_high_notes_go_on_a_grand_staff(tmp_path: Path) -> None:
 
 
 def test_a_generated_tune_downloads_as_musicxml_with_the_same_notes(tmp_path: Path) -> None:
-    from core.generation.sampler import Generator, SamplingSettings
+    from core.generation.generator import Generator
+    from core.generation.settings import SamplingSettings
 
     result = Generator.from_folder("folk-tunes").generate(
         SamplingSettings(length_tokens=None, length_s=10.0, tempo_bpm=100.0, key=2), seed=7

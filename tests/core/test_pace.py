@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
+from core.generation.generator import Generator
 from core.generation.pace import CHORD_GAIN, LENGTH_GAIN, MAX_TILT, OPENING_BEATS, PaceKeeper
 from core.generation.primers import piece_to_primer
-from core.generation.sampler import Generator, SamplingSettings
+from core.generation.settings import SamplingSettings
 from core.music.piece import Note, Piece
 
 STEPS_PER_QUARTER = 4

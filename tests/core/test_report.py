@@ -14,8 +14,9 @@ import pytest
 from core.errors import EvaluationError
 from core.evaluation.report import evaluate_model, evaluate_pieces, piece_without_primer
 from core.evaluation.report import usable_pieces as usable
+from core.generation.generator import DEFAULT_MODEL_DIR, Generator
 from core.generation.primers import Primer
-from core.generation.sampler import DEFAULT_MODEL_DIR, Generator, SamplingSettings
+from core.generation.settings import SamplingSettings
 from core.model.model_data import HELDOUT_FILE
 from core.music.piece import Piece
 from core.tokens.scheme import tokens_to_piece

@@ -13,16 +13,15 @@ import pytest
 
 from core.errors import InvalidModelError, InvalidMusicError
 from core.evaluation.features import scale_consistency_in
+from core.generation.constraints import _loop_continuation
+from core.generation.generator import FINAL_CHORD_TOKENS, Generator
 from core.generation.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
-from core.generation.sampler import (
+from core.generation.sampler import sample_from_logits
+from core.generation.settings import (
     CREATIVITY_LEVELS,
     DEFAULT_CREATIVITY,
-    FINAL_CHORD_TOKENS,
-    Generator,
     SamplingSettings,
-    _loop_continuation,
     creativity_to_settings,
-    sample_from_logits,
 )
 from core.model.step_model import StepModel
 from core.music.midi import midi_to_bytes, piece_to_midi
@@ -70,7 +69,7 @@ def test_numpy_step_model_matches_keras_logits(generator: Generator, trained) ->
 
 def test_the_fast_load_path_does_not_import_tensorflow() -> None:
     code = (
-        "import sys, core.model, core.generation.sampler; "
+        "import sys, core.model, core.generation.generator; "
         "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))"
     )
     out = subprocess.run(
@@ -299,7 +298,7 @@ def test_training_primers_ship_with_a_model_and_load_with_it(
 
 def test_a_chorale_ends_on_a_whole_chord_not_one_note() -> None:
     from core.evaluation.report import evaluation_settings
-    from core.generation.sampler import DEFAULT_MODEL_DIR
+    from core.generation.generator import DEFAULT_MODEL_DIR
 
     chorales = Generator.from_folder(DEFAULT_MODEL_DIR)
     last_chords = []

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidLinkError, NotShareableError
+from core.generation.generator import Generator
 from core.generation.primers import piece_to_primer
-from core.generation.sampler import Generator, SamplingSettings
+from core.generation.settings import SamplingSettings
 from core.generation.share_links import (
     MAX_LINK_PRIMER_CHARS,
     PieceRecipe,

@@ -1,0 +1,395 @@
+"""`Generator`: a loaded model that writes new pieces, one token at a time with the LSTM state
+carried along (the network runs in numpy: `core.model.step_model`; how a piece starts:
+`core.generation.primers`; the rules every step obeys: `core.generation.constraints`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from core.errors import EvaluationError, InvalidModelError
+from core.generation.constraints import (
+    TokenTable,
+    end_on_a_whole_chord,
+    guard_loops,
+    lock_to_scale,
+    open_on_the_tonic,
+    tilt_to_pace,
+)
+from core.generation.copy_guard import CopyGuard
+from core.generation.pace import PaceKeeper
+from core.generation.primers import (
+    DEFAULT_PRIMER_EXCERPT_TOKENS,
+    Primer,
+    excerpt_primer,
+    read_primers,
+)
+from core.generation.result import GenerationResult
+from core.generation.sampler import draw_token
+from core.generation.settings import (
+    DEFAULT_LENGTH_TOKENS,
+    MAX_LENGTH_TOKENS,
+    SEED_LIMIT,
+    SamplingSettings,
+)
+from core.model.bundled import DEFAULT_STYLE, STYLES, resolve_model_dir
+
+# core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
+# fast load path here can take the folder's file names from it.
+from core.model.folder import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
+from core.model.step_model import LstmState, StepModel
+from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import seconds_to_steps, transpose_piece
+from core.music.scales import KeyPlan, plan_key
+from core.progress import ProgressCallback
+from core.tokens.config import EncodingConfig
+from core.tokens.grammar import GrammarState
+from core.tokens.scheme import BOS, EOS, TokenKind, token_kind, token_value, tokens_to_piece
+from core.tokens.vocabulary import Vocabulary
+
+if TYPE_CHECKING:
+    from core.model.folder import TrainedModel
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL_DIR = STYLES[DEFAULT_STYLE].path  # what `--model default` and the pages start on
+FINAL_CHORD_TOKENS = 32  # past the length, the last chord may take this many tokens more
+PROGRESS_EVERY_TOKENS = 100
+
+
+@dataclass
+class _Draft:
+    """One piece while it is written: what each step reads, and what it updates."""
+
+    settings: SamplingSettings
+    seed: int
+    primer: Primer | None
+    plan: KeyPlan
+    primer_tokens: list[str]
+    rng: np.random.Generator
+    grammar: GrammarState
+    scale_mask: np.ndarray | None  # new notes only; the primer's stay as they are
+    opening: tuple[np.ndarray, np.ndarray] | None  # None once the first chord is complete
+    target_steps: int | None  # the length in time steps; None: in new tokens
+    max_tokens: int
+    pace: PaceKeeper
+    guard: CopyGuard | None
+    logits: np.ndarray
+    state: LstmState
+    history: list[int] = field(default_factory=list)  # token ids from BOS on
+    new: list[str] = field(default_factory=list)
+    time_steps: int = 0
+    pitch_run: tuple[int, int] = (-1, 0)  # (pitch, notes of it in a row)
+
+    @property
+    def watchers(self) -> list[PaceKeeper | CopyGuard]:
+        return [self.pace] if self.guard is None else [self.pace, self.guard]
+
+    @property
+    def reached(self) -> bool:
+        """Whether the piece is as long as asked (in time steps, or in new tokens)."""
+        if self.target_steps is not None:
+            return self.time_steps >= self.target_steps
+        return len(self.new) >= self.max_tokens
+
+    def progress(self) -> tuple[int, int, str]:
+        """`on_progress`'s (done, total, info)."""
+        if self.target_steps is None:
+            return len(self.new), self.max_tokens, "tokens"
+        return len(self.new), self.target_steps, f"{self.time_steps} steps"
+
+
+class Generator:
+    """A loaded model ready to generate: its numpy step model, vocabulary and grammar masks."""
+
+    def __init__(
+        self,
+        step_model: StepModel,
+        *,
+        encoding: EncodingConfig,
+        vocab: Vocabulary,
+        name: str = "model",
+        path: Path | None = None,
+        metrics: dict[str, Any] | None = None,
+    ) -> None:
+        if step_model.vocab_size != len(vocab):
+            raise InvalidModelError(f"{name}: the network does not match its vocabulary")
+        self.step_model = step_model
+        self.encoding = encoding
+        self.vocab = vocab
+        self.name = name
+        self.path = path
+        self.metrics = metrics or {}
+        self._table = TokenTable(self.vocab, self.encoding)
+        self.primers = read_primers(path) if path else ()
+
+    @classmethod
+    def from_trained(cls, trained: TrainedModel, *, name: str = "") -> Generator:
+        """A generator from a model loaded with Keras (`core.model.load_model_folder`)."""
+        return cls(
+            StepModel.from_keras(trained.keras_model),
+            encoding=trained.encoding,
+            vocab=trained.vocab,
+            name=name or (trained.path.name if trained.path else "model"),
+            path=trained.path,
+            metrics=trained.metrics,
+        )
+
+    @classmethod
+    def from_folder(cls, path: Path | str) -> Generator:
+        """Load a model folder (or "default") into a generator.
+
+        The weights are read straight from `model.keras` when it has the standard layout (no
+        TensorFlow import: milliseconds), else through Keras with `safe_mode=True`.
+
+        Raises:
+            InvalidModelError: the folder is not a usable model.
+        """
+        folder = resolve_model_dir(path)
+        name = folder.name  # a bundled model's folder is its name ("bach-chorales", ...)
+        missing = [f for f in REQUIRED_FILES if not (folder / f).is_file()]
+        if missing:
+            raise InvalidModelError(
+                f"{folder.name}: not a model folder (missing {', '.join(missing)})"
+            )
+        step_model = StepModel.from_keras_file(folder / MODEL_FILE)
+        if step_model is None:
+            from core.model.folder import load_model_folder
+
+            return cls.from_trained(load_model_folder(folder), name=name)
+        encoding, vocab = read_encoding_and_vocab(folder)
+        try:
+            metrics_path = folder / METRICS_FILE
+            metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
+        except (OSError, ValueError) as error:
+            raise InvalidModelError(f"{folder.name}: corrupt {METRICS_FILE} ({error})") from error
+        return cls(
+            step_model, encoding=encoding, vocab=vocab, name=name, path=folder, metrics=metrics
+        )
+
+    def generate(
+        self,
+        settings: SamplingSettings,
+        *,
+        seed: int,
+        primer: Primer | None = None,
+        on_progress: ProgressCallback[str] | None = None,
+    ) -> GenerationResult:
+        """A new piece. The same model, settings, primer and seed give the same piece."""
+        draft = self._plan(settings, seed=seed, primer=primer)
+        self._prime(draft)
+        self._sample(draft, on_progress)
+        return self._finish(draft)
+
+    def generate_variations(
+        self,
+        settings: SamplingSettings,
+        *,
+        seed: int,
+        count: int,
+        primer: Primer | None = None,
+    ) -> list[GenerationResult]:
+        """`count` pieces from seeds seed, seed + 1, ..."""
+        return [
+            self.generate(settings, seed=(seed + i) % SEED_LIMIT, primer=primer)
+            for i in range(count)
+        ]
+
+    def plan_key(self, settings: SamplingSettings, primer: Primer | None = None) -> KeyPlan:
+        """How far the output moves and which key it gets (`core.music.scales.plan_key`)."""
+        return plan_key(
+            key=settings.key,
+            scale=settings.scale,
+            lock_scale=settings.lock_scale,
+            normalized_model=self.encoding.normalize_key,
+            tune_transpose_semitones=primer.transpose_semitones if primer else 0,
+            tune_tonic=primer.tonic if primer else None,
+            tune_scale=primer.scale if primer else None,
+        )
+
+    def copy_guard(self) -> CopyGuard | None:
+        """A guard over the model's training notes (None for a folder that has none)."""
+        from core.model.model_data import has_model_data, load_index
+
+        if self.path is None or not has_model_data(self.path):
+            return None
+        try:
+            index = load_index(self.path)
+        except EvaluationError as error:  # a corrupt file: generate unguarded, as before
+            log.warning("no copy guard: %s", error)
+            return None
+        return CopyGuard(index, steps_per_quarter=self.encoding.steps_per_quarter)
+
+    def excerpt_primer(
+        self, rng: np.random.Generator, *, length_tokens: int = DEFAULT_PRIMER_EXCERPT_TOKENS
+    ) -> Primer | None:
+        """A random excerpt of the music the model was trained on (None when none shipped)."""
+        if not self.primers:
+            return None
+        return excerpt_primer(self.primers, rng, length_tokens=length_tokens)
+
+    # ------------------------------------------------------------ the steps of `generate`
+
+    def _plan(self, settings: SamplingSettings, *, seed: int, primer: Primer | None) -> _Draft:
+        """Plan the key, the masks that follow from it, the primer and the length."""
+        rng = np.random.default_rng(seed)
+        plan = self.plan_key(settings, primer)
+        # A scale asked for without a tune: the first chord stands on that key's tonic, because
+        # a key-normalized model writes C major and A minor alike (the same notes), so the mode
+        # was the model's whim. A nudge, not a guarantee (docs/generation.md, "Key and scale").
+        opening = self._table.opening_masks(plan) if settings.scale and primer is None else None
+        primer_tokens = list(primer.tokens) if primer else []
+        grammar = GrammarState.after(primer_tokens)
+        if grammar.finished:
+            raise ValueError("the primer ends the piece (EOS)")
+        if settings.length_s is not None:
+            target_steps: int | None = seconds_to_steps(
+                settings.length_s,
+                tempo_bpm=settings.tempo_bpm,
+                steps_per_quarter=self.encoding.steps_per_quarter,
+            )
+            max_tokens = MAX_LENGTH_TOKENS
+        else:
+            target_steps = None
+            max_tokens = settings.length_tokens or DEFAULT_LENGTH_TOKENS
+        return _Draft(
+            settings=settings,
+            seed=seed,
+            primer=primer,
+            plan=plan,
+            primer_tokens=primer_tokens,
+            rng=rng,
+            grammar=grammar,
+            scale_mask=self._table.scale_mask(plan),
+            opening=opening,
+            target_steps=target_steps,
+            max_tokens=max_tokens,
+            pace=PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter),
+            guard=self.copy_guard() if settings.avoid_copies else None,
+            logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
+            state=self.step_model.initial_state(),
+        )
+
+    def _prime(self, draft: _Draft) -> None:
+        """Run the LSTM and the watchers over BOS and the primer."""
+        for token in (BOS, *draft.primer_tokens):
+            token_id = self.vocab.id_of(token)
+            draft.logits, draft.state = self.step_model.step(token_id, draft.state)
+            draft.history.append(token_id)
+            _follow(token, draft.watchers)
+
+    def _sample(self, draft: _Draft, on_progress: ProgressCallback[str] | None) -> None:
+        """The sampling loop: mask, tilt and draw one token at a time until the piece ends."""
+        # Past the requested length the piece ends when its last chord is complete: one more
+        # onset gets its notes, as many as the model adds, and its next move of time ends the
+        # piece. (Ending at the first grammatical point cut every last chord to one note.)
+        # The hard cap only matters for a model that never moves time forward in seconds
+        # mode, or for a chord that never ends.
+        hard_cap = draft.max_tokens + FINAL_CHORD_TOKENS
+        shifts = self._table.kind_masks[TokenKind.SHIFT]
+        while len(draft.new) < hard_cap:
+            reached = draft.reached
+            allowed = self._allowed(draft, reached=reached)
+            token_id = draw_token(
+                self._tilted(draft, reached=reached),
+                draft.logits,
+                allowed,
+                draft.rng,
+                settings=draft.settings,
+                after=draft.grammar.last_kind,
+                shifts=shifts,
+            )
+            token = self.vocab.tokens[token_id]
+            if reached and token_kind(token) is TokenKind.SHIFT:
+                break  # the last chord is complete
+            self._add(draft, token, token_id)
+            if on_progress and len(draft.new) % PROGRESS_EVERY_TOKENS == 0:
+                on_progress(*draft.progress())
+
+    def _allowed(self, draft: _Draft, *, reached: bool) -> np.ndarray:
+        """What the next token may be: the grammar's mask, then each rule's in turn."""
+        table, grammar = self._table, draft.grammar
+        allowed = table.mask(grammar, allow_eos=reached)
+        if reached:
+            end_on_a_whole_chord(allowed, table, grammar)
+        if draft.scale_mask is not None:
+            allowed = lock_to_scale(allowed, table, grammar, draft.scale_mask)
+        if draft.opening is not None:
+            allowed = open_on_the_tonic(allowed, draft.opening, first_note=draft.pitch_run[0] < 0)
+        if draft.settings.loop_guard:
+            guard_loops(allowed, draft.history, draft.pitch_run, vocab=self.vocab)
+        if draft.guard is not None:
+            table.mask_copies(allowed, draft.guard, after=grammar.last_kind)
+        return allowed
+
+    def _tilted(self, draft: _Draft, *, reached: bool) -> np.ndarray:
+        """The logits, nudged toward the opening's pace unless `keep_pace` is off."""
+        if not draft.settings.keep_pace:
+            return draft.logits
+        return tilt_to_pace(
+            draft.logits, draft.pace, self._table, after=draft.grammar.last_kind, reached=reached
+        )
+
+    def _add(self, draft: _Draft, token: str, token_id: int) -> None:
+        """Add the token to the piece; the grammar, the watchers and the LSTM state follow."""
+        draft.grammar.advance(token)
+        draft.new.append(token)
+        draft.history.append(token_id)
+        _follow(token, draft.watchers)
+        kind = token_kind(token)
+        if kind is TokenKind.SHIFT:
+            draft.time_steps += token_value(token)
+            if draft.pitch_run[0] >= 0:  # the first chord is complete
+                draft.opening = None
+        elif kind is TokenKind.PITCH:
+            pitch, run = token_value(token), draft.pitch_run
+            draft.pitch_run = (pitch, run[1] + 1 if pitch == run[0] else 1)
+        draft.logits, draft.state = self.step_model.step(token_id, draft.state)
+
+    def _finish(self, draft: _Draft) -> GenerationResult:
+        """The piece: ended on a whole note, decoded, moved into the key heard, as MIDI."""
+        new = draft.new
+        while new and new[-1][0] != "D":  # cut only at the hard cap: end on a whole note
+            new.pop()
+        tokens = (BOS, *draft.primer_tokens, *new, EOS)
+        settings, plan = draft.settings, draft.plan
+        piece = tokens_to_piece(
+            tokens,
+            self.encoding,
+            name=f"{self.name} seed {draft.seed}",
+            tempo_bpm=settings.tempo_bpm,
+        )
+        if plan.transpose_semitones:
+            piece = transpose_piece(piece, plan.transpose_semitones)
+        midi_bytes = midi_to_bytes(piece_to_midi(piece, program=settings.program))
+        return GenerationResult(
+            tokens=tokens,
+            primer_length=len(draft.primer_tokens),
+            piece=piece,
+            midi_bytes=midi_bytes,
+            seed=draft.seed,
+            settings=settings,
+            model_name=self.name,
+            primer=draft.primer,
+            transpose_semitones=plan.transpose_semitones,
+            tonic=plan.tonic,
+            scale=plan.scale.value if plan.scale else None,
+        )
+
+
+def _follow(token: str, watchers: Sequence[PaceKeeper | CopyGuard]) -> None:
+    """Tell what watches the piece grow (its pace, its copies) that time moved or a note began."""
+    kind = token_kind(token)
+    if kind is TokenKind.SHIFT:
+        for watcher in watchers:
+            watcher.advance(token_value(token))
+    elif kind is TokenKind.PITCH:
+        for watcher in watchers:
+            watcher.note(token_value(token))
