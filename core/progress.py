@@ -1,7 +1,7 @@
 """The one progress callback: `on_progress(done, total, info)`.
 
 `info` is a short sentence for people (reading a file, generating a piece) or, for training, a
-`core.training.loop.TrainingProgress` record; the callback's type names which.
+`core.training.records.TrainingProgress` record; the callback's type names which.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Choose the transcription presets (core.transcription.basic_pitch.PRESETS) by measurement.
+"""Choose the transcription presets (core.transcription.params) by measurement.
 
 Melodies from music21's bundled corpus (O'Neill's Irish tunes; Bach chorales, all four voices,
 for the piano) are rendered with FluidSynth (FluidR3 GM) on General MIDI programs of each

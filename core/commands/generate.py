@@ -35,6 +35,7 @@ MAX_TOP_K = 10_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from core.commands.transcribe import PRESET_NAMES
     from core.generation.settings import (
         DEFAULT_LENGTH_TOKENS,
         DEFAULT_TEMPERATURE,
@@ -134,7 +135,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--audio-preset",
-        choices=["voice", "piano", "guitar", "other"],
+        choices=PRESET_NAMES,
         default="voice",
         help="what the --audio-primer recording is (default voice: singing, humming)",
     )

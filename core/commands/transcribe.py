@@ -24,7 +24,8 @@ from core.storage.files import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-PRESET_NAMES = ("piano", "voice", "guitar", "other")  # core.transcription.basic_pitch.Preset values
+# The values of core.transcription.params.TranscriptionPreset (a test checks they agree).
+PRESET_NAMES = ("piano", "voice", "guitar", "other")
 # A "shortest note" of 2 s (a whole note at 120 BPM) already drops almost every note.
 MAX_MIN_NOTE_MS = 2_000.0
 # The range of hearing: a frequency limit outside it is a typo (the model hears 27.5-4186 Hz).

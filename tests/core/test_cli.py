@@ -187,3 +187,10 @@ def test_bench_writes_each_benchmark_s_figures_dated(tmp_path):
     assert path.name == "encoding.json" and record["benchmark"] == "encoding"
     assert record["figures"] == {"files": 3, "ratio": 1.5}
     assert record["measured_at"][:2] == "20" and "CPUs" in record["machine"]
+
+
+def test_the_commands_offer_every_transcription_preset():
+    from core.commands.transcribe import PRESET_NAMES
+    from core.transcription.params import TranscriptionPreset
+
+    assert tuple(p.value for p in TranscriptionPreset) == PRESET_NAMES
