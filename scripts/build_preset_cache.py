@@ -2,7 +2,7 @@
 
 A fresh server (Streamlit Community Cloud runs no setup step) then reads each built-in
 collection without parsing it with music21. Rerun after a PARSER_VERSION bump, a change to the
-default grid, a new preset or a music21 upgrade; tests/core/test_preset_cache.py says when.
+default grid, a new preset or a music21 upgrade; tests/core/data/test_parse_cache.py says when.
 Deterministic: the same corpus files give the same bytes.
 
 .venv/bin/python scripts/build_preset_cache.py [--workers N]

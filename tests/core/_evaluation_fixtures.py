@@ -1,6 +1,5 @@
-"""Constructed pieces shared by the evaluation tests (tests/core/test_features.py, test_style.py,
-test_degeneracy.py, test_report.py): a note is Note(onset, pitch, duration) on a grid of 4 steps
-per quarter note, a bar 16 steps (4/4).
+"""Constructed pieces shared by the evaluation tests (tests/core/evaluation/): a note is
+Note(onset, pitch, duration) on a grid of 4 steps per quarter note, a bar 16 steps (4/4).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Audio → notes: the whole chain (decoding, the model, note creation), a round trip through
 sound, refusals reaching the caller, the CLI. Decoding and note creation on their own:
-tests/core/test_audio_decoding.py and tests/core/test_note_creation.py."""
+tests/core/audio/test_decoding.py and tests/core/transcription/test_note_creation.py."""
 
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def test_a_workspace_cannot_queue_more_jobs_than_its_quota(workspace: Path, monk
 
 
 class FakeRunner:
-    """A runner configured by `TUNESMITH_JOB_RUNNER=tests.core.test_jobs:FakeRunner`: it starts
+    """A runner configured by `TUNESMITH_JOB_RUNNER=tests.core.jobs.test_jobs:FakeRunner`: it starts
     nothing, records what it was asked to start and says alive only for handles in `alive`."""
 
     started: ClassVar[list[Path]] = []
@@ -196,7 +196,7 @@ class NotARunner:
 def fake_runner(monkeypatch) -> type[FakeRunner]:
     monkeypatch.setattr(FakeRunner, "started", [])
     monkeypatch.setattr(FakeRunner, "alive", set())
-    monkeypatch.setenv(job_runner.JOB_RUNNER_ENV, "tests.core.test_jobs:FakeRunner")
+    monkeypatch.setenv(job_runner.JOB_RUNNER_ENV, "tests.core.jobs.test_jobs:FakeRunner")
     return FakeRunner
 
 
@@ -251,9 +251,9 @@ def test_the_default_runner_is_the_process_runner(monkeypatch) -> None:
     [
         ("celery", "use \"process\""),
         ("no_such_module_here:Runner", "cannot import no_such_module_here"),
-        ("tests.core.test_jobs:Missing", "has no class Missing"),
-        ("tests.core.test_jobs:JobRequest", "JobRequest() failed"),
-        ("tests.core.test_jobs:NotARunner", "lacks start(job_dir) or is_alive(handle)"),
+        ("tests.core.jobs.test_jobs:Missing", "has no class Missing"),
+        ("tests.core.jobs.test_jobs:JobRequest", "JobRequest() failed"),
+        ("tests.core.jobs.test_jobs:NotARunner", "lacks start(job_dir) or is_alive(handle)"),
     ],
 )
 def test_a_bad_runner_setting_is_a_clear_error_before_anything_is_written(
