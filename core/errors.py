@@ -55,3 +55,11 @@ class InvalidLinkError(TunesmithError, ValueError):
 
 class NotShareableError(TunesmithError, ValueError):
     """A piece whose recipe cannot travel by URL (a user's own model, a long primer)."""
+
+
+class InvalidSettingError(TunesmithError, ValueError):
+    """A setting a person chose (a length, a key, a grid, a name) is out of range or misfits."""
+
+
+class TrainingDataError(TunesmithError, ValueError):
+    """Music that cannot be trained on as it is (too few pieces, another grid than the base's)."""

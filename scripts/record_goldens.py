@@ -5,8 +5,8 @@
 
 Only for a change meant to change the music (the bundled models, the sampler's defaults): the
 goldens hold one token a line, so `git diff tests/fixtures/golden/` shows what moved; read it
-before committing. The recipes are in tests/core/_golden.py; tests/core/generation/test_generator.py checks
-them.
+before committing. The recipes are in tests/core/_golden.py;
+tests/core/generation/test_generator.py checks them.
 """
 
 from __future__ import annotations

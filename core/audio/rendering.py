@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pretty_midi
 
-from core.errors import InvalidMusicError, InvalidSoundfontError
+from core.errors import InvalidMusicError, InvalidSettingError, InvalidSoundfontError
 from core.music.midi import first_tempo_bpm, read_midi
 
 log = logging.getLogger(__name__)
@@ -222,9 +222,9 @@ def midi_to_audio(
         InvalidSoundfontError: the soundfont is not a SoundFont 2 file.
     """
     if program is not None and not 0 <= program <= 127:
-        raise ValueError(f"program must be a General MIDI program 0..127, not {program}")
+        raise InvalidSettingError(f"program must be a General MIDI program 0..127, not {program}")
     if tempo_bpm is not None and tempo_bpm <= 0:
-        raise ValueError(f"tempo_bpm must be positive, not {tempo_bpm}")
+        raise InvalidSettingError(f"tempo_bpm must be positive, not {tempo_bpm}")
     parsed = read_midi(midi)
     time_scale = first_tempo_bpm(parsed) / tempo_bpm if tempo_bpm else 1.0
     events, channels = _events(parsed, time_scale)

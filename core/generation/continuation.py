@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core.errors import InvalidSettingError
 from core.generation.generator import Generator
 from core.generation.primers import Primer
 from core.generation.result import GenerationResult
@@ -55,7 +56,9 @@ def first_bars(piece: Piece, bars: int) -> Piece:
     """
     total = bar_count(piece)
     if not 1 <= bars <= total:
-        raise ValueError(f"keep between 1 and {total} bars (the piece has {total}), not {bars}")
+        raise InvalidSettingError(
+            f"keep between 1 and {total} bars (the piece has {total}), not {bars}"
+        )
     end_step = bars * steps_per_bar(piece.steps_per_quarter)
     return replace(piece, notes=tuple(n for n in piece.notes if n.onset_step < end_step))
 
@@ -72,9 +75,13 @@ def keep_bars_primer(result: GenerationResult, bars: int) -> Primer:
     """
     total = bar_count(result)
     if total < 2:
-        raise ValueError(f"the piece is {total} bar(s) long: there is no bar to keep and vary")
+        raise InvalidSettingError(
+            f"the piece is {total} bar(s) long: there is no bar to keep and vary"
+        )
     if not 1 <= bars < total:
-        raise ValueError(f"keep between 1 and {total - 1} bars (the piece has {total}), not {bars}")
+        raise InvalidSettingError(
+            f"keep between 1 and {total - 1} bars (the piece has {total}), not {bars}"
+        )
     end_step = bars * steps_per_bar(result.piece.steps_per_quarter)
     body = [t for t in result.tokens if t not in (BOS, EOS)]
     kept: list[str] = []
@@ -108,7 +115,7 @@ def keep_bars(
         ValueError: `bars` or `count` out of range, or the piece is too long to continue.
     """
     if not 1 <= count <= MAX_KEEP_BARS_VARIATIONS:
-        raise ValueError(f"make 1 to {MAX_KEEP_BARS_VARIATIONS} variations, not {count}")
+        raise InvalidSettingError(f"make 1 to {MAX_KEEP_BARS_VARIATIONS} variations, not {count}")
     primer = keep_bars_primer(result, bars)
     _check_length(primer)
     base = settings or result.settings
@@ -129,7 +136,7 @@ def make_longer(
             MAX_CONTINUED_TOKENS tokens (too long to continue).
     """
     if not 0.0 < seconds <= MAX_LENGTH_S:
-        raise ValueError(f"add between 0 and {MAX_LENGTH_S:g} seconds, not {seconds:g}")
+        raise InvalidSettingError(f"add between 0 and {MAX_LENGTH_S:g} seconds, not {seconds:g}")
     body = [t for t in result.tokens if t not in (BOS, EOS)]
     primer = _own_primer(result, body, name=f"{result.piece.name}, longer")
     _check_length(primer)
@@ -151,7 +158,7 @@ def _own_primer(result: GenerationResult, tokens: list[str], *, name: str) -> Pr
 
 def _check_length(primer: Primer) -> None:
     if len(primer.tokens) > MAX_CONTINUED_TOKENS:
-        raise ValueError(
+        raise InvalidSettingError(
             f"the piece is too long to continue: {len(primer.tokens)} tokens, "
             f"the limit is {MAX_CONTINUED_TOKENS}"
         )

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from core.config import Config
+from core.errors import InvalidSettingError
 from core.music.piece import DEFAULT_TEMPO_BPM
 from core.music.scales import check_tonic, parse_scale
 
@@ -46,21 +47,21 @@ class SamplingSettings(Config):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 10.0:
-            raise ValueError("temperature must be within 0..10")
+            raise InvalidSettingError("temperature must be within 0..10")
         if self.top_k < 0:
-            raise ValueError("top_k must be 0 (off) or positive")
+            raise InvalidSettingError("top_k must be 0 (off) or positive")
         if not 0.0 < self.top_p <= 1.0:
-            raise ValueError("top_p must be within (0, 1]")
+            raise InvalidSettingError("top_p must be within (0, 1]")
         if self.length_s is None and self.length_tokens is None:
-            raise ValueError("give a length in tokens or in seconds")
+            raise InvalidSettingError("give a length in tokens or in seconds")
         if self.length_tokens is not None and not 1 <= self.length_tokens <= MAX_LENGTH_TOKENS:
-            raise ValueError(f"length_tokens must be within 1..{MAX_LENGTH_TOKENS}")
+            raise InvalidSettingError(f"length_tokens must be within 1..{MAX_LENGTH_TOKENS}")
         if self.length_s is not None and not 0.0 < self.length_s <= MAX_LENGTH_S:
-            raise ValueError(f"length_s must be within (0, {MAX_LENGTH_S:g}]")
+            raise InvalidSettingError(f"length_s must be within (0, {MAX_LENGTH_S:g}]")
         if not 20.0 <= self.tempo_bpm <= 400.0:
-            raise ValueError("tempo_bpm must be within 20..400")
+            raise InvalidSettingError("tempo_bpm must be within 20..400")
         if not 0 <= self.program <= 127:
-            raise ValueError("program must be a General MIDI program 0..127")
+            raise InvalidSettingError("program must be a General MIDI program 0..127")
         if self.key is not None:
             object.__setattr__(self, "key", check_tonic(self.key, name="key"))
         if self.scale is not None:  # "minor", "natural-minor", a Scale: stored as its value

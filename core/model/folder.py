@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from core.errors import InvalidModelError
+from core.errors import InvalidModelError, InvalidSettingError
 from core.storage.files import atomic_dir, atomic_write_json
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
@@ -203,10 +203,10 @@ def rename_model_folder(path: Path, new_name: str) -> Path:
     """Rename a model folder in place; refuses names that are taken or not plain names."""
     path = Path(path)
     if not new_name or new_name != Path(new_name).name or new_name.startswith("."):
-        raise ValueError(f"not a usable model name: {new_name!r}")
+        raise InvalidSettingError(f"not a usable model name: {new_name!r}")
     target = path.with_name(new_name)
     if target.exists():
-        raise ValueError(f"a model named {new_name!r} already exists")
+        raise InvalidSettingError(f"a model named {new_name!r} already exists")
     path.rename(target)
     return target
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from core.config import Config
+from core.errors import InvalidSettingError
 
 if TYPE_CHECKING:  # TensorFlow is imported only where a network is built or loaded, so
     import keras  # pages can list, rename and zip model folders without paying for it
@@ -59,13 +60,13 @@ class ModelConfig(Config):
 
     def __post_init__(self) -> None:
         if not 1 <= self.embedding_dim <= MAX_UNITS:
-            raise ValueError(f"embedding_dim must be within 1..{MAX_UNITS}")
+            raise InvalidSettingError(f"embedding_dim must be within 1..{MAX_UNITS}")
         if not 1 <= self.units <= MAX_UNITS:
-            raise ValueError(f"units must be within 1..{MAX_UNITS}")
+            raise InvalidSettingError(f"units must be within 1..{MAX_UNITS}")
         if not 1 <= self.layers <= MAX_LAYERS:
-            raise ValueError(f"layers must be within 1..{MAX_LAYERS}")
+            raise InvalidSettingError(f"layers must be within 1..{MAX_LAYERS}")
         if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("dropout must be within [0, 1)")
+            raise InvalidSettingError("dropout must be within [0, 1)")
 
 
 def build_model(config: ModelConfig, vocab_size: int) -> keras.Model:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from core.errors import InvalidSettingError
+
 PITCH_CLASSES = 12
 TONIC_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 NORMALIZED_MAJOR_TONIC = 0  # key-normalized models write major music in C major ...
@@ -87,7 +89,7 @@ def check_tonic(value: object, *, name: str = "tonic") -> int:
         whole = int(value)
         if whole == value and 0 <= whole < PITCH_CLASSES:
             return whole
-    raise ValueError(
+    raise InvalidSettingError(
         f"{name} must be a pitch class 0..11 (0 = C, 2 = D, ... 11 = B), not {value!r}"
     )
 
@@ -100,7 +102,7 @@ def parse_tonic(text: str) -> int:
     """
     match = _TONIC_PATTERN.fullmatch(str(text).strip())
     if match is None:
-        raise ValueError(f"{text!r} is not a key name; use C, C#, Db, ... B")
+        raise InvalidSettingError(f"{text!r} is not a key name; use C, C#, Db, ... B")
     letter, accidental = match.group(1).upper(), (match.group(2) or "").lower()
     return (_LETTER_PITCH_CLASSES[letter] + _ACCIDENTALS[accidental]) % PITCH_CLASSES
 
@@ -120,7 +122,9 @@ def parse_scale(text: Scale | str) -> Scale:
     try:
         return Scale(words)
     except ValueError:
-        raise ValueError(f"{text!r} is not a scale; choose one of: {SCALE_CHOICES}") from None
+        raise InvalidSettingError(
+            f"{text!r} is not a scale; choose one of: {SCALE_CHOICES}"
+        ) from None
 
 
 def key_label(tonic: int, scale: Scale | str) -> str:

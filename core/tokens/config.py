@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config import Config
+from core.errors import InvalidSettingError
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, GRIDS, PIANO_MAX_PITCH, PIANO_MIN_PITCH
 
 DEFAULT_MAX_SHIFT_QUARTERS = 4  # one 4/4 bar; longer silences take several shift tokens
@@ -29,13 +30,15 @@ class EncodingConfig(Config):
 
     def __post_init__(self) -> None:
         if self.steps_per_quarter not in GRIDS.values():
-            raise ValueError(f"steps_per_quarter must be one of {sorted(set(GRIDS.values()))}")
+            raise InvalidSettingError(
+                f"steps_per_quarter must be one of {sorted(set(GRIDS.values()))}"
+            )
         if not 0 <= self.min_pitch <= self.max_pitch <= 127:
-            raise ValueError("pitch range must lie within 0..127")
+            raise InvalidSettingError("pitch range must lie within 0..127")
         if self.max_shift_quarters < 1 or self.max_duration_quarters < 1:
-            raise ValueError("max shift and duration must be at least one quarter note")
+            raise InvalidSettingError("max shift and duration must be at least one quarter note")
         if not 0 <= self.transpose_semitones <= 12:
-            raise ValueError("transpose_semitones must be within 0..12")
+            raise InvalidSettingError("transpose_semitones must be within 0..12")
 
     @property
     def max_shift_steps(self) -> int:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from core.config import Config
 from core.data.datasets import SPLIT_SEED
+from core.errors import InvalidSettingError
 from core.tokens.config import EncodingConfig
 from core.training.ngram import DEFAULT_ORDER
 
@@ -53,25 +54,25 @@ class TrainingConfig(Config):
 
     def __post_init__(self) -> None:
         if self.sequence_length < 2:
-            raise ValueError("sequence_length must be at least 2")
+            raise InvalidSettingError("sequence_length must be at least 2")
         if self.window_stride is not None and self.window_stride < 1:
-            raise ValueError("window_stride must be at least 1")
+            raise InvalidSettingError("window_stride must be at least 1")
         if self.batch_size < 1 or self.epochs < 1 or self.patience < 1:
-            raise ValueError("batch_size, epochs and patience must be at least 1")
+            raise InvalidSettingError("batch_size, epochs and patience must be at least 1")
         if not 0 < self.learning_rate < 1:
-            raise ValueError("learning_rate must be within (0, 1)")
+            raise InvalidSettingError("learning_rate must be within (0, 1)")
         if not 0 <= self.transpose_semitones <= 12:
-            raise ValueError("transpose_semitones must be within 0..12")
+            raise InvalidSettingError("transpose_semitones must be within 0..12")
         if not 0.0 <= self.decay_from_fraction <= 1.0:
-            raise ValueError("decay_from_fraction must be within 0..1")
+            raise InvalidSettingError("decay_from_fraction must be within 0..1")
         if self.max_batches_per_epoch is not None and self.max_batches_per_epoch < 1:
-            raise ValueError("max_batches_per_epoch must be at least 1")
+            raise InvalidSettingError("max_batches_per_epoch must be at least 1")
         if self.max_steps is not None and self.max_steps < 1:
-            raise ValueError("max_steps must be at least 1")
+            raise InvalidSettingError("max_steps must be at least 1")
         if self.steps_per_round is not None and self.steps_per_round < 1:
-            raise ValueError("steps_per_round must be at least 1")
+            raise InvalidSettingError("steps_per_round must be at least 1")
         if not 0.0 <= self.input_dropout < 1.0:
-            raise ValueError("input_dropout must be within [0, 1)")
+            raise InvalidSettingError("input_dropout must be within [0, 1)")
 
     def rounds(self, batches_per_pass: int) -> tuple[int, int]:
         """(steps per round, rounds): whole passes, or the step budget rounded up to rounds."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import TrainingDataError
 from core.model.network import ModelConfig
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
@@ -68,7 +69,7 @@ def fine_tuning_setup(base_model: str, chosen_encoding: EncodingConfig | None = 
     if chosen_encoding is not None and (
         chosen_encoding.steps_per_quarter != encoding.steps_per_quarter
     ):
-        raise ValueError(
+        raise TrainingDataError(
             f"the base model knows a grid of {encoding.steps_per_quarter} steps per quarter note, "
             f"the data was prepared with {chosen_encoding.steps_per_quarter}: train from scratch "
             "for that grid"

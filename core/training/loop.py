@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from core.data.datasets import Dataset
+from core.errors import TrainingDataError
 from core.model.folder import MODEL_FILE, VOCAB_FILE, save_model_folder
 from core.model.model_data import write_model_data
 from core.model.network import ModelConfig, build_model, compile_model
@@ -127,7 +128,9 @@ def _prepare_data(dataset: Dataset, config: TrainingConfig) -> _Data:
     vocab = dataset.vocab
     train_ids, valid_ids = dataset.train_ids(), dataset.valid_ids()
     if not valid_ids:
-        raise ValueError(f"{dataset.name}: no validation pieces (at least two pieces needed)")
+        raise TrainingDataError(
+            f"{dataset.name}: no validation pieces (at least two pieces needed)"
+        )
     windows = make_windows(
         train_ids,
         length=config.sequence_length + 1,
@@ -135,7 +138,7 @@ def _prepare_data(dataset: Dataset, config: TrainingConfig) -> _Data:
         pad_id=vocab.pad_id,
     )
     if not len(windows):
-        raise ValueError(f"{dataset.name}: no training windows")
+        raise TrainingDataError(f"{dataset.name}: no training windows")
     _, table = transposition_tables(vocab, config.augment_semitones)
     batches_per_pass = math.ceil(len(windows) / config.batch_size)
     if config.max_batches_per_epoch:
@@ -198,12 +201,12 @@ def _start_from_base(model: keras.Model, base_dir: Path, vocab: Vocabulary, *, n
     """
     base_dir = Path(base_dir)
     if Vocabulary.load(base_dir / VOCAB_FILE) != vocab:
-        raise ValueError(f"{name}: the data's vocabulary differs from the base model's")
+        raise TrainingDataError(f"{name}: the data's vocabulary differs from the base model's")
     base = keras.saving.load_model(base_dir / MODEL_FILE, compile=False, safe_mode=True)
     try:
         model.set_weights(base.get_weights())
     except ValueError as error:
-        raise ValueError(
+        raise TrainingDataError(
             f"{name}: the network's shape differs from the base model {base_dir.name} ({error})"
         ) from error
 

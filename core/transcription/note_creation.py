@@ -8,7 +8,8 @@ transcription (docs/transcription.md). Two changes, neither of which changes a n
   for the frames it clears, instead of scanning the whole matrix once per note (a 10-minute
   file has thousands of notes);
 - when frames never rise (silence), the inferred onsets are zero instead of NaN.
-The golden test (tests/core/transcription/test_note_creation.py) checks the result against basic-pitch's.
+The golden test (tests/core/transcription/test_note_creation.py) checks the result against
+basic-pitch's.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ from enum import Enum
 from typing import Any
 
 from core.config import Config
+from core.errors import InvalidSettingError
 
 # basic-pitch's defaults.
 DEFAULT_ONSET_THRESHOLD = 0.5
@@ -32,21 +33,21 @@ class TranscriptionParams(Config):
     def __post_init__(self) -> None:
         for name in ("onset_threshold", "frame_threshold"):
             if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must lie strictly between 0 and 1")
+                raise InvalidSettingError(f"{name} must lie strictly between 0 and 1")
         if self.min_note_length_ms < 0:
-            raise ValueError("min_note_length_ms must not be negative")
+            raise InvalidSettingError("min_note_length_ms must not be negative")
         for name in ("min_frequency_hz", "max_frequency_hz"):
             value = getattr(self, name)
             if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive")
+                raise InvalidSettingError(f"{name} must be positive")
         if (
             self.min_frequency_hz is not None
             and self.max_frequency_hz is not None
             and self.min_frequency_hz >= self.max_frequency_hz
         ):
-            raise ValueError("min_frequency_hz must be below max_frequency_hz")
+            raise InvalidSettingError("min_frequency_hz must be below max_frequency_hz")
         if not MIN_MIDI_TEMPO_BPM <= self.midi_tempo_bpm <= MAX_MIDI_TEMPO_BPM:
-            raise ValueError(
+            raise InvalidSettingError(
                 f"midi_tempo_bpm must lie within {MIN_MIDI_TEMPO_BPM:g}..{MAX_MIDI_TEMPO_BPM:g}"
             )
 
