@@ -4,7 +4,7 @@ The registry holds every numeric `TUNESMITH_*` setting: its name, default, range
 Values are read at the moment of use (not at import), so a test or a server restart picks up a
 new value. A value that is not a number, not finite or out of its range is ignored with a
 warning, and the default is used, rather than taking the server down; `check_settings()` lists
-those warnings at start (the CLI prints them, the app should show them).
+those warnings at start (the CLI prints them, the app logs them once per server process).
 """
 
 from __future__ import annotations
