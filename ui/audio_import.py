@@ -76,6 +76,8 @@ class AudioImportResult:
     transcription: tr.Transcription | None
     error: str = ""
     tempo_bpm: float = 0.0  # estimated beat, for the clean-up
+    meter: str = ""  # the beat grid's meter, "6/8" or "3/4"
+    grid_warning: str = ""  # the beat grid cannot hold the music
 
 
 @st.cache_resource(show_spinner="Loading the Basic Pitch model…")
@@ -231,10 +233,11 @@ def _transcribe_one(
         if not result.notes:
             status.update(label=f"{name}: no notes found", state="error")
             return AudioImportResult(name, key, result, f"{name}: no notes found (silence?)")
-        tempo = result.estimated_tempo_bpm()
+        beat_grid = result.beat_grid()
         status.update(label=f"{name}: {len(result.notes)} notes", state="complete",
                       expanded=False)
-    return AudioImportResult(name, key, result, "", tempo)
+    return AudioImportResult(name, key, result, "", beat_grid.tempo_bpm, beat_grid.meter,
+                             beat_grid.warning)
 
 
 # ---------------------------------------------------------------- results
@@ -251,6 +254,7 @@ def results_table(results: dict[str, AudioImportResult]) -> pd.DataFrame:
             "duration (s)": round(t.duration_s, 1) if t else None,
             "pitch range": f"{_pitch_name(low)}–{_pitch_name(high)}" if t and t.notes else "",
             "tempo (BPM)": round(result.tempo_bpm, 1) if result.tempo_bpm else None,
+            "meter": result.meter,
             "error": result.error,
         })
     return pd.DataFrame(rows)
@@ -296,10 +300,18 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
         help="Estimated from the audio; set the real tempo if you know it. Notes snap to the "
              "rhythm grid of the encoding options at this tempo.",
     )
+    # The estimate untouched: its exact tempo and phase (the box rounds to 0.1 BPM, which
+    # drifts a beat over 10 minutes); a tempo set by hand counts from the first note.
+    given = None if result.tempo_bpm and tempo == round(result.tempo_bpm, 1) else tempo
+    if given is None and result.meter:
+        st.caption(plain(f"Meter heard: {result.meter} (quarter notes at "
+                         f"{result.tempo_bpm:.1f} BPM)."))
+    if given is None and result.grid_warning:
+        st.warning(plain(f"{result.name}: {result.grid_warning}."), icon="⚠️")
     try:
-        piece = tr.transcription_to_piece(transcription, tempo_bpm=tempo, steps_per_quarter=grid)
+        piece = tr.transcription_to_piece(transcription, tempo_bpm=given, steps_per_quarter=grid)
         # Unquantized: the dataset quantizes once (docs/decisions/0002-audio-quantized-once.md)
-        cleaned = tr.transcription_to_dataset_midi(transcription, tempo_bpm=tempo)
+        cleaned = tr.transcription_to_dataset_midi(transcription, tempo_bpm=given)
     except InvalidAudioError as error:
         st.error(plain(str(error)), icon="🚫")
         return

@@ -34,8 +34,9 @@ BENCHMARK_ORDER = (
 # Run only when named: `quality` trains two full models (about 2 hours on a 2-core CPU) and
 # `small_data` three quick ones (about 10 minutes).
 # `load` drives many browser sessions at once (a minute or two); `bundled_style` judges 180
-# generated pieces and 20 sets of real ones (about 4 minutes).
-OPT_IN = ("quality", "small_data", "load", "bundled_style")
+# generated pieces and 20 sets of real ones (about 4 minutes); `audio_to_training` renders and
+# transcribes 30 folk tunes (about a minute).
+OPT_IN = ("quality", "small_data", "load", "bundled_style", "audio_to_training")
 
 
 def available() -> list[str]:

@@ -42,13 +42,14 @@ from core.transcription.inference import (
 )
 from core.transcription.model import BasicPitchModel, load_model
 from core.transcription.params import TranscriptionParams
-from core.transcription.tempo import estimate_tempo_bpm
+from core.transcription.tempo import BeatGrid, estimate_beat_grid
 
 log = logging.getLogger(__name__)
 
 SECONDS_PER_MINUTE = 60.0
 TEMPO_DECIMALS = 3  # a piece's tempo, as music files store it
 MAX_INSTRUMENT_NAME_CHARS = 60
+MIN_NOTE_END_S = 0.001  # a note clipped at time 0 keeps some length
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,13 @@ class Transcription:
         return note_events_to_csv(self.notes)
 
     def estimated_tempo_bpm(self) -> float:
-        return estimate_tempo_bpm(self.onset_envelope, notes=self.notes)
+        """The estimated tempo in quarter notes per minute (`beat_grid().tempo_bpm`)."""
+        return self.beat_grid().tempo_bpm
+
+    def beat_grid(self, *, tempo_bpm: float | None = None) -> BeatGrid:
+        """Where the beats lie: tempo, phase and meter, estimated from the audio and the notes
+        (core/transcription/tempo.py). With `tempo_bpm` (the user's) only the phase is fitted."""
+        return estimate_beat_grid(self.onset_envelope, notes=self.notes, tempo_bpm=tempo_bpm)
 
 
 def transcribe(
@@ -166,13 +173,13 @@ def transcription_to_piece(
     tempo_bpm: float | None = None,
     steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER,
 ) -> Piece:
-    """Notes on the encoding grid: the tempo estimated (or the user's), the first note at 0.
+    """Notes on the encoding grid: the estimated beat grid (step 0 on its first beat), or the
+    user's tempo from the first note.
 
     Raises:
         InvalidAudioError: no notes were found.
     """
-    tempo = _clean_up_tempo(transcription, tempo_bpm)
-    origin = min(n.start_s for n in transcription.notes)
+    tempo, origin = _clean_up_grid(transcription, tempo_bpm)
     quarters_per_s = tempo / SECONDS_PER_MINUTE
     events = [
         ((n.start_s - origin) * quarters_per_s, n.duration_s * quarters_per_s, n.pitch)
@@ -205,15 +212,17 @@ def transcription_to_training_midi(
 def transcription_to_dataset_midi(
     transcription: Transcription, *, tempo_bpm: float | None = None
 ) -> bytes:
-    """MIDI for "my dataset": one instrument at the tempo, the first note at 0, every note at
-    its exact time (not on a grid), so the dataset snaps it once, to the grid it is read at
-    (docs/decisions/0002-audio-quantized-once.md).
+    """MIDI for "my dataset": one instrument at the tempo, every note at its exact time (not on
+    a grid), so the dataset snaps it once, to the grid it is read at
+    (docs/decisions/0002-audio-quantized-once.md). Time 0 is the estimated beat grid's first
+    beat (at or before the first note), so the grid's steps fall on the music's; with the
+    user's `tempo_bpm`, the first note.
 
     Raises:
         InvalidAudioError: no notes were found.
     """
-    tempo = round(float(_clean_up_tempo(transcription, tempo_bpm)), TEMPO_DECIMALS)
-    origin = min(n.start_s for n in transcription.notes)
+    tempo, origin = _clean_up_grid(transcription, tempo_bpm)
+    tempo = round(float(tempo), TEMPO_DECIMALS)
     midi = pretty_midi.PrettyMIDI(resolution=OUTPUT_TICKS_PER_QUARTER, initial_tempo=tempo)
     instrument = pretty_midi.Instrument(
         program=0, name=transcription.stem[:MAX_INSTRUMENT_NAME_CHARS]
@@ -223,16 +232,21 @@ def transcription_to_dataset_midi(
             pretty_midi.Note(
                 velocity=OUTPUT_VELOCITY,
                 pitch=note.pitch,
-                start=note.start_s - origin,
-                end=note.end_s - origin,
+                # A first note a little before the first beat still starts at 0.
+                start=max(0.0, note.start_s - origin),
+                end=max(note.end_s - origin, MIN_NOTE_END_S),
             )
         )
     midi.instruments.append(instrument)
     return midi_to_bytes(midi)
 
 
-def _clean_up_tempo(transcription: Transcription, tempo_bpm: float | None) -> float:
-    """The user's tempo, else the estimated one; refuses a transcription without notes."""
+def _clean_up_grid(transcription: Transcription, tempo_bpm: float | None) -> tuple[float, float]:
+    """(tempo, time of grid step 0): the user's tempo from the first note, else the estimated
+    beat grid; refuses a transcription without notes."""
     if not transcription.notes:
         raise InvalidAudioError(f"{transcription.name}: no notes found (silence?)")
-    return tempo_bpm or transcription.estimated_tempo_bpm()
+    if tempo_bpm:
+        return tempo_bpm, min(n.start_s for n in transcription.notes)
+    grid = transcription.beat_grid()
+    return grid.tempo_bpm, grid.origin_s

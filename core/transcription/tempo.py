@@ -1,33 +1,90 @@
-"""The beat of a transcription, from the model's onset activations or from its note onsets.
+"""The beat of a transcription: its tempo, where the beats lie, and how they divide.
 
-Written here because librosa's tempo estimator compiles numba code on first use, which costs
-every app start many seconds (docs/transcription.md).
+From the model's onset activations (an autocorrelation finds the beat roughly) and the note
+onsets (a least-squares fit locks a grid of sixteenths to them: tempo and phase, so a long file
+does not drift). Written here rather than with librosa because librosa's tempo estimator
+compiles numba code on first use, which costs every app start many seconds, and because its
+tempo comes in whole autocorrelation lags (about 2 % apart at 120 BPM; its beat tracker follows
+the beats one by one and gives no tempo finer than that), while training music needs the tempo
+to well under 0.1 % (docs/transcription.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from core.transcription.events import NoteEvent
-from core.transcription.note_creation import AUDIO_SAMPLE_RATE_HZ, FFT_HOP_SAMPLES
+from core.transcription.note_creation import (
+    ANNOT_N_FRAMES,
+    AUDIO_SAMPLE_RATE_HZ,
+    FFT_HOP_SAMPLES,
+    WINDOW_OFFSET_S,
+)
 from core.transcription.params import DEFAULT_MIDI_TEMPO_BPM
 
 MIN_TEMPO_BPM = 40.0
 MAX_TEMPO_BPM = 240.0
 TEMPO_PRIOR_BPM = 120.0  # librosa's prior: log-normal around 120 BPM, one octave wide
-FRAME_RATE_HZ = AUDIO_SAMPLE_RATE_HZ / FFT_HOP_SAMPLES  # the onset envelope's frames
+# The notes' clock: basic-pitch's frames are 256 samples apart, less its drift correction of
+# WINDOW_OFFSET_S per 172 frames (core/transcription/note_creation.py, model_frames_to_time),
+# so 86.58 frames per second, not 22050 / 256 = 86.13. The onset envelope is read on the same
+# clock as the note times, or every tempo comes out 0.5 % slow.
+FRAME_RATE_HZ = 1.0 / (FFT_HOP_SAMPLES / AUDIO_SAMPLE_RATE_HZ - WINDOW_OFFSET_S / ANNOT_N_FRAMES)
 MIN_ONSET_WEIGHT = 0.1  # a quiet note still marks a beat in the envelope made from notes
 SECONDS_PER_MINUTE = 60.0
 
+SIMPLE, COMPOUND = 2, 3  # a beat's division: two eighths (2/4, 3/4, 4/4) or three (6/8, 9/8, 12/8)
+STEPS_PER_QUARTER = 4  # the grid the fit locks to: sixteenths (in 6/8, a sixth of the beat)
+SAME_ONSET_S = 0.03  # onsets closer than this are one (octave doubles, chords)
+FIRST_FIT_S = 4.0  # the fit starts on the first seconds and doubles its span until the end
+MAX_FIT_RESIDUAL_STEPS = 0.3  # onsets farther off their step are left out of the fit
+MAX_REFINEMENT = 0.04  # a fitted tempo more than 4 % from the rough one is not trusted
+DIVISION_TOLERANCE_BEATS = 0.05  # an interval "is" k/4 or k/3 of a beat within this
+COMPOUND_MARGIN = 0.15  # triple division must explain this share of intervals more than duple
+FAST_BEAT_BPM = 160.0  # a faster "beat" is the eighth: the beat is two or three of them
+BAR_CANDIDATES = (2, 3, 4)
+ON_GRID_STEPS = 0.2  # an onset this close to a step lies on the grid
+MIN_ON_GRID_SHARE = 0.85  # below this share the grid cannot hold the music: a warning
+TRIPLET_STEPS_PER_QUARTER = 12  # the grid that holds both sixteenths and triplets
+
+
+@dataclass(frozen=True)
+class BeatGrid:
+    """Where the beats of a transcription lie: the grid its notes are snapped to.
+
+    `tempo_bpm` counts quarter notes (in 6/8 the beat is a dotted quarter: `beat_bpm` is two
+    thirds of it); `origin_s` is the start of a beat, at or before the first note, so grid step
+    0 of the training music lies there.
+    """
+
+    tempo_bpm: float
+    origin_s: float
+    beat_division: int = SIMPLE
+    beats_per_bar: int = 4
+    on_grid_share: float = 1.0  # onsets within ON_GRID_STEPS of a sixteenth
+    warning: str = ""
+
+    @property
+    def beat_bpm(self) -> float:
+        return self.tempo_bpm * SIMPLE / self.beat_division
+
+    @property
+    def meter(self) -> str:
+        """As written: "6/8" for two beats of three eighths, "3/4" for three of two."""
+        if self.beat_division == COMPOUND:
+            return f"{self.beats_per_bar * 3}/8"
+        return f"{self.beats_per_bar}/4"
+
 
 def estimate_tempo_bpm(onset_envelope: np.ndarray, *, notes: Sequence[NoteEvent] = ()) -> float:
-    """The beat in BPM from an onset envelope (frames at the model's rate), or from note onsets.
+    """The beat in BPM from an onset envelope (frames on the notes' clock), or from note onsets.
 
     Autocorrelation of the envelope, weighted by librosa's prior (log-normal around 120 BPM,
     one octave wide), with a parabolic refinement. `DEFAULT_MIDI_TEMPO_BPM` when there is too
-    little to go on.
+    little to go on. Rough (a few tenths of a percent); `estimate_beat_grid` refines it.
     """
     envelope = np.asarray(onset_envelope, np.float64)
     if envelope.size < 4 or not np.any(envelope > 0):
@@ -45,12 +102,210 @@ def estimate_tempo_bpm(onset_envelope: np.ndarray, *, notes: Sequence[NoteEvent]
     return round(float(np.clip(bpm, MIN_TEMPO_BPM, MAX_TEMPO_BPM)), 2)
 
 
-def _notes_to_onset_envelope(notes: Sequence[NoteEvent]) -> np.ndarray:
-    """A spike at every onset, as loud as the note (at least MIN_ONSET_WEIGHT)."""
+def estimate_beat_grid(
+    onset_envelope: np.ndarray, *, notes: Sequence[NoteEvent], tempo_bpm: float | None = None
+) -> BeatGrid:
+    """The beat grid of the notes: tempo (quarter notes), phase, meter, and how well it fits.
+
+    The rough beat (`estimate_tempo_bpm`) is split in two or three by the intervals between
+    onsets; a beat faster than FAST_BEAT_BPM is taken as the eighth and grouped in two or three
+    by the autocorrelation of the notes. The tempo and phase are then fitted by least squares
+    to the onsets against a sixteenth grid, over a span that doubles until it covers the file.
+    With `tempo_bpm` (the user's, in quarter notes) only the phase is fitted.
+    """
+    onsets, weights = _onsets(notes)
+    if onsets.size == 0:
+        return BeatGrid(tempo_bpm or DEFAULT_MIDI_TEMPO_BPM, 0.0)
+    if tempo_bpm is not None:
+        quarter_s = SECONDS_PER_MINUTE / tempo_bpm
+        division, beat_s = SIMPLE, quarter_s
+    else:
+        beat_s = SECONDS_PER_MINUTE / estimate_tempo_bpm(onset_envelope, notes=notes)
+        beat_s, division = _beat_and_division(onsets, beat_s, notes)
+        quarter_s = beat_s * SIMPLE / division
+    step_s = quarter_s / STEPS_PER_QUARTER
+    phase_s, fitted_step_s = _fit_grid(onsets, weights, step_s, fit_tempo=tempo_bpm is None)
+    if abs(fitted_step_s / step_s - 1.0) <= MAX_REFINEMENT:
+        step_s = fitted_step_s
+    quarter_s = step_s * STEPS_PER_QUARTER
+    beat_s = quarter_s * division / SIMPLE
+    steps_per_beat = round(beat_s / step_s)
+    origin_s = _beat_origin(onsets, notes, phase_s, step_s, steps_per_beat)
+    beats_per_bar = _best_grouping(notes, beat_s, BAR_CANDIDATES)
+    share = _on_grid_share(onsets, origin_s, step_s)
+    return BeatGrid(
+        tempo_bpm=SECONDS_PER_MINUTE / quarter_s,
+        origin_s=origin_s,
+        beat_division=division,
+        beats_per_bar=beats_per_bar,
+        on_grid_share=share,
+        warning=_grid_warning(onsets, origin_s, quarter_s, share),
+    )
+
+
+def on_grid_share(
+    notes: Sequence[NoteEvent], *, origin_s: float, tempo_bpm: float, steps_per_quarter: int
+) -> float:
+    """The share of onsets within ON_GRID_STEPS of a step of the given grid."""
+    onsets, _ = _onsets(notes)
+    step_s = SECONDS_PER_MINUTE / tempo_bpm / steps_per_quarter
+    return _on_grid_share(onsets, origin_s, step_s)
+
+
+# ---------------------------------------------------------------- the beat and its division
+
+
+def _onsets(notes: Sequence[NoteEvent]) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct onset times (doubles within SAME_ONSET_S merged) and their loudest note."""
+    if not notes:
+        return np.zeros(0), np.zeros(0)
+    ordered = sorted(notes, key=lambda n: n.start_s)
+    times: list[float] = []
+    weights: list[float] = []
+    for note in ordered:
+        weight = max(note.amplitude, MIN_ONSET_WEIGHT)
+        if times and note.start_s - times[-1] < SAME_ONSET_S:
+            weights[-1] = max(weights[-1], weight)
+            continue
+        times.append(note.start_s)
+        weights.append(weight)
+    return np.array(times), np.array(weights)
+
+
+def _beat_and_division(
+    onsets: np.ndarray, beat_s: float, notes: Sequence[NoteEvent]
+) -> tuple[float, int]:
+    """(beat period, 2 or 3): the rough beat split by the intervals between onsets."""
+    if SECONDS_PER_MINUTE / beat_s > FAST_BEAT_BPM:
+        # The rough beat is the eighth: the beat is two or three of them, as the notes repeat.
+        group = _best_grouping(notes, beat_s, (SIMPLE, COMPOUND))
+        return beat_s * group, group
+    intervals = np.diff(onsets) / beat_s
+    intervals = intervals[(intervals > 0.1) & (intervals < 4.0)]
+    if intervals.size == 0:
+        return beat_s, SIMPLE
+
+    def explained(division: int) -> float:
+        cells = intervals * division
+        return float(np.mean(np.abs(cells - np.round(cells)) < DIVISION_TOLERANCE_BEATS * division))
+
+    # Simple time: intervals of quarters of a beat (sixteenths, eighths, dotted eighths);
+    # compound: sixths (sixteenths, eighths, quarters). Whole and half beats are both.
+    if explained(2 * COMPOUND) > explained(2 * SIMPLE) + COMPOUND_MARGIN:
+        return beat_s, COMPOUND
+    return beat_s, SIMPLE
+
+
+def _best_grouping(notes: Sequence[NoteEvent], unit_s: float, groups: Sequence[int]) -> int:
+    """Which multiple of `unit_s` the notes repeat at most: autocorrelation of an envelope of
+    onsets weighted by their notes' length (long notes fall on strong beats)."""
+    envelope = _notes_to_onset_envelope(notes, weight_by_length=True)
+    autocorrelation = _autocorrelation(envelope)
+    unit = unit_s * FRAME_RATE_HZ
+    scores = []
+    for group in groups:
+        lag = round(group * unit)
+        if lag >= len(autocorrelation):
+            scores.append(0.0)
+            continue
+        scores.append(float(np.max(autocorrelation[max(0, lag - 2) : lag + 3])))
+    return int(groups[int(np.argmax(scores))])
+
+
+# ---------------------------------------------------------------- the grid, fitted
+
+
+def _fit_grid(
+    onsets: np.ndarray, weights: np.ndarray, step_s: float, *, fit_tempo: bool
+) -> tuple[float, float]:
+    """(phase, step) of the sixteenth grid by weighted least squares of onsets against their
+    nearest steps: first over FIRST_FIT_S, then over twice the span, until the end, so a
+    tempo only roughly right never loses count of the steps."""
+    first = onsets[0]
+    phase = _circular_phase(onsets[onsets <= first + FIRST_FIT_S], step_s)
+    span = FIRST_FIT_S
+    while True:
+        chosen = onsets <= first + span
+        times, w = onsets[chosen], weights[chosen]
+        steps = np.round((times - phase) / step_s)
+        residual = times - (phase + steps * step_s)
+        inside = np.abs(residual) < MAX_FIT_RESIDUAL_STEPS * step_s
+        if np.count_nonzero(inside) >= 2 and fit_tempo and np.ptp(steps[inside]) > 0:
+            slope, intercept = np.polyfit(steps[inside], times[inside], 1, w=np.sqrt(w[inside]))
+            step_s, phase = float(slope), float(intercept)
+        elif np.count_nonzero(inside):
+            phase += float(np.average(residual[inside], weights=w[inside]))
+        if span >= onsets[-1] - first:
+            return phase, step_s
+        span *= 2
+
+
+def _circular_phase(onsets: np.ndarray, period_s: float) -> float:
+    """The offset in [0, period) that onsets keep modulo the period (their circular mean)."""
+    angles = 2 * np.pi * onsets / period_s
+    mean = np.angle(np.mean(np.exp(1j * angles)))
+    return float((mean / (2 * np.pi)) % 1.0 * period_s)
+
+
+def _beat_origin(
+    onsets: np.ndarray,
+    notes: Sequence[NoteEvent],
+    phase_s: float,
+    step_s: float,
+    steps_per_beat: int,
+) -> float:
+    """The beat at or before the first onset: of the steps in a beat, the one where the
+    longest notes start (the beat falls where the notes are long)."""
+    scores = np.zeros(steps_per_beat)
+    for note in notes:
+        step = round((note.start_s - phase_s) / step_s)
+        scores[step % steps_per_beat] += note.duration_s * max(note.amplitude, MIN_ONSET_WEIGHT)
+    offset = int(np.argmax(scores))
+    beat_phase = phase_s + offset * step_s
+    beat_s = steps_per_beat * step_s
+    first = onsets[0]
+    # Half a step of slack: a first note a little early still counts as on its beat.
+    return float(beat_phase + np.floor((first - beat_phase + 0.5 * step_s) / beat_s) * beat_s)
+
+
+def _on_grid_share(onsets: np.ndarray, origin_s: float, step_s: float) -> float:
+    if onsets.size == 0:
+        return 1.0
+    cells = (onsets - origin_s) / step_s
+    return float(np.mean(np.abs(cells - np.round(cells)) < ON_GRID_STEPS))
+
+
+def _grid_warning(onsets: np.ndarray, origin_s: float, quarter_s: float, share: float) -> str:
+    """Empty when the sixteenth grid holds the onsets; else what the grid will do to them."""
+    if share >= MIN_ON_GRID_SHARE:
+        return ""
+    triplets = _on_grid_share(onsets, origin_s, quarter_s / TRIPLET_STEPS_PER_QUARTER / 1.0)
+    fine = _on_grid_share(onsets, origin_s, quarter_s / STEPS_PER_QUARTER / 3)
+    if triplets >= MIN_ON_GRID_SHARE and fine > share:
+        return (
+            f"only {share:.0%} of the notes lie on sixteenths: they look like triplets; "
+            "choose the grid with triplets to keep them"
+        )
+    return (
+        f"only {share:.0%} of the notes lie on the beat's sixteenths: the music does not keep "
+        "a steady beat, and snapping will move many notes; set the tempo if you know it"
+    )
+
+
+# ---------------------------------------------------------------- envelopes
+
+
+def _notes_to_onset_envelope(
+    notes: Sequence[NoteEvent], *, weight_by_length: bool = False
+) -> np.ndarray:
+    """A spike at every onset, as loud as the note (at least MIN_ONSET_WEIGHT), or as long."""
     length = int(max(n.end_s for n in notes) * FRAME_RATE_HZ) + 2
     envelope = np.zeros(length)
     for note in notes:
-        envelope[round(note.start_s * FRAME_RATE_HZ)] += max(note.amplitude, MIN_ONSET_WEIGHT)
+        weight = max(note.amplitude, MIN_ONSET_WEIGHT)
+        if weight_by_length:
+            weight *= max(note.duration_s, 0.0)
+        envelope[round(note.start_s * FRAME_RATE_HZ)] += weight
     return envelope
 
 

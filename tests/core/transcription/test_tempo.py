@@ -1,0 +1,113 @@
+"""The beat grid: tempo on the notes' clock, phase, and the beat's division (issue 24)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.music.files import read_music
+from core.music.piece import Note, Piece
+from core.transcription.basic_pitch import (
+    Transcription,
+    transcribe,
+    transcription_to_dataset_midi,
+)
+from core.transcription.events import NoteEvent
+from core.transcription.model import load_model
+from core.transcription.params import TranscriptionParams
+from core.transcription.tempo import COMPOUND, SIMPLE, estimate_beat_grid
+from tests.core.transcription_audio import audio_to_bytes, render_piece
+
+PIANO = 0
+SPQ = 4  # the written music's grid: sixteenths
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
+
+
+def _steps_to_piece(steps: list[int], *, tempo_bpm: float, name: str) -> Piece:
+    """Notes at the given onsets (sixteenths), each lasting until the next."""
+    ends = [*steps[1:], steps[-1] + 2]
+    notes = tuple(
+        Note(onset, 60 + (2 * i) % 12, max(1, end - onset))
+        for i, (onset, end) in enumerate(zip(steps, ends, strict=True))
+    )
+    return Piece(name, notes, SPQ, tempo_bpm, "C major")
+
+
+def _training_onsets(result: Transcription) -> np.ndarray:
+    """Onsets in sixteenths of the training music, as "my dataset" reads it, from its first."""
+    [piece] = read_music(transcription_to_dataset_midi(result), name="x.mid", steps_per_quarter=SPQ)
+    onsets = np.unique([n.onset_step for n in piece.notes])
+    return onsets - onsets[0]
+
+
+def _assert_on_their_steps(found: np.ndarray, written: np.ndarray) -> None:
+    """Every written onset on its step; Basic Pitch may add a stray note or two."""
+    missing = np.setdiff1d(written, found)
+    assert missing.size == 0, f"not on their steps: {missing}"
+    assert len(found) <= len(written) + 2
+
+
+def test_the_tempo_of_a_rendered_note_train_is_on_the_notes_clock(model):
+    """A note every eighth at 107 BPM for 60 s: the tempo to 0.1 % (the envelope was read at
+    86.13 frames per second while the notes run at 86.58: 0.5 % slow), and no onset slips off
+    its step by the end."""
+    tempo_bpm = 107.0
+    steps = list(range(0, int(60 * tempo_bpm / 60 * SPQ), 2))
+    piece = _steps_to_piece(steps, tempo_bpm=tempo_bpm, name="train")
+    audio, _ = render_piece(piece, program=PIANO)
+    result = transcribe(audio_to_bytes(audio), name="train.mp3", model=model)
+    grid = result.beat_grid()
+    assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
+    assert result.estimated_tempo_bpm() == pytest.approx(tempo_bpm, rel=1e-3)
+    assert grid.beat_division == SIMPLE and not grid.warning
+    _assert_on_their_steps(_training_onsets(result), np.array(steps))
+
+
+def test_a_rendered_6_8_tune_gets_beat_division_3_and_its_eighths_on_the_grid(model):
+    """Quarter-eighth, three eighths, a dotted quarter: at the dotted-quarter beat its eighths
+    fell 1.33 sixteenths apart; as three to the beat they are two sixteenths each."""
+    tempo_bpm = 126.0  # quarter notes: the dotted-quarter beat at 84
+    # Two bars of 6/8 in sixteenths (12 a bar): quarter-eighth twice; three eighths, a
+    # dotted quarter.
+    two_bars = (0, 4, 6, 10, 12, 14, 16, 18)
+    steps = [24 * i + s for i in range(8) for s in two_bars]
+    piece = _steps_to_piece(steps, tempo_bpm=tempo_bpm, name="jig")
+    audio, _ = render_piece(piece, program=PIANO)
+    result = transcribe(audio_to_bytes(audio), name="jig.mp3", model=model)
+    grid = result.beat_grid()
+    assert grid.beat_division == COMPOUND
+    assert grid.beat_bpm == pytest.approx(tempo_bpm * 2 / 3, rel=1e-3)
+    assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
+    _assert_on_their_steps(_training_onsets(result), np.array(steps) - steps[0])
+
+
+def test_the_grid_starts_on_a_beat_not_on_a_pickup():
+    """An eighth pickup before the first beat: step 0 is the beat before it, so the pickup
+    lies on the off-beat eighth (the first note was step 0 before)."""
+    quarter_s = 0.5
+    starts = [0.25, *[0.5 + quarter_s * i for i in range(32)]]
+    notes = tuple(
+        NoteEvent(s, s + (0.2 if i == 0 else 0.45), 60 + i % 5, 0.7) for i, s in enumerate(starts)
+    )
+    grid = estimate_beat_grid(np.zeros(0), notes=notes)
+    assert grid.tempo_bpm == pytest.approx(120.0, rel=1e-3)
+    assert grid.origin_s == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_user_tempo_keeps_its_tempo_and_music_off_the_grid_is_told():
+    rng = np.random.default_rng(0)
+    starts = np.cumsum(rng.uniform(0.13, 0.61, size=60))  # no steady beat
+    notes = tuple(NoteEvent(float(s), float(s) + 0.1, 60, 0.7) for s in starts)
+    grid = estimate_beat_grid(np.zeros(0), notes=notes)
+    assert grid.warning
+    fixed = estimate_beat_grid(np.zeros(0), notes=notes, tempo_bpm=90.0)
+    assert fixed.tempo_bpm == 90.0
+
+
+def test_no_notes_gives_the_default_grid():
+    grid = Transcription("quiet.wav", (), 3.0, TranscriptionParams()).beat_grid()
+    assert grid.tempo_bpm == 120.0 and grid.origin_s == 0.0
