@@ -175,6 +175,7 @@ def params_widgets() -> tr.TranscriptionParams:
             max_frequency_hz=_optional(high),
             melodia_trick=melodia,
             midi_tempo_bpm=base.midi_tempo_bpm,
+            top_line=base.top_line,  # the piano preset's clean-up of chords
         )
     except ValueError as error:
         st.warning(plain(f"Using the preset's settings: {error}"))
@@ -292,6 +293,12 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     """Original next to the transcription, piano roll, downloads and "Add to my dataset"."""
     transcription = result.transcription
     assert transcription is not None
+    if st.toggle(
+        "Keep only the melody", key=f"data_audio_melody_{result.name}",
+        help="The top line, one note at a time: for a single-line dataset from piano or "
+             "chords. The roll, the preview and the stored notes all follow it.",
+    ):
+        transcription = tr.transcription_to_melody(transcription)
     stem = Path(result.name).stem
     grid = dataset_steps_per_quarter()
     tempo = st.number_input(

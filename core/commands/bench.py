@@ -35,8 +35,9 @@ BENCHMARK_ORDER = (
 # `small_data` three quick ones (about 10 minutes).
 # `load` drives many browser sessions at once (a minute or two); `bundled_style` judges 180
 # generated pieces and 20 sets of real ones (about 4 minutes); `audio_to_training` renders and
-# transcribes 30 folk tunes (about a minute).
-OPT_IN = ("quality", "small_data", "load", "bundled_style", "audio_to_training")
+# transcribes 30 folk tunes (about a minute); `piano_melody` renders and transcribes 20
+# string-quartet excerpts on piano (under a minute).
+OPT_IN = ("quality", "small_data", "load", "bundled_style", "audio_to_training", "piano_melody")
 
 
 def available() -> list[str]:

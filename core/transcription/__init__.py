@@ -5,6 +5,7 @@ from core.transcription.basic_pitch import (
     audio_to_midi,
     transcribe,
     transcription_to_dataset_midi,
+    transcription_to_melody,
     transcription_to_piece,
     transcription_to_training_midi,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "recording_to_heard_tune",
     "transcribe",
     "transcription_to_dataset_midi",
+    "transcription_to_melody",
     "transcription_to_piece",
     "transcription_to_training_midi",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from core.music.midi import (
 )
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Piece
 from core.progress import ProgressCallback
+from core.transcription.cleanup import melody_notes
 from core.transcription.events import NoteEvent, note_events_to_csv, note_events_to_midi
 from core.transcription.inference import (
     DEFAULT_BATCH_WINDOWS,
@@ -165,6 +166,12 @@ def audio_to_midi(
 
 
 # ---------------------------------------------------------------- clean-up for training data
+
+
+def transcription_to_melody(transcription: Transcription) -> Transcription:
+    """The same transcription with its top line only, one note at a time (`melody_notes`):
+    for a single-line dataset made from piano recordings."""
+    return replace(transcription, notes=melody_notes(transcription.notes))
 
 
 def transcription_to_piece(

@@ -19,6 +19,7 @@ import numpy as np
 
 from core.audio.decoding import AudioStream
 from core.progress import ProgressCallback
+from core.transcription.cleanup import drop_octave_ghosts, recover_top_line
 from core.transcription.events import NoteEvent
 from core.transcription.model import BasicPitchModel
 from core.transcription.note_creation import (
@@ -193,7 +194,8 @@ class _GrowingFrames:
 
 
 def activations_to_notes(activations: Activations, params: TranscriptionParams) -> list[NoteEvent]:
-    """Decode activations into note events (basic-pitch's `model_output_to_notes`)."""
+    """Decode activations into note events (basic-pitch's `model_output_to_notes`); with
+    `params.top_line`, the polyphonic clean-up of core/transcription/cleanup.py after it."""
     frame_notes = activations_to_frame_notes(
         activations.note,
         activations.onset,
@@ -204,6 +206,18 @@ def activations_to_notes(activations: Activations, params: TranscriptionParams) 
         max_frequency_hz=params.max_frequency_hz,
         melodia_trick=params.melodia_trick,
     )
+    if params.top_line:
+        frame_notes = recover_top_line(
+            activations.note,
+            activations.onset,
+            frame_notes,
+            min_note_length_frames=min_note_length_frames(params.min_note_length_ms),
+            min_frequency_hz=params.min_frequency_hz,
+            max_frequency_hz=params.max_frequency_hz,
+        )
+        frame_notes = drop_octave_ghosts(
+            frame_notes, activations.onset, onset_threshold=params.onset_threshold
+        )
     times_s = model_frames_to_time(activations.note.shape[0])
     return [
         NoteEvent(float(times_s[start]), float(times_s[end]), int(pitch), float(amplitude))

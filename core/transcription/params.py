@@ -29,6 +29,9 @@ class TranscriptionParams(Config):
     max_frequency_hz: float | None = None
     melodia_trick: bool = True
     midi_tempo_bpm: float = DEFAULT_MIDI_TEMPO_BPM
+    # Polyphonic piano: recover the top line and drop octave ghosts (core/transcription/
+    # cleanup.py). Off by default, so the default decoding stays basic-pitch's.
+    top_line: bool = False
 
     def __post_init__(self) -> None:
         for name in ("onset_threshold", "frame_threshold"):
@@ -65,7 +68,7 @@ class TranscriptionPreset(Enum):
 # family, scored by onset F-measures; the setup and the figures: docs/transcription.md.
 TRANSCRIPTION_PRESETS: dict[TranscriptionPreset, TranscriptionParams] = {
     TranscriptionPreset.PIANO: TranscriptionParams(
-        onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0
+        onset_threshold=0.7, frame_threshold=0.5, min_note_length_ms=58.0, top_line=True
     ),
     TranscriptionPreset.VOICE: TranscriptionParams(
         onset_threshold=0.8, frame_threshold=0.3, min_note_length_ms=127.7

@@ -165,3 +165,35 @@ def test_files_past_the_batch_limit_are_named_and_not_transcribed(
         "second.wav: not added, one batch holds at most 1 files; add it in another batch"
     ]
     assert list(at.dataframe[0].value["notes"]) == [16, 0]
+
+
+def _fake_chords(audio, *, name=None, params=None, **_):
+    notes = tuple(
+        NoteEvent(0.5 * i, 0.5 * i + 0.45, pitch, 0.6)
+        for i in range(8)
+        for pitch in (48 + i % 3, 55 + i % 3, 64 + i % 5)  # the top line: 64 + i % 5
+    )
+    return Transcription(name or "audio", notes, 5.0, params or TranscriptionParams(), 0.1)
+
+
+def test_keep_only_the_melody_stores_the_top_line(isolated_data_dir, fake_transcription,
+                                                  monkeypatch):
+    import core.transcription as transcription
+
+    monkeypatch.setattr(transcription, "transcribe", _fake_chords)
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    at.get("file_uploader")[0].set_value([
+        ("chords.wav", (FIXTURES / "vocadito_10.wav").read_bytes(), "audio/wav"),
+    ])
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    at.toggle(key="data_audio_melody_chords.wav").set_value(True).run()
+    at.button(key="data_audio_add_chords.wav").click().run()
+    assert not at.exception
+    from core.data.user_music import stored_files
+    from core.music.files import read_music
+
+    [added] = [f for folder in (isolated_data_dir / "workspaces").glob("*/music")
+               for f in stored_files(folder)]
+    notes = read_music(added.path)[0].notes
+    assert [n.pitch for n in notes] == [64 + i % 5 for i in range(8)]
