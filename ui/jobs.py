@@ -123,11 +123,30 @@ def _verdict(model_dir: Path, *, key: str) -> None:
         st.caption(plain(f"The model is no longer here ({error})."))
         return
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
+    if kept_base_weights(metrics):
+        st.warning(KEPT_BASE_MESSAGE)
     good = figures is not None and figures.perplexity_ratio < 1
     (st.success if good else st.warning)(plain(model_verdict(figures)))
     if st.button("⚖️ See its full evaluation", key=f"train_evaluate_{key}",
                  help="Its music judged: in key? like what it learned? original?"):
         state.open_evaluation(model_dir)
+
+
+KEPT_BASE_MESSAGE = (
+    "The training did not improve on the built-in model: no check on your held-out pieces "
+    "beat it, so the saved model is the built-in model, unchanged. It plays the built-in "
+    "model's music, not yet yours; more pieces of your music may help."
+)
+
+
+def kept_base_weights(metrics: Mapping[str, object]) -> bool:
+    """A fine-tuning run whose saved weights are the base's (no round beat them). Folders saved
+    before `kept_base_weights` was recorded say so by their best round being round 0."""
+    if "kept_base_weights" in metrics:
+        return bool(metrics["kept_base_weights"])
+    return bool(metrics.get("fine_tuned_from")) and bool(metrics.get("start")) and (
+        metrics.get("best_epoch") == 0
+    )
 
 
 def progress_text(status: JobStatus) -> str:

@@ -20,6 +20,11 @@ DEFAULT_PATIENCE = 3
 DEFAULT_TRANSPOSE_SEMITONES = 5  # with augmentation: each window moved by -5..+5 semitones
 DEFAULT_DECAY_FROM_FRACTION = 2 / 3
 MIN_LEARNING_RATE_FRACTION = 0.1
+# With a step budget, a round (one check on the held-out pieces) is at most `steps_per_round`
+# steps but never more than one pass over the training windows, and never fewer steps than
+# this: a handful of pieces is checked before it has been seen more than a few times. Data of
+# `steps_per_round` batches or more keeps its rounds as they were (docs/training.md).
+MIN_STEPS_PER_ROUND = 5
 
 
 @dataclass(frozen=True)
@@ -75,10 +80,16 @@ class TrainingConfig(Config):
             raise InvalidSettingError("input_dropout must be within [0, 1)")
 
     def rounds(self, batches_per_pass: int) -> tuple[int, int]:
-        """(steps per round, rounds): whole passes, or the step budget rounded up to rounds."""
+        """(steps per round, rounds): whole passes, or the step budget rounded up to rounds.
+
+        With a budget a round is `steps_per_round` steps, cut to one pass over small data (but
+        at least MIN_STEPS_PER_ROUND steps), so a tiny collection is checked early and often.
+        """
         if self.max_steps is None:
             return batches_per_pass, self.epochs
-        per_round = min(self.steps_per_round or batches_per_pass, self.max_steps)
+        per_round = self.steps_per_round or batches_per_pass
+        per_round = min(per_round, max(batches_per_pass, MIN_STEPS_PER_ROUND))
+        per_round = min(per_round, self.max_steps)
         return per_round, math.ceil(self.max_steps / per_round)
 
     def learning_rate_at(self, epoch: int, rounds: int | None = None) -> float:

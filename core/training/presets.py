@@ -33,6 +33,8 @@ class TrainingPreset:
 # as a budget"). Fine-tuning starts from a model that already knows music, so it uses a lower
 # learning rate than training from scratch.
 QUICK_STEPS = 280
+# At most: a collection smaller than 40 batches is checked after every pass over it (at least
+# MIN_STEPS_PER_ROUND steps), so a handful of pieces is not overfitted before the first check.
 QUICK_STEPS_PER_ROUND = 40
 FINE_TUNING_LEARNING_RATE = 1e-3
 # The thorough preset hides a tenth of the input tokens (`TrainingConfig.input_dropout`): the

@@ -77,6 +77,9 @@ def final_metrics(
         "valid_tokens": valid_tokens,
         "parameters": parameters,
         "start_val_perplexity": state.start.get("val_perplexity", math.nan),
+        # Fine-tuning where no round beat the base on the held-out pieces: the saved weights
+        # are the base's, unchanged.
+        "kept_base_weights": bool(state.start) and state.best_epoch == 0,
         "start": state.start,
         "history": history,
     }

@@ -192,6 +192,34 @@ def test_a_fine_tuning_whose_base_stayed_best_shows_the_base_s_score(workspace_i
     assert "base model, before training" in chart
 
 
+def test_a_finished_fine_tuning_that_kept_the_base_says_so_in_words(workspace_id):
+    """When no check beat the base, the saved model is the base unchanged: the page says the
+    training did not improve on the built-in model (and says nothing of it otherwise)."""
+    workspace = workspace_dir(workspace_id)
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    start = {"epoch": 0, "step": 0, "val_loss": 1.0, "val_perplexity": 2.72}
+    for name, kept, job_id in (("Kept", True, "00000000000000a1"),
+                               ("Moved", False, "00000000000000a2")):
+        model_path = jobs.models_dir(workspace) / name
+        save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                          encoding=EncodingConfig(), vocab=vocab, config=config,
+                          training=TrainingConfig().to_dict(),
+                          metrics={"val_perplexity": 2.72, "baseline_perplexity": 5.26,
+                                   "epochs_run": 3, "best_epoch": 0 if kept else 2,
+                                   "start": start, "fine_tuned_from": "base",
+                                   "kept_base_weights": kept, "dataset": "Mine"})
+        status = JobStatus(job_id=job_id, state=JobState.FINISHED, epoch=3, epochs=3,
+                           done=15, total=15, history=HISTORY, baseline=BASELINE, start=start,
+                           model_dir=str(model_path), message=f"saved as {name}",
+                           created_at=time.time())
+        fake_job(workspace_id, status, name=name)
+        at = page(workspace_id, job_id)
+        assert not at.exception
+        said = " ".join(w.value for w in at.warning)
+        assert ("did not improve on the built-in model" in said) is kept
+
+
 def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, monkeypatch):
     submitted: list[JobRequest] = []
     monkeypatch.setattr(jobs, "submit_job",

@@ -25,7 +25,7 @@ from core.model.folder import load_model_folder
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
 from core.training.checkpoints import read_checkpoint_state
-from core.training.config import TrainingConfig
+from core.training.config import MIN_STEPS_PER_ROUND, TrainingConfig
 from core.training.data import (
     allowed_shifts,
     make_windows,
@@ -86,6 +86,12 @@ def test_rounds_and_learning_rates_of_a_step_budget() -> None:
     assert TrainingConfig(epochs=5, steps_per_round=4).rounds(7) == (7, 5)
     assert TrainingConfig(max_steps=10).rounds(7) == (7, 2)  # a round is a pass by default
     assert TrainingConfig(max_steps=3, steps_per_round=4).rounds(7) == (3, 1)
+    # Small data: a round is one pass (never under MIN_STEPS_PER_ROUND steps); large data
+    # keeps its `steps_per_round`, as the quick preset had it before.
+    quick = TrainingConfig(max_steps=280, steps_per_round=40)
+    assert quick.rounds(1) == (MIN_STEPS_PER_ROUND, 56)
+    assert quick.rounds(12) == (12, 24)
+    assert quick.rounds(40) == quick.rounds(400) == (40, 7)
     config = TrainingConfig(learning_rate=0.01, epochs=30)
     rates = [config.learning_rate_at(e, 3) for e in range(3)]  # 3 rounds, not 30 epochs
     assert rates[:2] == [0.01, 0.01] and rates[2] == pytest.approx(0.001)
@@ -286,8 +292,10 @@ def test_fine_tuning_starts_from_the_base_weights(base_dir: Path, tmp_path: Path
     assert math.isfinite(metrics["start_val_perplexity"])
     assert metrics["best_epoch"] == 0 and metrics["epochs_run"] == 2
     assert metrics["val_perplexity"] == metrics["start_val_perplexity"]
+    assert metrics["kept_base_weights"] is True  # the run says it ended as the base
     tuned = load_model_folder(tmp_path / "tuned")
     assert tuned.metrics["fine_tuned_from"] == "base"
+    assert tuned.metrics["kept_base_weights"] is True
     assert tuned.training["base_model"] == "base"
     config_json = json.loads((tmp_path / "tuned" / "config.json").read_text())
     assert config_json["training"]["base_model"] == "base"
@@ -312,7 +320,7 @@ def test_fine_tuning_keeps_a_round_that_beats_the_base(base_dir: Path, tmp_path:
         out_dir=tmp_path / "tuned",
         base_dir=base_dir,
     ).metrics
-    assert metrics["best_epoch"] >= 1
+    assert metrics["best_epoch"] >= 1 and metrics["kept_base_weights"] is False
     assert metrics["val_perplexity"] < metrics["start_val_perplexity"]
     # the start is the base's score on the same held-out pieces
     assert metrics["start_val_perplexity"] == pytest.approx(
@@ -324,6 +332,33 @@ def test_fine_tuning_keeps_a_round_that_beats_the_base(base_dir: Path, tmp_path:
         predictions(base.keras_model, base.vocab),
         atol=1e-4,
     )
+
+
+@pytest.mark.slow
+def test_a_tiny_collection_is_checked_before_it_is_seen_more_than_a_few_times(
+    base_dir: Path, tmp_path: Path
+) -> None:
+    """Three pieces (two to train on: one batch a pass) under a budget of rounds of 40 steps:
+    the first check comes after MIN_STEPS_PER_ROUND passes, not after 40."""
+    dataset = build_dataset(
+        patterned_pieces(3), name="three", config=GRID, vocab=Vocabulary.for_grid(GRID)
+    )
+    config = replace(STEPS_TRAINING, max_steps=40, steps_per_round=40, patience=2)
+    seen: list[TrainingProgress] = []
+    metrics = train(
+        dataset,
+        model_config=TINY_MODEL,
+        training_config=config,
+        checkpoint_dir=tmp_path / "ck",
+        base_dir=base_dir,
+        on_progress=lambda done, total, info: seen.append(info),
+    ).metrics
+    passes_per_step = 1  # every window fits one batch
+    assert metrics["train_windows"] <= config.batch_size
+    first_check = metrics["history"][0]["step"]
+    assert first_check * passes_per_step == MIN_STEPS_PER_ROUND < 40
+    assert {info.batches for info in seen if info.phase == "training"} == {MIN_STEPS_PER_ROUND}
+    assert all(h["step"] % MIN_STEPS_PER_ROUND == 0 for h in metrics["history"])
 
 
 @pytest.mark.slow
