@@ -24,7 +24,7 @@ seed = 0
 if generator is not None:
     left, right = st.columns(2, gap="large")
     with left:
-        settings = controls.music_controls()
+        settings = controls.music_controls(generator)
     with right:
         seed = controls.seed_control()
         count = st.slider("Variations", 1, controls.MAX_VARIATIONS, 1, key=controls.VARIATIONS_KEY)

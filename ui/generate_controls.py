@@ -47,6 +47,8 @@ KEY_KEY = "generate_key"
 SCALE_KEY = "generate_scale"
 LOCK_KEY = "generate_lock_scale"
 TUNE_TEMPO_KEY = "generate_tune_tempo"
+TEMPO_MODEL_KEY = "generate_tempo_model"  # the model the tempo slider was last started for
+FOLLOW_KEY = "generate_follow_music"
 
 START_NOTHING = "A blank page"
 START_EXCERPT = "A snippet of the music the model learned from"
@@ -56,6 +58,8 @@ AS_MY_TUNE = "As my tune"  # with no tune to continue: the model's own key
 DEFAULT_LENGTH_S = 20
 MAX_LENGTH_S = 120
 MAX_VARIATIONS = 4
+MIN_PAGE_TEMPO_BPM = 40
+MAX_PAGE_TEMPO_BPM = 200
 
 
 def model_picker(workspace: Path | None) -> ModelChoice | None:
@@ -73,8 +77,12 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
     return choices[labels.index(label)] if label in labels else choices[0]
 
 
-def music_controls() -> SamplingSettings:
-    """Creativity, length, tempo, instrument (and, for the curious, the raw sampling knobs)."""
+def music_controls(generator: Generator | None = None) -> SamplingSettings:
+    """Creativity, length, tempo, instrument (and, for the curious, the raw sampling knobs).
+
+    The tempo starts at the tempo of the music `generator`'s model learned from, when its folder
+    records it (else PAGE_TEMPO_BPM), and again whenever another model is chosen.
+    """
     creativity = st.select_slider(
         "Creativity",
         options=list(CREATIVITY_LEVELS),
@@ -83,13 +91,17 @@ def music_controls() -> SamplingSettings:
         help="Calm sticks to what the model knows best; Wild takes risks.",
     )
     length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
-    tempo = st.slider("Tempo (beats per minute)", 40, 200, int(PAGE_TEMPO_BPM), key=TEMPO_KEY)
+    _start_tempo_for(generator)
+    tempo = st.slider(
+        "Tempo (beats per minute)", MIN_PAGE_TEMPO_BPM, MAX_PAGE_TEMPO_BPM, key=TEMPO_KEY
+    )
     st.toggle(
         "Continue my tune at its own tempo",
         value=True,
         key=TUNE_TEMPO_KEY,
         help="When you continue a tune, keep the tempo it was played at instead of the slider's.",
     )
+    follow = _follow_control(generator)
     key, scale, lock = key_controls()
     instruments = list(INSTRUMENT_PROGRAMS)
     instrument = st.selectbox(
@@ -104,6 +116,7 @@ def music_controls() -> SamplingSettings:
         key=key,
         scale=scale,
         lock_scale=lock,
+        follow_training_music=follow,
     )
     with st.expander("Fine-tune the randomness"):
         if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
@@ -127,6 +140,36 @@ def music_controls() -> SamplingSettings:
                 }
             )
     return settings
+
+
+def _start_tempo_for(generator: Generator | None) -> None:
+    """Put the tempo slider at the model's tempo when the model changes (first run included)."""
+    model = str(generator.path or generator.name) if generator is not None else ""
+    if st.session_state.get(TEMPO_MODEL_KEY) == model and TEMPO_KEY in st.session_state:
+        return
+    st.session_state[TEMPO_MODEL_KEY] = model
+    tempo = generator.tempo_bpm if generator is not None else None
+    start = round(tempo) if tempo is not None else int(PAGE_TEMPO_BPM)
+    st.session_state[TEMPO_KEY] = min(max(start, MIN_PAGE_TEMPO_BPM), MAX_PAGE_TEMPO_BPM)
+
+
+def _follow_control(generator: Generator | None) -> bool:
+    """"Sound like the music it learned from", shown for models whose folder says what that
+    music is like (a single line, its range); the bundled models' does not."""
+    music = generator.music if generator is not None else None
+    if music is None:
+        return True  # nothing recorded: the switch changes nothing
+    texture = "one note at a time" if music.single_line else "chords as it likes"
+    return st.toggle(
+        "Keep to the music it learned from",
+        value=True,
+        key=FOLLOW_KEY,
+        help=(
+            f"That music was {texture}, over {music.pitch_high - music.pitch_low} semitones, at "
+            f"about {music.tempo_bpm:.0f} BPM; new notes stay within that range, give or take a "
+            "few semitones."
+        ),
+    )
 
 
 def key_controls() -> tuple[int | None, str | None, bool]:

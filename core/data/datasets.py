@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.config import Config
 from core.data.parse_cache import fill_cache_in_parallel, read_music_cached
 from core.data.user_music import names_for
 from core.errors import InvalidMusicError
 from core.music.files import EXTENSIONS
-from core.music.piece import Piece
+from core.music.piece import BEATS_PER_BAR, Piece
 from core.progress import ProgressCallback
 from core.storage.files import atomic_write_text
 from core.tokens.config import EncodingConfig
@@ -243,6 +244,66 @@ class DatasetSummary:
         return dict(self.__dict__)
 
 
+# The music summary's percentiles: the texture's "most notes at once" ignores the rarest 1% of
+# onsets (a stray double stop), the range its lowest and highest 2% of notes.
+TEXTURE_PERCENTILE = 99.0
+RANGE_PERCENTILES = (2.0, 98.0)
+
+
+@dataclass(frozen=True)
+class MusicSummary(Config):
+    """What a set of pieces sounds like: tempo, meter, texture and range.
+
+    A model folder keeps its training music's (`core.model.model_data`), and generation follows
+    it. Pitches are as the model sees them (key-normalized when its encoding is).
+    """
+
+    tempo_bpm: float  # the median of the pieces' tempos
+    chord_onset_share: float  # share of onsets with more than one note
+    max_notes_per_onset: int  # at the TEXTURE_PERCENTILE-th percentile of onsets
+    pitch_low: int  # RANGE_PERCENTILES of the notes' pitches
+    pitch_high: int
+    pieces: int
+    beats_per_bar: int = BEATS_PER_BAR
+    meter_known: bool = False  # pieces carry no time signature yet: beats_per_bar is assumed
+
+    def __post_init__(self) -> None:  # a model folder's file is anyone's JSON
+        if not 0.0 < float(self.tempo_bpm) <= 1000.0 or not 0.0 <= self.chord_onset_share <= 1.0:
+            raise ValueError("tempo_bpm or chord_onset_share out of range")
+        if self.max_notes_per_onset < 1 or self.beats_per_bar < 1:
+            raise ValueError("max_notes_per_onset and beats_per_bar must be positive")
+        if not 0 <= self.pitch_low <= self.pitch_high <= 127:
+            raise ValueError("pitch_low..pitch_high must be a MIDI pitch range")
+
+    @property
+    def single_line(self) -> bool:
+        """One note at a time (a melody, not chords)."""
+        return self.max_notes_per_onset <= 1
+
+
+def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
+    """The pieces' `MusicSummary`; None when they hold no notes."""
+    import numpy as np
+
+    with_notes = [p for p in pieces if p.notes]
+    if not with_notes:
+        return None
+    sizes: list[int] = []
+    for piece in with_notes:
+        _, counts = np.unique([n.onset_step for n in piece.notes], return_counts=True)
+        sizes.extend(int(c) for c in counts)
+    pitches = [n.pitch for p in with_notes for n in p.notes]
+    low, high = (int(np.percentile(pitches, q, method="nearest")) for q in RANGE_PERCENTILES)
+    return MusicSummary(
+        tempo_bpm=round(float(np.median([p.tempo_bpm for p in with_notes])), 2),
+        chord_onset_share=round(sum(s > 1 for s in sizes) / len(sizes), 4),
+        max_notes_per_onset=int(np.percentile(sizes, TEXTURE_PERCENTILE, method="higher")),
+        pitch_low=low,
+        pitch_high=high,
+        pieces=len(with_notes),
+    )
+
+
 @dataclass(frozen=True)
 class Dataset:
     """Pieces, their tokens split by piece, and the vocabulary built from the training side."""
@@ -270,6 +331,11 @@ class Dataset:
             pitch_max=max(pitches, default=0),
             duration_s=round(sum(p.duration_s for p in self.pieces), 1),
         )
+
+    def music_summary(self) -> MusicSummary | None:
+        """The training side's music (what the model learns from), as it is encoded."""
+        names = {p.name for p in self.train}
+        return summarize_music([p for p in self.pieces if p.name in names])
 
     def train_ids(self) -> list[list[int]]:
         return [self.vocab.encode(p.tokens) for p in self.train]

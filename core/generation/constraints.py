@@ -5,7 +5,9 @@ Tokens the grammar forbids at this point (`GrammarState`), PAD, UNK and BOS are 
 and the piece ends only once the requested length is reached, so the output is always valid
 music. On top of that: the scale lock, the opening on the key's tonic chord, the loop guard (the
 token that would continue a short cycle repeated many times over: the same pitch thirty times,
-the same bar again and again), the copy guard, and the pace nudge.
+the same bar again and again), the copy guard, the pace nudge, and two rules that follow the
+model's training music when its folder records it: one note at a time for a single line, and
+new notes within its range.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ MAX_LOOP_PERIOD_TOKENS = 24
 MIN_LOOP_REPEATS = 4
 MIN_LOOP_TOKENS = 24
 MAX_SAME_PITCH_RUN = 8  # after this many notes of one pitch in a row, that pitch is masked
+# New notes stay within the training music's range (its 2nd..98th percentile) widened by this.
+RANGE_MARGIN_SEMITONES = 3
 
 _KIND_CODES: dict[TokenKind, int] = {
     TokenKind.SPECIAL: 0,
@@ -87,6 +91,11 @@ class TokenTable:
             allowed[self.eos_id] = False
         return allowed
 
+    def range_mask(self, low: int, high: int) -> np.ndarray:
+        """False for the pitch tokens outside low..high (in the model's key)."""
+        pitches = self.kind_masks[TokenKind.PITCH]
+        return ~pitches | ((self.values >= low) & (self.values <= high))
+
     def mask_copies(
         self, allowed: np.ndarray, guard: CopyGuard, *, after: TokenKind | None
     ) -> None:
@@ -124,6 +133,29 @@ def lock_to_scale(
     allowed = locked if locked.any() else table.mask(grammar, allow_eos=False)
     allowed &= scale_mask
     return allowed
+
+
+def keep_one_line(
+    allowed: np.ndarray, table: TokenTable, grammar: GrammarState, *, sounding_steps: int
+) -> np.ndarray:
+    """No new note while one sounds (a single line): no second pitch at an onset, and no onset
+    before the last note has ended (time moves on instead)."""
+    if sounding_steps <= 0:
+        return allowed
+    no_pitch = ~table.kind_masks[TokenKind.PITCH]
+    lined = allowed & no_pitch
+    if lined.any():
+        return lined
+    # Only past the length, where the final onset wants its note: time moves on instead, which
+    # ends the piece on the note that still sounds.
+    moved = table.mask(grammar, allow_eos=False) & no_pitch
+    return moved if moved.any() else allowed
+
+
+def keep_in_range(allowed: np.ndarray, range_mask: np.ndarray) -> np.ndarray:
+    """Only pitches within the training music's range, where any is allowed at all."""
+    kept = allowed & range_mask
+    return kept if kept.any() else allowed
 
 
 def open_on_the_tonic(

@@ -16,9 +16,12 @@ import numpy as np
 
 from core.errors import EvaluationError, InvalidModelError
 from core.generation.constraints import (
+    RANGE_MARGIN_SEMITONES,
     TokenTable,
     end_on_a_whole_chord,
     guard_loops,
+    keep_in_range,
+    keep_one_line,
     lock_to_scale,
     open_on_the_tonic,
     tilt_to_pace,
@@ -36,6 +39,8 @@ from core.generation.sampler import draw_token
 from core.generation.settings import (
     DEFAULT_LENGTH_TOKENS,
     MAX_LENGTH_TOKENS,
+    MAX_TEMPO_BPM,
+    MIN_TEMPO_BPM,
     SEED_LIMIT,
     SamplingSettings,
 )
@@ -44,6 +49,7 @@ from core.model.bundled import DEFAULT_STYLE, STYLES, resolve_model_dir
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
 from core.model.folder import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
+from core.model.model_data import read_music_summary
 from core.model.step_model import LstmState, StepModel
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.piece import seconds_to_steps, transpose_piece
@@ -55,6 +61,7 @@ from core.tokens.scheme import BOS, EOS, TokenKind, token_kind, token_value, tok
 from core.tokens.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
+    from core.data.datasets import MusicSummary
     from core.model.folder import TrainedModel
 
 log = logging.getLogger(__name__)
@@ -81,12 +88,16 @@ class _Draft:
     max_tokens: int
     pace: PaceKeeper
     guard: CopyGuard | None
+    one_line: bool  # the training music is a single line: one note at a time
+    range_mask: np.ndarray | None  # new notes within the training music's range
+    pitch_limits: tuple[int, int] | None  # that range, in the model's key
     logits: np.ndarray
     state: LstmState
     history: list[int] = field(default_factory=list)  # token ids from BOS on
     new: list[str] = field(default_factory=list)
     time_steps: int = 0
     pitch_run: tuple[int, int] = (-1, 0)  # (pitch, notes of it in a row)
+    sounding_steps: int = 0  # how long the latest onset's longest note still sounds
 
     @property
     def watchers(self) -> list[PaceKeeper | CopyGuard]:
@@ -129,6 +140,21 @@ class Generator:
         self.metrics = metrics or {}
         self._table = TokenTable(self.vocab, self.encoding)
         self.primers = read_primers(path) if path else ()
+        # What the training music is like; None for folders written before it was recorded
+        # (the bundled models), which generate as they always did.
+        self.music: MusicSummary | None = read_music_summary(path) if path else None
+
+    @property
+    def tempo_bpm(self) -> float | None:
+        """The training music's median tempo (within SamplingSettings' range); None: unknown."""
+        if self.music is None:
+            return None
+        return min(max(self.music.tempo_bpm, MIN_TEMPO_BPM), MAX_TEMPO_BPM)
+
+    def default_settings(self, **overrides: Any) -> SamplingSettings:
+        """`SamplingSettings(**overrides)` at the training music's tempo unless one is given."""
+        tempo = {"tempo_bpm": self.tempo_bpm} if self.tempo_bpm is not None else {}
+        return SamplingSettings(**{**tempo, **overrides})
 
     @classmethod
     def from_trained(cls, trained: TrainedModel, *, name: str = "") -> Generator:
@@ -259,6 +285,12 @@ class Generator:
         else:
             target_steps = None
             max_tokens = settings.length_tokens or DEFAULT_LENGTH_TOKENS
+        music = self.music if settings.follow_training_music else None
+        limits = (
+            (music.pitch_low - RANGE_MARGIN_SEMITONES, music.pitch_high + RANGE_MARGIN_SEMITONES)
+            if music is not None
+            else None
+        )
         return _Draft(
             settings=settings,
             seed=seed,
@@ -273,6 +305,9 @@ class Generator:
             max_tokens=max_tokens,
             pace=PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter),
             guard=self.copy_guard() if settings.avoid_copies else None,
+            one_line=music is not None and music.single_line,
+            range_mask=self._table.range_mask(*limits) if limits else None,
+            pitch_limits=limits,
             logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
             state=self.step_model.initial_state(),
         )
@@ -284,6 +319,7 @@ class Generator:
             draft.logits, draft.state = self.step_model.step(token_id, draft.state)
             draft.history.append(token_id)
             _follow(token, draft.watchers)
+            _sound(draft, token)
 
     def _sample(self, draft: _Draft, on_progress: ProgressCallback[str] | None) -> None:
         """The sampling loop: mask, tilt and draw one token at a time until the piece ends."""
@@ -323,6 +359,10 @@ class Generator:
             allowed = lock_to_scale(allowed, table, grammar, draft.scale_mask)
         if draft.opening is not None:
             allowed = open_on_the_tonic(allowed, draft.opening, first_note=draft.pitch_run[0] < 0)
+        if draft.one_line:
+            allowed = keep_one_line(allowed, table, grammar, sounding_steps=draft.sounding_steps)
+        if draft.range_mask is not None:
+            allowed = keep_in_range(allowed, draft.range_mask)
         if draft.settings.loop_guard:
             guard_loops(allowed, draft.history, draft.pitch_run, vocab=self.vocab)
         if draft.guard is not None:
@@ -343,6 +383,7 @@ class Generator:
         draft.new.append(token)
         draft.history.append(token_id)
         _follow(token, draft.watchers)
+        _sound(draft, token)
         kind = token_kind(token)
         if kind is TokenKind.SHIFT:
             draft.time_steps += token_value(token)
@@ -381,7 +422,18 @@ class Generator:
             transpose_semitones=plan.transpose_semitones,
             tonic=plan.tonic,
             scale=plan.scale.value if plan.scale else None,
+            one_line=draft.one_line,
+            pitch_limits=draft.pitch_limits,
         )
+
+
+def _sound(draft: _Draft, token: str) -> None:
+    """Keep count of how long the latest onset's notes sound (the one-line rule reads it)."""
+    kind = token_kind(token)
+    if kind is TokenKind.SHIFT:
+        draft.sounding_steps = max(draft.sounding_steps - token_value(token), 0)
+    elif kind is TokenKind.DURATION:
+        draft.sounding_steps = max(draft.sounding_steps, token_value(token))
 
 
 def _follow(token: str, watchers: Sequence[PaceKeeper | CopyGuard]) -> None:

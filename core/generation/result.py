@@ -31,6 +31,10 @@ class GenerationResult:
     transpose_semitones: int = 0  # output pitch = token pitch + this
     tonic: int | None = None
     scale: str | None = None
+    # The rules that followed the training music (`SamplingSettings.follow_training_music` and
+    # what the model folder records): one note at a time; new notes within this pitch range.
+    one_line: bool = False
+    pitch_limits: tuple[int, int] | None = None
 
     @property
     def new_tokens(self) -> tuple[str, ...]:
@@ -66,5 +70,7 @@ class GenerationResult:
             "key": self.key_label,
             "scale_locked": self.settings.lock_scale,
             "transpose_semitones": self.transpose_semitones,
+            "one_line": self.one_line,
+            "pitch_limits": list(self.pitch_limits) if self.pitch_limits else None,
             "settings": self.settings.to_dict(),
         }

@@ -24,6 +24,8 @@ DEFAULT_LENGTH_TOKENS = 400
 MAX_LENGTH_TOKENS = 20_000
 MAX_LENGTH_S = 600.0
 SEED_LIMIT = 2**31  # seeds shown to people stay short
+MIN_TEMPO_BPM = 20.0
+MAX_TEMPO_BPM = 400.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,9 @@ class SamplingSettings(Config):
     key: int | None = None  # tonic (0 = C .. 11 = B) of the output; None: the tune's / model's
     scale: str | None = None  # a core.music.scales.Scale value; None: the tune's / model's mode
     lock_scale: bool = False  # new notes only on the scale's pitch classes
+    # Follow the model's training music (`core.model.model_data.read_music_summary`): a single
+    # line when it was one, new notes within its range. No effect for folders without the record.
+    follow_training_music: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 10.0:
@@ -58,7 +63,7 @@ class SamplingSettings(Config):
             raise InvalidSettingError(f"length_tokens must be within 1..{MAX_LENGTH_TOKENS}")
         if self.length_s is not None and not 0.0 < self.length_s <= MAX_LENGTH_S:
             raise InvalidSettingError(f"length_s must be within (0, {MAX_LENGTH_S:g}]")
-        if not 20.0 <= self.tempo_bpm <= 400.0:
+        if not MIN_TEMPO_BPM <= self.tempo_bpm <= MAX_TEMPO_BPM:
             raise InvalidSettingError("tempo_bpm must be within 20..400")
         if not 0 <= self.program <= 127:
             raise InvalidSettingError("program must be a General MIDI program 0..127")

@@ -2,22 +2,26 @@
 
 - `heldout.json`: the held-out (validation) pieces of its training split, as the model sees them
   (decoded from their tokens: on its grid, within its pitch range, unisons merged);
-- `training_notes.npz`: the notes of its training pieces, for the originality index.
+- `training_notes.npz`: the notes of its training pieces, for the originality index;
+- `music.json`: what its training music is like (tempo, meter, texture, range), which
+  generation follows (`core.data.datasets.MusicSummary`). Folders written before it have none.
 
-Both are written when the model is saved (inside the same atomic folder write), and travel in
-the model's zip. Both are read (and the originality index built) once per file version and
-kept in memory.
+All are written when the model is saved (inside the same atomic folder write), and travel in
+the model's zip. The first two are read (and the originality index built) once per file version
+and kept in memory.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.data.datasets import MusicSummary
 from core.errors import EvaluationError
 from core.model.training_notes import OriginalityIndex, TrainingNotes
 from core.music.piece import Piece
@@ -25,8 +29,11 @@ from core.storage.files import atomic_write_text
 from core.tokens.config import EncodingConfig
 from core.tokens.scheme import tokens_to_piece
 
+log = logging.getLogger(__name__)
+
 HELDOUT_FILE = "heldout.json"
 TRAINING_NOTES_FILE = "training_notes.npz"
+MUSIC_FILE = "music.json"
 MAX_CACHED_FILES = 8  # an index and a held-out set for each of a few models
 
 _CACHE: OrderedDict[tuple[str, int], Any] = OrderedDict()
@@ -34,7 +41,7 @@ _LOCK = threading.Lock()
 
 
 def write_model_data(folder: Path, dataset: Any) -> None:
-    """Write `heldout.json` and `training_notes.npz` of a dataset in `folder`."""
+    """Write `heldout.json`, `training_notes.npz` and `music.json` of a dataset in `folder`."""
     folder = Path(folder)
     config: EncodingConfig = dataset.config
     tempos = {p.name: p.tempo_bpm for p in dataset.pieces}
@@ -47,6 +54,30 @@ def write_model_data(folder: Path, dataset: Any) -> None:
     atomic_write_text(folder / HELDOUT_FILE, json.dumps(data, separators=(",", ":")) + "\n")
     notes = TrainingNotes.from_pieces(train, steps_per_quarter=config.steps_per_quarter)
     notes.save(folder / TRAINING_NOTES_FILE)
+    music = dataset.music_summary()
+    if music is not None:
+        write_music_summary(folder, music)
+
+
+def write_music_summary(folder: Path, music: MusicSummary) -> None:
+    """Write what the model's training music is like as `music.json` in `folder`."""
+    music.save(Path(folder) / MUSIC_FILE)
+
+
+def read_music_summary(folder: Path) -> MusicSummary | None:
+    """What the model's training music is like; None for a folder without it (trained before
+    it was recorded, as the bundled models) or with a corrupt file (logged)."""
+    path = Path(folder) / MUSIC_FILE
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise TypeError(f"{MUSIC_FILE} must hold an object")
+        return MusicSummary.from_dict(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.warning("%s: corrupt %s, not followed (%s)", Path(folder).name, MUSIC_FILE, error)
+        return None
 
 
 def has_model_data(folder: Path) -> bool:

@@ -96,3 +96,34 @@ def test_a_broken_model_in_my_models_is_reported_with_its_name(page):
     assert any("broken" in label for label in labels)
     page.selectbox(key=controls.MODEL_KEY).set_value("My model: broken").run()
     assert page.error and shown(page.error[0]).startswith("broken:")
+
+
+def test_the_tempo_starts_at_the_tempo_of_the_music_my_model_learned(page):
+    import shutil
+
+    from core.data.datasets import MusicSummary
+    from core.model.bundled import STYLES
+    from core.model.model_data import write_music_summary
+    from core.storage.files import workspace_dir
+    from ui import state
+
+    assert page.slider(key=controls.TEMPO_KEY).value == 100  # a bundled model: no record
+    mine = workspace_dir(page.session_state[state.WORKSPACE_ID]) / "models" / "slow tunes"
+    shutil.copytree(STYLES["folk-tunes"].path, mine)
+    write_music_summary(mine, MusicSummary(tempo_bpm=84.0, chord_onset_share=0.0,
+                                           max_notes_per_onset=1, pitch_low=62, pitch_high=79,
+                                           pieces=20))
+    page.run()
+    options = page.selectbox(key=controls.MODEL_KEY).options
+    label = next(o for o in options if o.startswith("My model: slow tunes"))
+    page.selectbox(key=controls.MODEL_KEY).set_value(label).run()
+    assert page.slider(key=controls.TEMPO_KEY).value == 84
+    assert page.toggle(key=controls.FOLLOW_KEY).value
+    page.slider(key=controls.LENGTH_KEY).set_value(6)
+    page.button(key="generate_go").click().run()
+    assert not page.exception and not page.error
+    result = page.session_state[gen.HISTORY][0].result
+    assert result.piece.tempo_bpm == 84.0 and result.one_line
+    assert result.settings.follow_training_music
+    page.selectbox(key=controls.MODEL_KEY).set_value(options[0]).run()
+    assert page.slider(key=controls.TEMPO_KEY).value == 100

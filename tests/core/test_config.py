@@ -11,6 +11,7 @@ import pytest
 
 import core
 from core.config import Config
+from core.data.datasets import MusicSummary
 from core.generation.settings import SamplingSettings
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.model.network import ModelConfig
@@ -24,7 +25,10 @@ EXAMPLES: list[Config] = [
     EncodingConfig(steps_per_quarter=12, normalize_key=True, transpose_semitones=3),
     ModelConfig(units=64, layers=1, dropout=0.1),
     TrainingConfig(batch_size=8, max_steps=120, seed=7),
-    SamplingSettings(temperature=0.8, length_s=12.5, key=2, scale="minor", lock_scale=True),
+    SamplingSettings(temperature=0.8, length_s=12.5, key=2, scale="minor", lock_scale=True,
+                     follow_training_music=False),
+    MusicSummary(tempo_bpm=96.0, chord_onset_share=0.25, max_notes_per_onset=3, pitch_low=48,
+                 pitch_high=79, pieces=12, beats_per_bar=3, meter_known=True),
     TranscriptionParams(onset_threshold=0.6, min_note_length_ms=90.0),
     JobRequest(
         sources=("bach-chorales", "/tmp/tune.mid"),

@@ -522,3 +522,74 @@ def test_a_lock_with_no_pitch_of_the_scale_ends_the_piece_instead_of_failing() -
             seed=seed,
         )
         assert all(n.pitch % 12 in scale_pitch_classes(6, "major") for n in free.piece.notes)
+
+
+# ---------------------------------------------------------------- following the training music
+
+LINE_TEMPO_BPM = 90.0
+
+
+@pytest.fixture(scope="module")
+def line_model(tmp_path_factory: pytest.TempPathFactory) -> Generator:
+    """A tiny model really trained (one short round) on single-line tunes at 90 BPM, with a
+    vocabulary that knows far more pitches than the tunes use."""
+    from dataclasses import replace
+
+    from core.data.datasets import build_dataset
+    from core.training.loop import train
+    from tests.core._generation_fixtures import tiny_vocab
+    from tests.core.training_fixtures import TINY_MODEL, TINY_TRAINING, patterned_pieces
+
+    pieces = [replace(p, tempo_bpm=LINE_TEMPO_BPM) for p in patterned_pieces(6)]
+    dataset = build_dataset(pieces, name="lines", config=ENCODING, vocab=tiny_vocab())
+    folder = tmp_path_factory.mktemp("line") / "line model"
+    train(dataset, model_config=TINY_MODEL, training_config=replace(TINY_TRAINING, epochs=1),
+          checkpoint_dir=folder.parent / "checkpoint", out_dir=folder)
+    return Generator.from_folder(folder)
+
+
+def _overlaps(piece: Piece) -> int:
+    """Notes that start while another still sounds (0: one line)."""
+    notes = sorted(piece.notes)
+    return sum(b.onset_step < a.end_step for a, b in itertools.pairwise(notes))
+
+
+def test_a_model_of_single_line_music_writes_one_line_at_its_tempo(line_model: Generator) -> None:
+    from core.data.datasets import MusicSummary
+
+    music = line_model.music
+    assert isinstance(music, MusicSummary)
+    assert music.single_line and music.tempo_bpm == LINE_TEMPO_BPM
+    assert (music.pitch_low, music.pitch_high) == (60, 67)  # the pattern's C..G
+    settings = line_model.default_settings(temperature=2.5, length_tokens=300)
+    assert settings.tempo_bpm == LINE_TEMPO_BPM and settings.follow_training_music
+    unfollowed = replace_settings(settings, follow_training_music=False)
+    low, high = music.pitch_low - 3, music.pitch_high + 3
+    off_overlaps = off_outside = 0
+    for seed in range(5):
+        result = line_model.generate(settings, seed=seed)
+        assert result.piece.tempo_bpm == LINE_TEMPO_BPM
+        assert result.one_line and result.pitch_limits == (low, high)
+        assert _overlaps(result.piece) == 0 and len(result.piece.notes) > 20
+        assert all(low <= n.pitch <= high for n in result.piece.notes)
+        assert line_model.generate(settings, seed=seed).midi_bytes == result.midi_bytes
+        off = line_model.generate(unfollowed, seed=seed)
+        assert not off.one_line and off.pitch_limits is None
+        off_overlaps += _overlaps(off.piece)
+        off_outside += sum(not low <= n.pitch <= high for n in off.piece.notes)
+    # Hot sampling of a briefly trained model does write chords and far notes: the rules did it.
+    assert off_overlaps > 0 and off_outside > 0
+
+
+def test_a_folder_without_the_record_generates_as_before(chorales: Generator) -> None:
+    assert chorales.music is None and chorales.tempo_bpm is None
+    assert chorales.default_settings() == SamplingSettings()
+    result = chorales.generate(SETTINGS, seed=3)
+    off = chorales.generate(replace_settings(SETTINGS, follow_training_music=False), seed=3)
+    assert result.tokens == off.tokens and not result.one_line and result.pitch_limits is None
+
+
+def replace_settings(settings: SamplingSettings, **changes: object) -> SamplingSettings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)  # type: ignore[arg-type]

@@ -21,3 +21,50 @@ def test_read_heldout_names_the_folder(tmp_path: Path) -> None:
     (folder / HELDOUT_FILE).write_text('{"pieces": [{"name": "x"}]}')
     with pytest.raises(EvaluationError, match=f"old model: {HELDOUT_FILE} is corrupt"):
         read_heldout(folder)
+
+
+# ---------------------------------------------------------------- the training music's record
+
+
+def test_the_music_summary_of_a_single_line_and_of_chords() -> None:
+    from core.data.datasets import summarize_music
+    from core.music.piece import Note, Piece
+
+    line = Piece("line", tuple(Note(i * 2, 60 + i % 8, 2) for i in range(100)), 4, 90.0)
+    chords = Piece("chords", tuple(Note(i * 4, p, 4) for i in range(50) for p in (48, 55, 64)))
+    assert summarize_music([]) is None
+    music = summarize_music([line, line, chords])
+    assert music is not None
+    assert music.tempo_bpm == 90.0 and music.pieces == 3
+    assert music.beats_per_bar == 4 and not music.meter_known  # pieces carry no meter yet
+    assert music.max_notes_per_onset == 3 and not music.single_line
+    assert music.chord_onset_share == round(50 / 250, 4)
+    assert (music.pitch_low, music.pitch_high) == (48, 67)
+    alone = summarize_music([line])
+    assert alone is not None and alone.single_line and alone.chord_onset_share == 0.0
+    assert (alone.pitch_low, alone.pitch_high) == (60, 67)
+
+
+def test_the_music_summary_round_trips_through_the_folder(tmp_path: Path) -> None:
+    from core.data.datasets import MusicSummary
+    from core.model.model_data import MUSIC_FILE, read_music_summary, write_music_summary
+
+    music = MusicSummary(tempo_bpm=96.5, chord_onset_share=0.0, max_notes_per_onset=1,
+                         pitch_low=57, pitch_high=79, pieces=12)
+    assert MusicSummary.from_dict(music.to_dict()) == music
+    assert MusicSummary.from_dict({**music.to_dict(), "from_a_newer_version": 1}) == music
+    write_music_summary(tmp_path, music)
+    assert read_music_summary(tmp_path) == music
+    (tmp_path / MUSIC_FILE).write_text('{"tempo_bpm": -5}')  # corrupt: generate without it
+    assert read_music_summary(tmp_path) is None
+    (tmp_path / MUSIC_FILE).unlink()
+    assert read_music_summary(tmp_path) is None  # a folder written before the record
+
+
+def test_the_bundled_models_have_no_record_and_stay_unwritten() -> None:
+    from core.model.bundled import STYLES
+    from core.model.model_data import MUSIC_FILE, read_music_summary
+
+    for style in STYLES.values():
+        assert not (style.path / MUSIC_FILE).exists()
+        assert read_music_summary(style.path) is None
