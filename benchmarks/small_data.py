@@ -32,6 +32,7 @@ from core.evaluation.style import compare_style
 from core.generation.generator import Generator
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.piece import Piece
 from core.tokens.scheme import tokens_to_piece
 from core.training.data import evaluate, evaluation_windows
 from core.training.fine_tuning import fine_tuning_setup
@@ -50,14 +51,19 @@ GOAL_VS_NGRAM = 0.8
 NEVER_WORSE_SIZE = 5
 
 
-def _songs(out_dir: Path) -> list[Path]:
-    """The collection's songs as MIDI files (only songs with at least 8 notes)."""
+def _song_pieces() -> list[Piece]:
+    """The collection's songs with at least 8 notes, in the file's order (on sixteenths)."""
     import music21.corpus
 
     path = Path(music21.corpus.__file__).parent / COLLECTION
     pieces = read_music_cached(path.read_bytes(), name=path.name, steps_per_quarter=4)
+    return [p for p in pieces if len(p.notes) >= 8]
+
+
+def _songs(out_dir: Path) -> list[Path]:
+    """The collection's songs as MIDI files (only songs with at least 8 notes)."""
     files = []
-    for index, piece in enumerate(p for p in pieces if len(p.notes) >= 8):
+    for index, piece in enumerate(_song_pieces()):
         file = out_dir / f"erk20-{index:03d}.mid"
         file.write_bytes(midi_to_bytes(piece_to_midi(piece)))
         files.append(file)
@@ -74,6 +80,10 @@ def _style_figures(report: Any) -> dict[str, Any]:
         "pitch_class_entropy_real": round(metrics["pitch_class_entropy"].real, 3),
         "overlap_ratio_min": round(min(ratios), 3) if ratios else None,
         "overlap_ratios": {k: round(v.ratio, 3) for k, v in overlaps.items()},
+        "means": {  # set means, generated beside real (bench your_style's style goal)
+            k: {"generated": round(v.generated, 3), "real": round(v.real, 3)}
+            for k, v in metrics.items()
+        },
     }
 
 

@@ -37,7 +37,16 @@ BENCHMARK_ORDER = (
 # generated pieces and 20 sets of real ones (about 4 minutes); `audio_to_training` renders and
 # transcribes 30 folk tunes (about a minute); `piano_melody` renders and transcribes 20
 # string-quartet excerpts on piano (under a minute).
-OPT_IN = ("quality", "small_data", "load", "bundled_style", "audio_to_training", "piano_melody")
+# `your_style` transcribes 150 folk songs and trains six quick models (about 7 minutes).
+OPT_IN = (
+    "quality",
+    "small_data",
+    "load",
+    "bundled_style",
+    "audio_to_training",
+    "piano_melody",
+    "your_style",
+)
 
 
 def available() -> list[str]:
