@@ -27,6 +27,7 @@ from core.evaluation import (
     check_model_folder,
     evaluate_model,
     evaluate_pieces,
+    model_is_better,
     model_verdict,
     piece_without_primer,
     report_to_dict,
@@ -88,7 +89,7 @@ def model_section(generator: Generator) -> ModelFigures | None:
         st.info("This model carries no held-out figures from its training.")
         return None
     verdict = model_verdict(figures)
-    (st.success if figures.perplexity_ratio < 1 else st.warning)(plain(verdict))
+    (st.success if model_is_better(figures) else st.warning)(plain(verdict))
     cols = st.columns(4)
     cols[0].metric("Held-out perplexity", f"{figures.val_perplexity:.2f}",
                    help=EXPLANATIONS["perplexity"])

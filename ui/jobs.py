@@ -114,39 +114,34 @@ def _draw_job(path: Path, status: JobStatus) -> None:
 
 
 def _verdict(model_dir: Path, *, key: str) -> None:
-    """In words: does the new model beat the baseline on held-out music, and by how much."""
-    from core.evaluation import ModelFigures, model_verdict
+    """In words: does the new model write more like the user's music than the built-in model
+    (when the job measured it), does it predict held-out music better, and on how much music."""
+    from core.evaluation import (
+        ModelFigures,
+        model_is_better,
+        model_verdict,
+        read_style_check,
+        style_check_sentence,
+        writes_more_like,
+    )
 
     try:
         metrics = read_model_info(model_dir)["metrics"]
     except InvalidModelError as error:  # deleted or renamed since: say so, never crash
         st.caption(plain(f"The model is no longer here ({error})."))
         return
+    check = read_style_check(metrics)
+    if check is not None:
+        (st.success if writes_more_like(check) > 0 else st.info)(
+            plain(style_check_sentence(check)))
+        st.caption(f"From {check.pieces} short pieces ({check.length_s:g} s) by each model, "
+                   f"made without the rules that follow your music, beside "
+                   f"{check.real_pieces} piece(s) of your music.")
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
-    if kept_base_weights(metrics):
-        st.warning(KEPT_BASE_MESSAGE)
-    good = figures is not None and figures.perplexity_ratio < 1
-    (st.success if good else st.warning)(plain(model_verdict(figures)))
+    (st.success if model_is_better(figures) else st.warning)(plain(model_verdict(figures)))
     if st.button("⚖️ See its full evaluation", key=f"train_evaluate_{key}",
                  help="Its music judged: in key? like what it learned? original?"):
         state.open_evaluation(model_dir)
-
-
-KEPT_BASE_MESSAGE = (
-    "The training did not improve on the built-in model: no check on your held-out pieces "
-    "beat it, so the saved model is the built-in model, unchanged. It plays the built-in "
-    "model's music, not yet yours; more pieces of your music may help."
-)
-
-
-def kept_base_weights(metrics: Mapping[str, object]) -> bool:
-    """A fine-tuning run whose saved weights are the base's (no round beat them). Folders saved
-    before `kept_base_weights` was recorded say so by their best round being round 0."""
-    if "kept_base_weights" in metrics:
-        return bool(metrics["kept_base_weights"])
-    return bool(metrics.get("fine_tuned_from")) and bool(metrics.get("start")) and (
-        metrics.get("best_epoch") == 0
-    )
 
 
 def progress_text(status: JobStatus) -> str:
@@ -294,6 +289,7 @@ def _model_card(path: Path) -> None:
         dataset = plain(str(metrics.get("dataset", "unknown data")))
         st.caption(f"Trained on {dataset}: {model['layers']} LSTM layer(s) of {model['units']} "
                    "units.")
+        _heldout_caption(path.name, metrics)
         key = f"train_model_{path.name}"
         new_name = st.text_input("Name", value=path.name, key=f"{key}_name")
         left, middle, right, far = st.columns(4)
@@ -312,6 +308,15 @@ def _model_card(path: Path) -> None:
                                key=f"{key}_download")
         if right.button("Delete", key=f"{key}_delete"):
             _delete(path)
+
+
+def _heldout_caption(name: str, metrics: dict[str, object]) -> None:
+    """How much music its held-out figures rest on (said when the folder recorded it)."""
+    from core.evaluation import ModelFigures, heldout_sentence
+
+    figures = ModelFigures.from_metrics(name, dict(metrics))
+    if figures is not None and (size := heldout_sentence(figures)):
+        st.caption(plain(size))
 
 
 def _delete(model_dir: Path) -> None:

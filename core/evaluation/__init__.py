@@ -13,12 +13,17 @@ from core.evaluation.report import (
     piece_without_primer,
     report_to_dict,
 )
+from core.evaluation.style_check import StyleCheck, read_style_check
 from core.evaluation.verdicts import (
     EXPLANATIONS,
     FEATURE_TITLES,
     GOOD_OVERLAP_RATIO,
+    heldout_sentence,
+    model_is_better,
     model_verdict,
+    style_check_sentence,
     summary_sentences,
+    writes_more_like,
 )
 
 __all__ = [
@@ -30,12 +35,18 @@ __all__ = [
     "NOTE_LENGTH_LABELS",
     "EvaluationReport",
     "ModelFigures",
+    "StyleCheck",
     "check_model_folder",
     "evaluate_model",
     "evaluate_pieces",
+    "heldout_sentence",
+    "model_is_better",
     "model_verdict",
     "new_notes_in_key",
     "piece_without_primer",
+    "read_style_check",
     "report_to_dict",
+    "style_check_sentence",
     "summary_sentences",
+    "writes_more_like",
 ]

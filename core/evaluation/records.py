@@ -33,6 +33,10 @@ class ModelFigures:
     history: tuple[dict[str, float], ...] = ()
     fine_tuned_from: str = ""  # the base model's name, "" when trained from scratch
     start: dict[str, float] = field(default_factory=dict)  # the base's scores before training
+    kept_base_weights: bool = False  # no round beat the base: the saved weights are the base's
+    heldout_pieces: int = 0  # how much music the held-out scores rest on (0: not recorded)
+    heldout_notes: int = 0
+    heldout_transcribed: bool = False  # some held-out music is a transcription of audio
 
     @property
     def perplexity_ratio(self) -> float:
@@ -47,6 +51,10 @@ class ModelFigures:
         def number(key: str) -> float:
             value = metrics.get(key)
             return float(value) if isinstance(value, int | float) else math.nan
+
+        def count(key: str) -> int:
+            value = number(key)
+            return int(value) if math.isfinite(value) and value > 0 else 0
 
         if not isinstance(metrics, dict) or math.isnan(number("val_perplexity")):
             return None
@@ -68,6 +76,10 @@ class ModelFigures:
             else (),
             fine_tuned_from=str(metrics.get("fine_tuned_from") or ""),
             start=dict(metrics["start"]) if isinstance(metrics.get("start"), dict) else {},
+            kept_base_weights=_kept_base_weights(metrics),
+            heldout_pieces=count("heldout_pieces"),
+            heldout_notes=count("heldout_notes"),
+            heldout_transcribed=bool(metrics.get("heldout_transcribed")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +87,18 @@ class ModelFigures:
         data["perplexity_ratio"] = self.perplexity_ratio
         data["history"] = list(self.history)
         return data
+
+
+def _kept_base_weights(metrics: dict[str, Any]) -> bool:
+    """A fine-tuning whose saved weights are the base's (no round beat them). Folders saved
+    before `kept_base_weights` was recorded say so by their best round being round 0."""
+    if "kept_base_weights" in metrics:
+        return bool(metrics["kept_base_weights"])
+    return (
+        bool(metrics.get("fine_tuned_from"))
+        and bool(metrics.get("start"))
+        and metrics.get("best_epoch") == 0
+    )
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,15 @@ from typing import Any
 
 from core.evaluation.degeneracy import FLAG_BAR_REPEATS
 from core.evaluation.records import EvaluationReport, ModelFigures
+from core.evaluation.style_check import StyleCheck
 from core.model.training_notes import COPY_FLAG_BARS, WINDOW_NOTES
 
 # Within these of the real music's value, a figure reads as "about the same".
 SAME_SCALE_CONSISTENCY = 0.03
 SAME_ENTROPY_BITS = 0.10
 GOOD_OVERLAP_RATIO = 0.9  # share of the real-vs-real overlap that reads as "like real music"
+# Held-out music of one piece, or of fewer notes than this, gives an uncertain figure.
+UNCERTAIN_HELDOUT_NOTES = 500
 
 # "What does this mean", one line per figure, for the page and the CLI's text output.
 EXPLANATIONS: dict[str, str] = {
@@ -68,28 +71,126 @@ def _finite(value: float) -> bool:
 
 
 def model_verdict(figures: ModelFigures | None) -> str:
-    """One line: does the model beat the n-gram baseline on held-out music, and by how much."""
-    if figures is None or not _finite(figures.perplexity_ratio):
+    """In plain words: does the model predict held-out music better than the built-in model it
+    started from (when fine-tuned) and than a note-counting model, and how much music that
+    judgement rests on."""
+    if figures is None or not _finite(figures.val_perplexity):
         return "No held-out figures were recorded for this model."
-    ratio = figures.perplexity_ratio
-    numbers = (
-        f"perplexity {figures.val_perplexity:.2f} vs {figures.baseline_perplexity:.2f} for a "
-        f"{figures.baseline_order or 4}-gram counting model"
-    )
-    if ratio < 1.0:
+    return " ".join(s for s in (_prediction_sentence(figures), heldout_sentence(figures)) if s)
+
+
+def start_perplexity(figures: ModelFigures) -> float:
+    """The built-in model's score on the same held-out music before training; NaN: not a
+    fine-tuned model (or not recorded)."""
+    value = figures.start.get("val_perplexity", math.nan) if figures.fine_tuned_from else math.nan
+    return float(value) if _finite(value) else math.nan
+
+
+def model_is_better(figures: ModelFigures | None) -> bool:
+    """The verdict is good news: better than the built-in model it started from (fine-tuned)
+    or than the note-counting model (from scratch)."""
+    if figures is None:
+        return False
+    base = start_perplexity(figures)
+    if _finite(base):
+        return not figures.kept_base_weights and figures.val_perplexity < base
+    return figures.perplexity_ratio < 1.0
+
+
+def _prediction_sentence(figures: ModelFigures) -> str:
+    mine, counting = figures.val_perplexity, figures.baseline_perplexity
+    base = start_perplexity(figures)
+    if _finite(base):
+        if figures.kept_base_weights:
+            first = (
+                "Your model predicts your held-out music no better than the built-in model did "
+                f"({base:.2f}), so the saved model is the built-in model, unchanged: it "
+                "plays the built-in model's music, not yet yours. More pieces of your music "
+                "may help."
+            )
+        else:
+            better = "better" if mine < base else "no better"
+            first = (
+                f"Your model predicts your held-out music {better} than the built-in model did "
+                f"({mine:.2f} vs {base:.2f}; lower is better)."
+            )
+        if not _finite(counting):
+            return first
+        beats = "yours does better" if mine < counting else "yours does not beat it yet"
+        return f"{first} A simple note-counting model scores {counting:.2f}: {beats}."
+    if not _finite(counting):
+        return f"Your model scores {mine:.2f} on music it never saw (lower is better)."
+    if mine < counting:
         return (
-            f"Better than the simple baseline: on music it never saw it is {1 - ratio:.0%} less "
-            f"surprised than a note-counting model ({numbers})."
+            "Your model predicts music it never saw better than a simple note-counting model "
+            f"({mine:.2f} vs {counting:.2f}; lower is better)."
         )
-    helps = (
-        "More music or the thorough (longer) training would help."
-        if figures.fine_tuned_from
-        else "Starting from the pretrained base model, more music or longer training would help."
-    )
     return (
-        f"Not better than the simple baseline yet: on music it never saw it is {ratio - 1:.0%} "
-        f"more surprised than a note-counting model ({numbers}). {helps}"
+        "Your model predicts music it never saw no better than a simple note-counting model yet "
+        f"({mine:.2f} vs {counting:.2f}; lower is better). Starting from the built-in model, "
+        "more music or longer training would help."
     )
+
+
+def heldout_sentence(figures: ModelFigures) -> str:
+    """How much music the held-out figures rest on, and whether that is too little to trust;
+    "" when the folder did not record it."""
+    pieces, notes = figures.heldout_pieces, figures.heldout_notes
+    if not pieces:
+        return ""
+    size = f"{pieces} piece{'' if pieces == 1 else 's'}" + (f" ({notes:,} notes)" if notes else "")
+    text = f"Judged on {size} you did not train on."
+    if pieces == 1 or (notes and notes < UNCERTAIN_HELDOUT_NOTES):
+        text += (
+            " That is little music, so the figure is uncertain: other pieces could give a "
+            "different one."
+        )
+    if figures.heldout_transcribed:
+        text += (
+            " The held-out music is itself a transcription of audio, so the figure can flatter "
+            "the model: it may have learned the transcription's mistakes along with the music."
+        )
+    return text
+
+
+# A style-check figure within these of the built-in model's distance to the real music reads
+# as "about as near".
+STYLE_CHECK_TOLERANCES = {"polyphony": 0.05, "pitch_range": 1.0, "notes_per_beat": 0.1}
+
+
+def writes_more_like(check: StyleCheck) -> int:
+    """1: the model's pieces are nearer the real music than the built-in model's on more of the
+    figures than they are farther; -1: the other way round; 0: about the same."""
+    votes = [
+        triple.closer(tolerance=STYLE_CHECK_TOLERANCES.get(name, 0.0))
+        for name, triple in check.figures.items()
+    ]
+    return (sum(votes) > 0) - (sum(votes) < 0)
+
+
+def style_check_sentence(check: StyleCheck) -> str:
+    """Does the model now write more like the user's music than the built-in model, with the
+    figures (the user's music, the built-in model's, the model's)."""
+    opening = {
+        1: "Your model now writes more like your music than the built-in model does",
+        0: "Your model writes about like the built-in model, not yet more like your music",
+        -1: "Your model does not write more like your music than the built-in model yet",
+    }[writes_more_like(check)]
+    parts = []
+    figures = check.figures
+    if "polyphony" in figures:
+        f = figures["polyphony"]
+        parts.append(
+            f"notes at once — your music {f.real:.1f}, the built-in model {f.base:.1f}, "
+            f"your model {f.model:.1f}"
+        )
+    if "pitch_range" in figures:
+        f = figures["pitch_range"]
+        parts.append(f"range {f.real:.0f} / {f.base:.0f} / {f.model:.0f} semitones")
+    if "notes_per_beat" in figures:
+        f = figures["notes_per_beat"]
+        parts.append(f"notes per beat {f.real:.1f} / {f.base:.1f} / {f.model:.1f}")
+    return f"{opening}: {'; '.join(parts)}." if parts else f"{opening}."
 
 
 def summary_figures(report: EvaluationReport) -> dict[str, Any]:
@@ -111,6 +212,10 @@ def summary_figures(report: EvaluationReport) -> dict[str, Any]:
             "baseline_perplexity": model.baseline_perplexity,
             "perplexity_ratio": model.perplexity_ratio,
             "beats_baseline": model.perplexity_ratio < 1.0,
+            "start_perplexity": start_perplexity(model),
+            "beats_base": model_is_better(model) if _finite(start_perplexity(model)) else None,
+            "heldout_pieces": model.heldout_pieces,
+            "heldout_notes": model.heldout_notes,
         },
         "style": {
             **{k: v.to_dict() for k, v in style.metrics.items()},

@@ -200,6 +200,8 @@ def _train_job(
     )
     assert result.model_dir is not None
     write_primers(result.model_dir, dataset)
+    writer.update(force=True, phase="checking its music", message="")
+    record_style_check(result.model_dir, start.base_dir, dataset.pieces)
     return result.model_dir
 
 
@@ -211,3 +213,26 @@ def write_primers(model_dir: Path, dataset: Any) -> None:
         write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)
     except (OSError, ValueError) as error:  # the model is usable without them
         log.warning("no primers for %s: %s", model_dir.name, error)
+
+
+def record_style_check(model_dir: Path, base_dir: Path | None, pieces: Any) -> None:
+    """Add to the model's metrics whether it now writes more like its music than the built-in
+    model (`core.evaluation.style_check`); the model is usable without it, so a failure is
+    logged and skipped, never the job's."""
+    from core.evaluation.style_check import style_check, write_style_check
+    from core.generation.generator import Generator
+    from core.model.bundled import BASE_MODEL_NAME
+    from core.model.folder import METRICS_FILE
+
+    began = time.monotonic()
+    try:
+        check = style_check(
+            Generator.from_folder(model_dir),
+            Generator.from_folder(base_dir or BASE_MODEL_NAME),
+            list(pieces),
+        )
+        write_style_check(model_dir / METRICS_FILE, check)
+    except Exception as error:  # any failure: the model is saved and usable without it
+        log.warning("no style check for %s: %r", model_dir.name, error)
+        return
+    log.info("style check of %s in %.1f s", model_dir.name, time.monotonic() - began)

@@ -327,12 +327,15 @@ def _save(
 ) -> TrainingResult:
     """The run's figures, and the best weights saved as a model folder when `out_dir` is set."""
     state, schedule = network.state, data.schedule
+    heldout = {p.name for p in dataset.valid}
     metrics = final_metrics(
         state,
         vocab_size=len(dataset.vocab),
         train_windows=len(data.windows),
         valid_tokens=int(data.valid.counted.sum()),
         parameters=int(network.best_model.count_params()),
+        heldout_pieces=len(dataset.valid),
+        heldout_notes=sum(len(p.notes) for p in dataset.pieces if p.name in heldout),
     )
     base_name = Path(base_dir).name if base_dir is not None else None
     if on_progress:

@@ -46,8 +46,13 @@ def final_metrics(
     train_windows: int,
     valid_tokens: int,
     parameters: int,
+    heldout_pieces: int = 0,
+    heldout_notes: int = 0,
 ) -> dict[str, Any]:
-    """The figures of a run: best validation scores, the baseline beside them, and history."""
+    """The figures of a run: best validation scores, the baseline beside them, and history.
+
+    `heldout_pieces` and `heldout_notes` say how much music the held-out scores rest on.
+    """
     history = state.history
     best = next(
         (h for h in [state.start, *history] if h and h["epoch"] == state.best_epoch),
@@ -75,6 +80,8 @@ def final_metrics(
         "vocab_size": vocab_size,
         "train_windows": train_windows,
         "valid_tokens": valid_tokens,
+        "heldout_pieces": heldout_pieces,
+        "heldout_notes": heldout_notes,
         "parameters": parameters,
         "start_val_perplexity": state.start.get("val_perplexity", math.nan),
         # Fine-tuning where no round beat the base on the held-out pieces: the saved weights

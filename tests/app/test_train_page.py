@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
+from core.evaluation.style_check import FigureTriple, StyleCheck
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.model.folder import save_model_folder
 from core.model.network import ModelConfig, build_model
@@ -18,7 +19,7 @@ from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
 from core.training.config import TrainingConfig
 from core.training.presets import QUICK_STEPS, THOROUGH_INPUT_DROPOUT
-from tests.app.shown import shown
+from tests.app.shown import shown, shown_all
 from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO
 from ui import train_widgets as tw
@@ -216,8 +217,53 @@ def test_a_finished_fine_tuning_that_kept_the_base_says_so_in_words(workspace_id
         fake_job(workspace_id, status, name=name)
         at = page(workspace_id, job_id)
         assert not at.exception
-        said = " ".join(w.value for w in at.warning)
-        assert ("did not improve on the built-in model" in said) is kept
+        said = " ".join(shown(w) for w in at.warning)
+        assert ("the saved model is the built-in model, unchanged" in said) is kept
+        assert "no better than the built-in model did" in said
+
+
+def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(workspace_id):
+    """The first sentence: the style check's figures (the music, the built-in model, the new
+    model); then the comparison with the built-in model on the same held-out music, and how
+    little music that rests on."""
+    workspace = workspace_dir(workspace_id)
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    start = {"epoch": 0, "step": 0, "val_loss": 1.04, "val_perplexity": 2.82}
+    check = StyleCheck({"polyphony": FigureTriple(1.0, 1.4, 1.0),
+                        "pitch_range": FigureTriple(15.0, 23.0, 16.0),
+                        "notes_per_beat": FigureTriple(2.0, 2.4, 2.1)},
+                       pieces=4, length_s=15.0, real_pieces=5, base_model="base")
+    model_path = jobs.models_dir(workspace) / "Mine"
+    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                      encoding=EncodingConfig(), vocab=vocab, config=config,
+                      training=TrainingConfig().to_dict(),
+                      metrics={"val_perplexity": 2.70, "baseline_perplexity": 3.10,
+                               "epochs_run": 3, "best_epoch": 2, "start": start,
+                               "fine_tuned_from": "base", "kept_base_weights": False,
+                               "heldout_pieces": 1, "heldout_notes": 212,
+                               "style_check": check.to_dict(), "dataset": "My dataset"})
+    status = JobStatus(job_id="00000000000000b7", state=JobState.FINISHED, epoch=3, epochs=3,
+                       done=15, total=15, history=HISTORY, baseline=BASELINE, start=start,
+                       model_dir=str(model_path), message="saved as Mine",
+                       created_at=time.time())
+    fake_job(workspace_id, status, name="Mine")
+    at = page(workspace_id, status.job_id)
+    assert not at.exception
+    first, verdict = shown_all(at.success)
+    assert first == (
+        "Your model now writes more like your music than the built-in model does: notes at once "
+        "— your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 "
+        "semitones; notes per beat 2.0 / 2.4 / 2.1."
+    )
+    assert verdict.startswith("Your model predicts your held-out music better than the "
+                              "built-in model did (2.70 vs 2.82; lower is better).")
+    assert "Judged on 1 piece (212 notes) you did not train on." in verdict
+    assert "uncertain" in verdict
+    captions = shown_all(at.caption)
+    assert any(c.startswith("From 4 short pieces (15 s) by each model") for c in captions)
+    # My models says it too
+    assert any(c.startswith("Judged on 1 piece (212 notes)") for c in captions)
 
 
 def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, monkeypatch):

@@ -99,7 +99,7 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     page.get_by_role("button", name="Start training").click()
     page.get_by_text("✅ Finished").wait_for(timeout=TRAIN_TIMEOUT_MS)
     page.get_by_text("Validation perplexity").first.wait_for()
-    page.get_by_text("than the simple baseline").first.wait_for()  # the verdict in words
+    page.get_by_text("note-counting model").first.wait_for()  # the verdict in words
     # The live panel hands over to the whole page once the job ends; the new model's card in
     # "My models" shows that rerun is done (a click during it would be lost).
     page.get_by_text("🎼 My dataset").first.wait_for()

@@ -137,6 +137,12 @@ def test_a_real_job_can_be_cancelled_and_resumed_to_a_saved_model(
     assert model.path is not None and model.path.name == "Scales"
     assert model.metrics["epochs_run"] == 4
     assert (model.path / "primers.json").is_file()  # openings for "start from a snippet"
+    # how much music the held-out figures rest on, and its music beside the built-in model's
+    assert model.metrics["heldout_pieces"] >= 1 and model.metrics["heldout_notes"] > 0
+    check = model.metrics["style_check"]
+    assert check["base_model"] == "base" and check["real_pieces"] == 6
+    assert set(check["figures"]) == {"polyphony", "pitch_range", "notes_per_beat"}
+    assert check["figures"]["polyphony"]["real"] == pytest.approx(1.0)  # one line of notes
 
 
 @pytest.mark.slow

@@ -115,6 +115,9 @@ def test_tiny_training_learns_a_repeating_pattern(tmp_path: Path) -> None:
     heldout = read_heldout(tmp_path / "model")
     assert len(heldout) == len(dataset.valid) > 0
     assert [p.name for p in heldout] == [e.name for e in dataset.valid]
+    # how much music the held-out figures rest on is recorded with them
+    assert loaded.metrics["heldout_pieces"] == len(heldout)
+    assert loaded.metrics["heldout_notes"] == sum(len(p.notes) for p in heldout) > 0
     assert load_index(tmp_path / "model").notes.names == tuple(e.name for e in dataset.train)
 
 
