@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from core.music.midi import (
 )
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Piece
 from core.progress import ProgressCallback
-from core.transcription.cleanup import melody_notes
+from core.transcription.cleanup import is_single_line, melody_notes, single_line_notes
 from core.transcription.events import NoteEvent, note_events_to_csv, note_events_to_midi
 from core.transcription.inference import (
     DEFAULT_BATCH_WINDOWS,
@@ -51,6 +52,8 @@ SECONDS_PER_MINUTE = 60.0
 TEMPO_DECIMALS = 3  # a piece's tempo, as music files store it
 MAX_INSTRUMENT_NAME_CHARS = 60
 MIN_NOTE_END_S = 0.001  # a note clipped at time 0 keeps some length
+# A single line's note that stops less than a sixteenth before the next onset is legato.
+LEGATO_GAP_QUARTERS = 0.25
 
 
 @dataclass(frozen=True)
@@ -223,7 +226,9 @@ def transcription_to_dataset_midi(
     a grid), so the dataset snaps it once, to the grid it is read at
     (docs/decisions/0002-audio-quantized-once.md). Time 0 is the estimated beat grid's first
     beat (at or before the first note), so the grid's steps fall on the music's; with the
-    user's `tempo_bpm`, the first note.
+    user's `tempo_bpm`, the first note. A transcription that is essentially one line
+    (`is_single_line`) is stored as one line (`single_line_notes`): ghosts dropped, each
+    note held to the next onset where it ran over it or stopped just short of it.
 
     Raises:
         InvalidAudioError: no notes were found.
@@ -234,7 +239,12 @@ def transcription_to_dataset_midi(
     instrument = pretty_midi.Instrument(
         program=0, name=transcription.stem[:MAX_INSTRUMENT_NAME_CHARS]
     )
-    for note in sorted(transcription.notes):
+    notes: Sequence[NoteEvent] = transcription.notes
+    if is_single_line(notes):
+        notes = single_line_notes(
+            notes, legato_gap_s=LEGATO_GAP_QUARTERS * SECONDS_PER_MINUTE / tempo
+        )
+    for note in sorted(notes):
         instrument.notes.append(
             pretty_midi.Note(
                 velocity=OUTPUT_VELOCITY,

@@ -8,13 +8,15 @@ the bass's 0.97). `recover_top_line` walks those onsets again at a lower frame t
 `drop_octave_ghosts` removes a note an octave above a louder one that starts with it and has no
 onset of its own; only the piano preset turns these two on (`TranscriptionParams.top_line`),
 so the default decoding stays basic-pitch's, note for note (its golden test). `melody_notes`
-keeps the top line only (the audio tab's "Keep only the melody").
+keeps the top line only (the audio tab's "Keep only the melody"); `single_line_notes` stores a
+line played (`is_single_line`) as one line, without ghosts or notes ringing into the next.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -145,3 +147,37 @@ def melody_notes(notes: Sequence[NoteEvent]) -> tuple[NoteEvent, ...]:
                 melody[-1] = replace(previous, end_s=max(top.start_s, previous.start_s))
         melody.append(top)
     return tuple(melody)
+
+
+# A transcription whose onsets hold one note each this often is one line played (a song, a
+# fiddle tune), though Basic Pitch lets each note ring into the next (bench your_style: 16-90 %
+# of a folk song's notes ran over the next onset) and adds a ghost at a few onsets.
+SINGLE_LINE_SHARE = 0.8
+
+
+def is_single_line(notes: Sequence[NoteEvent], *, share: float = SINGLE_LINE_SHARE) -> bool:
+    """Whether at least `share` of the onsets (notes within `SAME_ONSET_S` start together)
+    hold a single note."""
+    groups = _onset_groups(notes)
+    return bool(groups) and sum(len(g) == 1 for g in groups) >= share * len(groups)
+
+
+def single_line_notes(notes: Sequence[NoteEvent], *, legato_gap_s: float) -> tuple[NoteEvent, ...]:
+    """`notes` as one line: at each onset the loudest note (the others are ghosts); each note
+    ends at the next onset if it would run over it, or if it stops less than `legato_gap_s`
+    before it (legato, as written)."""
+    line = [max(group, key=lambda n: n.amplitude) for group in _onset_groups(notes)]
+    for i, (note, after) in enumerate(pairwise(line)):
+        if note.end_s > after.start_s or after.start_s - note.end_s < legato_gap_s:
+            line[i] = replace(note, end_s=after.start_s)
+    return tuple(line)
+
+
+def _onset_groups(notes: Sequence[NoteEvent]) -> list[list[NoteEvent]]:
+    groups: list[list[NoteEvent]] = []
+    for note in sorted(notes, key=lambda n: (n.start_s, -n.amplitude)):
+        if groups and note.start_s - groups[-1][0].start_s <= SAME_ONSET_S:
+            groups[-1].append(note)
+        else:
+            groups.append([note])
+    return groups

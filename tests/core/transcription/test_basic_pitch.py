@@ -177,9 +177,10 @@ def test_dataset_midi_keeps_the_heard_times_so_any_grid_quantizes_it_once():
     tempo_bpm, origin_s = 90.0, 1.0
     quarter_s = 60.0 / tempo_bpm
     # Eighth triplets, the second and third of each sung 20 ms late; no time lies half-way
-    # between two steps of any grid, where rounding a tick could tip it either way.
+    # between two steps of any grid, where rounding a tick could tip it either way. Staccato,
+    # so that, though one line, each note keeps its length (more than a sixteenth's gap).
     notes = tuple(
-        NoteEvent(start, start + 0.3 * quarter_s, 60 + i % 5, 0.7)
+        NoteEvent(start, start + 0.02 * quarter_s, 60 + i % 5, 0.7)
         for i in range(12)
         for start in [origin_s + i * quarter_s / 3 + (0.02 if i % 3 else 0.0)]
     )

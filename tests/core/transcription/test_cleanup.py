@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 import pretty_midi
@@ -12,7 +13,12 @@ import pytest
 import soundfile as sf
 
 from core.audio.rendering import midi_to_audio
-from core.transcription.cleanup import drop_octave_ghosts, melody_notes
+from core.transcription.cleanup import (
+    drop_octave_ghosts,
+    is_single_line,
+    melody_notes,
+    single_line_notes,
+)
 from core.transcription.events import NoteEvent
 from core.transcription.inference import activations_to_notes, audio_to_activations
 from core.transcription.model import load_model
@@ -113,3 +119,38 @@ def test_melody_notes_is_the_top_line_one_note_at_a_time():
         low,
     )
     assert melody_notes([]) == ()
+
+
+def test_a_single_line_ringing_over_with_a_ghost_becomes_one_line_with_the_written_lengths():
+    sixteenth_s = 0.125  # at 120 BPM
+    heard = (
+        NoteEvent(0.00, 0.70, 67, 0.8),  # rings over the next onset
+        NoteEvent(0.01, 0.40, 79, 0.3),  # a weak octave ghost with it
+        NoteEvent(0.50, 0.93, 69, 0.7),  # stops 70 ms (under a sixteenth) before the next
+        NoteEvent(1.00, 1.20, 71, 0.7),  # staccato: more than a sixteenth's rest after it
+        NoteEvent(1.50, 2.00, 72, 0.7),
+        NoteEvent(2.00, 2.60, 71, 0.7),
+        NoteEvent(2.50, 3.00, 69, 0.7),
+        NoteEvent(3.00, 3.50, 67, 0.7),
+        NoteEvent(3.50, 4.00, 69, 0.7),
+        NoteEvent(4.00, 4.50, 67, 0.7),
+    )
+    assert is_single_line(heard)  # 9 onsets of 10 hold one note
+    line = single_line_notes(heard, legato_gap_s=sixteenth_s)
+    assert [n.pitch for n in line] == [67, 69, 71, 72, 71, 69, 67, 69, 67]
+    assert [(n.start_s, n.end_s) for n in line[:4]] == [
+        (0.00, 0.50),
+        (0.50, 1.00),
+        (1.00, 1.20),
+        (1.50, 2.00),
+    ]
+    assert all(a.end_s <= b.start_s for a, b in pairwise(line))
+
+
+def test_chords_are_not_a_single_line():
+    chords = tuple(
+        NoteEvent(start, start + 0.5, pitch, 0.7)
+        for start in (0.0, 0.5, 1.0)
+        for pitch in (60, 64, 67)
+    )
+    assert not is_single_line(chords)
