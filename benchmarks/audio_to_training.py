@@ -105,34 +105,42 @@ def _simple_ratio(ratio: float) -> Fraction:
     return min(SIMPLE_RATIOS, key=lambda r: abs(np.log(ratio / float(r))))
 
 
-def score_tune(meter: str, piece: Any, tempo_bpm: float, program: int, model: Any) -> dict:
+def render_and_transcribe(piece: Any, *, tempo_bpm: float, program: int, model: Any) -> Any:
+    """The piece played at `tempo_bpm` with FluidSynth, written as MP3 (WAV where libsndfile
+    has no MP3) and transcribed with Basic Pitch's default preset, as the audio tab does."""
     import soundfile as sf
 
     from core.audio.rendering import midi_to_audio
-    from core.music.files import read_music
     from core.music.midi import piece_to_midi
     from core.music.piece import Piece
-    from core.transcription import transcribe, transcription_to_dataset_midi
+    from core.transcription import transcribe
     from core.transcription.params import DEFAULT_TRANSCRIPTION_PRESET, preset_params
+
+    played = Piece(piece.name, piece.notes, piece.steps_per_quarter, tempo_bpm, piece.key)
+    audio = midi_to_audio(piece_to_midi(played, program=program), sample_rate_hz=RENDER_RATE_HZ)
+    fmt = "MP3" if "MP3" in sf.available_formats() else "WAV"
+    buffer = io.BytesIO()
+    sf.write(buffer, audio, RENDER_RATE_HZ, format=fmt)
+    return transcribe(
+        buffer.getvalue(),
+        name=f"{piece.name}.{fmt.lower()}",
+        model=model,
+        params=preset_params(DEFAULT_TRANSCRIPTION_PRESET),
+    )
+
+
+def score_tune(meter: str, piece: Any, tempo_bpm: float, program: int, model: Any) -> dict:
+    from core.music.files import read_music
+    from core.music.piece import Piece
+    from core.transcription import transcription_to_dataset_midi
 
     spq = piece.steps_per_quarter
     max_step = MAX_TUNE_S * tempo_bpm / 60.0 * spq
     notes = tuple(n for n in piece.notes if n.end_step <= max_step)
     piece = Piece(piece.name, notes, spq, tempo_bpm, piece.key)
-    audio = midi_to_audio(piece_to_midi(piece, program=program), sample_rate_hz=RENDER_RATE_HZ)
-    fmt = "MP3" if "MP3" in sf.available_formats() else "WAV"
-    buffer = io.BytesIO()
-    sf.write(buffer, audio, RENDER_RATE_HZ, format=fmt)
-    name = f"{piece.name}.{fmt.lower()}"
-    result = transcribe(
-        buffer.getvalue(),
-        name=name,
-        model=model,
-        params=preset_params(DEFAULT_TRANSCRIPTION_PRESET),
-    )
-    grid = getattr(result, "beat_grid", None)
-    grid = grid() if callable(grid) else None
-    estimated_bpm = grid.tempo_bpm if grid is not None else result.estimated_tempo_bpm()
+    result = render_and_transcribe(piece, tempo_bpm=tempo_bpm, program=program, model=model)
+    grid = result.beat_grid()
+    estimated_bpm = grid.tempo_bpm
 
     reference_q = np.array(sorted({n.onset_step / spq for n in notes}))
     reference_s = reference_q * 60.0 / tempo_bpm
@@ -157,10 +165,9 @@ def score_tune(meter: str, piece: Any, tempo_bpm: float, program: int, model: An
         "raw_f1": round(_aligned_f1(reference_s, raw_s, window=RAW_WINDOW_S), 4),
         "grid_f1": round(_aligned_f1(reference_q, training_q, window=GRID_WINDOW_QUARTERS), 4),
     }
-    if grid is not None:
-        row["beats_per_bar"] = grid.beats_per_bar
-        row["beat_division"] = grid.beat_division
-        row["warning"] = grid.warning
+    row["beats_per_bar"] = grid.beats_per_bar
+    row["beat_division"] = grid.beat_division
+    row["warning"] = grid.warning
     return row
 
 

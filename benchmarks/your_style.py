@@ -27,7 +27,6 @@ Opt-in (it transcribes 150 songs and trains six models, about 7 minutes on 2 cor
 
 from __future__ import annotations
 
-import io
 import re
 import tempfile
 import time
@@ -70,30 +69,6 @@ def _meters() -> dict[int, str]:
 def _song_meter(piece: Piece, meters: dict[int, str]) -> str:
     number = re.search(r"#(\d+)", piece.name)  # music21 names an opus's pieces "erk20 #12 ..."
     return meters.get(int(number.group(1)), "?") if number else "?"
-
-
-def _transcribe(piece: Piece, *, name: str, tempo_bpm: float, program: int, model: Any) -> Any:
-    """The song rendered at `tempo_bpm` as MP3 and transcribed as the audio tab does."""
-    import soundfile as sf
-
-    from core.audio.rendering import midi_to_audio
-    from core.music.midi import piece_to_midi
-    from core.transcription import transcribe
-    from core.transcription.params import DEFAULT_TRANSCRIPTION_PRESET, preset_params
-
-    played = Piece(piece.name, piece.notes, piece.steps_per_quarter, tempo_bpm, piece.key)
-    rendered = midi_to_audio(
-        piece_to_midi(played, program=program), sample_rate_hz=audio.RENDER_RATE_HZ
-    )
-    fmt = "MP3" if "MP3" in sf.available_formats() else "WAV"
-    buffer = io.BytesIO()
-    sf.write(buffer, rendered, audio.RENDER_RATE_HZ, format=fmt)
-    return transcribe(
-        buffer.getvalue(),
-        name=f"{Path(name).stem}.{fmt.lower()}",
-        model=model,
-        params=preset_params(DEFAULT_TRANSCRIPTION_PRESET),
-    )
 
 
 def _score_transcription(
@@ -157,7 +132,9 @@ def _mp3_songs(
     stored, rows = [], []
     for index, (piece, name, bpm) in enumerate(zip(pieces, names, tempi, strict=True)):
         program = audio.PROGRAMS[index % len(audio.PROGRAMS)]
-        result = _transcribe(piece, name=name, tempo_bpm=float(bpm), program=program, model=model)
+        result = audio.render_and_transcribe(
+            piece, tempo_bpm=float(bpm), program=program, model=model
+        )
         dataset_midi = transcription_to_dataset_midi(result)  # the estimated tempo, as the tab
         stored.append(add_file(workspace, folder, name, dataset_midi).path)
         rows.append(
