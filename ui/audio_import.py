@@ -358,7 +358,7 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
         else:
             st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
             st.success(plain(f"Added {stored.name} to my dataset ({len(piece.notes)} notes at "
-                             f"{piece.tempo_bpm:g} BPM)."), icon="✅")
+                             f"{piece.tempo_bpm:.0f} BPM)."), icon="✅")
 
 
 def render_audio_import() -> None:
