@@ -2,10 +2,13 @@
 
 .venv/bin/python scripts/make_fixtures.py             # everything
 .venv/bin/python scripts/make_fixtures.py hummed_tune  # only the sung tune (hummed_tune.wav)
+.venv/bin/python scripts/make_fixtures.py flute_tunes  # only the flute tunes' note events
 
 - tests/fixtures/music/: tiny MIDI, ABC and MusicXML files and bad inputs;
 - tests/fixtures/hummed_tune.wav + hummed_tune.notes.csv: a synthesized sung melody (a voice-like
   tone with vibrato, soft attacks and breath noise) and the notes it sings.
+- tests/fixtures/flute_tunes.note_events.csv: two folk tunes played on a flute (FluidSynth), as
+  Basic Pitch hears them: the soft attacks that pulled the beat grid off its tempo (issue 24).
 The sung tune is a pure function of this script: a second run writes the same bytes.
 """
 
@@ -231,6 +234,45 @@ def write_hummed_tune() -> None:
         print(f"wrote {name} ({len(data)} bytes)")
 
 
+# Two ballads (music21's Essen "ballad10", not in any benchmark) on a flute at these tempi: the
+# beat grid grown from the first seconds found the first about 1 % off.
+FLUTE_TUNES = ((0, 117.51), (14, 110.27))  # (index among the book's songs of 8+ notes, BPM)
+FLUTE_PROGRAM = 73
+
+
+def flute_tunes_csv() -> bytes:
+    """The note events Basic Pitch hears in the flute tunes: `tune,tempo_bpm,start_s,end_s,
+    pitch,amplitude` (real rendering and transcription: slow, and needs FluidSynth)."""
+    import music21.corpus
+
+    from benchmarks.audio_to_training import render_and_transcribe
+    from core.music.files import read_music
+    from core.transcription import load_model
+
+    path = Path(music21.corpus.__file__).parent / "essenFolksong" / "ballad10.abc"
+    songs = [p for p in read_music(path.read_bytes(), name=path.name) if len(p.notes) >= 8]
+    model = load_model()
+    out = io.StringIO()
+    rows = csv.writer(out, lineterminator="\n")
+    rows.writerow(["tune", "tempo_bpm", "start_s", "end_s", "pitch", "amplitude"])
+    for index, tempo_bpm in FLUTE_TUNES:
+        heard = render_and_transcribe(
+            songs[index], tempo_bpm=tempo_bpm, program=FLUTE_PROGRAM, model=model
+        )
+        for note in heard.notes:
+            rows.writerow(
+                [
+                    index,
+                    tempo_bpm,
+                    f"{note.start_s:.4f}",
+                    f"{note.end_s:.4f}",
+                    note.pitch,
+                    f"{note.amplitude:.3f}",
+                ]
+            )
+    return out.getvalue().encode()
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     scale = midi_to_bytes(piece_to_midi(Piece("scale", SCALE_NOTES, 4, 100.0)))
@@ -257,8 +299,12 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["hummed_tune"]:
+    if sys.argv[1:] == ["flute_tunes"]:
+        (FIXTURES / "flute_tunes.note_events.csv").write_bytes(flute_tunes_csv())
+        print("wrote flute_tunes.note_events.csv")
+    elif sys.argv[1:] == ["hummed_tune"]:
         write_hummed_tune()
     else:
         main()
         write_hummed_tune()
+        (FIXTURES / "flute_tunes.note_events.csv").write_bytes(flute_tunes_csv())

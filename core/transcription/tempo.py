@@ -1,12 +1,12 @@
 """The beat of a transcription: its tempo, where the beats lie, and how they divide.
 
 From the model's onset activations (an autocorrelation finds the beat roughly) and the note
-onsets (a least-squares fit locks a grid of sixteenths to them: tempo and phase, so a long file
-does not drift). Written here rather than with librosa because librosa's tempo estimator
-compiles numba code on first use, which costs every app start many seconds, and because its
-tempo comes in whole autocorrelation lags (about 2 % apart at 120 BPM; its beat tracker follows
-the beats one by one and gives no tempo finer than that), while training music needs the tempo
-to well under 0.1 % (docs/transcription.md).
+onsets (a comb search and a least-squares fit lock a grid of sixteenths to them: tempo and
+phase, over the whole file, so a long file does not drift). Written here rather than with
+librosa because librosa's tempo estimator compiles numba code on first use, which costs every
+app start many seconds, and because its tempo comes in whole autocorrelation lags (about 2 %
+apart at 120 BPM; its beat tracker follows the beats one by one and gives no tempo finer than
+that), while training music needs the tempo to well under 0.1 % (docs/transcription.md).
 """
 
 from __future__ import annotations
@@ -39,12 +39,17 @@ SECONDS_PER_MINUTE = 60.0
 SIMPLE, COMPOUND = 2, 3  # a beat's division: two eighths (2/4, 3/4, 4/4) or three (6/8, 9/8, 12/8)
 STEPS_PER_QUARTER = 4  # the grid the fit locks to: sixteenths (in 6/8, a sixth of the beat)
 SAME_ONSET_S = 0.03  # onsets closer than this are one (octave doubles, chords)
-FIRST_FIT_S = 4.0  # the fit starts on the first seconds and doubles its span until the end
+COMB_POINTS_PER_PEAK = 8  # tempo candidates per width of the comb's peak
+COMB_CHUNK = 256  # candidates scored at once (a chunk x the onsets complex numbers in memory)
+REFINEMENT_PASSES = 2  # least-squares passes after the comb: the second rarely moves it
 MAX_FIT_RESIDUAL_STEPS = 0.3  # onsets farther off their step are left out of the fit
-MAX_REFINEMENT = 0.04  # a fitted tempo more than 4 % from the rough one is not trusted
+MAX_REFINEMENT = 0.08  # the grid's tempo is searched this far from the rough one, not farther
 DIVISION_TOLERANCE_BEATS = 0.05  # an interval "is" k/4 or k/3 of a beat within this
 COMPOUND_MARGIN = 0.15  # triple division must explain this share of intervals more than duple
 FAST_BEAT_BPM = 160.0  # a faster "beat" is the eighth: the beat is two or three of them
+# The rough beat of the grid may be such an eighth: searched up to twice the fastest beat, so an
+# eighth near 240 BPM is not cut to the end of the range (and left too far off to refine).
+ROUGH_MAX_BPM = 2 * FAST_BEAT_BPM
 BAR_CANDIDATES = (2, 3, 4)
 ON_GRID_STEPS = 0.2  # an onset this close to a step lies on the grid
 MIN_ON_GRID_SHARE = 0.85  # below this share the grid cannot hold the music: a warning
@@ -79,12 +84,18 @@ class BeatGrid:
         return f"{self.beats_per_bar}/4"
 
 
-def estimate_tempo_bpm(onset_envelope: np.ndarray, *, notes: Sequence[NoteEvent] = ()) -> float:
+def estimate_tempo_bpm(
+    onset_envelope: np.ndarray,
+    *,
+    notes: Sequence[NoteEvent] = (),
+    max_bpm: float = MAX_TEMPO_BPM,
+) -> float:
     """The beat in BPM from an onset envelope (frames on the notes' clock), or from note onsets.
 
     Autocorrelation of the envelope, weighted by librosa's prior (log-normal around 120 BPM,
-    one octave wide), with a parabolic refinement. `DEFAULT_MIDI_TEMPO_BPM` when there is too
-    little to go on. Rough (a few tenths of a percent); `estimate_beat_grid` refines it.
+    one octave wide), with a parabolic refinement, between MIN_TEMPO_BPM and `max_bpm`.
+    `DEFAULT_MIDI_TEMPO_BPM` when there is too little to go on. Rough (a few tenths of a
+    percent); `estimate_beat_grid` refines it.
     """
     envelope = np.asarray(onset_envelope, np.float64)
     if envelope.size < 4 or not np.any(envelope > 0):
@@ -93,13 +104,13 @@ def estimate_tempo_bpm(onset_envelope: np.ndarray, *, notes: Sequence[NoteEvent]
         envelope = _notes_to_onset_envelope(notes)
     autocorrelation = _autocorrelation(envelope)
     n = len(envelope)
-    min_lag = max(1, int(np.floor(SECONDS_PER_MINUTE * FRAME_RATE_HZ / MAX_TEMPO_BPM)))
+    min_lag = max(1, int(np.floor(SECONDS_PER_MINUTE * FRAME_RATE_HZ / max_bpm)))
     max_lag = min(n - 2, int(np.ceil(SECONDS_PER_MINUTE * FRAME_RATE_HZ / MIN_TEMPO_BPM)))
     if max_lag <= min_lag or autocorrelation[0] <= 0:
         return DEFAULT_MIDI_TEMPO_BPM
     lag = _best_lag(autocorrelation, np.arange(min_lag, max_lag + 1))
     bpm = SECONDS_PER_MINUTE * FRAME_RATE_HZ / lag
-    return round(float(np.clip(bpm, MIN_TEMPO_BPM, MAX_TEMPO_BPM)), 2)
+    return round(float(np.clip(bpm, MIN_TEMPO_BPM, max_bpm)), 2)
 
 
 def estimate_beat_grid(
@@ -109,8 +120,8 @@ def estimate_beat_grid(
 
     The rough beat (`estimate_tempo_bpm`) is split in two or three by the intervals between
     onsets; a beat faster than FAST_BEAT_BPM is taken as the eighth and grouped in two or three
-    by the autocorrelation of the notes. The tempo and phase are then fitted by least squares
-    to the onsets against a sixteenth grid, over a span that doubles until it covers the file.
+    by the autocorrelation of the notes. The tempo and phase are then fitted to the onsets
+    against a sixteenth grid over the whole file (`_fit_grid`).
     With `tempo_bpm` (the user's, in quarter notes) only the phase is fitted.
     """
     onsets, weights = _onsets(notes)
@@ -120,7 +131,8 @@ def estimate_beat_grid(
         quarter_s = SECONDS_PER_MINUTE / tempo_bpm
         division, beat_s = SIMPLE, quarter_s
     else:
-        beat_s = SECONDS_PER_MINUTE / estimate_tempo_bpm(onset_envelope, notes=notes)
+        rough_bpm = estimate_tempo_bpm(onset_envelope, notes=notes, max_bpm=ROUGH_MAX_BPM)
+        beat_s = SECONDS_PER_MINUTE / rough_bpm
         beat_s, division = _beat_and_division(onsets, beat_s, notes)
         quarter_s = beat_s * SIMPLE / division
     step_s = quarter_s / STEPS_PER_QUARTER
@@ -218,32 +230,53 @@ def _best_grouping(notes: Sequence[NoteEvent], unit_s: float, groups: Sequence[i
 def _fit_grid(
     onsets: np.ndarray, weights: np.ndarray, step_s: float, *, fit_tempo: bool
 ) -> tuple[float, float]:
-    """(phase, step) of the sixteenth grid by weighted least squares of onsets against their
-    nearest steps: first over FIRST_FIT_S, then over twice the span, until the end, so a
-    tempo only roughly right never loses count of the steps."""
-    first = onsets[0]
-    phase = _circular_phase(onsets[onsets <= first + FIRST_FIT_S], step_s)
-    span = FIRST_FIT_S
-    while True:
-        chosen = onsets <= first + span
-        times, w = onsets[chosen], weights[chosen]
-        steps = np.round((times - phase) / step_s)
-        residual = times - (phase + steps * step_s)
+    """(phase, step) of the sixteenth grid that holds the onsets best.
+
+    The step is found by a comb search first: of the steps within MAX_REFINEMENT of the rough
+    one, the one where the onsets agree most modulo the step (the weighted resultant of their
+    phase angles, a periodogram at the sixteenth). The search is global, so a tempo only
+    roughly right never loses count of the steps, and an early run of late onsets (a flute's
+    soft attacks) cannot pull the grid off the way a fit grown from the first seconds could.
+    Least squares over the onsets near that grid then refine tempo and phase.
+    """
+    if fit_tempo and onsets.size >= 3 and np.ptp(onsets) > 0:
+        step_s = _comb_step(onsets, weights, step_s)
+    phase = onsets[0] + _circular_phase(onsets - onsets[0], step_s, weights)
+    for _ in range(REFINEMENT_PASSES):
+        steps = np.round((onsets - phase) / step_s)
+        residual = onsets - (phase + steps * step_s)
         inside = np.abs(residual) < MAX_FIT_RESIDUAL_STEPS * step_s
         if np.count_nonzero(inside) >= 2 and fit_tempo and np.ptp(steps[inside]) > 0:
-            slope, intercept = np.polyfit(steps[inside], times[inside], 1, w=np.sqrt(w[inside]))
+            slope, intercept = np.polyfit(
+                steps[inside], onsets[inside], 1, w=np.sqrt(weights[inside])
+            )
             step_s, phase = float(slope), float(intercept)
         elif np.count_nonzero(inside):
-            phase += float(np.average(residual[inside], weights=w[inside]))
-        if span >= onsets[-1] - first:
-            return phase, step_s
-        span *= 2
+            phase += float(np.average(residual[inside], weights=weights[inside]))
+    return phase, step_s
 
 
-def _circular_phase(onsets: np.ndarray, period_s: float) -> float:
+def _comb_step(onsets: np.ndarray, weights: np.ndarray, step_s: float) -> float:
+    """The step within MAX_REFINEMENT of `step_s` at which the onsets line up best."""
+    times = onsets - onsets[0]
+    # The resultant's peak is about step / span wide (relative): candidates a few times closer.
+    spacing = step_s / float(times[-1]) / COMB_POINTS_PER_PEAK
+    count = int(np.ceil(2 * MAX_REFINEMENT / spacing)) + 1
+    candidates = step_s * (1.0 + np.linspace(-MAX_REFINEMENT, MAX_REFINEMENT, count))
+    strength = np.empty(count)
+    for start in range(0, count, COMB_CHUNK):  # bounded memory for a long file's many onsets
+        chunk = candidates[start : start + COMB_CHUNK]
+        angles = 2j * np.pi * times[None, :] / chunk[:, None]
+        strength[start : start + COMB_CHUNK] = np.abs(np.exp(angles) @ weights)
+    return float(candidates[int(np.argmax(strength))])
+
+
+def _circular_phase(
+    onsets: np.ndarray, period_s: float, weights: np.ndarray | None = None
+) -> float:
     """The offset in [0, period) that onsets keep modulo the period (their circular mean)."""
     angles = 2 * np.pi * onsets / period_s
-    mean = np.angle(np.mean(np.exp(1j * angles)))
+    mean = np.angle(np.average(np.exp(1j * angles), weights=weights))
     return float((mean / (2 * np.pi)) % 1.0 * period_s)
 
 
