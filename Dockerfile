@@ -53,5 +53,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
     CMD [".venv/bin/python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4)"]
 
 # Not `./run.sh app`: its setup step would try to apt-get the skipped packages as a non-root user.
-CMD [".venv/bin/python", "-m", "streamlit", "run", "streamlit_app.py", \
-     "--server.port=8501", "--server.address=0.0.0.0"]
+# The settings are checked first: an unusable TUNESMITH_* value stops the container with one
+# sentence naming it (docs/limits.md#settings), rather than serving pages that refuse.
+CMD ["sh", "-c", ".venv/bin/python -m core check-settings && exec .venv/bin/python -m streamlit run streamlit_app.py --server.port=8501 --server.address=0.0.0.0"]

@@ -49,7 +49,12 @@ shift || true
 setup
 case "$cmd" in
   setup) ;;
-  app) exec .venv/bin/python -m streamlit run streamlit_app.py --server.port "${PORT:-8501}" "$@" ;;
+  app)
+    # A TUNESMITH_* value that cannot be used stops here, before the server starts: one line
+    # per value on stderr, exit status 2 (docs/limits.md#settings).
+    .venv/bin/python -m core check-settings
+    exec .venv/bin/python -m streamlit run streamlit_app.py --server.port "${PORT:-8501}" "$@"
+    ;;
   test)
     .venv/bin/ruff check core ui app_pages tests scripts benchmarks streamlit_app.py
     .venv/bin/ruff format --check core benchmarks

@@ -3,7 +3,9 @@
 Each command lives in `core/commands/<name>.py` with `add_arguments(parser)` and
 `run(args) -> int`; this module only routes. Commands print (core modules log); with `--json`
 a command prints exactly one JSON object on stdout. Bad input exits non-zero with one line on
-stderr that names the file and the reason.
+stderr that names the file and the reason. A `TUNESMITH_*` value that cannot be used stops every
+command before it starts: one line per value on stderr, exit status 2 (`check-settings` does
+only that check, for `./run.sh app`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from types import ModuleType
 from typing import NoReturn
 
 from core.errors import TunesmithError
-from core.settings import check_settings
+from core.settings import check_settings, unknown_settings
+
+SETTINGS_REFUSED_EXIT = 2  # as argparse's usage errors: the command was not run
 
 # name → (module under core.commands, one-line help). Modules are imported only when used,
 # so `--help` and light commands do not pay for TensorFlow.
@@ -31,6 +35,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "render a MIDI file to audio with FluidSynth"),
     "evaluate": ("evaluate", "judge a model and its music against held-out and training music"),
     "clean": ("clean", "delete idle workspaces and trim the parse cache to its limit"),
+    "check-settings": (
+        "check_settings",
+        "check the TUNESMITH_* settings; exit 2 if one is unusable",
+    ),
     "bench": ("bench", "print the benchmark figures"),
 }
 
@@ -67,14 +75,20 @@ def command_parser(name: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for problem in check_settings():  # the readers use the defaults instead
-        print(f"warning: {problem}", file=sys.stderr)
     parser = build_parser()
     # Parse the command name first, then let the command's own module add its arguments.
     known, _ = parser.parse_known_args(argv[:1] if argv and argv[0] in COMMANDS else argv)
     name = known.command
     module = _command_module(name)
     args = command_parser(name).parse_args(argv[1:])
+    # After the arguments (so --help and usage errors read as before), before any work.
+    for warning in unknown_settings():
+        print(f"warning: {warning}", file=sys.stderr)
+    unusable = check_settings()
+    for problem in unusable:
+        print(f"error: {problem}", file=sys.stderr)
+    if unusable:
+        return SETTINGS_REFUSED_EXIT
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",

@@ -63,3 +63,14 @@ class InvalidSettingError(TunesmithError, ValueError):
 
 class TrainingDataError(TunesmithError, ValueError):
     """Music that cannot be trained on as it is (too few pieces, another grid than the base's)."""
+
+
+class MusicLimitError(FileTooLargeError):
+    """A music file that passes a limit of this server other than its size in bytes: its notes,
+    its MIDI events, its length in beats, the files packed in it. Like every FileTooLargeError,
+    a refusal by a limit, not by what the file is: a higher limit may accept it."""
+
+
+class MetadataError(ValueError):
+    """A file of a model folder that cannot be used; the message names the file and the field.
+    Raised by core.model.metadata and turned there into an InvalidModelError naming the model."""

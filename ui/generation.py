@@ -9,7 +9,6 @@ thread as soon as a page asks for it (`prewarm_default`), so the first click is 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import threading
 import time
@@ -27,7 +26,7 @@ from core.audio import (
     audio_to_wav_bytes,
     midi_to_audio,
 )
-from core.errors import TunesmithError
+from core.errors import InvalidModelError, TunesmithError
 from core.evaluation import new_notes_in_key
 from core.generation import (
     CREATIVITY_LEVELS,
@@ -41,7 +40,7 @@ from core.generation import (
     creativity_to_settings,
     new_seed,
 )
-from core.model import METRICS_FILE, MODEL_FILE, available_styles, list_model_folders
+from core.model import MODEL_FILE, available_styles, list_model_folders, read_model_info
 from core.music import musicxml_to_svg, piece_to_musicxml
 from ui.text import plain
 
@@ -99,11 +98,11 @@ def model_choices(workspace: Path | None) -> list[ModelChoice]:
 
 
 def _metrics(path: Path) -> dict[str, Any]:
+    """The folder's checked metrics; none for a broken folder (the Train page shows why)."""
     try:
-        data = json.loads((path / METRICS_FILE).read_text())
-    except (OSError, ValueError):
+        return dict(read_model_info(path)["metrics"])
+    except InvalidModelError:
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def model_mtime_ns(path: Path) -> int:

@@ -95,7 +95,7 @@ def _draw_job(path: Path, status: JobStatus) -> None:
         request = jobs.read_request(path)
         title = f"**{plain(request.model_name)}** on {plain(request.dataset_name)}"
     except (OSError, ValueError, KeyError):
-        title = f"job {status.job_id}"
+        title = "a training job"  # never its id
     st.markdown(f"{_STATE_LABELS[status.state]}: {title}")
     if status.message:
         show = st.error if status.state is JobState.FAILED else st.caption
@@ -226,8 +226,12 @@ def _job_buttons(path: Path, status: JobStatus) -> None:
         label, hint = (("Resume", f"Continues after epoch {done}.") if done else
                        ("Try again", "No epoch was finished: starts from the beginning."))
         if left.button(label, type="primary", key=f"train_resume_{status.job_id}", help=hint):
-            jobs.resume_job(path)
-            st.rerun()
+            try:
+                jobs.resume_job(path)
+            except TunesmithError as error:  # no room for what it will write
+                st.error(plain(str(error)))
+            else:
+                st.rerun()
         if right.button("Dismiss", key=f"train_dismiss_{status.job_id}"):
             forget_job()
             st.rerun()
@@ -246,7 +250,7 @@ def recent_jobs(workspace: Path, *, current: str | None) -> None:
             try:
                 name = jobs.read_request(jobs.job_dir(workspace, status.job_id)).model_name
             except (OSError, ValueError, KeyError):
-                name = status.job_id
+                name = "a training job"  # never its id
             left, right = st.columns([3, 1])
             left.write(f"{_STATE_LABELS[status.state]} **{plain(name)}**, "
                        f"{status.epochs_done} epoch(s)")
@@ -339,10 +343,14 @@ def _model_upload(workspace: Path) -> None:
     if upload is not None and st.button("Add this model", key="train_model_add"):
         name = jobs.unique_model_name(workspace, Path(upload.name).stem)
         data = upload.getvalue()
+
+        def room(unpacked_bytes: int) -> None:  # what it takes once unpacked, not zipped
+            check_room(workspace, incoming_bytes=unpacked_bytes, what=upload.name)
+
         try:
-            check_room(workspace, incoming_bytes=len(data), what=upload.name)
             with st.spinner("Checking the model…"), saving(upload.name):
-                zip_to_model_folder(data, jobs.models_dir(workspace) / name, name=upload.name)
+                zip_to_model_folder(data, jobs.models_dir(workspace) / name, name=upload.name,
+                                    before_unpack=room)
         except TunesmithError as error:
             st.error(plain(f"Not added: {error}"))
         else:

@@ -21,6 +21,9 @@ from ui.text import plain
 
 SHARED = "generate_shared"  # {the link's own parameters: GenerationView | error message}
 SHARED_LABEL = "A piece shared with you"
+# Links remembered per session, the latest kept: each piece holds its audio (about 1 MB a minute
+# of OGG), and a session that opens link after link must not grow without end.
+MAX_SHARED_LINKS = 4
 
 
 def _shared_view(params: dict[str, str]) -> GenerationView | str:
@@ -57,6 +60,8 @@ def show_shared_piece() -> None:
     if link_id not in cache:
         with st.spinner("Making the shared piece…"):
             cache[link_id] = _shared_view(params)
+        for old in list(cache)[:-MAX_SHARED_LINKS]:  # dicts keep the order links were opened
+            del cache[old]
     view = cache[link_id]
     with st.container(border=True):
         if isinstance(view, str):

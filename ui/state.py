@@ -29,7 +29,7 @@ def _clean_up_once() -> None:
     _CLEAN_UP_STARTED.set()
     from core.settings import check_settings
 
-    for message in check_settings():  # for the operator: a bad value is ignored, never fatal
+    for message in check_settings():  # streamlit_app.py serves no page while one is unusable
         logging.getLogger(__name__).warning(message)
 
     def work() -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,6 +40,15 @@ TRUNCATION_MIN_MISSING_S = 0.25
 # minutes and costs many seconds of resampling; real recordings are 8 to 192 kHz.
 MIN_SAMPLE_RATE_HZ = 8_000
 MAX_SAMPLE_RATE_HZ = 384_000
+# Decoding costs by the sample of every channel (about 10 ns each, measured: a minute of 384 kHz
+# 8-channel FLAC is 2 s of CPU, of 48 kHz stereo 0.1 s), and a few MB of FLAC silence can hold
+# a billion. So a file may hold as many samples as the longest file accepted would at 96 kHz in
+# stereo (a hi-res recording): 15 minutes of those is about 3 s of decoding; a 384 kHz
+# 8-channel file is refused above 56 s. Blocks are cut to the same rate of samples, so memory
+# stays flat whatever the channels.
+FULL_COST_RATE_HZ = 96_000
+FULL_COST_CHANNELS = 2
+MAX_BLOCK_SAMPLES = int(BLOCK_S * FULL_COST_RATE_HZ * FULL_COST_CHANNELS)
 AUDIOREAD_SUFFIXES = (".m4a", ".aac", ".mp4", ".wma")
 AUDIO_UPLOAD_TYPES = ["mp3", "wav", "ogg", "flac", "m4a", "aiff"]
 
@@ -46,6 +56,14 @@ AUDIO_UPLOAD_TYPES = ["mp3", "wav", "ogg", "flac", "m4a", "aiff"]
 def max_audio_duration_s() -> float:
     """The longest audio accepted, in seconds (`TUNESMITH_MAX_AUDIO_MINUTES`, default 15)."""
     return setting_value(MAX_AUDIO_MINUTES_ENV) * 60.0
+
+
+def max_audio_samples(max_duration_s: float) -> int:
+    """The most samples (frames times channels) decoded from one file, for a duration limit
+    (no limit for an infinite one: a caller that only reads the header)."""
+    if not math.isfinite(max_duration_s):
+        return sys.maxsize
+    return int(max_duration_s * FULL_COST_RATE_HZ * FULL_COST_CHANNELS)
 
 
 @dataclass(frozen=True)
@@ -173,20 +191,33 @@ class AudioStream:
                 f"{self.name}: a sample rate of {rate:,} Hz, outside {MIN_SAMPLE_RATE_HZ:,}.."
                 f"{MAX_SAMPLE_RATE_HZ:,} Hz: not a real recording"
             )
-        self._check_duration(info.duration_s)
+        self._check_length(info, info.frames)
 
-    def _check_duration(self, duration_s: float) -> None:
+    def _check_length(self, info: AudioInfo, frames: int) -> None:
+        """Refuse audio longer than the limit, or with more samples than its cost allows."""
+        duration_s = frames / info.sample_rate_hz
         if duration_s > self.max_duration_s:
             raise InvalidAudioError(
                 f"{self.name}: the audio is {duration_s / 60:.1f} min long, above the "
                 f"{self.max_duration_s / 60:g} min limit (set {MAX_AUDIO_MINUTES_ENV} to change it)"
+            )
+        samples = frames * info.channels
+        limit = max_audio_samples(self.max_duration_s)
+        if samples > limit:
+            length = f"{duration_s:.1f} s" if duration_s < 60 else f"{duration_s / 60:.1f} min"
+            raise InvalidAudioError(
+                f"{self.name}: {length} of {info.channels} channels at {info.sample_rate_hz:,} Hz "
+                f"is {samples:,} samples, too many to decode: the limit is {limit:,} "
+                f"({self.max_duration_s / 60:g} min of {FULL_COST_RATE_HZ // 1000} kHz stereo). "
+                "Save it in stereo at 48 kHz or less (any audio editor can), then add it again"
             )
 
     # ------------------------------------------------------------ decoding
 
     def _native_blocks(self) -> Iterator[np.ndarray]:
         """Mono float32 blocks at the native rate."""
-        block = max(1, int(BLOCK_S * self.info.sample_rate_hz))
+        channels = max(1, self.info.channels)
+        block = max(1, min(int(BLOCK_S * self.info.sample_rate_hz), MAX_BLOCK_SAMPLES // channels))
         if self._file is not None:
             while True:
                 try:
@@ -199,7 +230,6 @@ class AudioStream:
                     return
                 yield _to_mono(chunk)
             return
-        channels = self.info.channels
         for buffer in self._audioread:  # 16-bit interleaved PCM, as librosa reads it
             samples = np.frombuffer(buffer, dtype="<i2").astype(np.float32) / 32768.0
             yield _to_mono(samples.reshape(-1, channels))
@@ -220,11 +250,15 @@ class AudioStream:
                 native, self.sample_rate_hz, 1, dtype="float32", quality="HQ"
             )
         emitted = 0
-        limit_frames = self.max_duration_s * native
+        # A header may say less than the data holds (an MP3's estimate, a forged length).
+        limit_frames = min(
+            self.max_duration_s * native,
+            max_audio_samples(self.max_duration_s) / max(1, self.info.channels),
+        )
         for chunk in self._native_blocks():
             self.decoded_frames += len(chunk)
             if self.decoded_frames > limit_frames:
-                self._check_duration(self.decoded_frames / native)
+                self._check_length(self.info, self.decoded_frames)
             out = chunk if resampler is None else resampler.resample_chunk(chunk)
             # Hold back the tail: the final length fix may cut a few samples off the end.
             if len(out):

@@ -1,7 +1,9 @@
 """`python -m core clean [--json]`: delete idle workspaces and trim the parse cache.
 
 The limits are the settings of `core.housekeeping` (TUNESMITH_WORKSPACE_IDLE_DAYS,
-TUNESMITH_MAX_CACHE_MB); the app runs the same once per server process.
+TUNESMITH_MAX_CACHE_MB); the app runs the same once per server process. Like every command it
+does not run while a setting is unusable (core/cli.py); no workspace touched within a day is
+deleted whatever the settings, and each deletion is a line on stderr (the log).
 """
 
 from __future__ import annotations

@@ -28,6 +28,19 @@ MAX_TRAINING_STEPS = 1_000_000  # a day or more of training; 20 digits overflowe
 MIN_SEQUENCE_LENGTH = 2  # TrainingConfig's floor: a window holds an input and its target
 MAX_SEQUENCE_LENGTH = 4_096  # longer windows take gigabytes per batch in an LSTM
 MAX_BATCH_SIZE = 4_096  # more windows per step than most datasets hold in all
+# Each option's range alone still lets their product ask for more memory than a server has:
+# `--sequence-length 4096` with the presets' batch of 32 grew past 4 GB. So the whole run is
+# estimated before it starts and refused above MAX_TRAINING_MB. Measured on CPU (2026-12-02):
+# backpropagation keeps 33-47 bytes per "cell" (window × token × unit × layer of one batch:
+# 12.6 M cells took 0.42 GB more, 22 M took 1.0 GB); the weights take 16 bytes per parameter
+# (the weight, its gradient, Adam's two moments); the windows, cut before training starts, 8
+# bytes per id (NumPy's array and TensorFlow's copy).
+BYTES_PER_CELL = 48
+BYTES_PER_PARAMETER = 16
+BYTES_PER_WINDOW_ID = 8
+# About ten times what the presets' runs take (32 × 128 windows through 2 × 384 units: 0.18 GB,
+# the windows of the largest collection 8 MB): room for experiments, not for a typo.
+MAX_TRAINING_MB = 2_000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -185,6 +198,46 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
 
 
+def training_mb(model: Any, training: Any, *, window_ids: int = 0) -> float:
+    """About how much memory a run of this shape takes beyond TensorFlow's own, in MB
+    (`window_ids`: the ids of its training windows, once they are known)."""
+    cells = training.batch_size * training.sequence_length * model.units * model.layers
+    inputs = [model.embedding_dim] + [model.units] * (model.layers - 1)
+    parameters = sum(4 * model.units * (size + model.units + 1) for size in inputs)
+    total = cells * BYTES_PER_CELL + parameters * BYTES_PER_PARAMETER
+    return (total + window_ids * BYTES_PER_WINDOW_ID) / 1e6
+
+
+def window_ids(lengths: list[int], *, sequence_length: int, stride: int) -> int:
+    """How many ids `core.training.data.make_windows` cuts from pieces of these lengths."""
+    length = sequence_length + 1
+    windows = 0
+    for n in lengths:
+        if n < 2:
+            continue
+        if n <= length:
+            windows += 1
+            continue
+        windows += (n - length) // stride + 1 + (1 if (n - length) % stride else 0)
+    return windows * length
+
+
+def too_big(model: Any, training: Any, *, window_ids: int = 0) -> str | None:
+    """Why a run of this shape is refused (one sentence), or None when it fits."""
+    mb = training_mb(model, training, window_ids=window_ids)
+    if mb <= MAX_TRAINING_MB:
+        return None
+    windows_mb = window_ids * BYTES_PER_WINDOW_ID / 1e6
+    windows = f", and its windows {windows_mb:,.0f} MB" if window_ids else ""
+    return (
+        f"this training would take about {mb:,.0f} MB of memory, more than the "
+        f"{MAX_TRAINING_MB:,} MB a run may take (batches of {training.batch_size} windows of "
+        f"{training.sequence_length} tokens through {model.layers} layers of {model.units} "
+        f"units{windows}): lower --batch-size, --sequence-length or --units, or raise "
+        "--window-stride"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     if args.job_dir is not None:
         from core.jobs.process import run_job
@@ -195,7 +248,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from core.data.datasets import SPLIT_SEED, load_dataset
     from core.training.fine_tuning import training_start
-    from core.training.loop import train
 
     try:
         model_config, training_config = configs_from_args(args)
@@ -203,6 +255,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     start = training_start(None if args.from_scratch else args.base, model_config, training_config)
+    refusal = too_big(start.model, training_config)  # before the data is read
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     stream = sys.stderr if args.json else sys.stdout
     started = time.perf_counter()
     # The split seed is the app's, whatever --seed says (see core.jobs: no leak from the base).
@@ -218,6 +274,17 @@ def run(args: argparse.Namespace) -> int:
     )
     for line in dataset.errors:
         print(f"skipped {line}", file=sys.stderr)
+    ids = window_ids(
+        [len(piece.tokens) for piece in dataset.train],
+        sequence_length=training_config.sequence_length,
+        stride=training_config.stride,
+    )
+    refusal = too_big(start.model, training_config, window_ids=ids)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
+    from core.training.loop import train  # TensorFlow: only once the run is known to fit
+
     with tempfile.TemporaryDirectory(prefix="tunesmith-checkpoint-") as scratch:
         checkpoint_dir = args.checkpoint_dir or Path(scratch) / "checkpoint"
         result = train(

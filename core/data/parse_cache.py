@@ -1,5 +1,9 @@
 """The parse cache: every music file read once, its pieces (or its refusal) kept by content.
 
+A refusal is kept only when it is a property of the file alone (corrupt, not MIDI, no notes);
+one by a limit of this server (`FileTooLargeError`: its size, notes, events, length) is not,
+since the same bytes may be read once the limit is raised.
+
 Parsing with music21 is slow (about half a second per chorale), so every parsed file is cached
 on disk, keyed by the file's content hash, its format and the grid, and a second read takes
 milliseconds. The built-in collections' entries for the default grid also ship with the code
@@ -27,7 +31,7 @@ from concurrent.futures import (
 from pathlib import Path
 from typing import Any
 
-from core.errors import InvalidMusicError
+from core.errors import FileTooLargeError, InvalidMusicError
 from core.music.files import EXTENSIONS, read_music
 from core.music.piece import Piece
 from core.progress import ProgressCallback
@@ -151,15 +155,24 @@ def _pieces_entry(pieces: Sequence[Piece], *, name: str) -> dict[str, Any]:
     return {"name": name, "pieces": [p.to_dict() for p in pieces]}
 
 
+# A kept refusal's key. Entries written before limits were told apart kept theirs under
+# "error", limits among them (with the limit of then in the message): those are read as absent.
+REFUSAL_KEY = "refusal"
+LEGACY_REFUSAL_KEY = "error"
+
+
 def _refusal_entry(error: InvalidMusicError, *, name: str) -> dict[str, Any] | None:
-    """The refusal with the file's name as a placeholder; None when it does not start with it."""
+    """The refusal with the file's name as a placeholder; None when it is never cached: a
+    refusal by a limit, or one whose message does not start with the name."""
     message = str(error)
-    return {"error": "{name}" + message[len(name) :]} if message.startswith(name) else None
+    if isinstance(error, FileTooLargeError) or not message.startswith(name):
+        return None
+    return {REFUSAL_KEY: "{name}" + message[len(name) :]}
 
 
 def _entry_to_pieces(entry: dict[str, Any], *, name: str) -> list[Piece]:
-    if "error" in entry:
-        raise InvalidMusicError(entry["error"].replace("{name}", name))
+    if REFUSAL_KEY in entry:
+        raise InvalidMusicError(entry[REFUSAL_KEY].replace("{name}", name))
     return [_renamed(Piece.from_dict(d), entry["name"], name) for d in entry["pieces"]]
 
 
@@ -170,9 +183,11 @@ def _read_cached_entry(key: str) -> dict[str, Any] | None:
             os.utime(path)  # used now: the cache is trimmed least recently used first
         try:
             entry: dict[str, Any] = json.loads(path.read_text())
-            return entry
         except (OSError, ValueError) as error:
             log.warning("ignoring a corrupt cache entry %s (%s)", path.name, error)
+        else:
+            if not isinstance(entry, dict) or LEGACY_REFUSAL_KEY not in entry:
+                return entry
     shipped = _shipped_entries().get(key)
     if shipped is None:
         return None
@@ -187,7 +202,7 @@ def read_music_cached(
     data: bytes, *, name: str, steps_per_quarter: int, use_cache: bool = True
 ) -> list[Piece]:
     """`read_music` with a cache keyed by content hash and grid: the on-disk one, then the
-    shipped one of the built-in collections. Refusals are cached too."""
+    shipped one of the built-in collections. Refusals are cached too, except those by a limit."""
     key = _cache_key(data, steps_per_quarter, name)
     path = cache_dir("pieces") / f"{key}.json"
     if use_cache and (entry := _read_cached_entry(key)) is not None:
@@ -240,7 +255,7 @@ def parse_workers() -> int:
 
 
 def _fill_cache(data: bytes, name: str, steps_per_quarter: int) -> None:
-    """Worker: parse one file into the cache (a refusal is cached too)."""
+    """Worker: parse one file into the cache (a refusal too, unless it is by a limit)."""
     with contextlib.suppress(InvalidMusicError):
         read_music_cached(data, name=name, steps_per_quarter=steps_per_quarter)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from core.errors import InvalidMusicError, TunesmithError
 from core.music.files import EXTENSIONS
-from core.settings import count_setting
+from core.settings import setting_count
 from core.storage.files import atomic_write_bytes, atomic_write_json, saving
 from core.storage.quotas import check_room
 
@@ -32,7 +32,7 @@ DEFAULT_MAX_FILES_PER_BATCH = 50
 
 def max_files_per_batch() -> int:
     """Files one upload batch may hold (music or audio); the rest are refused by name."""
-    return count_setting(MAX_FILES_PER_BATCH_ENV, DEFAULT_MAX_FILES_PER_BATCH)
+    return setting_count(MAX_FILES_PER_BATCH_ENV)
 
 
 def display_name(name: str) -> str:

@@ -6,12 +6,14 @@ link in a fresh browser, with no workspace, gives byte-identical MIDI. Only bund
 travel this way: a user's own model lives in one workspace on one server.
 
     recipe = PieceRecipe.of(result)                 # from a generated piece
-    params = recipe_to_params(recipe)               # {"v": "1", "model": ..., "check": ...}
-    link = recipe_to_link(recipe, base_url)         # https://host/generate?v=1&model=...
+    params = recipe_to_params(recipe)               # {"v": "2", "model": ..., "check": ...}
+    link = recipe_to_link(recipe, base_url)         # https://host/generate?v=2&model=...
     recipe = params_to_recipe(query)                # raises InvalidLinkError naming the field
 
-Links carry a short checksum of their own parameters, so a link cut short by a chat app or
-changed by hand is refused with a message rather than played as a different piece. They also
+Links are signed with the server's secret (HMAC-SHA256 of their own parameters, `check`), so a
+link cut short by a chat app, changed by hand or made up is refused with one sentence rather than
+played as a different piece; and whatever a link says, it asks for no longer a piece than the
+Generate page offers, so opening one costs the server at most one click on Generate. They also
 carry the model's version (`mv`, a fingerprint of its weights): when a bundled model has been
 retrained since, the link still plays, and `model_changed` says the piece is not the one shared.
 """
@@ -21,10 +23,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
+import logging
 import os
+import secrets
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from core.errors import InvalidLinkError, NotShareableError
@@ -34,14 +40,36 @@ from core.generation.result import GenerationResult
 from core.generation.settings import SEED_LIMIT, SamplingSettings
 from core.model.bundled import MODEL_VERSION_CHARS, STYLES, model_version
 from core.music.scales import Scale, parse_scale, parse_tonic, tonic_name
+from core.storage.files import atomic_write_bytes, data_dir
+
+log = logging.getLogger(__name__)
 
 PUBLIC_URL_ENV = "TUNESMITH_PUBLIC_URL"  # where the app is served, for links the CLI prints
 DEFAULT_PUBLIC_URL = "http://localhost:8501"
 GENERATE_PAGE_PATH = "generate"  # the page that plays a shared piece
-LINK_VERSION = "1"
+# Version 2 links are signed with the server's key. Version 1 links (made before 2026-12-02)
+# carry an unkeyed checksum that anyone can compute, so a made-up one is as good as a real one;
+# they keep playing (issue 25: "Bundled-model recipe links keep working") because every link,
+# signed or not, is held to the Generate page's lengths (MAX_LINK_LENGTH_S, MAX_LINK_TOKENS):
+# a made-up version 1 link costs no more than a click on Generate, which anyone may make.
+LINK_VERSION = "2"
+UNSIGNED_LINK_VERSION = "1"
 MAX_LINK_PRIMER_CHARS = 1_500  # the encoded primer; longer tunes do not travel by URL
 MAX_PRIMER_TEXT_BYTES = 64_000  # decompressed primer text, checked while decompressing
-CHECK_CHARS = 10
+CHECK_CHARS = 10  # version 1's checksum
+# 64 bits of HMAC-SHA256: guessing one means about 2**63 requests, each refused at once.
+SIGNATURE_CHARS = 16
+SHARE_KEY_BYTES = 32  # the secret behind the signatures (256 bits, as HMAC-SHA256's output)
+SHARE_KEY_PATH = Path("secrets") / "share_key"  # under the data directory, shared by replicas
+# The longest piece a link may ask for: the Generate page's length slider ends at 120 s
+# (ui/generate_controls.MAX_LENGTH_S; a test checks they agree), at a tempo of at most 400 BPM
+# (SamplingSettings; the page reaches it when it continues a fast tune at its own tempo).
+MAX_LINK_LENGTH_S = 120.0
+# Links in tokens come from the CLI (`generate --tokens`, 400 by default); the page's longest
+# piece at its slider's top tempo (120 s at 200 BPM) is 2,100 tokens of folk tunes and 3,600 of
+# Bach chorales (measured 2026-12-02), so a link in tokens costs no more than one of those.
+# Without a cap, `tokens=20000` took 69 s of CPU (folk tunes, 2 cores).
+MAX_LINK_TOKENS = 4_000
 # The parameters a link owns; anything else in a URL (the workspace id, a tracker) is ignored.
 LINK_KEYS = (
     "v",
@@ -95,9 +123,100 @@ class PieceRecipe:
         return cls(result.model_name, result.seed, result.settings, result.primer)
 
 
+# ---------------------------------------------------------------- the server's key
+
+_keys: dict[Path, bytes] = {}  # data directory's key file → the key, read once per process
+PROCESS_KEY = Path("(this process)")  # where `_keys` holds a key no data directory could
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in `path`; None when there is none, or what is there is not a key this module
+    wrote. Raises OSError when the file is there but cannot be read."""
+    try:
+        text = path.read_bytes().strip()
+    except FileNotFoundError:
+        return None
+    try:
+        key = bytes.fromhex(text.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return key if len(key) == SHARE_KEY_BYTES else None
+
+
+def _write_key(path: Path, *, replace: bool) -> None:
+    """A new key in `path` (mode 0600: mkstemp's), written whole, and never over another
+    replica's: the first one written wins, and everyone reads it back."""
+    candidate = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    atomic_write_bytes(candidate, secrets.token_bytes(SHARE_KEY_BYTES).hex().encode("ascii"))
+    try:
+        os.chmod(candidate, 0o600)
+        if replace:
+            os.replace(candidate, path)
+            return
+        try:
+            os.link(candidate, path)  # fails when another replica has written one meanwhile
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: the last writer wins instead
+            os.replace(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
+def share_key() -> bytes:
+    """The secret that signs share links: made once per data directory (`SHARE_KEY_PATH`), so
+    links outlive restarts and every replica on a shared data directory signs alike.
+
+    When the data directory cannot hold it (read-only, full), a key for this process only:
+    links then play until the server restarts.
+    """
+    try:
+        path = data_dir() / SHARE_KEY_PATH
+        if path not in _keys:
+            _keys[path] = _stored_key(path)
+        return _keys[path]
+    except OSError as error:
+        log.warning("share links are signed with a key for this process only: %s", error)
+        return _keys.setdefault(PROCESS_KEY, secrets.token_bytes(SHARE_KEY_BYTES))
+
+
+def _stored_key(path: Path) -> bytes:
+    """The key in `path`, written first when there is none (or a damaged one: it signs nothing).
+
+    Raises:
+        OSError: the data directory cannot hold it.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    key = _read_key(path)
+    if key is None:
+        _write_key(path, replace=path.exists())
+        key = _read_key(path)
+    if key is None:
+        raise OSError(f"{path.name} cannot be read back")
+    return key
+
+
 def _check(params: Mapping[str, str]) -> str:
-    canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "check"))
-    return hashlib.sha256(canonical.encode()).hexdigest()[:CHECK_CHARS]
+    """The check a link of `params`' version carries: the server's signature (version 2), or
+    the unkeyed checksum of version 1."""
+    canonical = urlencode(sorted((k, v) for k, v in params.items() if k != "check")).encode()
+    if params.get("v") == UNSIGNED_LINK_VERSION:
+        return hashlib.sha256(canonical).hexdigest()[:CHECK_CHARS]
+    return hmac.new(share_key(), canonical, hashlib.sha256).hexdigest()[:SIGNATURE_CHARS]
+
+
+def _too_long(settings: SamplingSettings) -> str | None:
+    """Why a piece of these settings is longer than a link may ask for; None when it is not."""
+    if settings.length_s is not None and settings.length_s > MAX_LINK_LENGTH_S:
+        return (
+            f"{settings.length_s:g} seconds of new music, and a link may ask for at most "
+            f"{MAX_LINK_LENGTH_S:g}"
+        )
+    if settings.length_s is None and (settings.length_tokens or 0) > MAX_LINK_TOKENS:
+        return (
+            f"{settings.length_tokens} new tokens, and a link may ask for at most {MAX_LINK_TOKENS}"
+        )
+    return None
 
 
 def _number(value: float) -> str:
@@ -123,12 +242,18 @@ def decode_primer_tokens(text: str) -> tuple[str, ...]:
 
 
 def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
-    """The recipe as query parameters, checksum last.
+    """The recipe as query parameters, signature last.
 
     Raises:
-        NotShareableError: the primer is too long for a URL.
+        NotShareableError: the primer is too long for a URL, or the piece is longer than a
+            link may ask for.
     """
     s = recipe.settings
+    too_long = _too_long(s)
+    if too_long:
+        raise NotShareableError(
+            f"this piece is too long for a link ({too_long}); download the piece instead"
+        )
     params: dict[str, str] = {"v": LINK_VERSION, "model": recipe.model, "seed": str(recipe.seed)}
     params["mv"] = recipe.model_version or model_version(STYLES[recipe.model].path)
     params["temperature"] = _number(s.temperature)
@@ -260,9 +385,12 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
     """
     params = {k: v for k, v in params.items() if k in LINK_KEYS}
     version = _field(params, "v", "the link's version")
-    if version != LINK_VERSION:
-        raise InvalidLinkError(f"this link is of version {version}; this app reads version 1")
-    if params.get("check") != _check(params):
+    if version not in (LINK_VERSION, UNSIGNED_LINK_VERSION):
+        raise InvalidLinkError(
+            f"this link is of version {version[:12]}; this app reads versions "
+            f"{UNSIGNED_LINK_VERSION} and {LINK_VERSION}"
+        )
+    if not hmac.compare_digest(params.get("check", "").encode(), _check(params).encode()):
         raise InvalidLinkError(
             "this link is incomplete or was changed after it was made (its check does not "
             "match); ask for the link again"
@@ -305,6 +433,9 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
         if isinstance(error, InvalidLinkError):
             raise
         raise InvalidLinkError(f"this link's settings cannot be used: {error}") from error
+    too_long = _too_long(settings)
+    if too_long:
+        raise InvalidLinkError(f"this link asks for too long a piece ({too_long})")
     primer = None
     if "primer" in params:
         tokens = decode_primer_tokens(params["primer"])

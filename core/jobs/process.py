@@ -5,8 +5,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,14 +15,17 @@ from core.errors import JobCancelled, TunesmithError
 from core.jobs.folder import CANCEL_FILE, CHECKPOINT_DIR, models_dir, safe_model_name
 from core.jobs.lifecycle import unique_model_name
 from core.jobs.records import (
+    UNEXPLAINED_FAILURE,
     JobRequest,
     JobState,
     JobStatus,
     read_request,
     read_status_raw,
+    shown_message,
     write_status,
 )
 from core.jobs.scheduler import job_slot
+from core.storage.files import storage_fault
 from core.training.fine_tuning import training_start
 
 log = logging.getLogger(__name__)
@@ -125,12 +128,14 @@ def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
         )
         return 0
     except Exception as error:  # the job's whole point is to record any failure
-        message = str(error) if isinstance(error, TunesmithError | ValueError) else repr(error)
-        log.error("job %s failed: %s", path.name, message)
-        traceback.print_exc()
-        writer.update(
-            force=True, state=JobState.FAILED, phase="failed", eta_s=None, message=message
-        )
+        log.exception("job %s failed", path.name)  # the whole error, for the server's log
+        message = failure_sentence(error, path)
+        try:
+            writer.update(
+                force=True, state=JobState.FAILED, phase="failed", eta_s=None, message=message
+            )
+        except OSError:  # a disk too full even for status.json: the job reads as stopped
+            log.exception("job %s: its failure could not be recorded", path.name)
         return 1
     writer.update(
         force=True,
@@ -141,6 +146,22 @@ def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
         message=f"saved as {model_dir.name}",
     )
     return 0
+
+
+def failure_sentence(error: BaseException, job: Path) -> str:
+    """What a person is told of a job that failed with `error`: one sentence, without server
+    paths or ids (the log has the whole error).
+
+    The app's own errors are sentences already; a failed write (OSError, and shutil.Error,
+    the error of a copy of many files) says what is wrong with the storage; anything else is
+    an error on the server.
+    """
+    if isinstance(error, TunesmithError):
+        return shown_message(str(error), job)
+    if isinstance(error, OSError | shutil.Error):
+        fault = storage_fault(error)
+        return f"Training stopped because {fault}; resume continues from the last checkpoint."
+    return UNEXPLAINED_FAILURE
 
 
 def _cancel_message(status: JobStatus) -> str:
@@ -199,6 +220,9 @@ def _train_job(
         base_dir=start.base_dir,
     )
     assert result.model_dir is not None
+    # The model folder keeps a copy of the checkpoint (to continue its training), and a finished
+    # job is never resumed: the job's own copy would only take the workspace's room twice.
+    shutil.rmtree(path / CHECKPOINT_DIR, ignore_errors=True)
     write_primers(result.model_dir, dataset)
     writer.update(force=True, phase="checking its music", message="")
     record_style_check(result.model_dir, start.base_dir, dataset.pieces)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -85,6 +86,30 @@ class JobStatus(Config):
             "state": JobState(values["state"]),
             "history": tuple(values.get("history", ())),
         }
+
+
+# An absolute path in a message (a file a job could not read or write): shown by its name only,
+# since the folders above it are the server's and hold the workspace's id. Not "4/4" or "1/3".
+_SERVER_PATH = re.compile(r"(?<![\w.~])/[^\s'\",;:()\[\]]+")
+
+MIN_ID_CHARS = 8  # shorter folder names (a job folder given to the CLI) are no one's secret
+
+# What a person is told when a job's message would show an id.
+UNEXPLAINED_FAILURE = (
+    "Training stopped because of an error on the server (it is in the server's log); resume "
+    "continues from the last checkpoint."
+)
+
+
+def shown_message(message: str, job: Path) -> str:
+    """A job's message as a person may see it: server paths cut to their last name, and the
+    generic sentence instead of one that still names the job's or the workspace's id."""
+    job = Path(job)
+    message = _SERVER_PATH.sub(lambda m: Path(m.group()).name or "the server's storage", message)
+    ids = (job.name, job.parent.parent.name)  # 16 and 32 characters in the app's folders
+    if any(len(name) >= MIN_ID_CHARS and name in message for name in ids):
+        return UNEXPLAINED_FAILURE
+    return message
 
 
 def read_request(path: Path) -> JobRequest:

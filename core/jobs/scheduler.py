@@ -18,7 +18,7 @@ from typing import IO
 
 from core.errors import JobCancelled
 from core.jobs.runner import process_alive
-from core.settings import count_setting
+from core.settings import setting_count
 from core.storage.files import atomic_write_json, data_dir
 
 MAX_JOBS_ENV = "TUNESMITH_MAX_JOBS"
@@ -30,7 +30,7 @@ QUEUE_POLL_S = 0.5
 
 def max_jobs() -> int:
     """How many jobs may train at once (`TUNESMITH_MAX_JOBS`, default 1)."""
-    return count_setting(MAX_JOBS_ENV, DEFAULT_MAX_JOBS)
+    return setting_count(MAX_JOBS_ENV)
 
 
 def _queue_dir() -> Path:

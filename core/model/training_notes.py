@@ -30,6 +30,9 @@ COPY_FLAG_BARS = 2.0  # a copied passage this long (or longer) is flagged
 MAX_GAP_STEPS = (1 << 24) - 1  # onset gaps are capped here inside the codes
 GAP_CODES = MAX_GAP_STEPS + 1  # a code is (interval + INTERVAL_OFFSET) * GAP_CODES + gap
 INTERVAL_OFFSET = 128  # pitch intervals -127..127 become 1..255
+# A model's notes file is read whole: its arrays may say they hold this much at most (the
+# bundled models' hold a few MB; 200 MB is the notes of some 20 million notes).
+MAX_TRAINING_NOTES_BYTES = 200_000_000
 _NO_STEP = np.int64(-1)  # between pieces: no window may span it
 HASH_BASE = np.uint64(0x9E3779B97F4A7C15)
 
@@ -105,6 +108,7 @@ class TrainingNotes:
         import zlib
 
         try:
+            _check_array_sizes(Path(path))
             with np.load(Path(path), allow_pickle=False) as data:
                 notes = cls(
                     names=tuple(str(n) for n in data["names"]),
@@ -114,7 +118,14 @@ class TrainingNotes:
                     durations=data["durations"].astype(np.int64),
                     steps_per_quarter=int(data["steps_per_quarter"]),
                 )
-        except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, TypeError) as error:
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            KeyError,
+            TypeError,
+            MemoryError,
+        ) as error:
             # a truncated or foreign file: np.load raises these rather than ValueError
             raise ValueError(f"not a training-notes file ({error})") from error
         total = len(notes.onsets)
@@ -321,3 +332,30 @@ def passage_excerpt(piece: Piece, passage: CopiedPassage) -> Piece:
         steps_per_quarter=piece.steps_per_quarter,
         tempo_bpm=piece.tempo_bpm,
     )
+
+
+def _check_array_sizes(path: Path) -> None:
+    """Refuse a notes file whose arrays say they hold more than MAX_TRAINING_NOTES_BYTES.
+
+    The file is a zip of .npy arrays, and numpy sets aside each array's memory from the shape
+    its header states before reading a byte of it: a planted file (an uploaded model is anyone's
+    zip) could ask for any amount. The headers are read first, a few hundred bytes each.
+    """
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.infolist():
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                shape, _, dtype = read_header(handle)
+            total += int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+            if total > MAX_TRAINING_NOTES_BYTES:
+                raise ValueError(
+                    f"the training notes hold more than {MAX_TRAINING_NOTES_BYTES // 10**6} MB"
+                )

@@ -9,14 +9,22 @@ from __future__ import annotations
 
 import io
 import logging
+import struct
 import tempfile
 import zipfile
+import zlib
 from enum import Enum
 from pathlib import Path
 
-from core.errors import FileTooLargeError, InvalidMusicError
+from core.errors import FileTooLargeError, InvalidMusicError, MusicLimitError
 from core.music.keys import estimate_key, key_name
-from core.music.midi import first_tempo_bpm, pretty_midi_to_notes, quantize, read_midi
+from core.music.midi import (
+    MAX_MIDI_NOTES,
+    first_tempo_bpm,
+    pretty_midi_to_notes,
+    quantize,
+    read_midi,
+)
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, DEFAULT_TEMPO_BPM, Note, Piece
 from core.settings import setting_value
 
@@ -30,13 +38,29 @@ DEFAULT_MAX_MUSIC_FILE_MB = 20.0
 
 # A piece longer than this many beats (quarter notes), or with more notes, is refused after
 # reading and before encoding: two notes a year apart would otherwise become millions of
-# time-shift tokens. 20,000 beats is almost three hours at 120 BPM.
+# time-shift tokens. 20,000 beats is almost three hours at 120 BPM. A MIDI file's notes are
+# also counted while it is read (core.music.midi), against the same number.
 MAX_PIECE_BEATS = 20_000
-MAX_PIECE_NOTES = 200_000
+MAX_PIECE_NOTES = MAX_MIDI_NOTES
 # A piece's tempo only sets its playback speed, but 0.01 BPM makes one bar last hours and
 # 100,000 BPM plays it in a blink; real music lies far inside this range.
 MIN_TEMPO_BPM = 10.0
 MAX_TEMPO_BPM = 1_000.0
+
+# A compressed MusicXML file holds the score, META-INF/container.xml and perhaps a few images
+# or parts. zipfile reads the whole list of packed files before anything can be counted (an
+# 18 MB list names 400,000 files: 2.3 s and 150 MB), so the list's size is checked first, from
+# the archive's end record; each entry of it takes about 50-300 bytes.
+MAX_MXL_FILES = 100
+MAX_MXL_DIRECTORY_BYTES = 1_000 * MAX_MXL_FILES
+# The score is inflated this much at a time and counted, so a member that lies about its size
+# costs at most one chunk beyond the limit.
+UNPACK_CHUNK_BYTES = 1_000_000
+# The zip format's records that say where the list is and how long (what zipfile reads).
+ZIP_END_RECORD, ZIP_END_RECORD_BYTES = b"PK\x05\x06", 22
+ZIP_MAX_COMMENT_BYTES = 65_535
+ZIP64_LOCATOR, ZIP64_LOCATOR_BYTES = b"PK\x06\x07", 20
+ZIP64_END_RECORD, ZIP64_END_RECORD_BYTES = b"PK\x06\x06", 56
 
 
 def max_music_file_bytes() -> int:
@@ -78,7 +102,6 @@ def detect_format(name: str, data: bytes) -> MusicFormat:
         if suffix == ".mxl":
             if not zipfile.is_zipfile(io.BytesIO(data)):
                 raise InvalidMusicError(f"{name}: not a compressed MusicXML (.mxl) file")
-            _check_unpacked_size(name, data)
         elif b"<score-partwise" not in head and b"<score-timewise" not in head:
             raise InvalidMusicError(f"{name}: not a MusicXML file (no <score-partwise> element)")
     if fmt is MusicFormat.ABC:
@@ -100,8 +123,10 @@ def read_music(
     """Read one file (bytes or a path) into its pieces, on a grid of `steps_per_quarter`.
 
     Raises:
-        InvalidMusicError: the file is empty, too large, not of its named type, corrupt, or has
-            no notes. The message starts with the file's name and says why.
+        InvalidMusicError: the file is empty, not of its named type, corrupt, or has no notes.
+            The message starts with the file's name and says why.
+        FileTooLargeError: (an InvalidMusicError) the file passes a limit of this server: its
+            size, packed or unpacked, or (`MusicLimitError`) its notes, events or length.
     """
     if isinstance(source, bytes):
         data = source
@@ -119,6 +144,8 @@ def read_music(
     if fmt is MusicFormat.MIDI:
         pieces = [_midi_to_piece(data, name, steps_per_quarter)]
     else:
+        if Path(name).suffix.lower() == ".mxl":
+            data = mxl_to_musicxml(data, name=name)
         pieces = _music21_to_pieces(data, name, fmt, steps_per_quarter)
     pieces = [p for p in pieces if p.notes]
     if not pieces:
@@ -131,12 +158,12 @@ def read_music(
 def _check_piece_bounds(name: str, piece: Piece) -> None:
     beats = piece.length_steps / piece.steps_per_quarter
     if beats > MAX_PIECE_BEATS:
-        raise InvalidMusicError(
+        raise MusicLimitError(
             f"{name}: {piece.name} lasts {beats:,.0f} beats, above the {MAX_PIECE_BEATS:,} beat "
             "limit (a huge silence or an endless note?)"
         )
     if len(piece.notes) > MAX_PIECE_NOTES:
-        raise InvalidMusicError(
+        raise MusicLimitError(
             f"{name}: {piece.name} has {len(piece.notes):,} notes, above the "
             f"{MAX_PIECE_NOTES:,} note limit"
         )
@@ -147,21 +174,105 @@ def _check_piece_bounds(name: str, piece: Piece) -> None:
         )
 
 
-def _check_unpacked_size(name: str, data: bytes) -> None:
-    """A compressed file is held to the same limit unpacked, before anything is unpacked: a
-    small .mxl can expand to gigabytes (a decompression bomb). Python's zipfile never returns
-    more than a member's declared size, so the declared sizes are what unpacking can cost."""
+def mxl_to_musicxml(data: bytes, *, name: str) -> bytes:
+    """The score a compressed MusicXML (.mxl) file holds, unpacked and held to the size limit.
+
+    A small .mxl can declare false sizes and inflate to gigabytes (a decompression bomb), and a
+    reader given the archive inflates a member in one call. So the score is unpacked here, a
+    chunk at a time against a real byte count, and only its bytes go on: nothing downstream
+    opens the archive again.
+
+    Raises:
+        InvalidMusicError: a corrupt archive, or one with no score in it.
+        FileTooLargeError: it unpacks to more than the size limit; (`MusicLimitError`) it packs
+            more files than `MAX_MXL_FILES`.
+    """
+    _check_zip_directory(data, name=name)
+    limit = max_music_file_bytes()
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unpacked = sum(member.file_size for member in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError) as error:
+            members = archive.infolist()
+            if len(members) > MAX_MXL_FILES:
+                raise MusicLimitError(_too_many_files(name, len(members)))
+            declared = sum(member.file_size for member in members)
+            if declared > limit:  # an honest archive says what it unpacks to
+                raise FileTooLargeError(
+                    f"{name}: the file unpacks to {declared / 1e6:.1f} MB, above the "
+                    f"{limit / 1e6:.0f} MB limit"
+                )
+            member = _score_member(members)
+            if member is None:
+                raise InvalidMusicError(
+                    f"{name}: the compressed MusicXML file holds no score (no .musicxml or .xml "
+                    "file in it)"
+                )
+            if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                # other methods inflate a whole block in one call, whatever is asked for
+                raise InvalidMusicError(
+                    f"{name}: the score in it is packed with a method MusicXML files do not use"
+                )
+            return _unpack(archive, member, name=name, limit=limit)
+    except InvalidMusicError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, RuntimeError,
+            NotImplementedError) as error:  # fmt: skip
         raise InvalidMusicError(f"{name}: a corrupt compressed MusicXML file ({error})") from error
-    limit = max_music_file_bytes()
-    if unpacked > limit:
-        raise FileTooLargeError(
-            f"{name}: the file unpacks to {unpacked / 1e6:.1f} MB, above the "
-            f"{limit / 1e6:.0f} MB limit"
-        )
+
+
+def _check_zip_directory(data: bytes, *, name: str) -> None:
+    """Refuse an archive whose list of packed files is too long, before zipfile reads it all:
+    the end record (found where zipfile finds it) says how many bytes the list takes, and
+    zipfile reads exactly those."""
+    end = len(data) - ZIP_END_RECORD_BYTES
+    if not (end >= 0 and data.startswith(ZIP_END_RECORD, end) and data.endswith(b"\0\0")):
+        end = data.rfind(ZIP_END_RECORD, max(0, end - ZIP_MAX_COMMENT_BYTES - 1))
+        if end < 0 or end + ZIP_END_RECORD_BYTES > len(data):
+            return  # no end record: zipfile refuses it as corrupt
+    _, _, _, _, files, directory_bytes, _, _ = struct.unpack_from("<4s4H2IH", data, end)
+    zip64 = end - ZIP64_LOCATOR_BYTES - ZIP64_END_RECORD_BYTES
+    if (
+        zip64 >= 0
+        and data.startswith(ZIP64_LOCATOR, end - ZIP64_LOCATOR_BYTES)
+        and data.startswith(ZIP64_END_RECORD, zip64)
+    ):  # then zipfile takes the counts from the ZIP64 record
+        files, directory_bytes = struct.unpack_from("<2Q", data, zip64 + 32)
+    if files > MAX_MXL_FILES or directory_bytes > MAX_MXL_DIRECTORY_BYTES:
+        raise MusicLimitError(_too_many_files(name, files if files > MAX_MXL_FILES else None))
+
+
+def _too_many_files(name: str, files: int | None) -> str:
+    count = f"{files:,} files" if files is not None else "too many files"
+    return (
+        f"{name}: the compressed MusicXML file packs {count}, above the {MAX_MXL_FILES} file "
+        "limit (a score needs two or three)"
+    )
+
+
+def _score_member(members: list[zipfile.ZipInfo]) -> zipfile.ZipInfo | None:
+    """The member music21 reads as the score: the first .musicxml, .xml or .mxl file outside
+    META-INF (a file named just ".xml" too: Noteflight names untitled scores so)."""
+    for member in members:
+        if "META-INF" in member.filename:
+            continue
+        if Path(member.filename).suffix in (".musicxml", ".xml", ".mxl") or (
+            member.filename == ".xml"
+        ):
+            return member
+    return None
+
+
+def _unpack(archive: zipfile.ZipFile, member: zipfile.ZipInfo, *, name: str, limit: int) -> bytes:
+    parts = []
+    unpacked = 0
+    with archive.open(member) as packed:
+        while chunk := packed.read(UNPACK_CHUNK_BYTES):
+            unpacked += len(chunk)
+            if unpacked > limit:
+                raise FileTooLargeError(
+                    f"{name}: the file unpacks to more than the {limit / 1e6:.0f} MB limit"
+                )
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def _check_size(name: str, size: int) -> None:
@@ -193,15 +304,14 @@ def _music21_to_pieces(
 ) -> list[Piece]:
     import music21  # slow to import; only files that need it pay for it
 
-    suffix = Path(name).suffix.lower()
     try:
         if fmt is MusicFormat.ABC:
             parsed = music21.converter.parseData(
                 data.decode("utf-8", errors="replace"), format="abc"
             )
-        else:
+        else:  # the score's own bytes: an .mxl was unpacked by `mxl_to_musicxml`
             with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / f"score{suffix}"
+                path = Path(tmp) / "score.musicxml"
                 path.write_bytes(data)
                 parsed = music21.converter.parse(path, format="musicxml", forceSource=True)
     except Exception as error:  # music21 raises many unrelated types for bad input

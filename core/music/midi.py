@@ -6,9 +6,11 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pretty_midi
+from mido.messages.specs import SPEC_BY_STATUS
 
-from core.errors import InvalidMusicError
+from core.errors import InvalidMusicError, MusicLimitError
 from core.music.piece import DEFAULT_TEMPO_BPM, Note, Piece
 
 OUTPUT_VELOCITY = 80
@@ -16,6 +18,28 @@ OUTPUT_VELOCITY = 80
 OUTPUT_TICKS_PER_QUARTER = 480  # divisible by every grid in GRIDS, so decoding is exact
 MIDI_HEADER = b"MThd"
 DEFAULT_MIDI_NAME = "MIDI data"  # how MIDI bytes without a name are named in refusals
+
+# mido and pretty_midi build a Python object or more for every message, all of them before the
+# first note can be counted: about 7 µs of CPU a message (400,000 notes' on and off messages, or
+# controllers, or pitch bends: 2.6-3.1 s, measured), twice that a meta message (500,000 tempo
+# changes: 6.5 s), and 0.4 µs a byte of sysex data (5 MB: 2.2 s). A 20 MB file holds 6 million
+# messages. So the raw bytes are scanned first (`_check_midi_limits`, 0.25 s for a file at the
+# limits), stopping at the first limit passed: a refusal costs no more than that scan, and a
+# file within every limit is read in about 4 s.
+MAX_MIDI_NOTES = 200_000  # a long orchestral work has tens of thousands
+MAX_MIDI_EVENTS = 2 * MAX_MIDI_NOTES + 100_000  # a note is two; room for controllers and meta
+MAX_MIDI_META_EVENTS = 100_000  # tempo, signatures, text: a performance's tempo map has thousands
+MAX_MIDI_DATA_BYTES = 2_000_000  # sysex and meta payloads (a synthesizer's patch dump: kilobytes)
+# mido refuses a longer message (its MAX_MESSAGE_LENGTH); the scan stops where mido stops.
+MIDO_MAX_MESSAGE_BYTES = 1_000_000
+_META, _SYSEX, _SYSEX_ESCAPE = 0xFF, 0xF0, 0xF7
+# Bytes of each channel and system message, its status included: mido's own table, so the scan
+# reads the messages mido reads.
+_MESSAGE_BYTES: dict[int, int] = {
+    status: int(spec["length"])
+    for status, spec in SPEC_BY_STATUS.items()
+    if status not in (_META, _SYSEX)
+}
 
 
 def read_midi(
@@ -39,7 +63,101 @@ def read_midi(
         data = path.read_bytes()
     if not data.startswith(MIDI_HEADER):
         raise InvalidMusicError(f"{label}: not a MIDI file (it does not start with a MIDI header)")
+    _check_midi_limits(data, label)
     return _parse_midi(data, label)
+
+
+def _check_midi_limits(data: bytes, label: str) -> None:
+    """Walk the tracks as mido will read them, counting notes, messages, meta messages and the
+    bytes of sysex and meta data, and refuse as soon as one count passes its limit.
+
+    The walk follows mido's reader (running status, which status bytes set it, a track read until
+    its declared end is met exactly, past it otherwise); wherever mido would fail (the data
+    ends, an undefined status byte, a message too long) the walk ends and mido's refusal follows.
+
+    Raises:
+        MusicLimitError: more notes than `MAX_MIDI_NOTES`, messages than `MAX_MIDI_EVENTS`,
+            meta messages than `MAX_MIDI_META_EVENTS`, or sysex and meta bytes than
+            `MAX_MIDI_DATA_BYTES`.
+    """
+    size = len(data)
+    if size < 14:
+        return
+    header_bytes = int.from_bytes(data[4:8], "big")
+    tracks = int.from_bytes(data[10:12], "big", signed=True)  # mido reads it signed
+    pos = 8 + header_bytes
+    notes = events = metas = payload = 0
+    for _ in range(tracks):
+        if data[pos : pos + 4] != b"MTrk" or pos + 8 > size:
+            return
+        track_end = pos + 8 + int.from_bytes(data[pos + 4 : pos + 8], "big")
+        pos += 8
+        last_status = -1
+        while pos != track_end:
+            while pos < size and data[pos] & 0x80:  # the delta time's continuation bytes
+                pos += 1
+            pos += 1
+            if pos >= size:
+                return
+            status = data[pos]
+            pos += 1
+            running = status < 0x80  # a data byte: the previous status again
+            if running:
+                if last_status < 0:
+                    return
+                status = last_status
+            elif status != _META:
+                last_status = status
+            events += 1
+            if events > MAX_MIDI_EVENTS:
+                raise MusicLimitError(
+                    f"{label}: the MIDI file has more messages (notes, controllers, pitch bends "
+                    f"and others) than the {MAX_MIDI_EVENTS:,} message limit"
+                )
+            if status in (_META, _SYSEX, _SYSEX_ESCAPE):
+                if status == _META:
+                    pos += 1  # its type
+                    metas += 1
+                    if metas > MAX_MIDI_META_EVENTS:
+                        raise MusicLimitError(
+                            f"{label}: the MIDI file has more meta messages (tempo changes, "
+                            f"signatures, text) than the {MAX_MIDI_META_EVENTS:,} message limit"
+                        )
+                length = 0
+                while True:  # a variable-length number
+                    if pos >= size:
+                        return
+                    byte = data[pos]
+                    pos += 1
+                    length = (length << 7) | (byte & 0x7F)
+                    if byte < 0x80:
+                        break
+                if length > MIDO_MAX_MESSAGE_BYTES:
+                    return
+                payload += length
+                if payload > MAX_MIDI_DATA_BYTES:
+                    raise MusicLimitError(
+                        f"{label}: the MIDI file has more system-exclusive and meta data than "
+                        f"the {MAX_MIDI_DATA_BYTES / 1e6:g} MB limit"
+                    )
+                pos += length
+            else:
+                length = _MESSAGE_BYTES.get(status, 0)
+                if length < (2 if running else 1):  # undefined, or running status with no data
+                    return
+                first = pos - 1 if running else pos  # its first data byte
+                pos = first + length - 1
+                if pos > size:
+                    return
+                if status & 0xF0 == 0x90 and data[first + 1]:  # a note-on, not velocity 0
+                    notes += 1
+                    if notes > MAX_MIDI_NOTES:
+                        raise MusicLimitError(
+                            f"{label}: the MIDI file has more notes than the "
+                            f"{MAX_MIDI_NOTES:,} note limit"
+                        )
+            if pos > size:
+                return
 
 
 def _parse_midi(data: bytes, label: str) -> pretty_midi.PrettyMIDI:
@@ -95,16 +213,30 @@ def pretty_midi_to_notes(
     midi: pretty_midi.PrettyMIDI, *, steps_per_quarter: int
 ) -> tuple[Note, ...]:
     """Every pitched note of every non-drum instrument, on the grid (onsets in ticks/resolution)."""
-    events = []
+    notes = [n for i in midi.instruments if not i.is_drum for n in i.notes]
+    times = np.array([t for n in notes for t in (n.start, n.end)], dtype=np.float64)
+    ticks = _times_to_ticks(midi, times).tolist()
     resolution = midi.resolution
-    for instrument in midi.instruments:
-        if instrument.is_drum:
-            continue
-        for note in instrument.notes:
-            start = midi.time_to_tick(note.start) / resolution
-            end = midi.time_to_tick(note.end) / resolution
-            events.append((start, end - start, note.pitch))
+    events = [
+        (start / resolution, end / resolution - start / resolution, note.pitch)
+        for note, start, end in zip(notes, ticks[0::2], ticks[1::2], strict=True)
+    ]
     return quantize(events, steps_per_quarter=steps_per_quarter)
+
+
+def _times_to_ticks(midi: pretty_midi.PrettyMIDI, times: np.ndarray) -> np.ndarray:
+    """`midi.time_to_tick` of many times at once (one call each cost 1.2 s for 200,000 notes).
+
+    pretty_midi made each note's times from its ticks, tempo segment by tempo segment, so
+    inverting that segment's scale and rounding gives the tick back exactly.
+    """
+    # pretty_midi's own segments: (first tick, seconds per tick), and the time of each first tick
+    scales = np.array(midi._tick_scales, dtype=np.float64).reshape(-1, 2)
+    change_ticks, seconds_per_tick = scales[:, 0], scales[:, 1]
+    change_times, _ = midi.get_tempo_changes()
+    segment = np.maximum(np.searchsorted(change_times, times, side="right") - 1, 0)
+    ticks = change_ticks[segment] + (times - change_times[segment]) / seconds_per_tick[segment]
+    return np.rint(ticks).astype(np.int64)
 
 
 def piece_to_midi(

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import StorageError
+from core.settings import text_setting
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 DATA_DIR_ENV = "TUNESMITH_DATA_DIR"
@@ -22,8 +24,13 @@ DEFAULT_DATA_DIR = REPO_DIR / ".data"
 
 
 def data_dir() -> Path:
-    """The app's data directory (caches, workspaces, jobs); `TUNESMITH_DATA_DIR` overrides it."""
-    path = Path(os.environ.get(DATA_DIR_ENV, DEFAULT_DATA_DIR))
+    """The app's data directory (caches, workspaces, jobs); `TUNESMITH_DATA_DIR` overrides it.
+
+    An empty or relative value is never used (it would be the folder the server was started
+    in, where a clean-up would delete folders): the start check refuses it, and here the
+    default is used instead (core.settings).
+    """
+    path = Path(text_setting(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -107,12 +114,22 @@ _FAULTS = {
 }
 
 
-def storage_fault(error: OSError) -> str:
-    """What went wrong with the data directory, in words, without server paths."""
-    return _FAULTS.get(error.errno or 0, "the server could not write its storage")
+_ERRNO_TEXT = re.compile(r"\[Errno (\d+)\]")
 
 
-def storage_error(error: OSError, what: str) -> StorageError:
+def storage_fault(error: OSError | shutil.Error) -> str:
+    """What went wrong with the data directory, in words, without server paths.
+
+    shutil.Error (copytree's) has no errno of its own, only its files' errors as text
+    ("[Errno 28] No space left on device: ..."): the first one found there is the fault.
+    """
+    code = error.errno if isinstance(error, OSError) else None
+    if code is None and (found := _ERRNO_TEXT.search(str(error))):
+        code = int(found.group(1))
+    return _FAULTS.get(code or 0, "the server could not write its storage")
+
+
+def storage_error(error: OSError | shutil.Error, what: str) -> StorageError:
     """An OSError from the data directory as one plain sentence, without server paths."""
     return StorageError(
         f"{what}: not saved, {storage_fault(error)}. Nothing was changed; please try again later."
@@ -129,5 +146,5 @@ def saving(what: str) -> Iterator[None]:
         yield
     except StorageError:
         raise
-    except OSError as error:
+    except (OSError, shutil.Error) as error:
         raise storage_error(error, what) from error

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from core.errors import QuotaError
-from core.settings import number_setting
+from core.settings import setting_value
 from core.storage.files import data_dir
 
 WORKSPACE_QUOTA_MB_ENV = "TUNESMITH_WORKSPACE_QUOTA_MB"
@@ -24,7 +24,6 @@ DEFAULT_DATA_DIR_LIMIT_MB = 20_000.0
 # Walking the whole data directory costs time on a busy server; its total is reused this long
 # (one workspace's size is always measured afresh: it is small and the user is waiting on it).
 DATA_DIR_SIZE_TTL_S = 30.0
-MODEL_ROOM_MB = 20.0  # what a training job may still write: a default model is about 4 MB
 
 
 def folder_bytes(path: Path) -> int:
@@ -63,15 +62,23 @@ def data_dir_bytes(*, fresh: bool = False) -> int:
 
 
 def workspace_quota_mb() -> float:
-    return number_setting(WORKSPACE_QUOTA_MB_ENV, DEFAULT_WORKSPACE_QUOTA_MB)
+    return setting_value(WORKSPACE_QUOTA_MB_ENV)
 
 
 def data_dir_limit_mb() -> float:
-    return number_setting(DATA_DIR_LIMIT_MB_ENV, DEFAULT_DATA_DIR_LIMIT_MB)
+    return setting_value(DATA_DIR_LIMIT_MB_ENV)
+
+
+def _mb(size_bytes: int) -> str:
+    return f"{size_bytes / 1e6:.1f}" if size_bytes < 10e6 else f"{size_bytes / 1e6:.0f}"
 
 
 def check_room(workspace: Path, *, incoming_bytes: int = 0, what: str = "This") -> None:
     """Refuse `incoming_bytes` more in `workspace` when either quota would be passed.
+
+    `incoming_bytes` is all it will write at its peak (a training job's: its checkpoints and
+    its model folder, `core.jobs.lifecycle.job_room_bytes`), so the quota holds while it is
+    written too.
 
     Raises:
         QuotaError: with the figures and what to do about it.
@@ -81,7 +88,8 @@ def check_room(workspace: Path, *, incoming_bytes: int = 0, what: str = "This") 
     if used + incoming_bytes > quota:
         raise QuotaError(
             f"{what} does not fit in your space: {used / 1e6:.0f} MB of your "
-            f"{quota / 1e6:.0f} MB are used. Delete models or music files you no longer need"
+            f"{quota / 1e6:.0f} MB are used and it needs about {_mb(incoming_bytes)} MB. "
+            "Delete models or music files you no longer need"
         )
     total = data_dir_bytes()
     limit = data_dir_limit_mb() * 1e6

@@ -326,3 +326,32 @@ def test_starting_a_job_above_the_workspace_quota_says_why(workspace_id, monkeyp
     assert not at.exception
     assert "already waiting or running" in shown(at.error[0])
     assert len(jobs.list_jobs(workspace_dir(workspace_id))) == 1
+
+
+def test_a_failed_job_shows_a_sentence_without_server_paths_or_ids(workspace_id):
+    """A job folder from before failures were sentences: its message held shutil.Error's repr."""
+    workspace = workspace_dir(workspace_id)
+    where = f"{workspace}/models/.Mine.tmp/checkpoint/last.keras"
+    source = f"{workspace}/jobs/00000000000000de/checkpoint/last.keras"
+    old = f"Error([('{source}', '{where}', \"[Errno 28] No space left on device: '{where}'\")])"
+    failed = JobStatus(job_id="00000000000000de", state=JobState.FAILED, epochs=20,
+                       message=old, created_at=time.time())
+    fake_job(workspace_id, failed)
+    at = page(workspace_id, failed.job_id)
+    assert not at.exception
+    message = shown_all(at.error)[0]
+    assert workspace_id not in message and failed.job_id not in message and "/" not in message
+
+
+def test_resuming_without_room_says_why_and_starts_nothing(workspace_id, monkeypatch):
+    cancelled = JobStatus(job_id="00000000000000ef", state=JobState.CANCELLED, epoch=1,
+                          epochs=20, history=HISTORY[:1], baseline=BASELINE,
+                          created_at=time.time())
+    fake_job(workspace_id, cancelled)
+    monkeypatch.setenv("TUNESMITH_WORKSPACE_QUOTA_MB", "1")  # less than the job will write
+    at = page(workspace_id, cancelled.job_id)
+    at.button(key=f"train_resume_{cancelled.job_id}").click().run()
+    assert not at.exception
+    assert shown_all(at.error)[-1].startswith("Resuming this training does not fit in your space")
+    status = jobs.read_status(jobs.job_dir(workspace_dir(workspace_id), cancelled.job_id))
+    assert status.state is JobState.CANCELLED

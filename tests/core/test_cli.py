@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -10,13 +11,21 @@ import pytest
 from tests.conftest import REPO
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m core ARGS`; `env`: TUNESMITH_* settings instead of the machine's (the tests'
+    data directory is kept)."""
+    environ = None
+    if env is not None:
+        environ = {k: v for k, v in os.environ.items()
+                   if not k.startswith("TUNESMITH_") or k == "TUNESMITH_DATA_DIR"}
+        environ.update(env)
     return subprocess.run(
         [sys.executable, "-m", "core", *args],
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=300,
+        env=environ,
     )
 
 
@@ -194,3 +203,41 @@ def test_the_commands_offer_every_transcription_preset():
     from core.transcription.params import TranscriptionPreset
 
     assert tuple(p.value for p in TranscriptionPreset) == PRESET_NAMES
+
+
+def test_check_settings_says_all_is_well_and_exits_0():
+    out = cli("check-settings", env={"TUNESMITH_MAX_JOBS": "2", "TUNESMITH_MAX_CACHE_MB": ""})
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""
+    assert out.stdout.startswith("every setting can be used (")
+
+
+def test_an_unusable_setting_stops_every_command_with_one_line_each_and_status_2(tmp_path):
+    env = {"TUNESMITH_MAX_JOBS": "nan", "TUNESMITH_DATA_DIR": "", "TUNESMITH_MAX_JOB": "3"}
+    for args in (["check-settings"], ["clean", "--json"], ["render", "x.mid", "--out", "x.wav"]):
+        out = cli(*args, env=env)
+        assert out.returncode == 2, (args, out.stderr)
+        assert out.stdout == "" and "Traceback" not in out.stderr
+        assert out.stderr.splitlines() == [
+            "warning: TUNESMITH_MAX_JOB is not a Tunesmith setting, so it changes nothing; did you "
+            "mean TUNESMITH_MAX_JOBS?",
+            "error: TUNESMITH_MAX_JOBS='nan' cannot be used (trainings that run at once on the "
+            "server): it must be a whole number from 1 to 64.",
+            "error: TUNESMITH_DATA_DIR='' cannot be used (where workspaces, uploads, models, jobs "
+            "and caches live): it must be an absolute path to a folder the server may write (an "
+            "empty value would mean the folder the server was started in).",
+        ]
+
+
+def test_an_unknown_setting_is_a_warning_and_the_command_goes_on():
+    out = cli("check-settings", env={"TUNESMITH_COLOUR": "red"})
+    assert out.returncode == 0
+    assert out.stderr == (
+        "warning: TUNESMITH_COLOUR is not a Tunesmith setting, so it changes nothing.\n"
+    )
+
+
+def test_run_sh_checks_the_settings_before_it_starts_the_server():
+    script = (REPO / "run.sh").read_text()
+    app = script[script.index("  app)"):script.index(";;", script.index("  app)"))]
+    assert app.index("-m core check-settings") < app.index("exec .venv/bin/python -m streamlit")

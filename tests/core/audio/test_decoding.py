@@ -156,3 +156,50 @@ def test_audio_at_an_absurd_sample_rate_is_refused_before_decoding(rate_hz):
     sf.write(buffer, np.zeros(800, dtype="float32"), rate_hz, format="WAV")
     with pytest.raises(InvalidAudioError, match=rf"^odd\.wav: a sample rate of {rate_hz:,} Hz"):
         audio_to_array(buffer.getvalue(), name="odd.wav", sample_rate_hz=RATE_HZ)
+
+
+def _silence(rate_hz: int, channels: int, seconds: float, fmt: str = "FLAC") -> bytes:
+    """Silence compresses to almost nothing: many samples in a small upload."""
+    buffer = io.BytesIO()
+    frames = np.zeros((int(rate_hz * seconds), channels), dtype=np.int16)
+    sf.write(buffer, frames, rate_hz, format=fmt, subtype="PCM_16")
+    return buffer.getvalue()
+
+
+def test_more_samples_than_the_limit_allows_are_refused_before_decoding():
+    # 1 s of 8 channels at 384 kHz: 3.1 million samples; a 3 s limit allows 3 s of 96 kHz
+    # stereo, 0.58 million
+    data = _silence(384_000, 8, 1.0)
+    with AudioStream(_silence(96_000, 2, 3.0), name="ok.flac", sample_rate_hz=RATE_HZ,
+                     max_duration_s=3.0) as stream:  # fmt: skip
+        assert stream.info.channels == 2  # exactly at the limit: accepted
+    refusal = (r"^wide\.flac: 1\.0 s of 8 channels at 384,000 Hz is 3,072,000 samples, too "
+               r"many to decode: the limit is 576,000 \(0\.05 min of 96 kHz stereo\)\. Save "
+               r"it in stereo at 48 kHz or less \(any audio editor can\), then add it again$")
+    with pytest.raises(InvalidAudioError, match=refusal):
+        AudioStream(data, name="wide.flac", sample_rate_hz=RATE_HZ, max_duration_s=3.0)
+
+
+def test_a_header_that_says_too_little_is_caught_while_decoding(monkeypatch):
+    data = _silence(384_000, 8, 1.0, fmt="WAV")
+    stream = AudioStream(data, name="liar.wav", sample_rate_hz=RATE_HZ)
+    # as if the header had promised 1,000 frames, which the 3 s limit allows
+    stream.info = decoding.AudioInfo("liar.wav", 384_000, 8, 1_000)
+    stream.max_duration_s = 3.0
+    monkeypatch.setattr(decoding, "BLOCK_S", 0.1)
+    with stream, pytest.raises(InvalidAudioError, match=r"^liar\.wav: .* too many to decode"):
+        list(stream.blocks())
+    assert stream.decoded_frames < 384_000  # stopped before the end
+
+
+def test_blocks_hold_the_same_number_of_samples_whatever_the_channels(monkeypatch):
+    many = np.tile(stereo_tone(), (1, 4))  # 8 channels
+    buffer = io.BytesIO()
+    sf.write(buffer, many, NATIVE_RATE_HZ, format="WAV", subtype="FLOAT")
+    whole = audio_to_array(buffer.getvalue(), sample_rate_hz=RATE_HZ)
+    monkeypatch.setattr(decoding, "MAX_BLOCK_SAMPLES", 8 * 1_000)
+    with AudioStream(buffer.getvalue(), sample_rate_hz=RATE_HZ) as stream:
+        native = list(stream._native_blocks())
+    assert max(len(block) for block in native) == 1_000
+    np.testing.assert_allclose(audio_to_array(buffer.getvalue(), sample_rate_hz=RATE_HZ), whole,
+                               atol=ATOL)  # fmt: skip

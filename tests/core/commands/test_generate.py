@@ -117,7 +117,7 @@ def test_key_scale_lock_and_a_share_link_that_makes_the_same_piece(tmp_path: Pat
     notes = read_music(out)[0].notes
     assert notes and {n.pitch % 12 for n in notes} <= scale_pitch_classes(
         10, Scale.MINOR_PENTATONIC)
-    assert summary["link"].startswith("http://localhost:8501/generate?v=1&model=folk-tunes")
+    assert summary["link"].startswith("http://localhost:8501/generate?v=2&model=folk-tunes")
     assert summary["key"] == "Bb minor pentatonic" and summary["new_notes_in_key"] == 1.0
     again = tmp_path / "again.mid"
     assert main(["generate", "--link", summary["link"], "--out", str(again)]) == 0

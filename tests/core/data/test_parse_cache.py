@@ -15,6 +15,7 @@ from core.data.parse_cache import (
     read_music_cached,
     write_preset_cache,
 )
+from core.errors import FileTooLargeError, InvalidMusicError, MusicLimitError
 from core.music.files import read_music
 from core.tokens.config import EncodingConfig
 
@@ -113,3 +114,50 @@ def test_a_corrupt_shipped_file_is_ignored(shipped_dir):
     shipped_dir.mkdir()
     preset_cache_path(SPQ).write_bytes(b"not gzip")
     assert parse_cache._shipped_entries() == {}
+
+
+# ---------------------------------------------------------------- which refusals are kept
+
+
+def test_a_refusal_by_the_size_limit_is_not_kept(music_fixture, isolated_data_dir, monkeypatch):
+    data = music_fixture("scale.mid").read_bytes()
+    monkeypatch.setenv("TUNESMITH_MAX_MUSIC_FILE_MB", "0.0001")  # 100 bytes
+    with pytest.raises(FileTooLargeError, match=r"^scale\.mid: the file is .* above the 0 MB"):
+        read_music_cached(data, name="scale.mid", steps_per_quarter=SPQ)
+    assert not list((isolated_data_dir / "cache" / "pieces").glob("*.json"))
+    monkeypatch.setenv("TUNESMITH_MAX_MUSIC_FILE_MB", "20")
+    assert read_music_cached(data, name="scale.mid", steps_per_quarter=SPQ)[0].notes
+
+
+def test_a_refusal_by_the_note_limit_is_not_kept(music_fixture, isolated_data_dir, monkeypatch):
+    from core.music import midi
+
+    data = music_fixture("scale.mid").read_bytes()
+    limit = midi.MAX_MIDI_NOTES
+    monkeypatch.setattr(midi, "MAX_MIDI_NOTES", 2)
+    with pytest.raises(MusicLimitError, match=r"^scale\.mid: .* than the 2 note limit"):
+        read_music_cached(data, name="scale.mid", steps_per_quarter=SPQ)
+    monkeypatch.setattr(midi, "MAX_MIDI_NOTES", limit)
+    assert read_music_cached(data, name="scale.mid", steps_per_quarter=SPQ)[0].notes
+
+
+def test_a_refusal_by_the_file_itself_is_kept(music_fixture, isolated_data_dir, monkeypatch):
+    data = music_fixture("no_notes.mid").read_bytes()
+    with pytest.raises(InvalidMusicError, match=r"^silent\.mid: the file contains no notes"):
+        read_music_cached(data, name="silent.mid", steps_per_quarter=SPQ)
+    monkeypatch.setattr(parse_cache, "read_music", None)  # from now on, the cache only
+    with pytest.raises(InvalidMusicError, match=r"^again\.mid: the file contains no notes"):
+        read_music_cached(data, name="again.mid", steps_per_quarter=SPQ)
+
+
+def test_a_refusal_kept_before_limits_were_told_apart_is_read_again(
+    music_fixture, isolated_data_dir
+):
+    """Such an entry may hold a limit's refusal, with the limit of then in its message."""
+    data = music_fixture("scale.mid").read_bytes()
+    key = parse_cache._cache_key(data, SPQ, "scale.mid")
+    path = isolated_data_dir / "cache" / "pieces" / f"{key}.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"error": "{name}: the file is 0.0 MB, above the 0 MB limit"}))
+    assert read_music_cached(data, name="scale.mid", steps_per_quarter=SPQ)[0].notes
+    assert "pieces" in json.loads(path.read_text())  # and replaced by what it holds

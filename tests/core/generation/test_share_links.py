@@ -1,5 +1,6 @@
 """Share links: parameters → piece → parameters gives identical MIDI; bad links are refused by
-name before anything is generated."""
+name before anything is generated; links are signed with the server's key, and no link asks for
+a longer piece than the Generate page offers."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidLinkError, NotShareableError
+from core.generation import share_links
 from core.generation.generator import Generator
 from core.generation.primers import piece_to_primer
 from core.generation.settings import SamplingSettings
 from core.generation.share_links import (
+    MAX_LINK_LENGTH_S,
     MAX_LINK_PRIMER_CHARS,
+    MAX_LINK_TOKENS,
+    SHARE_KEY_PATH,
     PieceRecipe,
     _check,
     link_to_params,
@@ -22,10 +27,21 @@ from core.generation.share_links import (
     recipe_to_link,
     recipe_to_params,
     recipe_to_result,
+    share_key,
 )
 from core.music.piece import Note, Piece
 
 BASE = "https://tunes.example/generate"
+# A link made by the app before links were signed (version 1: an unkeyed checksum), and the
+# settings of its piece.
+OLD_LINK = (
+    "https://tunes.example/generate?v=1&model=folk-tunes&seed=2025&mv=94c078d6&temperature=1.0"
+    "&top_k=0&top_p=0.95&seconds=6.0&bpm=100.0&program=0&key=D&scale=major&pace=1&original=1"
+    "&check=481cd2c6a9"
+)
+OLD_LINK_SETTINGS = SamplingSettings(
+    length_tokens=None, length_s=6.0, tempo_bpm=100.0, key=2, scale="major"
+)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +77,7 @@ def test_a_link_regenerates_the_same_midi_with_key_scale_and_lock(folk: Generato
     )
     result = folk.generate(settings, seed=123_456)
     link, again = _round_trip(result)
-    assert link.startswith(BASE + "?v=1&model=folk-tunes&seed=123456")
+    assert link.startswith(BASE + "?v=2&model=folk-tunes&seed=123456")
     assert again.midi_bytes == result.midi_bytes
 
 
@@ -124,7 +140,7 @@ def test_a_tampered_or_cut_link_is_refused(folk: Generator, change, message) -> 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"v": "2"}, "version 2"),
+        ({"v": "3"}, "version 3"),
         ({"model": "../../etc"}, "not a bundled model"),
         ({"seed": "abc"}, "seed .* not a whole number"),
         ({"seed": "-1"}, "seed .* within"),
@@ -218,3 +234,118 @@ def test_a_link_made_before_a_sampler_setting_existed_plays_the_piece_it_shared(
         folk.generate(without, seed=11).midi_bytes
     )
     assert param not in recipe_to_params(older)
+
+
+def _unkeyed(params: dict[str, str]) -> dict[str, str]:
+    """`params` with the checksum anyone can compute (version 1's), whatever their version."""
+    import hashlib
+    from urllib.parse import urlencode
+
+    params = {k: v for k, v in params.items() if k != "check"}
+    canonical = urlencode(sorted(params.items())).encode()
+    return {**params, "check": hashlib.sha256(canonical).hexdigest()[:10]}
+
+
+def test_a_link_made_up_with_the_unkeyed_checksum_is_refused(folk: Generator) -> None:
+    params = {**_good_params(folk), "seed": "6"}
+    with pytest.raises(InvalidLinkError, match="changed after it was made"):
+        params_to_recipe(_unkeyed(params))
+
+
+def test_a_link_signed_by_another_server_is_refused(folk: Generator, isolated_data_dir,
+                                                    tmp_path, monkeypatch) -> None:
+    params = _good_params(folk)
+    assert params_to_recipe(params).seed == 5
+    monkeypatch.setenv("TUNESMITH_DATA_DIR", str(tmp_path / "another-server"))
+    with pytest.raises(InvalidLinkError, match="changed after it was made"):
+        params_to_recipe(params)
+
+
+def test_the_key_is_made_once_per_data_directory_and_kept_private(isolated_data_dir,
+                                                                  monkeypatch) -> None:
+    key = share_key()
+    path = isolated_data_dir / SHARE_KEY_PATH
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert bytes.fromhex(path.read_text()) == key and len(key) == 32
+    monkeypatch.setattr(share_links, "_keys", {})  # a restart reads the same key
+    assert share_key() == key
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no candidate left behind
+
+
+def test_a_second_replica_keeps_the_first_key(isolated_data_dir, monkeypatch) -> None:
+    path = isolated_data_dir / SHARE_KEY_PATH
+    path.parent.mkdir(parents=True)
+    share_links._write_key(path, replace=False)
+    first = path.read_bytes()
+    share_links._write_key(path, replace=False)  # a replica that saw no key a moment before
+    assert path.read_bytes() == first
+
+
+def test_a_damaged_key_is_replaced(isolated_data_dir, monkeypatch) -> None:
+    path = isolated_data_dir / SHARE_KEY_PATH
+    path.parent.mkdir(parents=True)
+    path.write_text("not a key")
+    key = share_key()
+    assert len(key) == 32 and bytes.fromhex(path.read_text()) == key
+
+
+def test_a_data_directory_that_cannot_hold_the_key_still_signs(folk: Generator,
+                                                               isolated_data_dir,
+                                                               monkeypatch) -> None:
+    def full(path, data) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(share_links, "atomic_write_bytes", full)
+    params = _good_params(folk)
+    assert params_to_recipe(params).seed == 5  # valid until the server restarts
+    assert not (isolated_data_dir / SHARE_KEY_PATH).exists()
+
+
+def test_a_link_made_before_links_were_signed_still_plays(folk: Generator) -> None:
+    recipe = params_to_recipe(link_to_params(OLD_LINK))
+    assert recipe.seed == 2025 and recipe.settings == OLD_LINK_SETTINGS
+    played = recipe_to_result(recipe, generator=folk)
+    assert played.midi_bytes == folk.generate(OLD_LINK_SETTINGS, seed=2025).midi_bytes
+    assert recipe_to_params(recipe)["v"] == "2"  # shared again, it is signed
+    changed = link_to_params(OLD_LINK.replace("seed=2025", "seed=2026"))
+    with pytest.raises(InvalidLinkError, match="changed after it was made"):
+        params_to_recipe(changed)
+
+
+@pytest.mark.parametrize("version", ["1", "2"])
+@pytest.mark.parametrize(
+    ("length", "message"),
+    [
+        ({"tokens": str(MAX_LINK_TOKENS + 1)}, f"at most {MAX_LINK_TOKENS}"),
+        ({"tokens": "20000"}, f"at most {MAX_LINK_TOKENS}"),
+        ({"seconds": "600.0"}, f"at most {MAX_LINK_LENGTH_S:g}"),
+        ({"seconds": "120.5"}, f"at most {MAX_LINK_LENGTH_S:g}"),
+    ],
+)
+def test_no_link_asks_for_a_longer_piece_than_the_page_offers(folk: Generator, version: str,
+                                                             length, message) -> None:
+    params = {k: v for k, v in _good_params(folk).items() if k not in ("tokens", "seconds")}
+    params = _signed({**params, "v": version, **length})
+    with pytest.raises(InvalidLinkError, match=f"too long a piece .*{message}"):
+        params_to_recipe(params)
+
+
+def test_the_longest_piece_the_page_offers_has_a_link(folk: Generator) -> None:
+    for settings in (
+        SamplingSettings(length_tokens=None, length_s=MAX_LINK_LENGTH_S, tempo_bpm=400.0),
+        SamplingSettings(length_tokens=MAX_LINK_TOKENS),
+    ):
+        params = recipe_to_params(PieceRecipe("folk-tunes", 1, settings))
+        assert params_to_recipe(params).settings == settings
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        SamplingSettings(length_tokens=None, length_s=MAX_LINK_LENGTH_S + 1),
+        SamplingSettings(length_tokens=MAX_LINK_TOKENS + 1),
+    ],
+)
+def test_a_piece_longer_than_a_link_may_ask_for_gets_no_link(settings) -> None:
+    with pytest.raises(NotShareableError, match=r"too long for a link .* at most"):
+        recipe_to_params(PieceRecipe("folk-tunes", 1, settings))

@@ -14,7 +14,7 @@ import pytest
 
 from core import jobs
 from core.errors import JobCancelled
-from core.jobs import process, scheduler
+from core.jobs import lifecycle, process, scheduler
 from core.jobs import runner as job_runner
 from core.jobs.records import JobRequest, JobState, JobStatus
 from core.storage.files import new_workspace_id, workspace_dir
@@ -137,6 +137,9 @@ def test_a_real_job_can_be_cancelled_and_resumed_to_a_saved_model(
     assert model.path is not None and model.path.name == "Scales"
     assert model.metrics["epochs_run"] == 4
     assert (model.path / "primers.json").is_file()  # openings for "start from a snippet"
+    # Its checkpoint lives on in the model folder (to continue the training), not twice.
+    assert (model.path / "checkpoint" / "state.json").is_file()
+    assert not (path / "checkpoint").exists()
     # how much music the held-out figures rest on, and its music beside the built-in model's
     assert model.metrics["heldout_pieces"] >= 1 and model.metrics["heldout_notes"] > 0
     check = model.metrics["style_check"]
@@ -319,3 +322,137 @@ def test_a_job_that_cannot_be_written_leaves_no_folder(workspace: Path, fake_run
     with pytest.raises(StorageError, match="Your training job: not saved, the server's storage"):
         jobs.submit_job(workspace, _request())
     assert fake_runner.started == [] and list(jobs.jobs_dir(workspace).iterdir()) == []
+
+
+# ---------------------------------------------------------------- what a failed job says
+
+
+def _queued_job(workspace: Path, job_id: str = "00000000000000d1") -> Path:
+    path = jobs.job_dir(workspace, job_id)
+    path.mkdir()
+    jobs.write_status(path, JobStatus(job_id=path.name, state=JobState.QUEUED))
+    (path / jobs.REQUEST_FILE).write_text(json.dumps(_request("Saved").to_dict()))
+    return path
+
+
+def _copy_error(path: Path) -> Exception:
+    import shutil
+
+    where = str(jobs.models_dir(path.parent.parent) / ".Saved.tmp" / "checkpoint" / "last.keras")
+    return shutil.Error([(str(path / "checkpoint" / "last.keras"), where,
+                          f"[Errno 28] No space left on device: '{where}'")])
+
+
+@pytest.mark.parametrize(
+    ("make_error", "expected"),
+    [
+        (_copy_error, "Training stopped because the server's storage is full; resume continues "
+                      "from the last checkpoint."),
+        (lambda path: OSError(28, "No space left on device", str(path / "checkpoint")),
+         "Training stopped because the server's storage is full; resume continues from the "
+         "last checkpoint."),
+        (lambda path: OSError(30, "Read-only file system", str(path)),
+         "Training stopped because the server's storage is read-only; resume continues from "
+         "the last checkpoint."),
+        (lambda path: RuntimeError(f"HDF5 cannot write {path}/checkpoint/best.weights.h5"),
+         process.UNEXPLAINED_FAILURE),
+        (lambda path: ValueError(f"cannot save to {path.parent.parent}"),
+         process.UNEXPLAINED_FAILURE),
+        (lambda path: jobs_errors().InvalidMusicError(
+            f"no usable pieces in {path.parent.parent}/music/bad.mid: bad.mid: not MIDI"),
+         "no usable pieces in bad.mid: bad.mid: not MIDI"),
+    ],
+)
+def test_a_failed_job_records_a_sentence_without_server_paths_or_ids(
+    workspace: Path, monkeypatch, make_error, expected: str
+) -> None:
+    """A full disk during the model's save showed shutil.Error's repr: every server path, the
+    workspace's id. The job records a sentence; the log has the whole error."""
+    path = _queued_job(workspace)
+    error = make_error(path)
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(process, "_train_job", failing)
+    assert jobs.run_job(path, wait_for_slot=False) == 1
+    for status in (jobs.read_status_raw(path), jobs.read_status(path)):
+        assert status.state is JobState.FAILED
+        assert status.message == expected
+        assert workspace.name not in status.message and path.name not in status.message
+
+
+def jobs_errors():
+    import core.errors
+
+    return core.errors
+
+
+def test_a_failed_job_of_an_older_app_is_shown_without_its_paths(workspace: Path) -> None:
+    path = _queued_job(workspace, "00000000000000d2")
+    old = repr(_copy_error(path))
+    jobs.write_status(path, JobStatus(job_id=path.name, state=JobState.FAILED, message=old))
+    shown = jobs.read_status(path).message
+    assert workspace.name not in shown and path.name not in shown and "/" not in shown
+
+
+def test_a_job_status_that_cannot_be_read_says_so_without_its_path(workspace: Path) -> None:
+    path = _queued_job(workspace, "00000000000000d3")
+    (path / jobs.STATUS_FILE).write_text("{not json")
+    status = jobs.read_status(path)
+    assert status.state is JobState.FAILED and status.message == "This job's status cannot be read."
+
+
+# ---------------------------------------------------------------- the room a job takes
+
+
+def test_a_job_s_room_is_what_its_checkpoints_and_model_folder_take(workspace: Path) -> None:
+    from core.model.folder import MODEL_DATA_ROOM_BYTES, weights_file_bytes
+    from core.model.network import ModelConfig
+    from core.training.checkpoints import checkpoint_bytes
+    from core.training.fine_tuning import fine_tuning_setup
+
+    base = fine_tuning_setup("base")
+    request = replace(_request(), base_model="base", model=ModelConfig(units=16).to_dict())
+    weights = weights_file_bytes(base.model, vocab_size=len(base.vocab))  # the base's shape
+    checkpoint = checkpoint_bytes(weights)
+    assert lifecycle.job_room_bytes(request) == 2 * checkpoint + weights + MODEL_DATA_ROOM_BYTES
+    # Measured for the base's shape: a job had 70.3 MB on disk at its peak (its checkpoint
+    # beside the model folder being written); 20 MB were reserved.
+    assert 70.3e6 <= lifecycle.job_room_bytes(request) <= 80e6
+    scratch = replace(_request(), model=ModelConfig(units=1024, layers=4).to_dict())
+    assert lifecycle.job_room_bytes(scratch) > 1e9  # 34 million weights, four times over and more
+
+
+def test_jobs_waiting_or_running_keep_their_room(workspace: Path, fake_runner, monkeypatch):
+    """Two jobs each under a 20 MB reservation took a 100 MB workspace to 141 MB."""
+    from core.errors import QuotaError
+
+    base = replace(_request(), base_model="base")
+    room = lifecycle.job_room_bytes(base)
+    monkeypatch.setenv("TUNESMITH_WORKSPACE_QUOTA_MB", str(1.5 * room / 1e6))
+    first = jobs.job_dir(workspace, jobs.submit_job(workspace, base))
+    with pytest.raises(QuotaError, match="with your other training jobs still to finish, does "
+                                         "not fit in your space") as error:
+        jobs.submit_job(workspace, replace(base, model_name="Second"))
+    assert f"it needs about {2 * room / 1e6:.0f} MB" in str(error.value)
+    assert fake_runner.started == [first]
+    fake_runner.alive.clear()  # the first job failed, before writing anything
+    jobs.submit_job(workspace, replace(base, model_name="Second"))  # its room is free again
+
+
+def test_a_job_resumes_only_with_room_for_what_it_will_still_write(
+    workspace: Path, fake_runner, monkeypatch
+) -> None:
+    from core.errors import QuotaError
+
+    path = jobs.job_dir(workspace, jobs.submit_job(workspace, _request()))
+    fake_runner.alive.clear()
+    (workspace / "music.mid").write_bytes(b"x" * 2_000_000)
+    monkeypatch.setenv("TUNESMITH_WORKSPACE_QUOTA_MB", "2")
+    with pytest.raises(QuotaError, match=r"^Resuming this training does not fit in your space"):
+        jobs.resume_job(path)
+    assert fake_runner.started == [path]  # not started again
+    monkeypatch.delenv("TUNESMITH_WORKSPACE_QUOTA_MB")
+    jobs.resume_job(path)
+    assert fake_runner.started == [path, path]

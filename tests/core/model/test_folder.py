@@ -121,8 +121,108 @@ def test_json_of_the_wrong_shape_is_refused_by_name(tmp_path: Path, file: str, c
 
     path, _ = _save(tmp_path / "m")
     (path / file).write_text(content)
-    with pytest.raises(InvalidModelError, match=rf"^m: corrupt model description .*{file}"):
+    with pytest.raises(InvalidModelError, match=rf"^m: {file} is not usable: "):
         read_model_info(path)
     with pytest.raises(InvalidModelError):
         zip_to_model_folder(model_folder_to_zip(path), tmp_path / "up", name="m.zip")
     assert not (tmp_path / "up").exists()
+
+
+@pytest.mark.parametrize(
+    ("file", "content", "reason"),
+    [
+        ("metrics.json", {"parameters": "lots"}, "metrics.json is not usable: 'parameters'"),
+        ("metrics.json", {"history": [{"val_loss": 1.0}]},
+         "metrics.json is not usable: 'history[0].epoch' must be present"),
+        ("music.json", {"tempo_bpm": "120", "chord_onset_share": 0.0, "max_notes_per_onset": 1,
+                        "pitch_low": 50, "pitch_high": 70, "pieces": 3},
+         "music.json is not usable: 'tempo_bpm'"),
+        ("encoding.json", {"steps_per_quarter": 4.5}, "encoding.json is not usable"),
+        ("vocab.json", {"PAD": 0, "UNK": 1, "BOS": 2, "EOS": 3, "Q1": 4},
+         "vocab.json is not usable: 'Q1'"),
+    ],
+)
+def test_a_zip_with_a_wrong_field_is_refused_naming_the_zip_the_file_and_the_field(
+    tmp_path: Path, file: str, content: object, reason: str
+) -> None:
+    """The probe's zip: strings where numbers go were accepted and took the Train page down."""
+    import json
+
+    from core.model.folder import model_folder_to_zip, zip_to_model_folder
+
+    path, _ = _save(tmp_path / "m")
+    (path / file).write_text(json.dumps(content))
+    with pytest.raises(InvalidModelError) as error:
+        zip_to_model_folder(model_folder_to_zip(path), tmp_path / "up", name="mine.zip")
+    assert str(error.value).startswith(f"mine.zip: {reason}")
+    assert str(tmp_path) not in str(error.value)
+    assert not (tmp_path / "up").exists() and not list(tmp_path.glob(".upload-*"))
+    with pytest.raises(InvalidModelError) as error:  # planted in a workspace: read as broken
+        load_model_folder(path)
+    assert str(error.value).startswith(f"m: {reason}")
+
+
+def test_a_zip_s_unpacked_size_is_offered_to_a_check_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    import io
+    import zipfile
+
+    from core.errors import QuotaError
+    from core.model.folder import model_folder_to_zip, zip_to_model_folder
+
+    path, _ = _save(tmp_path / "m")
+    data = model_folder_to_zip(path)
+    unpacked = sum(i.file_size for i in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    seen: list[int] = []
+
+    def full(size: int) -> None:
+        seen.append(size)
+        raise QuotaError("mine.zip does not fit in your space")
+
+    (tmp_path / "models").mkdir()
+    with pytest.raises(QuotaError):
+        zip_to_model_folder(data, tmp_path / "models" / "Up", name="mine.zip", before_unpack=full)
+    assert seen == [unpacked] and unpacked > len(data)  # the unpacked size, not the zip's
+    assert list((tmp_path / "models").iterdir()) == []
+
+
+def test_a_damaged_zip_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    from core.model.folder import model_folder_to_zip, zip_to_model_folder
+
+    path, _ = _save(tmp_path / "m")
+    data = bytearray(model_folder_to_zip(path))
+    start = data.index(b"PK\x03\x04")
+    data[start + 200 : start + 260] = bytes(60)  # inside the first member's compressed bytes
+    with pytest.raises(InvalidModelError, match=r"^mine\.zip: the zip is damaged"):
+        zip_to_model_folder(bytes(data), tmp_path / "up", name="mine.zip")
+    assert not (tmp_path / "up").exists()
+
+
+@pytest.mark.parametrize(
+    "config", [ModelConfig(embedding_dim=8, units=16, layers=1), ModelConfig(),
+               ModelConfig(embedding_dim=32, units=128, layers=3)],
+)
+def test_the_size_of_a_network_is_known_before_it_is_built(tmp_path: Path, config) -> None:
+    """What the quota of a training job counts (core.jobs.lifecycle.job_room_bytes)."""
+    from core.model.folder import parameter_count, weights_file_bytes
+
+    model = build_model(config, 172)
+    assert parameter_count(config, vocab_size=172) == model.count_params()
+    model.save(tmp_path / "model.keras")
+    size = (tmp_path / "model.keras").stat().st_size
+    assert size <= weights_file_bytes(config, vocab_size=172) <= size + 100_000
+
+
+def test_a_zip_compressed_by_block_is_refused_before_unpacking(tmp_path: Path) -> None:
+    import io
+    import zipfile
+
+    from core.model.folder import zip_to_model_folder
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_LZMA) as archive:
+        archive.writestr("m/model.keras", bytes(1000))
+    with pytest.raises(InvalidModelError, match=r"^x\.zip: compressed in a way"):
+        zip_to_model_folder(buffer.getvalue(), tmp_path / "X", name="x.zip")
+    assert list(tmp_path.iterdir()) == []

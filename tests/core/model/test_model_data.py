@@ -5,6 +5,7 @@ Grid: 4 steps per quarter note, a bar is 16 steps (4/4). A note is Note(onset, p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,20 @@ def test_read_heldout_names_the_folder(tmp_path: Path) -> None:
         read_heldout(folder)
     (folder / HELDOUT_FILE).write_text('{"pieces": [{"name": "x"}]}')
     with pytest.raises(EvaluationError, match=f"old model: {HELDOUT_FILE} is corrupt"):
+        read_heldout(folder)
+
+
+def test_held_out_pieces_too_large_to_read_are_refused_before_reading(tmp_path: Path,
+                                                                       monkeypatch) -> None:
+    """Read, they take 18 times their size in memory; a zip may carry 200 MB of them."""
+    from core.model import model_data
+
+    monkeypatch.setattr(model_data, "MAX_HELDOUT_FILE_BYTES", 1000)
+    folder = tmp_path / "big"
+    folder.mkdir()
+    (folder / HELDOUT_FILE).write_text(json.dumps({"pieces": [{"name": "x" * 2000}]}))
+    monkeypatch.setattr(model_data, "_load_heldout", lambda path: pytest.fail("it was read"))
+    with pytest.raises(EvaluationError, match=f"^big: its {HELDOUT_FILE} is larger than 0 MB"):
         read_heldout(folder)
 
 
@@ -56,6 +71,12 @@ def test_the_music_summary_round_trips_through_the_folder(tmp_path: Path) -> Non
     write_music_summary(tmp_path, music)
     assert read_music_summary(tmp_path) == music
     (tmp_path / MUSIC_FILE).write_text('{"tempo_bpm": -5}')  # corrupt: generate without it
+    assert read_music_summary(tmp_path) is None
+    # A text where a number goes passed MusicSummary's own check ("120" <= 1000 is not asked
+    # of a text) and broke generation later; it is refused field by field.
+    (tmp_path / MUSIC_FILE).write_text(json.dumps({**music.to_dict(), "tempo_bpm": "120"}))
+    assert read_music_summary(tmp_path) is None
+    (tmp_path / MUSIC_FILE).write_text(json.dumps({**music.to_dict(), "pitch_low": 57.5}))
     assert read_music_summary(tmp_path) is None
     (tmp_path / MUSIC_FILE).unlink()
     assert read_music_summary(tmp_path) is None  # a folder written before the record

@@ -1,6 +1,6 @@
 import pytest
 
-from core.errors import FileTooLargeError, InvalidMusicError
+from core.errors import FileTooLargeError, InvalidMusicError, MusicLimitError
 from core.music.files import read_music
 
 
@@ -136,3 +136,92 @@ def test_an_abc_note_that_never_ends_is_refused_before_encoding():
     data = b"X:1\nT:big\nL:1/4\nK:C\nC9999999|\n"  # 35 bytes, one note of ten million beats
     with pytest.raises(InvalidMusicError, match=r"^big\.abc: big lasts 9,999,999 beats"):
         read_music(data, name="big.abc")
+
+
+# ---------------------------------------------------------------- compressed MusicXML (.mxl)
+
+
+def _mxl(members: dict[str, bytes], *, compression: int = 8) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for member, data in members.items():
+            archive.writestr(member, data)
+    return buffer.getvalue()
+
+
+CONTAINER = (b'<?xml version="1.0"?><container><rootfiles><rootfile full-path="tune.xml"/>'
+             b"</rootfiles></container>")  # fmt: skip
+
+
+def _with_declared_size(mxl: bytes, size: int) -> bytes:
+    """The archive's first member, claiming to unpack to `size` bytes (both headers lie)."""
+    import struct
+
+    forged = bytearray(mxl)
+    struct.pack_into("<I", forged, 22, size)  # the local header's uncompressed size
+    directory = forged.rindex(b"PK\x01\x02")
+    struct.pack_into("<I", forged, directory + 24, size)  # the central directory's
+    return bytes(forged)
+
+
+def test_an_mxl_is_read_as_the_score_it_holds(music_fixture):
+    score = music_fixture("tune.musicxml").read_bytes()
+    data = _mxl({"META-INF/container.xml": CONTAINER, "tune.xml": score})
+    assert read_music(data, name="tune.mxl") == read_music(score, name="tune.musicxml")
+
+
+def test_an_mxl_whose_sizes_lie_is_refused_without_inflating_it(monkeypatch):
+    import zipfile
+
+    import music21
+
+    def no_archive(*args, **kwargs):
+        raise AssertionError("music21 was handed the archive")
+
+    monkeypatch.setattr(music21.converter, "ArchiveManager", no_archive)
+    monkeypatch.setenv("TUNESMITH_MAX_MUSIC_FILE_MB", "1")
+    inflated = b"<score-partwise>" + b" " * 5_000_000  # 5 MB, above the 1 MB limit
+    data = _with_declared_size(_mxl({"score.xml": inflated}), 1_000)
+    assert len(data) < 20_000
+    reads = []
+    real_read = zipfile.ZipExtFile.read
+    monkeypatch.setattr(zipfile.ZipExtFile, "read",
+                        lambda self, n=-1: reads.append(n) or real_read(self, n))  # fmt: skip
+    with pytest.raises(InvalidMusicError, match=r"^liar\.mxl: a corrupt compressed MusicXML"):
+        read_music(data, name="liar.mxl")
+    assert reads and all(0 < n <= 1_000_000 for n in reads)  # in chunks, never all at once
+
+
+def test_an_mxl_packing_too_many_files_is_refused_before_its_list_is_read():
+    data = _mxl({f"page{i}.png": b"" for i in range(150)})
+    with pytest.raises(MusicLimitError, match=r"^pages\.mxl: .*packs 150 files, above the 100"):
+        read_music(data, name="pages.mxl")
+
+
+def test_an_mxl_without_a_score_or_with_an_odd_compression_is_refused(music_fixture):
+    import zipfile
+
+    with pytest.raises(InvalidMusicError, match=r"^empty\.mxl: .*holds no score"):
+        read_music(_mxl({"META-INF/container.xml": CONTAINER}), name="empty.mxl")
+    score = music_fixture("tune.musicxml").read_bytes()
+    packed = _mxl({"tune.xml": score}, compression=zipfile.ZIP_BZIP2)
+    with pytest.raises(InvalidMusicError, match=r"^odd\.mxl: .*packed with a method MusicXML"):
+        read_music(packed, name="odd.mxl")
+
+
+def test_refusals_by_a_limit_say_so_by_their_type(music_fixture, monkeypatch):
+    """Only a limit's refusals are FileTooLargeErrors (the parse cache keeps no such refusal)."""
+    import core.music.files as files
+
+    monkeypatch.setattr(files, "MAX_PIECE_NOTES", 3)
+    with pytest.raises(MusicLimitError, match=r"^scale\.mid: scale has \d+ notes, above the 3"):
+        read_music(music_fixture("scale.mid"))
+    monkeypatch.setattr(files, "MAX_PIECE_BEATS", 1)
+    with pytest.raises(MusicLimitError, match=r"lasts \d+ beats, above the 1 beat limit"):
+        read_music(music_fixture("scale.mid"))
+    with pytest.raises(InvalidMusicError) as raised:
+        read_music(music_fixture("no_notes.mid"))
+    assert not isinstance(raised.value, FileTooLargeError)

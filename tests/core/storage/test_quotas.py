@@ -45,7 +45,8 @@ def test_a_full_workspace_refuses_with_its_figures_and_writes_nothing(
     with pytest.raises(QuotaError) as error:
         check_room(workspace, incoming_bytes=2_000_001, what="big.mid")
     message = str(error.value)
-    assert message.startswith("big.mid does not fit in your space: 1 MB of your 3 MB are used")
+    assert message.startswith("big.mid does not fit in your space: 1 MB of your 3 MB are used "
+                              "and it needs about 2.0 MB.")
     assert "Delete models or music files you no longer need" in message
     assert str(workspace) not in message  # no server paths
     assert listing(workspace) == before
