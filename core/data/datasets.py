@@ -248,6 +248,10 @@ class DatasetSummary:
 # onsets (a stray double stop), the range its lowest and highest 2% of notes.
 TEXTURE_PERCENTILE = 99.0
 RANGE_PERCENTILES = (2.0, 98.0)
+# A piece's own span (its highest pitch less its lowest), at this percentile of the pieces: a
+# tune wanders over less than its collection's range (folk songs: 11 semitones each, 24 all
+# together), and generation keeps a new piece within it.
+SPAN_PERCENTILE = 75.0
 
 
 @dataclass(frozen=True)
@@ -266,6 +270,7 @@ class MusicSummary(Config):
     pieces: int
     beats_per_bar: int = BEATS_PER_BAR
     meter_known: bool = False  # pieces carry no time signature yet: beats_per_bar is assumed
+    pitch_span: int | None = None  # semitones one piece spans (SPAN_PERCENTILE); None: unknown
 
     def __post_init__(self) -> None:  # a model folder's file is anyone's JSON
         if not 0.0 < float(self.tempo_bpm) <= 1000.0 or not 0.0 <= self.chord_onset_share <= 1.0:
@@ -274,6 +279,8 @@ class MusicSummary(Config):
             raise ValueError("max_notes_per_onset and beats_per_bar must be positive")
         if not 0 <= self.pitch_low <= self.pitch_high <= 127:
             raise ValueError("pitch_low..pitch_high must be a MIDI pitch range")
+        if self.pitch_span is not None and not 0 <= self.pitch_span <= 127:
+            raise ValueError("pitch_span must be 0..127 semitones")
 
     @property
     def single_line(self) -> bool:
@@ -294,6 +301,7 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         sizes.extend(int(c) for c in counts)
     pitches = [n.pitch for p in with_notes for n in p.notes]
     low, high = (int(np.percentile(pitches, q, method="nearest")) for q in RANGE_PERCENTILES)
+    spans = [max(n.pitch for n in p.notes) - min(n.pitch for n in p.notes) for p in with_notes]
     return MusicSummary(
         tempo_bpm=round(float(np.median([p.tempo_bpm for p in with_notes])), 2),
         chord_onset_share=round(sum(s > 1 for s in sizes) / len(sizes), 4),
@@ -301,6 +309,7 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         pitch_low=low,
         pitch_high=high,
         pieces=len(with_notes),
+        pitch_span=int(np.percentile(spans, SPAN_PERCENTILE, method="higher")),
     )
 
 
@@ -437,7 +446,9 @@ def load_dataset(
     )
     if not result.pieces:
         reasons = "; ".join(result.errors) or "no music files found"
-        raise InvalidMusicError(f"no usable pieces in {', '.join(map(str, sources))}: {reasons}")
+        # Sources by their last name only: a workspace's folder is a server path with its id.
+        named = ", ".join(Path(str(source)).name or str(source) for source in sources)
+        raise InvalidMusicError(f"no usable pieces in {named}: {reasons}")
     return dataset_from_loaded(
         result,
         sources,

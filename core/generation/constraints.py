@@ -7,7 +7,7 @@ music. On top of that: the scale lock, the opening on the key's tonic chord, the
 token that would continue a short cycle repeated many times over: the same pitch thirty times,
 the same bar again and again), the copy guard, the pace nudge, and two rules that follow the
 model's training music when its folder records it: one note at a time for a single line, and
-new notes within its range.
+new notes within its range and within the span one of its pieces covers.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ MIN_LOOP_TOKENS = 24
 MAX_SAME_PITCH_RUN = 8  # after this many notes of one pitch in a row, that pitch is masked
 # New notes stay within the training music's range (its 2nd..98th percentile) widened by this.
 RANGE_MARGIN_SEMITONES = 3
+NO_NOTE_YET = (128, -1)  # (lowest, highest) pitch of a piece before its first note
 
 _KIND_CODES: dict[TokenKind, int] = {
     TokenKind.SPECIAL: 0,
@@ -150,6 +151,14 @@ def keep_one_line(
     # ends the piece on the note that still sounds.
     moved = table.mask(grammar, allow_eos=False) & no_pitch
     return moved if moved.any() else allowed
+
+
+def span_window(lowest: int, highest: int, span: int) -> tuple[int, int]:
+    """The pitches a new note may take so that the piece spans at most `span` semitones (or,
+    when a primer already spans more, no more than it does). Anything before the first note."""
+    if highest < lowest:
+        return 0, 127
+    return min(lowest, highest - span), max(highest, lowest + span)
 
 
 def keep_in_range(allowed: np.ndarray, range_mask: np.ndarray) -> np.ndarray:

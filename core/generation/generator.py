@@ -5,7 +5,6 @@ carried along (the network runs in numpy: `core.model.step_model`; how a piece s
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ import numpy as np
 
 from core.errors import EvaluationError, InvalidModelError
 from core.generation.constraints import (
+    NO_NOTE_YET,
     RANGE_MARGIN_SEMITONES,
     TokenTable,
     end_on_a_whole_chord,
@@ -24,6 +24,7 @@ from core.generation.constraints import (
     keep_one_line,
     lock_to_scale,
     open_on_the_tonic,
+    span_window,
     tilt_to_pace,
 )
 from core.generation.copy_guard import CopyGuard
@@ -48,7 +49,12 @@ from core.model.bundled import DEFAULT_STYLE, STYLES, resolve_model_dir
 
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
 # fast load path here can take the folder's file names from it.
-from core.model.folder import METRICS_FILE, MODEL_FILE, REQUIRED_FILES, read_encoding_and_vocab
+from core.model.folder import (
+    MODEL_FILE,
+    REQUIRED_FILES,
+    read_encoding_and_vocab,
+    read_model_info,
+)
 from core.model.model_data import read_music_summary
 from core.model.step_model import LstmState, StepModel
 from core.music.midi import midi_to_bytes, piece_to_midi
@@ -91,6 +97,7 @@ class _Draft:
     one_line: bool  # the training music is a single line: one note at a time
     range_mask: np.ndarray | None  # new notes within the training music's range
     pitch_limits: tuple[int, int] | None  # that range, in the model's key
+    pitch_span: int | None  # the whole piece within the span one training piece covers
     logits: np.ndarray
     state: LstmState
     history: list[int] = field(default_factory=list)  # token ids from BOS on
@@ -98,6 +105,7 @@ class _Draft:
     time_steps: int = 0
     pitch_run: tuple[int, int] = (-1, 0)  # (pitch, notes of it in a row)
     sounding_steps: int = 0  # how long the latest onset's longest note still sounds
+    pitch_extremes: tuple[int, int] = NO_NOTE_YET  # (lowest, highest) pitch so far, primer too
 
     @property
     def watchers(self) -> list[PaceKeeper | CopyGuard]:
@@ -191,11 +199,7 @@ class Generator:
 
             return cls.from_trained(load_model_folder(folder), name=name)
         encoding, vocab = read_encoding_and_vocab(folder)
-        try:
-            metrics_path = folder / METRICS_FILE
-            metrics = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
-        except (OSError, ValueError) as error:
-            raise InvalidModelError(f"{folder.name}: corrupt {METRICS_FILE} ({error})") from error
+        metrics = read_model_info(folder)["metrics"]  # every field checked: anyone's JSON
         return cls(
             step_model, encoding=encoding, vocab=vocab, name=name, path=folder, metrics=metrics
         )
@@ -308,6 +312,7 @@ class Generator:
             one_line=music is not None and music.single_line,
             range_mask=self._table.range_mask(*limits) if limits else None,
             pitch_limits=limits,
+            pitch_span=music.pitch_span if music is not None else None,
             logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
             state=self.step_model.initial_state(),
         )
@@ -363,6 +368,9 @@ class Generator:
             allowed = keep_one_line(allowed, table, grammar, sounding_steps=draft.sounding_steps)
         if draft.range_mask is not None:
             allowed = keep_in_range(allowed, draft.range_mask)
+        if draft.pitch_span is not None:
+            window = span_window(*draft.pitch_extremes, draft.pitch_span)
+            allowed = keep_in_range(allowed, table.range_mask(*window))
         if draft.settings.loop_guard:
             guard_loops(allowed, draft.history, draft.pitch_run, vocab=self.vocab)
         if draft.guard is not None:
@@ -428,12 +436,16 @@ class Generator:
 
 
 def _sound(draft: _Draft, token: str) -> None:
-    """Keep count of how long the latest onset's notes sound (the one-line rule reads it)."""
+    """Keep count of how long the latest onset's notes sound (the one-line rule reads it) and
+    of the lowest and highest pitch so far (the span rule reads them)."""
     kind = token_kind(token)
     if kind is TokenKind.SHIFT:
         draft.sounding_steps = max(draft.sounding_steps - token_value(token), 0)
     elif kind is TokenKind.DURATION:
         draft.sounding_steps = max(draft.sounding_steps, token_value(token))
+    elif kind is TokenKind.PITCH:
+        pitch, (lowest, highest) = token_value(token), draft.pitch_extremes
+        draft.pitch_extremes = (min(lowest, pitch), max(highest, pitch))
 
 
 def _follow(token: str, watchers: Sequence[PaceKeeper | CopyGuard]) -> None:

@@ -581,6 +581,31 @@ def test_a_model_of_single_line_music_writes_one_line_at_its_tempo(line_model: G
     assert off_overlaps > 0 and off_outside > 0
 
 
+def _span(piece: Piece) -> int:
+    pitches = [n.pitch for n in piece.notes]
+    return max(pitches) - min(pitches)
+
+
+def test_a_piece_spans_no_more_than_one_of_the_training_pieces(line_model: Generator) -> None:
+    """The training tunes each span C..G; so does every new piece, though the range rule alone
+    (the collection's range widened by 3) would let it wander over 13 semitones."""
+    music = line_model.music
+    assert music is not None and music.pitch_span == 7
+    settings = line_model.default_settings(temperature=2.5, length_tokens=300)
+    spans = [_span(line_model.generate(settings, seed=seed).piece) for seed in range(5)]
+    assert max(spans) <= music.pitch_span
+    without = replace_settings(settings, follow_training_music=False)
+    assert max(_span(line_model.generate(without, seed=seed).piece) for seed in range(5)) > 7
+
+
+def test_the_span_window_holds_the_notes_so_far():
+    from core.generation.constraints import NO_NOTE_YET, span_window
+
+    assert span_window(*NO_NOTE_YET, 7) == (0, 127)  # before the first note: anything
+    assert span_window(60, 64, 7) == (57, 67)  # 3 more semitones either way
+    assert span_window(50, 70, 7) == (50, 70)  # a primer wider already: no wider
+
+
 def test_a_folder_without_the_record_generates_as_before(chorales: Generator) -> None:
     assert chorales.music is None and chorales.tempo_bpm is None
     assert chorales.default_settings() == SamplingSettings()
