@@ -9,7 +9,7 @@ from ui import data_widgets as dw
 from ui import state
 from ui.text import plain
 
-st.title("📂 Your music")
+st.title("Your music")
 st.caption("Choose what the model will learn from. The chosen dataset stays selected for training.")
 state.workspace()
 state.restore_dataset()  # after a reload, the music chosen before
@@ -50,10 +50,13 @@ with tab_upload:
         dw.add_uploads(uploads)
     mine = stored_files(state.user_music_dir())
     if mine:
-        st.write(f"**My dataset**: {len(mine)} file(s): " + plain(", ".join(f.name for f in mine)))
+        files = f"{len(mine)} file" + ("" if len(mine) == 1 else "s")
+        st.write(f"**{dw.MY_DATASET}**: {files}: " + plain(", ".join(f.name for f in mine)))
+        st.caption("A file can hold several pieces (an ABC tune book, a MusicXML collection), "
+                   "so the pieces below may outnumber the files.")
         left, right = st.columns(2)
         if left.button("Use my dataset", type="primary", key="data_use_mine"):
-            state.choose_dataset([str(state.user_music_dir())], "My dataset")
+            dw.use_my_dataset()
         if right.button("Empty my dataset", key="data_clear_mine"):
             dw.empty_user_music()
 
@@ -114,7 +117,7 @@ st.markdown(f"**{plain(piece.name)}**: {len(piece.notes)} notes, {piece.duration
 st.plotly_chart(piece_to_figure(piece), width="stretch", key="data_roll")
 midi_bytes = midi_to_bytes(piece_to_midi(piece))
 listen, download = st.columns(2)
-if listen.toggle("🔊 Listen", key="data_listen"):
+if listen.toggle(":material/volume_up: Listen", key="data_listen"):
     listen.audio(dw.render_preview(midi_bytes), format="audio/ogg")
 download.download_button(
     "Download MIDI",

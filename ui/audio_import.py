@@ -24,6 +24,7 @@ from core.errors import InvalidAudioError, TunesmithError
 from core.music import Piece
 from core.tokens import EncodingConfig
 from ui import state
+from ui.data_widgets import use_my_dataset
 from ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -314,13 +315,13 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
         st.caption(plain(f"Meter heard: {result.meter} (quarter notes at "
                          f"{result.tempo_bpm:.1f} BPM)."))
     if given is None and result.grid_warning:
-        st.warning(plain(f"{result.name}: {result.grid_warning}."), icon="⚠️")
+        st.warning(plain(f"{result.name}: {result.grid_warning}."), icon=":material/warning:")
     try:
         piece = tr.transcription_to_piece(transcription, tempo_bpm=given, steps_per_quarter=grid)
         # Unquantized: the dataset quantizes once (docs/decisions/0002-audio-quantized-once.md)
         cleaned = tr.transcription_to_dataset_midi(transcription, tempo_bpm=given)
     except InvalidAudioError as error:
-        st.error(plain(str(error)), icon="🚫")
+        st.error(plain(str(error)), icon=":material/block:")
         return
     raw_midi = transcription.to_midi_bytes()
 
@@ -354,11 +355,13 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
         try:
             stored = add_file(state.workspace(), state.user_music_dir(), f"{stem}.mid", cleaned)
         except TunesmithError as error:
-            st.error(plain(str(error)), icon="🚫")
+            st.error(plain(str(error)), icon=":material/block:")
         else:
             st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
+            use_my_dataset()
             st.success(plain(f"Added {stored.name} to my dataset ({len(piece.notes)} notes at "
-                             f"{piece.tempo_bpm:.0f} BPM)."), icon="✅")
+                             f"{piece.tempo_bpm:.0f} BPM); training now uses my dataset."),
+                       icon=":material/check_circle:")
 
 
 def render_audio_import() -> None:
@@ -380,7 +383,7 @@ def render_audio_import() -> None:
     st.dataframe(results_table(results), hide_index=True)
     for result in results.values():
         if result.error:
-            st.error(plain(result.error), icon="🚫")
+            st.error(plain(result.error), icon=":material/block:")
     usable = [name for name, r in results.items() if r.transcription and r.transcription.notes]
     if not usable:
         return

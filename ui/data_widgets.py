@@ -15,6 +15,8 @@ from core.tokens import EncodingConfig
 from ui import state
 from ui.text import plain
 
+MY_DATASET = "My dataset"  # how the workspace's own music is named on the pages
+
 
 def _fingerprint(sources: Sequence[str], config: EncodingConfig, limit: int | None) -> str:
     """What the dataset depends on: sources, settings, and each file's size and mtime."""
@@ -42,7 +44,7 @@ def load_dataset_with_progress(
     if kept is not None and kept[0] == fingerprint:
         dataset: Dataset = kept[1]
         for error in dataset.errors:
-            st.error(plain(error), icon="🚫")
+            st.error(plain(error), icon=":material/block:")
         return dataset
     bar = st.progress(0.0, text="Reading music…")
 
@@ -57,7 +59,7 @@ def load_dataset_with_progress(
     )
     bar.empty()
     for error in result.errors:
-        st.error(plain(error), icon="🚫")
+        st.error(plain(error), icon=":material/block:")
     if not result.pieces:
         st.warning("No usable pieces yet.")
         return None
@@ -79,9 +81,17 @@ def add_uploads(files: Sequence[Any]) -> None:
     )
     for outcome in outcomes:
         if outcome.added:
-            st.success(plain(outcome.message), icon="✅")
+            st.success(plain(outcome.message), icon=":material/check_circle:")
         else:
-            st.error(plain(outcome.message), icon="🚫")
+            st.error(plain(outcome.message), icon=":material/block:")
+    if any(outcome.added for outcome in outcomes):
+        use_my_dataset()
+
+
+def use_my_dataset() -> None:
+    """Make "my dataset" the music to train on: whoever adds their own music means to use it
+    (the page went on saying "Dataset: Bach chorales" until a second button was pressed)."""
+    state.choose_dataset([str(state.user_music_dir())], MY_DATASET)
 
 
 def empty_user_music() -> None:

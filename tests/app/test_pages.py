@@ -50,6 +50,12 @@ def test_data_page_uploads_refuse_bad_files_and_keep_good_ones(music_fixture, is
     assert [e.split(":")[0] for e in shown_all(at.error)] == ["truncated.mid", "empty.mid"]
     assert len(at.success) == 2
     assert at.session_state["accepted"] == ["scale.mid", "tunes.abc"]
+    # Whoever adds their own music means to train on it: "my dataset" is now the one chosen.
+    from ui import state
+
+    assert at.session_state[state.DATASET_NAME] == "My dataset"
+    [source] = at.session_state[state.DATASET_SOURCES]
+    assert source.startswith(str(isolated_data_dir)) and source.endswith("/music")
 
 
 def test_data_page_plays_the_selected_piece(app):

@@ -82,7 +82,7 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
         [str(MUSIC_FIXTURES / name) for name in files])
     page.get_by_role("button", name="Add to my dataset").click()
     page.locator("[data-testid^='stAlert']").filter(has_text="truncated.mid").first.wait_for()
-    page.get_by_text("My dataset: 4 file(s)").wait_for()
+    page.get_by_text("My dataset: 4 files").wait_for()
     page.get_by_role("button", name="Use my dataset").click()
     page.wait_for_selector(FINISHED)
 
