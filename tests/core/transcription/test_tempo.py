@@ -171,3 +171,21 @@ def test_a_flute_s_soft_attacks_keep_the_tempo_within_a_tenth_of_a_percent(tune)
     tempo_bpm, notes = _flute_tunes()[tune]
     grid = estimate_beat_grid(np.zeros(0), notes=notes)
     assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
+
+
+def test_a_delay_that_depends_on_the_pitch_does_not_bend_the_tempo():
+    """A tune low in its first half and high in its second, each low note heard 40 ms late and
+    each high one 10 ms (a flute's low register speaks late): a plain fit reads the 30 ms as a
+    slower tempo, 0.3 % off over ten seconds; a delay of its own per pitch removes it."""
+    tempo_bpm = 120.0
+    step_s = 60.0 / tempo_bpm / SPQ
+    rng = np.random.default_rng(4)
+    steps = np.cumsum(rng.choice([2, 2, 4], size=40))
+    notes = []
+    for i, step in enumerate(steps):
+        high = i >= len(steps) // 2
+        pitch = (72 if high else 60) + 2 * (i % 3)
+        start = step * step_s + (0.010 if high else 0.040) + rng.uniform(-0.003, 0.003)
+        notes.append(NoteEvent(float(start), float(start) + step_s, pitch, 0.5))
+    grid = estimate_beat_grid(np.zeros(0), notes=notes)
+    assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=5e-4)
