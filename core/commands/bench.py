@@ -38,6 +38,7 @@ BENCHMARK_ORDER = (
 # transcribes 30 folk tunes (about a minute); `piano_melody` renders and transcribes 20
 # string-quartet excerpts on piano (under a minute).
 # `your_style` transcribes 150 folk songs and trains six quick models (about 7 minutes).
+# `your_style_piano` transcribes 15 quartet excerpts and trains four quick models (4 minutes).
 # `hostile` builds a ten-minute hi-res FLAC and other bombs and sends each to a fresh process
 # (about a minute; before issue 29's limits one case took 2.5 GB and 74 s).
 OPT_IN = (
@@ -49,6 +50,7 @@ OPT_IN = (
     "audio_to_training",
     "piano_melody",
     "your_style",
+    "your_style_piano",
 )
 
 
