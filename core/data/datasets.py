@@ -271,6 +271,7 @@ class MusicSummary(Config):
     beats_per_bar: int = BEATS_PER_BAR
     meter_known: bool = False  # pieces carry no time signature yet: beats_per_bar is assumed
     pitch_span: int | None = None  # semitones one piece spans (SPAN_PERCENTILE); None: unknown
+    onsets_per_beat: float | None = None  # the pieces' median; None: not recorded
 
     def __post_init__(self) -> None:  # a model folder's file is anyone's JSON
         if not 0.0 < float(self.tempo_bpm) <= 1000.0 or not 0.0 <= self.chord_onset_share <= 1.0:
@@ -281,6 +282,8 @@ class MusicSummary(Config):
             raise ValueError("pitch_low..pitch_high must be a MIDI pitch range")
         if self.pitch_span is not None and not 0 <= self.pitch_span <= 127:
             raise ValueError("pitch_span must be 0..127 semitones")
+        if self.onsets_per_beat is not None and not 0.0 < self.onsets_per_beat <= 64.0:
+            raise ValueError("onsets_per_beat must be above 0 and at most 64")
 
     @property
     def single_line(self) -> bool:
@@ -302,6 +305,10 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
     pitches = [n.pitch for p in with_notes for n in p.notes]
     low, high = (int(np.percentile(pitches, q, method="nearest")) for q in RANGE_PERCENTILES)
     spans = [max(n.pitch for n in p.notes) - min(n.pitch for n in p.notes) for p in with_notes]
+    paces = [
+        len({n.onset_step for n in p.notes}) / max(p.length_steps / p.steps_per_quarter, 1.0)
+        for p in with_notes
+    ]
     return MusicSummary(
         tempo_bpm=round(float(np.median([p.tempo_bpm for p in with_notes])), 2),
         chord_onset_share=round(sum(s > 1 for s in sizes) / len(sizes), 4),
@@ -310,6 +317,7 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         pitch_high=high,
         pieces=len(with_notes),
         pitch_span=int(np.percentile(spans, SPAN_PERCENTILE, method="higher")),
+        onsets_per_beat=round(float(np.median(paces)), 4),
     )
 
 

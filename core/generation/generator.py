@@ -307,7 +307,11 @@ class Generator:
             opening=opening,
             target_steps=target_steps,
             max_tokens=max_tokens,
-            pace=PaceKeeper(steps_per_quarter=self.encoding.steps_per_quarter),
+            pace=PaceKeeper(
+                steps_per_quarter=self.encoding.steps_per_quarter,
+                # a tune of the user's sets its own pace; else the training music's
+                target_onsets_per_beat=music.onsets_per_beat if music and not primer else None,
+            ),
             guard=self.copy_guard() if settings.avoid_copies else None,
             one_line=music is not None and music.single_line,
             range_mask=self._table.range_mask(*limits) if limits else None,

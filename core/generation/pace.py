@@ -1,4 +1,5 @@
-"""A generated piece keeps the pace and the chord size it sets out with.
+"""A generated piece keeps the pace and the chord size it sets out with (or, for a model whose
+folder records it, the pace of its training music).
 
 An LSTM forgets how its piece began: the bundled chorale model's pieces drift back to an average
 pace, so a set of them varies less than Bach does (figures: models/README.md, "The sampler keeps
@@ -42,9 +43,16 @@ class _Onset:
 class PaceKeeper:
     """The onsets and notes of a piece as it grows, and how to tilt its next token."""
 
-    def __init__(self, *, steps_per_quarter: int) -> None:
+    def __init__(
+        self, *, steps_per_quarter: int, target_onsets_per_beat: float | None = None
+    ) -> None:
         self.opening_steps = OPENING_BEATS * steps_per_quarter
         self.window_steps = WINDOW_BEATS * steps_per_quarter
+        # The pace to keep: the training music's, when the model folder records it and the
+        # piece continues no tune of the user's; else the opening's.
+        self.target_onsets_per_step = (
+            target_onsets_per_beat / steps_per_quarter if target_onsets_per_beat else None
+        )
         self.time_steps = 0
         self.opening_onsets = 1  # the onset at step 0
         self.opening_notes = 0
@@ -73,12 +81,10 @@ class PaceKeeper:
         return min(max(gain * math.log(recent / opening), -MAX_TILT), MAX_TILT)
 
     def length_tilt(self) -> float:
-        """β for the next note's length: > 0 while the recent music is busier than the opening."""
-        return self._ratio(
-            LENGTH_GAIN,
-            len(self.recent) / self.window_steps,
-            self.opening_onsets / self.opening_steps,
-        )
+        """β for the next note's length: > 0 while the recent music is busier than the opening
+        (or than the training music, when that is the pace to keep)."""
+        kept = self.target_onsets_per_step or self.opening_onsets / self.opening_steps
+        return self._ratio(LENGTH_GAIN, len(self.recent) / self.window_steps, kept)
 
     def chord_tilt(self) -> float:
         """The bias on ending the chord: > 0 while recent chords are fuller than the opening's."""

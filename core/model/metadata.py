@@ -298,6 +298,7 @@ MUSIC_FIELDS: dict[str, Check] = {
     "beats_per_bar": count(1, 64),
     "meter_known": flag,
     "pitch_span": optional(count(0, 127)),
+    "onsets_per_beat": optional(number(0.0, 64.0, nan=False)),
 }
 MUSIC = record(
     MUSIC_FIELDS,

@@ -57,6 +57,20 @@ def test_music_busier_than_its_opening_is_nudged_toward_longer_notes() -> None:
     assert tilted[2] > tilted[1]  # the longer note gains more
 
 
+def test_the_training_music_s_pace_is_kept_when_the_folder_records_it() -> None:
+    """A note a beat in the training music: a piece busy from its opening on (two a beat) is
+    nudged toward longer notes, where keeping its own opening's pace would leave it busy."""
+    onsets = [(0, 1)] + [(2, 1)] * 40  # two onsets a beat throughout
+    own = keeper_after(onsets)
+    assert own.length_tilt() == pytest.approx(0.0)  # as busy as its own opening
+    trained = PaceKeeper(steps_per_quarter=STEPS_PER_QUARTER, target_onsets_per_beat=1.0)
+    for shift, _ in onsets:
+        if shift:
+            trained.advance(shift)
+        trained.note()
+    assert trained.length_tilt() == pytest.approx(LENGTH_GAIN * math.log(2.0))
+
+
 def test_chords_fuller_than_the_opening_are_nudged_to_end_sooner() -> None:
     opening = [(0, 2)] + [(4, 2)] * 7  # two-note chords
     fuller = keeper_after(opening + [(4, 4)] * 8)
