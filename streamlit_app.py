@@ -15,21 +15,29 @@ import streamlit as st
 
 from core.settings import start_check
 
-st.set_page_config(page_title="Tunesmith: make music with AI", page_icon="🎵", layout="wide")
+st.set_page_config(
+    page_title="Tunesmith: make music with AI", page_icon=":material/music_note:", layout="wide"
+)
 
 # A disk that fails while the server runs is a fault the pages ride out: storage=False.
 unusable = start_check(storage=False)
 if unusable:
     for problem in unusable:
         sentence = problem.sentence(with_value=False).removesuffix(".")
-        st.error(f"{sentence}, so the app is stopped until its operator fixes it.", icon="⚙️")
+        st.error(
+            f"{sentence}, so the app is stopped until its operator fixes it.",
+            icon=":material/settings:",
+        )
     st.stop()
 
 pages = [
-    st.Page("app_pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("app_pages/data.py", title="Data", icon="📂"),
-    st.Page("app_pages/train.py", title="Train", icon="🏋️"),
-    st.Page("app_pages/generate.py", title="Generate", icon="🎹"),
-    st.Page("app_pages/evaluate.py", title="Evaluate", icon="⚖️"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/data.py", title="Data", icon=":material/library_music:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/generate.py", title="Generate", icon=":material/piano:"),
+    st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
+    # A shared piece's page: links open it (/listen?p=…), the menu does not list it.
+    st.Page("app_pages/listen.py", title="Listen", icon=":material/headphones:",
+            visibility="hidden"),
 ]
 st.navigation(pages).run()

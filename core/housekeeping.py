@@ -7,6 +7,7 @@
   setting or the caller asks, and each deletion is logged.
 - The parse cache is trimmed to `TUNESMITH_MAX_CACHE_MB` (default 500): the entries used
   longest ago go first (reading an entry marks it used).
+Published pieces (core.library.published) older than `TUNESMITH_PUBLISHED_DAYS` go too.
 The app runs this once per server process in the background; `python -m core clean` runs it by
 hand. Deleting is per folder and per file, so an interrupted clean-up leaves nothing half-done.
 """
@@ -40,6 +41,7 @@ class CleanUp:
     workspaces_deleted: int
     cache_files_deleted: int
     cache_mb_after: float
+    published_deleted: int = 0  # shared copies past TUNESMITH_PUBLISHED_DAYS
 
 
 def last_touched(path: Path) -> float:
@@ -121,7 +123,10 @@ def trim_parse_cache(*, max_mb: float | None = None) -> tuple[int, float]:
 
 
 def clean_up() -> CleanUp:
-    """Both, with the settings' limits."""
+    """All three, with the settings' limits: idle workspaces, the parse cache, and published
+    pieces past their days."""
+    from core.library import delete_expired
+
     workspaces = delete_idle_workspaces()
     files, left = trim_parse_cache()
-    return CleanUp(workspaces, files, round(left, 1))
+    return CleanUp(workspaces, files, round(left, 1), delete_expired())

@@ -194,6 +194,30 @@ SETTINGS: dict[str, Setting] = {
             "transcription batches run at once; the default is the number of CPUs",
         ),
         Setting(
+            "TUNESMITH_MAX_PIECES_PER_WORKSPACE",
+            200,
+            NumberRange(1, 100_000, whole=True),
+            "pieces one workspace keeps",
+        ),
+        Setting(
+            "TUNESMITH_MAX_PUBLISHED_PER_WORKSPACE",
+            20,
+            NumberRange(0, 10_000, whole=True),  # 0 turns sharing by published copy off
+            "pieces one workspace may share at once",
+        ),
+        Setting(
+            "TUNESMITH_MAX_PUBLISHED_PIECE_MB",
+            10.0,
+            NumberRange(0, 1_000, low_open=True),  # 0 would refuse every piece
+            "largest shared piece (its audio, MIDI and notes), in megabytes",
+        ),
+        Setting(
+            "TUNESMITH_PUBLISHED_DAYS",
+            90.0,
+            NumberRange(1, 3650),
+            "days a shared piece stays before its link expires",
+        ),
+        Setting(
             "TUNESMITH_PARSE_WORKERS",
             _parse_workers_default,
             NumberRange(1, 256, whole=True),

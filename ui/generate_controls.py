@@ -1,7 +1,9 @@
 """The Generate page's controls: the model, how the music should feel (creativity, length,
 tempo, instrument, key and scale), the seed, how a piece starts, and an optional soundfont.
 
-Each returns what it chose; the page generates. Widget keys are prefixed `generate_`.
+Each returns what it chose; the page generates. Widget keys are prefixed `generate_`. Every
+press of Generate draws a fresh seed (`generate_clicked`), so every press makes a new piece;
+"Play it again the same way" (`seed_control`) keeps the seed instead.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from core.generation import (
     creativity_to_settings,
     new_seed,
 )
+from core.generation.primers import whole_piece_length
+from ui import generation as gen
 from ui.generation import ModelChoice, model_choices
 from ui.text import plain
 
@@ -38,6 +42,10 @@ TEMPO_KEY = "generate_tempo"
 INSTRUMENT_KEY = "generate_instrument"
 VARIATIONS_KEY = "generate_variations"
 SEED_KEY = "generate_seed"
+SAME_SEED_KEY = "generate_same_seed"  # "play it again the same way": keep the seed
+USED_SEED = "generate_used_seed"  # the newest piece's seed, shown in the seed box next run
+PENDING_MODEL = "generate_pending_model"  # a model path the next Generate run starts on
+GENERATE_ERROR = "generate_error"  # why the last press made nothing, shown once
 ADVANCED_KEY = "generate_advanced"
 TEMPERATURE_KEY = "generate_temperature"
 TOP_K_KEY = "generate_top_k"
@@ -62,12 +70,22 @@ MIN_PAGE_TEMPO_BPM = 40
 MAX_PAGE_TEMPO_BPM = 200
 
 
+def open_with_model(path: Path) -> None:
+    """Go to the Generate page with this model chosen ("make one like it")."""
+    st.session_state[PENDING_MODEL] = str(path)
+    st.switch_page("app_pages/generate.py")
+
+
 def model_picker(workspace: Path | None) -> ModelChoice | None:
     choices = model_choices(workspace)
     if not choices:
         st.warning("No model yet: train one on the Train page.")
         return None
     labels = [c.label for c in choices]
+    pending = st.session_state.pop(PENDING_MODEL, None)
+    for choice in choices:
+        if pending and Path(pending) == choice.path:
+            st.session_state[MODEL_KEY] = choice.label
     label = st.selectbox(
         "Model",
         labels,
@@ -94,12 +112,6 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
     _start_tempo_for(generator)
     tempo = st.slider(
         "Tempo (beats per minute)", MIN_PAGE_TEMPO_BPM, MAX_PAGE_TEMPO_BPM, key=TEMPO_KEY
-    )
-    st.toggle(
-        "Continue my tune at its own tempo",
-        value=True,
-        key=TUNE_TEMPO_KEY,
-        help="When you continue a tune, keep the tempo it was played at instead of the slider's.",
     )
     follow = _follow_control(generator)
     key, scale, lock = key_controls()
@@ -194,27 +206,87 @@ def key_controls() -> tuple[int | None, str | None, bool]:
     )
 
 
+def _tune_tempo_control() -> None:
+    """Shown only while a tune is continued: with a blank page or a snippet it means nothing."""
+    st.toggle(
+        "Continue my tune at its own tempo",
+        value=True,
+        key=TUNE_TEMPO_KEY,
+        help="Keep the tempo your tune was played at instead of the tempo slider's.",
+    )
+
+
+def continuing() -> bool:
+    """Whether the piece continues a tune of one's own (a file or a recording)."""
+    return st.session_state.get(START_KEY) in (START_MY_TUNE, START_HUM)
+
+
 def with_tune_tempo(settings: SamplingSettings, primer: Primer | str | None) -> SamplingSettings:
     """The settings at the tune's own tempo when continuing a tune and the toggle says so."""
     from dataclasses import replace
 
     tempo = primer.tempo_bpm if isinstance(primer, Primer) else None
-    if tempo and st.session_state.get(TUNE_TEMPO_KEY, True):
+    if tempo and continuing() and st.session_state.get(TUNE_TEMPO_KEY, True):
         return replace(settings, tempo_bpm=min(max(float(tempo), 20.0), 400.0))
     return settings
 
 
-def _surprise() -> None:
-    st.session_state[SEED_KEY] = new_seed()
+def with_whole_length(
+    settings: SamplingSettings, primer: Primer | str | None, generator: Generator
+) -> SamplingSettings:
+    """A piece started from a snippet of the model's music is as long as the slider says (the
+    snippet counts); a tune of one's own is continued by that long."""
+    if st.session_state.get(START_KEY) != START_EXCERPT or not isinstance(primer, Primer):
+        return settings
+    return whole_piece_length(
+        settings, primer, steps_per_quarter=generator.encoding.steps_per_quarter
+    )
+
+
+def generate_clicked() -> None:
+    """The Generate button's `on_click`: a fresh seed (unless "the same way"), then the work."""
+    if gen.busy():
+        return
+    if not st.session_state.get(SAME_SEED_KEY):
+        st.session_state[SEED_KEY] = new_seed()
+    gen.ask_for("generate")
+
+
+def seed_for_next_piece() -> int:
+    """The seed the next piece made without the Generate button (a recording continued, keep
+    bars, make longer) takes: fresh, unless "the same way"."""
+    if st.session_state.get(SAME_SEED_KEY):
+        return int(st.session_state.get(SEED_KEY, 0))
+    return new_seed()
+
+
+def show_used_seed(seed: int) -> None:
+    """After the work: the seed box shows the newest piece's seed in the next run."""
+    st.session_state[USED_SEED] = seed
 
 
 def seed_control() -> int:
-    """The seed (same seed, same piece) with a "surprise me" button that draws a new one."""
+    """The seed of the next press: fresh each time, shown; "play it again the same way"
+    keeps it (same seed and settings, same piece)."""
+    if USED_SEED in st.session_state:
+        st.session_state[SEED_KEY] = st.session_state.pop(USED_SEED)
     if SEED_KEY not in st.session_state:
         st.session_state[SEED_KEY] = new_seed()
-    left, right = st.columns([3, 2], vertical_alignment="bottom")
-    seed = left.number_input("Seed (same seed, same piece)", 0, 2**31 - 1, key=SEED_KEY)
-    right.button("🎲 Surprise me", key="generate_surprise", on_click=_surprise)
+    with st.expander("Play it again the same way", icon=":material/replay:"):
+        same = st.toggle(
+            "Make the same piece again",
+            key=SAME_SEED_KEY,
+            help="Every press of Generate makes a new piece. With this on, each press uses "
+            "the seed below: the same seed and settings give the same piece, so you can hear "
+            "one tune on another instrument or at another tempo.",
+        )
+        seed = st.number_input(
+            "Seed (the same seed and settings give the same piece)",
+            0,
+            2**31 - 1,
+            key=SEED_KEY,
+            disabled=not same,
+        )
     return int(seed)
 
 
@@ -237,9 +309,11 @@ def primer_picker(
     if start == START_HUM:
         from ui.humming import recording_primer
 
+        _tune_tempo_control()
         return recording_primer(generator)
     if start != START_MY_TUNE:
         return None
+    _tune_tempo_control()
     mine = {f.name: f.path for f in stored_files(user_music)} if user_music else {}
     upload = st.file_uploader(
         "A MIDI, MusicXML or ABC file",

@@ -1,9 +1,15 @@
-"""Generate and listen: model choice, plain-language controls, and the view of one piece.
+"""Generate and listen: model choice, generating and keeping a piece, and the view of one piece.
 
 Loaded generators are shared read-only things (`st.cache_resource`, keyed by folder and
-modification time); rendered audio is a pure function of the MIDI (`st.cache_data`). A piece
-the user made lives in this session's state only. The bundled model is loaded in a background
-thread as soon as a page asks for it (`prewarm_default`), so the first click is quick too.
+modification time); rendered audio is a pure function of the MIDI (`st.cache_data`). Every
+piece made is kept in the workspace's library (core.library, `keep`), so a reload, a second tab
+and the workspace link on another device find it; the session also keeps the pieces it made
+(`history`). The bundled model is loaded in a background thread as soon as a page asks for it
+(`prewarm_default`), so the first click is quick too.
+
+Work that takes a while (generating, keeping bars, making longer) goes through `ask_for` /
+`work_asked`: a click asks, the run that follows draws every work button locked and does the
+work once, and a second click while it runs is not queued again.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +32,7 @@ from core.audio import (
     audio_to_wav_bytes,
     midi_to_audio,
 )
-from core.errors import InvalidModelError, TunesmithError
+from core.errors import InvalidModelError, QuotaError, StorageError, TunesmithError
 from core.evaluation import new_notes_in_key
 from core.generation import (
     CREATIVITY_LEVELS,
@@ -40,19 +46,26 @@ from core.generation import (
     creativity_to_settings,
     new_seed,
 )
-from core.model import MODEL_FILE, available_styles, list_model_folders, read_model_info
-from core.music import musicxml_to_svg, piece_to_musicxml
+from core.library import PLAYBACK_SAMPLE_RATE_HZ, Kind, Library, title_to_stem
+from core.model import MODEL_FILE, STYLES, available_styles, list_model_folders, read_model_info
+from core.music import Piece, musicxml_to_svg, piece_to_musicxml
 from ui.text import plain
 
 log = logging.getLogger(__name__)
 
 # Session-state keys.
-HISTORY = "generate_history"  # list[GenerationView], newest first
+HISTORY = "generate_history"  # list[GenerationView]: made in this session, newest first
 HOME_TUNE = "home_tune"  # GenerationView: the Home page's quick demo
+NOT_KEPT = "library_not_kept"  # {view id: NotKept}: pieces the library had no room for
+LIBRARY_PAGE = "generate_library_page"  # which page of "Your pieces" is shown, 0 the newest
+SCROLL_TO = "generate_scroll_to"  # the id of a new piece to bring into view once
+WORK = "generate_work"  # the work a click asked for: {"what": ..., "asked_at": ..., ...}
 
 MAX_HISTORY = 12  # recent pieces kept per session (their OGG audio lives in session state)
-PLAYBACK_SAMPLE_RATE_HZ = 44100
 HOME_TUNE_SECONDS = 16.0
+# Work asked for this long ago and never done (its page was left at once) is dropped, not
+# done on the next visit: the longest piece takes a few seconds, a rerun far less.
+STALE_WORK_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +85,7 @@ class GenerationView:
     soundfont: str | None = None  # path of an uploaded soundfont, None: the default
     model_path: Path | None = None  # the model that made it, for "keep bars" and "longer"
     model_label: str = ""  # the model as the page names it ("Bach chorales (bundled)")
+    piece_id: str = ""  # its id in the workspace's library; "" while it is not kept
 
 
 # ---------------------------------------------------------------- models
@@ -189,15 +203,15 @@ def render_wav(midi_bytes: bytes, soundfont: str | None = None) -> bytes:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def musicxml_of(result_id: str, _result: GenerationResult) -> bytes:
-    """MusicXML of a generated piece (cached by the piece's id)."""
-    return piece_to_musicxml(_result.piece, title=f"{_result.model_name} · seed {_result.seed}")
+def musicxml_of(piece_id: str, title: str, _piece: Piece) -> bytes:
+    """MusicXML of a piece, under its title (cached by the piece's id and title)."""
+    return piece_to_musicxml(_piece, title=title)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def score_svg(result_id: str, _result: GenerationResult) -> str:
+def score_svg(piece_id: str, title: str, _piece: Piece) -> str:
     """The first page of the piece's sheet music as SVG."""
-    pages = musicxml_to_svg(musicxml_of(result_id, _result), pages=1)
+    pages = musicxml_to_svg(musicxml_of(piece_id, title, _piece), pages=1)
     return pages[0] if pages else ""
 
 
@@ -235,14 +249,11 @@ def make_views_of(
     if view is not None:
         soundfont, model_path, model_label = view.soundfont, view.model_path, view.model_label
     views = []
-    for index, result in enumerate(results, start=1):
-        title = f"{label} · seed {result.seed}"
-        if len(results) > 1:
-            title += f" · variation {index}"
+    for result in results:
         views.append(
             GenerationView(
                 id=f"{result.seed}-{time.time_ns()}",
-                label=title,
+                label=label,  # `keep` gives it its own title
                 result=result,
                 ogg_bytes=render_ogg(result.midi_bytes, soundfont),
                 soundfont=soundfont,
@@ -263,6 +274,161 @@ def history() -> list[GenerationView]:
     return list(st.session_state.get(HISTORY, []))
 
 
+def library() -> Library | None:
+    """This session's library, or None when the storage is unusable (the page said so once,
+    when it first opened the workspace)."""
+    from core.storage import workspace_dir
+    from ui.state import WORKSPACE_ID, workspace_or_none
+
+    if WORKSPACE_ID not in st.session_state:
+        workspace = workspace_or_none()
+        return Library(workspace) if workspace is not None else None
+    try:
+        return Library(workspace_dir(st.session_state[WORKSPACE_ID]))
+    except OSError:
+        return None
+
+
+def style_of(view: GenerationView) -> tuple[str, str, str]:
+    """(what the library calls the model, its bundled style's name or "", the own model's
+    folder name or "")."""
+    name = view.result.model_name
+    bundled = name in STYLES and (
+        view.model_path is None or view.model_path.resolve() == STYLES[name].path.resolve()
+    )
+    if bundled:
+        return STYLES[name].title, name, ""
+    folder = view.model_path.name if view.model_path is not None else ""
+    return f"My model: {folder or name}", "", folder
+
+
+def _soundfont_in_workspace(view: GenerationView, library: Library) -> str:
+    if not view.soundfont:
+        return ""
+    path = Path(view.soundfont)
+    try:
+        return str(path.relative_to(library.workspace))
+    except ValueError:
+        return ""
+
+
+@dataclass(frozen=True)
+class NotKept:
+    """A piece the library could not keep: why, and how it was made (to keep it later)."""
+
+    reason: str
+    kind: Kind
+    parent_id: str = ""
+
+
+NO_STORAGE = "Your pieces cannot be kept now: the server's storage cannot be used"
+
+
+def _keep_one(
+    shelf: Library, view: GenerationView, *, kind: Kind, parent_id: str
+) -> GenerationView:
+    """Raises QuotaError or StorageError when the library cannot keep it."""
+    style, style_name, folder = style_of(view)
+    record = shelf.add(
+        view.result,
+        kind=kind,
+        style=style,
+        style_name=style_name,
+        model_folder=folder,
+        parent_id=parent_id,
+        soundfont=_soundfont_in_workspace(view, shelf),
+        audio=view.ogg_bytes,
+    )
+    return replace(view, id=record.id, label=record.title, piece_id=record.id)
+
+
+def keep(views: list[GenerationView], *, kind: Kind, parent_id: str = "") -> list[GenerationView]:
+    """Keep new pieces in the library (each gets its title there) and at the top of this
+    session's list; "Your pieces" then opens on its first page, the first of them brought
+    into view (not for Home's tune: the visitor is not looking at the list then). A piece the
+    library has no room for is still shown, with why, and the page offers to make room."""
+    kept: list[GenerationView] = []
+    shelf = library()
+    for view in views:
+        try:
+            if shelf is None:
+                raise StorageError(NO_STORAGE)
+            kept.append(_keep_one(shelf, view, kind=kind, parent_id=parent_id))
+        except (QuotaError, StorageError) as error:
+            refused = NotKept(str(error), kind, parent_id)
+            st.session_state.setdefault(NOT_KEPT, {})[view.id] = refused
+            kept.append(view)
+    remember(kept)
+    if kept and kind is not Kind.HOME:
+        st.session_state[LIBRARY_PAGE] = 0
+        st.session_state[SCROLL_TO] = kept[0].id
+    return kept
+
+
+def keep_again(view_id: str) -> None:
+    """Try once more to keep a piece the library had no room for (after room was made)."""
+    refused: NotKept | None = st.session_state.get(NOT_KEPT, {}).get(view_id)
+    shelf = library()
+    history = st.session_state.get(HISTORY, [])
+    for index, view in enumerate(history):
+        if view.id != view_id or refused is None or shelf is None:
+            continue
+        try:
+            history[index] = _keep_one(shelf, view, kind=refused.kind, parent_id=refused.parent_id)
+            del st.session_state[NOT_KEPT][view_id]
+            st.session_state[SCROLL_TO] = history[index].id
+        except (QuotaError, StorageError) as error:
+            st.session_state[NOT_KEPT][view_id] = replace(refused, reason=str(error))
+
+
+def not_kept(view: GenerationView) -> NotKept | None:
+    """Why the library did not keep this piece; None when it is kept (or never tried)."""
+    if view.piece_id:
+        return None
+    refused: NotKept | None = st.session_state.get(NOT_KEPT, {}).get(view.id)
+    return refused
+
+
+# ---------------------------------------------------------------- work that takes a while
+
+
+def ask_for(what: str, **details: Any) -> None:
+    """A button's `on_click`: ask for `what` to be done in the run that follows. While work
+    is asked for or running, another click asks for nothing (it is never queued twice)."""
+    if busy():
+        return
+    st.session_state[WORK] = {"what": what, "asked_at": time.monotonic(), **details}
+
+
+def busy() -> bool:
+    """Whether work is asked for or running: every work button is drawn locked meanwhile."""
+    work = st.session_state.get(WORK)
+    if work is not None and time.monotonic() - work["asked_at"] > STALE_WORK_S:
+        del st.session_state[WORK]  # its page was left before it ran: it is not done later
+        return False
+    return work is not None
+
+
+def work_asked(what: str) -> dict[str, Any] | None:
+    """The details of the work of kind `what` asked for, if that is what was asked."""
+    work: dict[str, Any] | None = st.session_state.get(WORK)
+    return work if busy() and work is not None and work["what"] == what else None
+
+
+def work_done() -> None:
+    """The asked work is over (done or refused): unlock the buttons in a fresh run."""
+    st.session_state.pop(WORK, None)
+    st.rerun()
+
+
+def drop_unhandled_work() -> None:
+    """At the end of a page's run: work still asked for was for nothing on the page (a piece
+    deleted in another tab, a model that failed to load), so it is dropped, never left to
+    lock the buttons."""
+    if WORK in st.session_state:
+        work_done()
+
+
 def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
     """The Home page's demo: a short piece from a bundled model, a fresh seed each time.
 
@@ -279,7 +445,8 @@ def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
         tempo_bpm=PAGE_TEMPO_BPM,
         program=INSTRUMENT_PROGRAMS[DEFAULT_INSTRUMENT],
     )
-    (view,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")
+    (made,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")
+    (view,) = keep([made], kind=Kind.HOME)  # Home's tune joins "Your pieces" on Generate
     log.info(
         "home tune: model ready in %.2f s, generated and rendered in %.2f s",
         loaded - started,
@@ -291,58 +458,133 @@ def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
 # ---------------------------------------------------------------- showing a piece
 
 
-def download_stem(result: GenerationResult) -> str:
-    """A file name that says what the piece is: `folk-tunes-d-major-seed42`."""
-    import re
+def download_stem(music: GenerationView | GenerationResult) -> str:
+    """A file name that says what the piece is: its title (`misty-reel-in-d-major`), which no
+    other kept piece has; for a bare result, its model, key and seed
+    (`folk-tunes-d-major-seed42`)."""
+    if isinstance(music, GenerationView):
+        return title_to_stem(music.label)
+    parts = [music.model_name or "tunesmith"]
+    if music.key_label:
+        parts.append(music.key_label)
+    parts.append(f"seed{music.seed}")
+    return title_to_stem(" ".join(parts))
 
-    parts = [result.model_name or "tunesmith"]
-    if result.key_label:
-        parts.append(result.key_label)
-    parts.append(f"seed{result.seed}")
-    slug = re.sub(r"[^a-z0-9]+", "-", " ".join(parts).lower().replace("#", "sharp"))
-    return slug.strip("-")[:80] or "tunesmith"
+
+def play(audio: bytes, *, audio_format: str = "audio/ogg") -> None:
+    """The piece's player: the one place a page's pieces are played."""
+    st.audio(audio, format=audio_format)
 
 
 def show_generation(view: GenerationView, *, key_prefix: str, details: bool = True) -> None:
     """Player, piano roll, optional sheet music and the four downloads of one piece."""
     result = view.result
-    st.audio(view.ogg_bytes, format="audio/ogg")
-    piece = result.piece
+    play(view.ogg_bytes)
     key = ""
     in_key = new_notes_in_key(result)
     if in_key is not None:
         locked = ", locked" if result.settings.lock_scale else ""
         key = f" · {result.key_label}: {in_key:.0%} of the new notes in its scale{locked}"
+    piece = result.piece
     st.caption(
         f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM"
         f"{key} · seed {result.seed}"
     )
     if not details:
         return
-    from core.music import piece_to_figure
+    show_piece_details(
+        piece,
+        title=view.label,
+        piece_id=view.id,
+        midi_bytes=result.midi_bytes,
+        ogg_bytes=view.ogg_bytes,
+        soundfont=view.soundfont,
+        key_prefix=key_prefix,
+        seam_s=result.seam_s if result.primer else None,
+    )
 
-    figure = piece_to_figure(piece, height_px=260, seam_s=result.seam_s if result.primer else None)
-    st.plotly_chart(figure, key=f"{key_prefix}_roll_{view.id}")
-    if st.toggle("Show sheet music", key=f"{key_prefix}_score_{view.id}"):
+
+ROLL_WIDTH_PX = 1000
+ROLL_HEIGHT_PX = 180
+ROLL_MAX_NOTES = 3000  # more rectangles than this redraw slowly on a phone; the rest is cut
+ROLL_NOTE_COLOR = "#4c6ef5"
+ROLL_BEFORE_COLOR = "#9e9e9e"  # a continued tune's own notes, as the plotly roll greys them
+
+
+def piece_to_svg(piece: Piece, *, seam_s: float | None = None) -> str:
+    """The piano roll as a small picture (one rectangle a note, time left to right): a few kB
+    that draw at once, where the plotly roll loads a 4 MB library first (the listen page)."""
+    seconds_per_step = 60.0 / piece.tempo_bpm / piece.steps_per_quarter
+    notes = piece.notes[:ROLL_MAX_NOTES]
+    total_s = max((n.end_step * seconds_per_step for n in notes), default=1.0) or 1.0
+    low, high = piece.pitch_range if notes else (60, 60)
+    row = ROLL_HEIGHT_PX / (high - low + 3)
+    x_scale = ROLL_WIDTH_PX / total_s
+    marks = []
+    for note in notes:
+        start = note.onset_step * seconds_per_step
+        color = ROLL_BEFORE_COLOR if seam_s is not None and start < seam_s else ROLL_NOTE_COLOR
+        marks.append(
+            f'<rect x="{start * x_scale:.1f}" y="{(high + 1 - note.pitch) * row:.1f}" '
+            f'width="{max(note.duration_steps * seconds_per_step * x_scale, 1.5):.1f}" '
+            f'height="{max(row * 0.8, 1.0):.1f}" rx="1.5" fill="{color}"/>'
+        )
+    if seam_s is not None:
+        x = seam_s * x_scale
+        marks.append(
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{ROLL_HEIGHT_PX}" stroke="crimson" '
+            'stroke-width="2" stroke-dasharray="6 4"/>'
+        )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {ROLL_WIDTH_PX} '
+        f'{ROLL_HEIGHT_PX}" width="{ROLL_WIDTH_PX}" height="{ROLL_HEIGHT_PX}" role="img">'
+        f'<rect width="100%" height="100%" rx="8" fill="#f0f2f6"/>{"".join(marks)}</svg>'
+    )
+
+
+def show_piece_details(
+    piece: Piece,
+    *,
+    title: str,
+    piece_id: str,
+    midi_bytes: bytes,
+    ogg_bytes: bytes,
+    soundfont: str | None = None,
+    key_prefix: str,
+    seam_s: float | None = None,
+    light: bool = False,
+) -> None:
+    """A piece's piano roll, sheet music (on request) and downloads, named after its title.
+
+    `light`: the roll as a picture, not the interactive plotly chart (a page a friend opens
+    must play within seconds on a phone)."""
+    if light:
+        st.image(piece_to_svg(piece, seam_s=seam_s), width="stretch")
+    else:
+        from core.music import piece_to_figure
+
+        figure = piece_to_figure(piece, height_px=260, seam_s=seam_s)
+        st.plotly_chart(figure, key=f"{key_prefix}_roll_{piece_id}")
+    if st.toggle("Show sheet music", key=f"{key_prefix}_score_{piece_id}"):
         try:
             with st.spinner("Engraving…"):
-                svg = score_svg(view.id, result)
+                svg = score_svg(piece_id, title, piece)
             st.image(svg, caption="First page", width="stretch")
         except TunesmithError as error:
             st.error(plain(f"Sheet music: {error}"))
-    stem = download_stem(result)
+    stem = title_to_stem(title)
     # (label, data or a function that makes it, extension, MIME type, key part, icon); the WAV
     # and the MusicXML are only made when their button is clicked.
     downloads: tuple[tuple[str, bytes | Callable[[], bytes], str, str, str, str], ...] = (
-        ("MIDI", result.midi_bytes, "mid", "audio/midi", "mid", "🎼"),
-        ("WAV", functools.partial(render_wav, result.midi_bytes, view.soundfont), "wav",
-         "audio/wav", "wav", "🔊"),
-        ("OGG", view.ogg_bytes, "ogg", "audio/ogg", "ogg", "🎧"),
-        ("MusicXML", functools.partial(musicxml_of, view.id, result), "musicxml",
-         "application/vnd.recordare.musicxml+xml", "xml", "📄"),
+        ("MIDI", midi_bytes, "mid", "audio/midi", "mid", ":material/piano:"),
+        ("WAV", functools.partial(render_wav, midi_bytes, soundfont), "wav",
+         "audio/wav", "wav", ":material/graphic_eq:"),
+        ("OGG", ogg_bytes, "ogg", "audio/ogg", "ogg", ":material/headphones:"),
+        ("MusicXML", functools.partial(musicxml_of, piece_id, title, piece), "musicxml",
+         "application/vnd.recordare.musicxml+xml", "xml", ":material/description:"),
     )
     for column, (label, data, extension, mime, key, icon) in zip(
         st.columns(len(downloads)), downloads, strict=True
     ):
         column.download_button(label, data, file_name=f"{stem}.{extension}", mime=mime,
-                               key=f"{key_prefix}_{key}_{view.id}", icon=icon)
+                               key=f"{key_prefix}_{key}_{piece_id}", icon=icon)

@@ -1,8 +1,14 @@
 """What a listener can do with a piece they like: keep its good bars and regenerate the rest,
 make it longer, and share it by link.
 
-The buttons work through `on_click` callbacks, so the new pieces are in the history before the
-page draws it; a refusal is kept in session state and shown under the piece it belongs to.
+Keeping bars and making longer take a second or more, so they go through the page's work lock
+(ui.generation `ask_for`): the click asks, the next run draws the buttons locked, makes the
+pieces once and keeps them, and a second click meanwhile asks for nothing. A refusal is kept in
+session state and shown under the piece it belongs to.
+
+Sharing publishes a listen-only copy of the piece (core.library.published) and shows its link,
+`<app>/listen?p=<id>`: the id is unguessable and leads to nothing else of the workspace, and
+the owner can stop sharing at any time. The workspace link is never offered as a share link.
 """
 
 from __future__ import annotations
@@ -12,36 +18,39 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
-from core.errors import NotShareableError, TunesmithError
-from core.generation import (
-    GENERATE_PAGE_PATH,
-    PieceRecipe,
-    bar_count,
-    keep_bars,
-    make_longer,
-    recipe_to_link,
-)
-from ui.generation import GenerationView, load_generator, make_views_of, remember
+from core.errors import TunesmithError
+from core.generation import bar_count, keep_bars, make_longer
+from core.library import CopyState, Kind, copy_state
+from ui import generation as gen
+from ui.generate_controls import seed_for_next_piece
+from ui.generation import GenerationView, load_generator, make_views_of
 from ui.text import plain
 
 ACTION_ERROR = "generate_action_error"  # {view id: message}
 MAX_VARIATIONS = 4
 DEFAULT_LONGER_S = 10
 MAX_LONGER_S = 60
-# The pages' URL paths (st.navigation names them after their files); a share link always
-# points at the Generate page, whichever page the piece is shown on.
-PAGE_PATHS = ("home", "data", "train", "generate", "evaluate")
+LISTEN_PAGE_PATH = "listen"  # the page a shared piece opens on (streamlit_app.py)
+PUBLISHED_PARAM = "p"  # the published id in a listen link: /listen?p=<id>
+# The pages' URL paths (st.navigation names them after their files), dropped from the address
+# the browser shows to find the app's own root.
+PAGE_PATHS = ("home", "data", "train", "generate", "evaluate", LISTEN_PAGE_PATH)
 
 
-def generate_page_url() -> str:
-    """This app's Generate page address, as the visitor's browser sees it."""
+def page_url(page_path: str) -> str:
+    """This app's address of a page, as the visitor's browser sees it (no query)."""
     url = st.context.url or "http://localhost:8501/"
     parts = urlsplit(url)
     segments = [s for s in parts.path.split("/") if s]
     if segments and segments[-1] in PAGE_PATHS:
         segments.pop()
-    path = "/".join([*segments, GENERATE_PAGE_PATH])
+    path = "/".join([*segments, page_path])
     return urlunsplit((parts.scheme, parts.netloc, f"/{path}", "", ""))
+
+
+def listen_link(published_id: str) -> str:
+    """The share link of a published piece."""
+    return f"{page_url(LISTEN_PAGE_PATH)}?{PUBLISHED_PARAM}={published_id}"
 
 
 # A one-click "Copy link": Streamlit has no clipboard button (st.code's copy icon shows only on
@@ -52,7 +61,7 @@ COPY_BUTTON_HTML = """
 <button id="{element_id}" data-link="{link}" style="font: inherit; font-size: 0.875rem;
   padding: 0.4rem 0.75rem;
   border: 1px solid rgba(49, 51, 63, 0.2); border-radius: 0.5rem; background: white;
-  cursor: pointer">🔗 Copy link</button>
+  cursor: pointer">Copy link</button>
 <script>
 (() => {{
   const button = document.getElementById("{element_id}");
@@ -70,8 +79,8 @@ COPY_BUTTON_HTML = """
       document.execCommand("copy");
       area.remove();
     }}
-    button.textContent = "✅ Link copied";
-    setTimeout(() => {{ button.textContent = "🔗 Copy link"; }}, 2500);
+    button.textContent = "Link copied";
+    setTimeout(() => {{ button.textContent = "Copy link"; }}, 2500);
   }});
 }})();
 </script>
@@ -85,37 +94,6 @@ def copy_link_button(link: str, *, element_id: str) -> None:
     st.html(body, width="content", unsafe_allow_javascript=True)
 
 
-def share_link_control(view: GenerationView, *, key_prefix: str) -> None:
-    """"Copy link" (one click) and the link itself to read; or why this piece has none."""
-    try:
-        link = recipe_to_link(PieceRecipe.of(view.result), generate_page_url())
-    except NotShareableError as error:
-        with st.popover("🔗 Share", key=f"{key_prefix}_share_{view.id}"):
-            reason = str(error).removeprefix(f"{view.result.model_name}: ")
-            st.info(plain(reason[:1].upper() + reason[1:]))
-            _workspace_link()
-        return
-    left, right = st.columns([1, 4], vertical_alignment="center")
-    with left:
-        copy_link_button(link, element_id=f"copy-{key_prefix}-{view.id}")
-    with right, st.popover("Show the link", key=f"{key_prefix}_share_{view.id}"):
-        st.code(link, language=None, wrap_lines=True)
-        st.caption("Anyone who opens this link hears this same piece: no account, no upload.")
-
-
-def _workspace_link() -> None:
-    """This session's own address (its workspace id): it opens the same models elsewhere."""
-    from ui.state import WORKSPACE_ID, WORKSPACE_QUERY_PARAM
-
-    workspace_id = st.session_state.get(WORKSPACE_ID)
-    if workspace_id:
-        st.code(f"{generate_page_url()}?{WORKSPACE_QUERY_PARAM}={workspace_id}", language=None)
-        st.caption(
-            "Your workspace link: whoever opens it sees all your music and models, and can "
-            "change them. Share it only with people you trust."
-        )
-
-
 def _error(view_id: str, message: str | None) -> None:
     errors: dict[str, str] = st.session_state.setdefault(ACTION_ERROR, {})
     if message is None:
@@ -124,37 +102,146 @@ def _error(view_id: str, message: str | None) -> None:
         errors[view_id] = message
 
 
-def _keep_bars(view: GenerationView, key_prefix: str, seed: int) -> None:
-    bars = int(st.session_state[f"{key_prefix}_keep_{view.id}"])
-    count = int(st.session_state[f"{key_prefix}_keepn_{view.id}"])
+# ---------------------------------------------------------------- sharing
+
+
+def _publish(piece_id: str) -> None:
+    shelf = gen.library()
     try:
-        if view.model_path is None:
-            raise TunesmithError("this piece's model is not at hand any more")
-        generator = load_generator(view.model_path)
-        results = keep_bars(generator, view.result, bars, seed=seed, count=count)
-        label = f"{view.model_label} · bars 1–{bars} of seed {view.result.seed}"
-        remember(make_views_of(results, label=label, view=view))
-        _error(view.id, None)
-    except (TunesmithError, ValueError) as error:
-        _error(view.id, f"Keep bars: {error}")
+        if shelf is None:
+            raise TunesmithError("sharing needs the server's storage, which cannot be used now")
+        shelf.publish(piece_id)
+        _error(piece_id, None)
+    except TunesmithError as error:
+        _error(piece_id, f"Share: {error}")
 
 
-def _longer(view: GenerationView, key_prefix: str, seed: int) -> None:
-    seconds = float(st.session_state[f"{key_prefix}_longer_{view.id}"])
+def _unpublish(piece_id: str) -> None:
+    shelf = gen.library()
     try:
-        if view.model_path is None:
-            raise TunesmithError("this piece's model is not at hand any more")
-        generator = load_generator(view.model_path)
-        result = make_longer(generator, view.result, seconds, seed=seed)
-        label = f"{view.model_label} · seed {view.result.seed}, {seconds:.0f} s longer"
-        remember(make_views_of([result], label=label, view=view))
-        _error(view.id, None)
-    except (TunesmithError, ValueError) as error:
-        _error(view.id, f"Make it longer: {error}")
+        if shelf is not None:
+            shelf.unpublish(piece_id)
+        _error(piece_id, None)
+    except TunesmithError as error:
+        _error(piece_id, f"Stop sharing: {error}")
 
 
-def piece_actions(view: GenerationView, *, key_prefix: str, seed: int) -> None:
-    """Keep bars 1..N and regenerate the rest; make it longer. `seed`: the page's seed."""
+def share_link_control(view: GenerationView, *, key_prefix: str) -> None:
+    """"Share": a link to a listen-only copy of the piece (made on request), "Copy link" and
+    "Stop sharing"; or why this piece cannot be shared now."""
+    with st.popover("Share", icon=":material/share:", key=f"{key_prefix}_share_{view.id}"):
+        shelf = gen.library() if view.piece_id else None
+        if shelf is None:
+            st.info(
+                "This piece is not kept in your pieces, so it cannot be shared by link; "
+                "download it instead."
+            )
+            return
+        try:
+            record = shelf.get(view.piece_id)
+        except TunesmithError as error:
+            st.info(plain(str(error)))
+            return
+        state = copy_state(record.published_id) if record.published_id else None
+        if state is CopyState.LIVE:
+            link = listen_link(record.published_id)
+            copy_link_button(link, element_id=f"copy-{key_prefix}-{view.id}")
+            st.code(link, language=None, wrap_lines=True)
+            st.caption(
+                "Anyone with this link can listen to this piece and download it, and see "
+                "nothing else of yours. It stops working when you stop sharing it."
+            )
+            st.button(
+                "Stop sharing",
+                icon=":material/link_off:",
+                key=f"{key_prefix}_unshare_{view.id}",
+                on_click=_unpublish,
+                args=(view.piece_id,),
+            )
+        else:
+            if state is CopyState.EXPIRED:
+                st.caption("Its last link has expired. Make a new one:")
+            st.caption(
+                "Makes a listen-only copy of this piece, under a link nobody can guess. "
+                "Whoever opens it hears and sees this piece only; stop sharing at any time."
+            )
+            st.button(
+                "Make a share link",
+                icon=":material/add_link:",
+                type="primary",
+                key=f"{key_prefix}_publish_{view.id}",
+                on_click=_publish,
+                args=(view.piece_id,),
+            )
+        message = st.session_state.get(ACTION_ERROR, {}).get(view.piece_id)
+        if message:
+            st.error(plain(message))
+
+
+# ---------------------------------------------------------------- keep bars, make longer
+
+
+def _ask_keep_bars(view: GenerationView, key_prefix: str) -> None:
+    gen.ask_for(
+        "keep_bars",
+        view_id=view.id,
+        bars=int(st.session_state[f"{key_prefix}_keep_{view.id}"]),
+        count=int(st.session_state[f"{key_prefix}_keepn_{view.id}"]),
+    )
+
+
+def _ask_longer(view: GenerationView, key_prefix: str) -> None:
+    gen.ask_for(
+        "longer",
+        view_id=view.id,
+        seconds=float(st.session_state[f"{key_prefix}_longer_{view.id}"]),
+    )
+
+
+def _do_keep_bars(view: GenerationView, bars: int, count: int, seed: int) -> None:
+    if view.model_path is None:
+        raise TunesmithError("this piece's model is not at hand any more")
+    generator = load_generator(view.model_path)
+    results = keep_bars(generator, view.result, bars, seed=seed, count=count)
+    new = make_views_of(results, label=view.label, view=view)
+    gen.keep(new, kind=Kind.KEPT_BARS, parent_id=view.piece_id)
+
+
+def _do_longer(view: GenerationView, seconds: float, seed: int) -> None:
+    if view.model_path is None:
+        raise TunesmithError("this piece's model is not at hand any more")
+    generator = load_generator(view.model_path)
+    result = make_longer(generator, view.result, seconds, seed=seed)
+    new = make_views_of([result], label=view.label, view=view)
+    gen.keep(new, kind=Kind.LONGER, parent_id=view.piece_id)
+
+
+def _run_asked_work(view: GenerationView) -> None:
+    """The keep-bars or make-longer work asked for this piece, done once, then a fresh run."""
+    for what, spinner, label in (
+        ("keep_bars", "Writing new endings…", "Keep bars"),
+        ("longer", "Making it longer…", "Make it longer"),
+    ):
+        work = gen.work_asked(what)
+        if work is None or work["view_id"] != view.id:
+            continue
+        try:
+            with st.spinner(spinner):
+                seed = seed_for_next_piece()
+                if what == "keep_bars":
+                    _do_keep_bars(view, work["bars"], work["count"], seed)
+                else:
+                    _do_longer(view, work["seconds"], seed)
+            _error(view.id, None)
+        except (TunesmithError, ValueError) as error:
+            _error(view.id, f"{label}: {error}")
+        gen.work_done()
+
+
+def piece_actions(view: GenerationView, *, key_prefix: str) -> None:
+    """Keep bars 1..N and regenerate the rest; make it longer. Each press makes new pieces
+    (a fresh seed, unless the page's "play it again the same way" is on)."""
+    locked = gen.busy()
     bars = bar_count(view.result)
     left, right = st.columns(2)
     with left:
@@ -171,10 +258,12 @@ def piece_actions(view: GenerationView, *, key_prefix: str, seed: int) -> None:
                 "Variations of the rest", 1, MAX_VARIATIONS, 2, key=f"{key_prefix}_keepn_{view.id}"
             )
             st.button(
-                "♻️ Regenerate the rest",
+                "Regenerate the rest",
+                icon=":material/autorenew:",
                 key=f"{key_prefix}_keepgo_{view.id}",
-                on_click=_keep_bars,
-                args=(view, key_prefix, seed),
+                on_click=_ask_keep_bars,
+                args=(view, key_prefix),
+                disabled=locked,
             )
         else:
             st.caption("One bar only: nothing to keep apart from the rest.")
@@ -183,11 +272,14 @@ def piece_actions(view: GenerationView, *, key_prefix: str, seed: int) -> None:
             "Seconds more", 2, MAX_LONGER_S, DEFAULT_LONGER_S, key=f"{key_prefix}_longer_{view.id}"
         )
         st.button(
-            "➕ Make it longer",
+            "Make it longer",
+            icon=":material/add:",
             key=f"{key_prefix}_longergo_{view.id}",
-            on_click=_longer,
-            args=(view, key_prefix, seed),
+            on_click=_ask_longer,
+            args=(view, key_prefix),
+            disabled=locked,
         )
+    _run_asked_work(view)
     message = st.session_state.get(ACTION_ERROR, {}).get(view.id)
     if message:
         st.error(plain(message))

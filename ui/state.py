@@ -73,7 +73,7 @@ def workspace_or_none() -> Path | None:
         st.error(
             f"Your space cannot be opened: {storage_fault(error)}. The bundled models still "
             "play on the Home and Generate pages; please try again later.",
-            icon="💾",
+            icon=":material/save:",
         )
         return None
     _clean_up_once()  # after this session's workspace is marked in use
@@ -124,7 +124,7 @@ def _remember_dataset() -> None:
     try:
         atomic_write_json(workspace() / DATASET_FILE, chosen)
     except OSError as error:  # the choice still holds in this session; a reload forgets it
-        st.warning(plain(str(storage_error(error, "Your dataset choice"))), icon="💾")
+        st.warning(plain(str(storage_error(error, "Your dataset choice"))), icon=":material/save:")
 
 
 def restore_dataset() -> None:

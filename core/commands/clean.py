@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(
             f"deleted {result.workspaces_deleted} idle workspace(s) and "
-            f"{result.cache_files_deleted} cache file(s); the cache holds "
-            f"{result.cache_mb_after:.1f} MB"
+            f"{result.cache_files_deleted} cache file(s) and {result.published_deleted} expired "
+            f"shared piece(s); the cache holds {result.cache_mb_after:.1f} MB"
         )
     return 0

@@ -12,11 +12,20 @@ from pathlib import Path
 
 import numpy as np
 
+from core.generation.settings import SamplingSettings
 from core.music.keys import estimate_key, key_normalizing_shift
-from core.music.piece import Piece, transpose_piece
+from core.music.piece import BEATS_PER_BAR, Piece, transpose_piece
 from core.music.scales import mode_to_scale
 from core.tokens.config import EncodingConfig
-from core.tokens.scheme import BOS, EOS, SPECIAL_TOKENS, piece_to_tokens
+from core.tokens.scheme import (
+    BOS,
+    EOS,
+    SPECIAL_TOKENS,
+    TokenKind,
+    piece_to_tokens,
+    token_kind,
+    token_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,3 +178,23 @@ def read_primers(folder: Path) -> tuple[tuple[str, ...], ...]:
     except (OSError, ValueError, KeyError, TypeError) as error:
         log.warning("%s: ignoring a corrupt %s (%s)", folder.name, PRIMERS_FILE, error)
         return ()
+
+
+def primer_steps(primer: Primer) -> int:
+    """The time steps the primer's moves of time take: where new music starts after it."""
+    return sum(token_value(t) for t in primer.tokens if token_kind(t) is TokenKind.SHIFT)
+
+
+def whole_piece_length(
+    settings: SamplingSettings, primer: Primer | None, *, steps_per_quarter: int
+) -> SamplingSettings:
+    """The settings with their length in seconds counting the primer too, so a piece that
+    starts from a snippet is as long as asked, not the snippet and that much more (a 20 s
+    folk piece from a snippet ran 21 to 38 s). At least one bar of new music follows it.
+    Lengths in tokens, and pieces without a primer, are left as they are."""
+    if primer is None or settings.length_s is None:
+        return settings
+    seconds_per_step = 60.0 / settings.tempo_bpm / steps_per_quarter
+    one_bar_s = BEATS_PER_BAR * steps_per_quarter * seconds_per_step
+    new_s = max(settings.length_s - primer_steps(primer) * seconds_per_step, one_bar_s)
+    return replace(settings, length_s=round(new_s, 3))

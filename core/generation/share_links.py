@@ -116,9 +116,9 @@ class PieceRecipe:
         """
         if result.model_name not in STYLES:
             raise NotShareableError(
-                f"{result.model_name}: a piece from your own model cannot travel by link "
-                "(the model lives in your workspace); share your workspace link or download "
-                "the piece instead"
+                f"{result.model_name}: a piece from your own model cannot travel as a recipe "
+                "(the model lives in your workspace); publish it from your pieces for a "
+                "listen link, or download it"
             )
         return cls(result.model_name, result.seed, result.settings, result.primer)
 

@@ -1,9 +1,8 @@
 """Generate page, "make it yours": key, scale and lock; keep the good bars; make it longer; a
-share link (made, opened, tampered with); a recorded tune continued; an unusable recording."""
+piece shared (published, opened on the listen page, stopped; a recipe link made, opened,
+tampered with); a recorded tune continued; an unusable recording."""
 
 from __future__ import annotations
-
-import html
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from tests.conftest import REPO
 from ui import generate_controls as controls
 from ui import generation as gen
 from ui import humming
+from ui.text import plain
 
 HUMMED_TUNE = REPO / "tests" / "fixtures" / "hummed_tune.wav"
 
@@ -39,6 +39,7 @@ def page(isolated_data_dir) -> AppTest:
 
 def _generate(at: AppTest, *, seconds: int = 8, seed: int = 11) -> gen.GenerationView:
     at.slider(key=controls.LENGTH_KEY).set_value(seconds)
+    at.toggle(key=controls.SAME_SEED_KEY).set_value(True).run()
     at.number_input(key=controls.SEED_KEY).set_value(seed)
     at.button(key="generate_go").click().run()
     assert not at.exception and not at.error, shown_all(at.error)
@@ -69,46 +70,66 @@ def test_keep_the_good_bars_and_make_it_longer(page: AppTest) -> None:
     def kept(view: gen.GenerationView) -> list:
         return [n for n in view.result.piece.notes if n.onset_step < bar_end]
 
-    assert f"bars 1–2 of seed {original.result.seed}" in first.label
+    assert {first.label, second.label} == {f"{original.label}, new ending",
+                                           f"{original.label}, new ending 2"}
     assert kept(first) == kept(second) == kept(original)
     assert first.result.midi_bytes != second.result.midi_bytes
 
     page.number_input(key=f"generate_longer_{original.id}").set_value(6)
     page.button(key=f"generate_longergo_{original.id}").click().run()
+    assert not page.exception and not page.error
     longer = page.session_state[gen.HISTORY][0]
-    assert "6 s longer" in longer.label and longer.label.count("seed") == 2
+    assert longer.label == f"{original.label}, longer"
+    assert gen.download_stem(longer) != gen.download_stem(original)  # never one file name
     assert longer.result.piece.duration_s >= original.result.piece.duration_s + 5
     assert longer.result.piece.notes[: len(original.result.piece.notes) // 2] == (
         original.result.piece.notes[: len(original.result.piece.notes) // 2]
     )
 
 
-def test_a_piece_of_a_bundled_model_has_a_link_that_plays_it_again(isolated_data_dir) -> None:
+def _listen(params: dict[str, str]) -> AppTest:
+    """The listen page of a fresh browser session opened at ?params."""
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.query_params.update(params)
+    at.switch_page("app_pages/listen.py").run()
+    assert not at.exception
+    return at
+
+
+def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(isolated_data_dir) -> None:
     at = _app(isolated_data_dir)
     view = _generate(at)
-    codes = [c.value for c in at.get("code")]
-    assert any("seed=11" in code and "ws=" not in code for code in codes)
-    buttons = [h.proto.body for h in at.get("html")]  # the one-click "Copy link"
-    (link,) = [c for c in codes if "seed=11" in c]
-    assert any(f'data-link="{html.escape(link, quote=True)}"' in b for b in buttons)
     params = recipe_to_params(PieceRecipe.of(view.result))
-    shared = _app(isolated_data_dir, params)
-    assert any("A piece shared with you" in s for s in shown_all(shared.subheader))
-    (shared_view,) = shared.session_state["generate_shared"].values()
-    assert shared_view.result.midi_bytes == view.result.midi_bytes
+    shared = _listen(params)
+    assert shared.caption[0].value == "A piece shared with you"
+    assert len(shared.get("audio")) == 1 and not shared.error
+    assert shared.title[0].value == plain(view.label)  # titled from its seed, style and key
+    # The media id of a download is the hash of its bytes and file name: the same MIDI.
+    assert _midi_url(shared) == _midi_url(at)
     assert not any("retrained since" in shown(i) for i in shared.info)
+    assert "Make one like it" in [b.label for b in shared.button]
+
+    # A link made before the listen page (to /generate) opens it.
+    old_page = _app(isolated_data_dir, params)
+    assert old_page.title[0].value != "Generate" and not old_page.error
+    assert old_page.caption[0].value == "A piece shared with you"
 
     # A link made with an earlier version of the model still plays, and says so.
     old = {k: v for k, v in params.items() if k != "check"} | {"mv": "0123abcd"}
-    retrained = _app(isolated_data_dir, {**old, "check": _check(old)})
+    retrained = _listen({**old, "check": _check(old)})
     assert any("retrained since this link was made" in shown(i) for i in retrained.info)
     assert not retrained.error and not retrained.exception
 
-    tampered = _app(isolated_data_dir, {**params, "temperature": "0.1"})
+    tampered = _listen({**params, "temperature": "0.1"})
     assert tampered.error and "cannot be played" in shown(tampered.error[0])
-    assert not tampered.exception
-    garbage = _app(isolated_data_dir, link_to_params("model=folk-tunes&seed=x&v=1"))
+    assert not tampered.get("audio")
+    garbage = _listen(link_to_params("model=folk-tunes&seed=x&v=1"))
     assert garbage.error and "cannot be played" in shown(garbage.error[0])
+
+
+def _midi_url(at: AppTest) -> str:
+    """The media address of the first piece's MIDI download (the newest, or the shared one)."""
+    return next(b.proto.url for b in at.get("download_button") if b.label == "MIDI")
 
 
 def test_a_recorded_tune_is_heard_and_continued_at_once(page: AppTest) -> None:
@@ -139,28 +160,66 @@ def test_a_recording_of_noise_gets_advice_and_no_piece(page: AppTest, tmp_path) 
     assert humming.HEARD in page.session_state
 
 
-def test_a_piece_of_my_own_model_offers_the_workspace_link_instead(page: AppTest) -> None:
-    from dataclasses import replace
+def _all_text(at: AppTest) -> str:
+    """Every value and label the page holds, and its address."""
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
 
+    parts = [str(getattr(getattr(n, "proto", None), field, "")) for n in walk(at._tree)
+             for field in ("body", "label", "url", "help")]
+    parts += [str(getattr(n, "value", "")) for n in walk(at._tree)]
+    return " ".join(parts) + " " + str(dict(at.query_params))
+
+
+def test_a_piece_of_my_own_model_is_shared_by_a_link_that_gives_nothing_else_away(
+    page: AppTest,
+) -> None:
+    import shutil
+
+    from core.library.published import CHANGED, STOPPED
+    from core.model.bundled import STYLES
+    from core.storage.files import workspace_dir
     from ui import state
 
-    view = _generate(page)
-    mine = replace(view, result=replace(view.result, model_name="my-tunes"), id="mine")
-    page.session_state[gen.HISTORY] = [mine]
+    ws = page.session_state[state.WORKSPACE_ID]
+    shutil.copytree(STYLES["folk-tunes"].path, workspace_dir(ws) / "models" / "my tunes")
     page.run()
-    infos = shown_all(page.info)
-    assert any(i.startswith("A piece from your own model cannot travel by link") for i in infos)
-    codes = [c.value for c in page.get("code")]
-    assert codes == [f"http://localhost:8501/generate?ws={page.session_state[state.WORKSPACE_ID]}"]
+    label = next(o for o in page.selectbox(key=controls.MODEL_KEY).options if "my tunes" in o)
+    page.selectbox(key=controls.MODEL_KEY).set_value(label).run()
+    view = _generate(page)
+    assert view.piece_id and view.result.model_name == "my tunes"
+    assert "cannot travel by link" not in _all_text(page)
+    page.button(key=f"generate_publish_{view.id}").click().run()
+    assert not page.exception and not page.error
+    (link,) = [c.value for c in page.get("code") if "/listen?p=" in c.value]
+    assert ws not in link and "ws=" not in link
+
+    friend = _listen(link_to_params(link))
+    assert friend.title[0].value == plain(view.label)
+    assert len(friend.get("audio")) == 1 and not friend.error
+    everything = _all_text(friend)
+    assert ws not in everything and "ws" not in dict(friend.query_params)
+    assert "my tunes" not in everything  # not even the model's name
+    assert _midi_url(friend) != ""
+
+    page.button(key=f"generate_unshare_{view.id}").click().run()
+    assert not page.exception
+    stopped = _listen(link_to_params(link))
+    assert [shown(e) for e in stopped.error] == [STOPPED]
+    assert not stopped.get("audio")
+    changed = _listen({"p": link_to_params(link)["p"][:-2] + "xy"})
+    assert [shown(e) for e in changed.error] == [CHANGED]
+    assert [shown(e) for e in _listen({"p": "../../workspaces"}).error] == [CHANGED]
 
 
-def test_a_shared_piece_can_be_kept_and_closed(isolated_data_dir) -> None:
+def test_make_one_like_it_opens_generate_on_the_same_style(isolated_data_dir) -> None:
     at = _app(isolated_data_dir)
+    at.selectbox(key=controls.MODEL_KEY).set_value("Irish folk tunes (bundled)").run()
     params = recipe_to_params(PieceRecipe.of(_generate(at).result))
-    shared = _app(isolated_data_dir, params)
-    (view,) = shared.session_state["generate_shared"].values()
-    shared.button(key=f"shared_keep_{view.id}").click().run()
-    assert shared.session_state[gen.HISTORY][0].result.midi_bytes == view.result.midi_bytes
-    shared.button(key="shared_close").click().run()
-    assert "seed" not in shared.query_params and "model" not in shared.query_params
-    assert not any(s.startswith("🎁") for s in shown_all(shared.subheader))  # only the kept copy
+    friend = _listen(params)
+    next(b for b in friend.button if b.label == "Make one like it").click().run()
+    assert not friend.exception
+    assert friend.title[0].value == "Generate"
+    assert friend.selectbox(key=controls.MODEL_KEY).value == "Irish folk tunes (bundled)"

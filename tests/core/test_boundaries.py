@@ -20,6 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core.model",),
     ("core.training",),
     ("core.generation",),
+    ("core.library",),
     ("core.evaluation",),
     ("core.jobs",),
     ("core.housekeeping", "core.commands", "core.cli", "core.__main__"),

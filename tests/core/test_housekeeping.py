@@ -105,4 +105,9 @@ def test_clean_command_reports_what_it_did(isolated_data_dir, capsys):
 
     assert main(["clean", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result == {"workspaces_deleted": 0, "cache_files_deleted": 0, "cache_mb_after": 0.0}
+    assert result == {
+        "workspaces_deleted": 0,
+        "cache_files_deleted": 0,
+        "cache_mb_after": 0.0,
+        "published_deleted": 0,
+    }

@@ -42,6 +42,10 @@ OWNERS = [
     ("core.housekeeping", "IDLE_DAYS_ENV", "DEFAULT_IDLE_DAYS"),
     ("core.housekeeping", "MAX_CACHE_MB_ENV", "DEFAULT_MAX_CACHE_MB"),
     ("core.audio.decoding", "MAX_AUDIO_MINUTES_ENV", "DEFAULT_MAX_AUDIO_MINUTES"),
+    ("core.library.pieces", "MAX_PIECES_ENV", "DEFAULT_MAX_PIECES"),
+    ("core.library.published", "MAX_PUBLISHED_ENV", "DEFAULT_MAX_PUBLISHED"),
+    ("core.library.published", "MAX_PUBLISHED_PIECE_MB_ENV", "DEFAULT_MAX_PUBLISHED_PIECE_MB"),
+    ("core.library.published", "PUBLISHED_DAYS_ENV", "DEFAULT_PUBLISHED_DAYS"),
 ]
 
 # (setting, module, the function that reads it, what it makes of the setting's value)
