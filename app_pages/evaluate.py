@@ -1,4 +1,4 @@
-"""Evaluate: pick a model, read its held-out figures, judge a set of its pieces in words."""
+"""Evaluate: pick a model, hear in words how well it learned, judge a set of its pieces."""
 
 import streamlit as st
 
@@ -6,25 +6,21 @@ from ui import evaluation as ev
 from ui import generation as gen
 from ui import state
 
-st.title("⚖️ Evaluate")
-st.write("Is the model better than a simple baseline? Does its music sound like what it "
-         "learned, and is it its own, or copied?")
+st.title("Evaluate")
+st.write("Pick a model: first a sentence on how well it learned, then press the button to have "
+         "it write 20 pieces and hear whether they sound like its music, are its own, and never "
+         "get stuck.")
 
 workspace = state.workspace_or_none()  # the bundled models can be judged even so
 choice = ev.model_picker(workspace)
 generator = gen.load_chosen(choice)
 
 if generator is not None and choice is not None:
-    summary = st.container(border=True)  # filled once a set of pieces is judged
-    ev.model_section(generator)
+    ev.model_section(generator, mine=ev.is_mine(choice))
+    summary = st.container()  # the judged set in words, above the controls
     report = ev.judge_controls(generator, choice.path)
-    if report is None:
-        with summary:
-            st.caption("The summary appears here once its music is judged (section 2).")
-    else:
+    if report is not None:
         with summary:
             ev.show_summary(report)
-        ev.style_section(report)
-        ev.originality_section(report, choice.path)
-        ev.degeneracy_section(report)
-        ev.details_section(report)
+        ev.copies_section(report, choice.path)
+    ev.details_section(generator, report)

@@ -9,9 +9,10 @@ from ui import state
 from ui import train_widgets as tw
 from ui.text import plain
 
-st.title("🏋️ Train a model")
-st.caption("The model learns which note tends to come next. Training runs in the background: "
-           "you can switch pages or reload, and come back to it here.")
+st.title("Train a model")
+st.write("Teach a model your music: pick the music, press Start training, and it learns to "
+         "write like it. It works in the background (a few minutes for a quick one), so you can "
+         "switch pages or reload and come back here.")
 workspace = state.workspace()
 
 job_id = job_ui.current_job_id(workspace)

@@ -17,6 +17,17 @@ import streamlit as st
 
 from core import jobs
 from core.errors import InvalidModelError, StorageError, TunesmithError
+from core.evaluation import (
+    ModelFigures,
+    heldout_sentence,
+    kept_sentence,
+    model_headline,
+    model_verdict,
+    read_style_check,
+    style_check_sentence,
+    training_story,
+    tunes_learned,
+)
 from core.jobs import JobState, JobStatus
 from core.model import (
     delete_model_folder,
@@ -35,12 +46,24 @@ JOB_QUERY_PARAM = "job"
 POLL_INTERVAL_S = 1.0
 
 _STATE_LABELS = {
-    JobState.QUEUED: "⏳ Waiting",
-    JobState.RUNNING: "🏃 Training",
-    JobState.FINISHED: "✅ Finished",
-    JobState.FAILED: "❌ Failed",
-    JobState.CANCELLED: "⏹️ Cancelled",
+    JobState.QUEUED: ":material/schedule: Waiting",
+    JobState.RUNNING: ":material/model_training: Training",
+    JobState.FINISHED: ":material/check_circle: Finished",
+    JobState.FAILED: ":material/error: Failed",
+    JobState.CANCELLED: ":material/stop_circle: Cancelled",
 }
+# What each phase of a job is doing, in words (core's phase names are for the code).
+_PHASE_WORDS = {
+    "waiting": "waiting for its turn",
+    "loading data": "reading the music",
+    "baseline": "getting ready",
+    "validating": "checking it on music it has not seen",
+    "saving": "saving the model",
+    "checking its music": "listening to a few of its pieces",
+}
+# Plotly's toolbar sits over the top of a chart and covers it on a phone; nothing on these
+# charts needs it (zooming a few points is not worth losing the top of the chart).
+PLOTLY_CONFIG = {"displayModeBar": False}
 
 
 # ---------------------------------------------------------------- which job
@@ -97,76 +120,93 @@ def _draw_job(path: Path, status: JobStatus) -> None:
     except (OSError, ValueError, KeyError):
         title = "a training job"  # never its id
     st.markdown(f"{_STATE_LABELS[status.state]}: {title}")
-    if status.message:
+    if status.message and status.state is not JobState.FINISHED:
         show = st.error if status.state is JobState.FAILED else st.caption
         show(plain(status.message))
     st.progress(status.fraction, text=progress_text(status))
-    if status.history or status.baseline:
-        _metrics_row(status)
+    if status.state is JobState.FINISHED and status.model_dir:
+        _verdict(Path(status.model_dir), status, key=status.job_id)
+    elif status.history and status.state.active:
+        st.markdown(plain(kept_sentence(status.history, status.start or None, finished=False)))
     if status.history:
         st.plotly_chart(loss_figure(status.history, status.baseline, status.start),
-                        key=f"train_chart_{status.job_id}")
+                        key=f"train_chart_{status.job_id}", config=PLOTLY_CONFIG)
+        st.caption("Each point is one round. The lower the line, the less the next notes "
+                   "surprise it; the line that counts is the one on music it has not seen.")
     elif status.state.active:
-        st.caption("The loss chart appears after the first epoch.")
-    if status.state is JobState.FINISHED and status.model_dir:
-        _verdict(Path(status.model_dir), key=status.job_id)
+        st.caption("A picture of how it is learning appears after the first round.")
+    if status.history or status.baseline:
+        with st.expander("Details: the figures", icon=":material/info:"):
+            _metrics_row(status)
     _job_buttons(path, status)
 
 
-def _verdict(model_dir: Path, *, key: str) -> None:
-    """In words: does the new model write more like the user's music than the built-in model
-    (when the job measured it), does it predict held-out music better, and on how much music."""
-    from core.evaluation import (
-        ModelFigures,
-        model_is_better,
-        model_verdict,
-        read_style_check,
-        style_check_sentence,
-        writes_more_like,
-    )
-
+def _verdict(model_dir: Path, status: JobStatus, *, key: str) -> None:
+    """In words first: does the new model write more like the user's music than the built-in
+    model (when the job measured it), else did it learn; which round was kept and why, and why
+    it stopped. The figures behind them under "details"."""
     try:
         metrics = read_model_info(model_dir)["metrics"]
     except InvalidModelError as error:  # deleted or renamed since: say so, never crash
         st.caption(plain(f"The model is no longer here ({error})."))
         return
     check = read_style_check(metrics)
-    if check is not None:
-        (st.success if writes_more_like(check) > 0 else st.info)(
-            plain(style_check_sentence(check)))
-        st.caption(f"From {check.pieces} short pieces ({check.length_s:g} s) by each model, "
-                   f"made without the rules that follow your music, beside "
-                   f"{check.real_pieces} piece(s) of your music.")
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
-    (st.success if model_is_better(figures) else st.warning)(plain(model_verdict(figures)))
-    if st.button("⚖️ See its full evaluation", key=f"train_evaluate_{key}",
-                 help="Its music judged: in key? like what it learned? original?"):
+    headline = model_headline(figures, check)
+    (st.success if headline.good else st.warning)(plain(headline.text))
+    story = training_story(figures, tunes=tunes_learned(model_dir, metrics),
+                           rounds_planned=status.epochs or None)
+    if story:
+        st.markdown(plain(" ".join(story)))
+    if st.button("Hear it judged on 20 of its pieces", key=f"train_evaluate_{key}",
+                 icon=":material/balance:",
+                 help="Its music judged: in key? like what it learned? its own?"):
         state.open_evaluation(model_dir)
+    with st.expander("Details: how this was judged", icon=":material/info:"):
+        if check is not None:
+            st.markdown(plain(style_check_sentence(check)))
+            st.caption(f"From {check.pieces} short pieces ({check.length_s:g} s) by each model, "
+                       f"made without the rules that follow your music, beside "
+                       f"{check.real_pieces} piece(s) of your music.")
+        st.markdown(plain(model_verdict(figures)))
+        st.caption("The figure is perplexity: how surprised the model is, on average, by each "
+                   "next note of music it never saw (lower is better). The note-counting model "
+                   "(an n-gram) guesses the next note from the last few; a network should beat "
+                   "it.")
 
 
 def progress_text(status: JobStatus) -> str:
+    """Where the job is, in words: the round, the time left, what it is doing."""
     if status.state is JobState.QUEUED:
         if status.queue_place:
             return f"Waiting for a free slot: place {status.queue_place} in the queue"
         return "Starting…"
+    rounds = status.epochs
+    if not status.state.active:
+        done = status.epochs_done
+        if status.state is JobState.FINISHED and rounds:
+            if done and done < rounds:
+                return f"Finished after round {done} of {rounds}"
+            return f"Finished: all {rounds} rounds"
+        return f"Stopped after round {done} of {rounds}" if rounds else status.state.value
     parts = []
-    if status.epochs:
-        parts.append(f"Epoch {min(status.epoch, status.epochs)}/{status.epochs}")
-    if status.batches and status.state is JobState.RUNNING and status.phase == "training":
-        parts.append(f"batch {status.batch}/{status.batches}")
-    if status.loss is not None and status.state.active:
-        parts.append(f"loss {status.loss:.3f}")
-    if status.eta_s is not None and status.state.active:
-        parts.append(f"about {format_eta(status.eta_s)} left")
-    if status.state.active and status.phase and status.phase != "training":
-        parts.append(status.phase)
-    return " · ".join(parts) or status.state.value
+    if rounds:
+        parts.append(f"Round {min(status.epoch, rounds)} of {rounds}")
+    if status.phase == "training":
+        if status.eta_s is not None:
+            # early stopping can only end it sooner, so "at most" is the honest word
+            parts.append(f"at most about {format_eta(status.eta_s)} left")
+        else:
+            parts.append("timing the first rounds")
+    elif status.phase in _PHASE_WORDS:
+        parts.append(_PHASE_WORDS[status.phase])
+    return " · ".join(parts) or "Starting…"
 
 
 def format_eta(seconds: float) -> str:
     seconds = max(int(seconds), 0)
     if seconds < 60:
-        return f"{seconds} s"
+        return f"{max(seconds, 1)} s"
     minutes = math.ceil(seconds / 60)
     return f"{minutes} min" if minutes < 90 else f"{minutes / 60:.1f} h"
 
@@ -182,32 +222,42 @@ def _metrics_row(status: JobStatus) -> None:
                    help="How surprised the model is by music it has not seen; lower is better.")
     cols[1].metric("N-gram baseline", f"{baseline:.2f}" if baseline else "–",
                    help="A counting model on the same data; the LSTM should go below it.")
-    cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.1%}" if last else "–")
+    cols[2].metric("Validation accuracy", f"{last['val_accuracy']:.1%}" if last else "–",
+                   help="How often its single best guess of the next note is right.")
     speed = status.tokens_per_s or (last.get("tokens_per_s") if last else None)
-    cols[3].metric("Tokens per second", f"{speed:,.0f}" if speed else "–")
+    cols[3].metric("Tokens per second", f"{speed:,.0f}" if speed else "–",
+                   help="How fast it reads music while it learns (a token is one step of a "
+                        "note: its time, pitch or length).")
+    st.caption("Validation perplexity: how surprised it is by each next note of music it has "
+               "not seen (lower is better). N-gram baseline: the same for a model that only "
+               "counts which notes follow which. Loss on the chart is the same surprise in "
+               "nats per token (perplexity = e^loss). A round is one check on that music.")
 
 
 def loss_figure(history: Sequence[Mapping[str, float]], baseline: Mapping[str, float],
                 start: Mapping[str, float] | None = None) -> go.Figure:
-    """Training and validation loss per epoch, with the n-gram baseline as a dashed line.
+    """Training and validation loss per round, with the n-gram baseline as a dashed line, in
+    plain words: "the music it learns from", "music it has not seen".
 
-    `history` is training's per-epoch records; `baseline` holds the n-gram's "loss"; `start`,
-    when fine-tuning, the base model's own validation scores, drawn at epoch 0."""
+    `history` is training's per-round records; `baseline` holds the n-gram's "loss"; `start`,
+    when fine-tuning, the base model's own validation scores, drawn at round 0."""
     epochs = [h["epoch"] for h in history]
     figure = go.Figure()
     if start:
         figure.add_trace(go.Scatter(x=[0], y=[start["val_loss"]], mode="markers",
                                     marker={"size": 10, "symbol": "diamond"},
-                                    name="base model, before training"))
+                                    name="the built-in model, before training"))
     figure.add_trace(go.Scatter(x=epochs, y=[h.get("train_loss") for h in history],
-                                mode="lines+markers", name="training loss"))
+                                mode="lines+markers", name="on the music it learns from"))
     figure.add_trace(go.Scatter(x=epochs, y=[h.get("val_loss") for h in history],
-                                mode="lines+markers", name="validation loss"))
+                                mode="lines+markers", name="on music it has not seen"))
     if "loss" in baseline:
         figure.add_hline(y=baseline["loss"], line_dash="dash", line_color="gray",
-                         annotation_text="n-gram baseline", annotation_position="top left")
-    figure.update_layout(xaxis_title="epoch", yaxis_title="loss (nats per token)",
-                         height=320, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+                         annotation_text="simple note counting", annotation_position="top left")
+    figure.update_layout(xaxis_title="round",
+                         yaxis_title="surprise at the next note (lower is better)", height=320,
+                         margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                         legend={"orientation": "h", "y": -0.25})
     figure.update_xaxes(dtick=1)
     return figure
 
@@ -283,21 +333,31 @@ def _model_card(path: Path) -> None:
             _delete(path)
         return
     metrics = info["metrics"]
-    with st.expander(f"🎼 {path.name}"):
-        cols = st.columns(4)
-        cols[0].metric("Validation perplexity", _number(metrics.get("val_perplexity")))
-        cols[1].metric("N-gram baseline", _number(metrics.get("baseline_perplexity")))
-        cols[2].metric("Epochs", str(metrics.get("epochs_run", "–")))
-        cols[3].metric("Parameters", f"{metrics.get('parameters', 0):,}")
-        model = info["model"]
-        dataset = plain(str(metrics.get("dataset", "unknown data")))
-        st.caption(f"Trained on {dataset}: {model['layers']} LSTM layer(s) of {model['units']} "
-                   "units.")
-        _heldout_caption(path.name, metrics)
+    with st.expander(path.name, icon=":material/music_note:"):
+        _model_words(path, metrics)
+        with st.popover("Details", icon=":material/info:"):
+            cols = st.columns(2)
+            cols[0].metric("Validation perplexity", _number(metrics.get("val_perplexity")),
+                           help="How surprised it is by each next note of music it has not "
+                                "seen; lower is better.")
+            cols[1].metric("N-gram baseline", _number(metrics.get("baseline_perplexity")),
+                           help="The same for a model that only counts which notes follow "
+                                "which; a network should go below it.")
+            cols = st.columns(2)
+            cols[0].metric("Rounds", str(metrics.get("epochs_run", "–")),
+                           help="Checks on music it has not seen, one after each stretch of "
+                                "training.")
+            cols[1].metric("Parameters", f"{metrics.get('parameters', 0):,}",
+                           help="The numbers the network learned.")
+            model = info["model"]
+            dataset = plain(str(metrics.get("dataset", "unknown data")))
+            st.caption(f"Trained on {dataset}: {model['layers']} LSTM layer(s) of "
+                       f"{model['units']} units.")
+            _heldout_caption(path.name, metrics)
         key = f"train_model_{path.name}"
         new_name = st.text_input("Name", value=path.name, key=f"{key}_name")
         left, middle, right, far = st.columns(4)
-        if far.button("Evaluate", key=f"{key}_evaluate", icon="⚖️"):
+        if far.button("Evaluate", key=f"{key}_evaluate", icon=":material/balance:"):
             state.open_evaluation(path)
         if left.button("Rename", key=f"{key}_rename", disabled=new_name == path.name):
             try:
@@ -314,10 +374,16 @@ def _model_card(path: Path) -> None:
             _delete(path)
 
 
+def _model_words(path: Path, metrics: dict[str, object]) -> None:
+    """The model's headline and the story of its training, in words."""
+    figures = ModelFigures.from_metrics(path.name, dict(metrics))
+    words = [model_headline(figures, read_style_check(metrics)).text]
+    words += training_story(figures, tunes=tunes_learned(path, metrics))
+    st.markdown(plain(" ".join(words)))
+
+
 def _heldout_caption(name: str, metrics: dict[str, object]) -> None:
     """How much music its held-out figures rest on (said when the folder recorded it)."""
-    from core.evaluation import ModelFigures, heldout_sentence
-
     figures = ModelFigures.from_metrics(name, dict(metrics))
     if figures is not None and (size := heldout_sentence(figures)):
         st.caption(plain(size))
@@ -337,10 +403,20 @@ def _number(value: object) -> str:
     return f"{value:.2f}" if isinstance(value, int | float) and math.isfinite(value) else "–"
 
 
+ADDED_UPLOADS = "train_added_uploads"  # session state: upload file id -> the model it became
+
+
 def _model_upload(workspace: Path) -> None:
     upload = st.file_uploader("Upload a model (.zip downloaded from Tunesmith)", type=["zip"],
                               key="train_model_upload")
-    if upload is not None and st.button("Add this model", key="train_model_add"):
+    if upload is None:
+        return
+    added: dict[str, str] = st.session_state.setdefault(ADDED_UPLOADS, {})
+    if upload.file_id in added:  # a second click would add the same model again
+        st.button("Add this model", key="train_model_add", disabled=True)
+        st.caption(plain(f"Added as {added[upload.file_id]}."))
+        return
+    if st.button("Add this model", key="train_model_add"):
         name = jobs.unique_model_name(workspace, Path(upload.name).stem)
         data = upload.getvalue()
 
@@ -354,4 +430,5 @@ def _model_upload(workspace: Path) -> None:
         except TunesmithError as error:
             st.error(plain(f"Not added: {error}"))
         else:
+            added[upload.file_id] = name
             st.success(plain(f"Added {name}."))

@@ -69,6 +69,11 @@ def data_picker() -> DataChoice:
 # The page starts on "quick": a visitor in a browser wants a first result in minutes. The CLI's
 # default (DEFAULT_TRAINING_PRESET, "thorough") is the one the quality goal is measured with.
 PAGE_DEFAULT_PRESET = "quick"
+# The presets in the page's words (core's descriptions speak of held-out pieces).
+PRESET_WORDS = {
+    "thorough": "Longer: it keeps learning until it stops getting better at music it has not "
+                "seen, then keeps its best moment.",
+}
 
 
 START_BASE = "The pretrained base model (recommended)"
@@ -100,7 +105,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
                            index=list(TRAINING_PRESETS).index(PAGE_DEFAULT_PRESET),
                            format_func=lambda n: TRAINING_PRESETS[n].title, key="train_preset")
     preset = TRAINING_PRESETS[preset_name]
-    st.caption(preset.description)
+    st.caption(PRESET_WORDS.get(preset_name, preset.description))
     base_shape, problem = base_for(data)
     start = st.radio("Start from", [START_BASE, START_SCRATCH], horizontal=True,
                      index=1 if problem else 0, key=f"train_start_from_{bool(problem)}",

@@ -39,10 +39,12 @@ BENCHMARK_ORDER = (
 # string-quartet excerpts on piano (under a minute).
 # `your_style` transcribes 150 folk songs and trains six quick models (about 7 minutes).
 # `your_style_piano` transcribes 15 quartet excerpts and trains four quick models (4 minutes).
+# `evaluate_page` judges 20 pieces through the Evaluate page, twice per model (30-40 s).
 # `share_link` opens shared pieces in fresh browsers against a warm server (about 70 s).
 # `hostile` builds a ten-minute hi-res FLAC and other bombs and sends each to a fresh process
 # (about a minute; before issue 29's limits one case took 2.5 GB and 74 s).
 OPT_IN = (
+    "evaluate_page",
     "hostile",
     "share_link",
     "quality",

@@ -37,6 +37,7 @@ class ModelFigures:
     heldout_pieces: int = 0  # how much music the held-out scores rest on (0: not recorded)
     heldout_notes: int = 0
     heldout_transcribed: bool = False  # some held-out music is a transcription of audio
+    stopped_early: bool = False  # it stopped before its last round: no longer improving
 
     @property
     def perplexity_ratio(self) -> float:
@@ -80,6 +81,7 @@ class ModelFigures:
             heldout_pieces=count("heldout_pieces"),
             heldout_notes=count("heldout_notes"),
             heldout_transcribed=bool(metrics.get("heldout_transcribed")),
+            stopped_early=metrics.get("stopped_early") is True,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,16 +8,26 @@ are read, never computed a second way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import EvaluationError
-from core.evaluation.degeneracy import degeneracy
-from core.evaluation.features import MIN_NOTES, check_piece, scale_consistency_in
+from core.evaluation.degeneracy import Degeneracy, degeneracy
+from core.evaluation.features import (
+    MIN_NOTES,
+    PieceFigures,
+    check_piece,
+    piece_figures,
+    scale_consistency_in,
+)
 from core.evaluation.records import EvaluationReport, ModelFigures, without_nan
-from core.evaluation.style import compare_style
+from core.evaluation.style import compare_style, real_set_figures
 from core.evaluation.verdicts import summary_figures, summary_sentences
 from core.generation.generator import Generator
 from core.generation.result import GenerationResult
@@ -28,10 +38,14 @@ from core.generation.settings import (
     SamplingSettings,
     creativity_to_settings,
 )
-from core.model.model_data import load_index, read_heldout
+from core.model.model_data import HELDOUT_FILE, load_index, read_heldout
+from core.model.training_notes import Originality, OriginalityIndex
 from core.music.piece import Piece
 from core.progress import ProgressCallback
+from core.tokens.config import EncodingConfig
 from core.tokens.scheme import piece_to_tokens
+
+log = logging.getLogger(__name__)
 
 DEFAULT_COUNT = 20
 
@@ -40,6 +54,9 @@ MAX_COUNT = 100
 FIRST_PIECE_SEED = 1  # pieces use seeds 1, 2, ... N
 
 PIECE_LENGTH_S = 30.0
+
+# `on_progress`'s info once every piece is judged, while the set is compared with real music.
+SET_STAGE = "comparing the set with the real music"
 
 
 def evaluation_settings() -> SamplingSettings:
@@ -97,16 +114,61 @@ def generate_pieces(
     on_progress: ProgressCallback[str] | None = None,
 ) -> list[Piece]:
     """`count` pieces from a blank page with seeds seed, seed + 1, ..."""
-    if not 1 <= count <= MAX_COUNT:
-        raise EvaluationError(f"count must be within 1..{MAX_COUNT} pieces (got {count})")
+    _check_count(count)
     settings = settings or evaluation_settings()
     pieces = []
-    for i in range(count):
-        result = generator.generate(settings, seed=seed + i)
-        pieces.append(replace(result.piece, name=f"seed {seed + i}"))
-        if on_progress:
-            on_progress(i + 1, count, f"piece {i + 1} of {count}")
+    with one_blas_thread():
+        for i in range(count):
+            pieces.append(_new_piece(generator, settings, seed=seed + i))
+            if on_progress:
+                on_progress(i + 1, count, f"piece {i + 1} of {count}")
     return pieces
+
+
+def _check_count(count: int) -> None:
+    if not 1 <= count <= MAX_COUNT:
+        raise EvaluationError(f"count must be within 1..{MAX_COUNT} pieces (got {count})")
+
+
+def _new_piece(generator: Generator, settings: SamplingSettings, *, seed: int) -> Piece:
+    return replace(generator.generate(settings, seed=seed).piece, name=f"seed {seed}")
+
+
+class _OneBlasThread:
+    """numpy's BLAS on one thread while any evaluation runs in this process.
+
+    A step of the network is a few small matrix products, which more threads only slow down,
+    and on a busy server they contend: 20 pieces took 95 s with two threads while another
+    process used the second core, 6 s with one. threadpoolctl's limit is process-wide, not per
+    thread, so evaluations running at once (two visitors, or the page's preparation) share one
+    limit: set by the first to start, lifted when the last ends. Each restoring its own would
+    lift it under another still running (measured: 44 s instead of 8).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._limit: Any = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        from threadpoolctl import threadpool_limits
+
+        with self._lock:
+            if not self._users:
+                self._limit = threadpool_limits(limits=1, user_api="blas")
+            self._users += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._users -= 1
+                if not self._users:
+                    self._limit.restore_original_limits()
+                    self._limit = None
+
+
+one_blas_thread = _OneBlasThread()
 
 
 def check_model_folder(folder: Path) -> list[Piece]:
@@ -120,37 +182,139 @@ def check_model_folder(folder: Path) -> list[Piece]:
     return heldout
 
 
+@dataclass(frozen=True)
+class _RealSide:
+    """What an evaluation measures of the held-out real pieces, the same for every set."""
+
+    pieces: tuple[Piece, ...]
+    figures: tuple[PieceFigures, ...]  # of `usable_real_pieces(pieces)`
+    degeneracy: tuple[Degeneracy, ...]
+
+
+_REAL_SIDES: OrderedDict[tuple[str, int, EncodingConfig], _RealSide] = OrderedDict()
+_REAL_SIDES_LOCK = threading.Lock()
+MAX_CACHED_REAL_SIDES = 8  # as many models as a server's pages judge in turn
+
+
+def _real_side(folder: Path, encoding: EncodingConfig) -> _RealSide:
+    """The held-out pieces' figures, once per version of the folder's held-out file: MusPy on
+    306 folk tunes takes seconds, and every evaluation of the model compares with them."""
+    heldout = check_model_folder(folder)
+    path = Path(folder).resolve() / HELDOUT_FILE
+    key = (str(path), path.stat().st_mtime_ns, encoding)
+    # One measurement at a time: a page's evaluation that starts while `prepare_evaluation`
+    # measures the same pieces waits for it instead of measuring them again.
+    with _REAL_SIDES_LOCK:
+        if key in _REAL_SIDES:
+            _REAL_SIDES.move_to_end(key)
+            return _REAL_SIDES[key]
+        side = _RealSide(
+            pieces=tuple(heldout),
+            figures=real_set_figures(heldout),
+            degeneracy=tuple(degeneracy(p, piece_to_tokens(p, encoding)) for p in heldout),
+        )
+        _REAL_SIDES[key] = side
+        while len(_REAL_SIDES) > MAX_CACHED_REAL_SIDES:
+            _REAL_SIDES.popitem(last=False)
+    return side
+
+
+def prepare_evaluation(folder: Path, encoding: EncodingConfig) -> None:
+    """Do before any click what every evaluation of this model needs first: import MusPy (2-4
+    s on a busy 2-core server), build the training notes' index, measure the held-out pieces.
+    A folder without its held-out data has nothing to prepare (evaluating it says why)."""
+    try:
+        load_index(folder)
+        _real_side(folder, encoding)
+    except (EvaluationError, OSError) as error:  # OSError: the folder went away meanwhile
+        log.info("nothing to prepare for %s: %s", Path(folder).name, error)
+
+
+def clear_real_side_cache() -> None:
+    """Forget the held-out figures (benchmarks measure a first evaluation with this)."""
+    with _REAL_SIDES_LOCK:
+        _REAL_SIDES.clear()
+
+
+@dataclass(frozen=True)
+class _JudgedPiece:
+    piece: Piece
+    figures: PieceFigures
+    originality: Originality
+    degeneracy: Degeneracy
+
+
+def _judge(piece: Piece, index: OriginalityIndex, encoding: EncodingConfig) -> _JudgedPiece:
+    return _JudgedPiece(
+        piece=piece,
+        figures=piece_figures(piece),
+        originality=index.query(piece),
+        degeneracy=degeneracy(piece, piece_to_tokens(piece, encoding)),
+    )
+
+
+def _model_path(generator: Generator) -> Path:
+    if generator.path is None:
+        raise EvaluationError(f"{generator.name}: a model folder is needed to evaluate it")
+    return generator.path
+
+
 def evaluate_pieces(
     generator: Generator,
     pieces: Sequence[Piece],
     *,
     generation: dict[str, Any] | None = None,
+    on_progress: ProgressCallback[str] | None = None,
 ) -> EvaluationReport:
     """Judge `pieces` as the music of `generator`'s model (its folder holds the references).
 
-    Pieces with fewer than MIN_NOTES notes are left out and named in `skipped`.
+    Pieces with fewer than MIN_NOTES notes are left out and named in `skipped`. `on_progress`
+    hears (pieces judged, pieces, "piece i of n") before each piece, then (n, n, SET_STAGE)
+    before the set is compared with the real music.
 
     Raises:
         EvaluationError: the folder lacks its held-out data, or no piece can be judged.
     """
-    if generator.path is None:
-        raise EvaluationError(f"{generator.name}: a model folder is needed to evaluate it")
-    heldout = check_model_folder(generator.path)
+    folder = _model_path(generator)
+    check_model_folder(folder)
     if not pieces:
         raise EvaluationError("no pieces to judge (the set is empty)")
     kept, skipped = usable_pieces(pieces)
     if not kept:
         raise EvaluationError(f"no piece has at least {MIN_NOTES} notes: " + "; ".join(skipped))
-    index = load_index(generator.path)
-    encoding = generator.encoding
+    index = load_index(folder)
+    judged = []
+    with one_blas_thread():
+        for i, piece in enumerate(kept):
+            if on_progress:
+                on_progress(i, len(kept), f"piece {i + 1} of {len(kept)}")
+            judged.append(_judge(piece, index, generator.encoding))
+        if on_progress:
+            on_progress(len(kept), len(kept), SET_STAGE)
+        return _report(generator, judged, skipped, generation)
+
+
+def _report(
+    generator: Generator,
+    judged: Sequence[_JudgedPiece],
+    skipped: Sequence[str],
+    generation: dict[str, Any] | None,
+) -> EvaluationReport:
+    real = _real_side(_model_path(generator), generator.encoding)
+    kept = [j.piece for j in judged]
     return EvaluationReport(
         model_name=generator.name,
         model=ModelFigures.from_metrics(generator.name, generator.metrics),
         pieces=tuple(kept),
-        style=compare_style(kept, heldout),
-        originality=tuple(index.query(p) for p in kept),
-        degeneracy=tuple(degeneracy(p, piece_to_tokens(p, encoding)) for p in kept),
-        real_degeneracy=tuple(degeneracy(p, piece_to_tokens(p, encoding)) for p in heldout),
+        style=compare_style(
+            kept,
+            real.pieces,
+            real_figures=real.figures,
+            generated_figures=[j.figures for j in judged],
+        ),
+        originality=tuple(j.originality for j in judged),
+        degeneracy=tuple(j.degeneracy for j in judged),
+        real_degeneracy=real.degeneracy,
         skipped=tuple(skipped),
         generation=dict(generation or {}),
     )
@@ -164,19 +328,39 @@ def evaluate_model(
     settings: SamplingSettings | None = None,
     on_progress: ProgressCallback[str] | None = None,
 ) -> EvaluationReport:
-    """Generate `count` pieces with the default settings and judge them.
+    """Generate `count` pieces with the default settings and judge them, in one pass: each
+    piece is judged as soon as it is written.
 
-    The model folder is checked before anything is generated.
+    The model folder is checked before anything is generated. `on_progress` hears (pieces
+    done, count, "piece i of count") before each piece is written and judged, then
+    (count, count, SET_STAGE) before the set is compared with the real music.
+
+    Raises:
+        EvaluationError: the folder lacks its held-out data, or no piece can be judged.
     """
-    if generator.path is None:
-        raise EvaluationError(f"{generator.name}: a model folder is needed to evaluate it")
-    check_model_folder(generator.path)
+    folder = _model_path(generator)
+    check_model_folder(folder)
+    _check_count(count)
     settings = settings or evaluation_settings()
-    pieces = generate_pieces(
-        generator, count=count, seed=seed, settings=settings, on_progress=on_progress
-    )
-    generation = {"count": count, "seed": seed, "settings": settings.to_dict()}
-    return evaluate_pieces(generator, pieces, generation=generation)
+    index = load_index(folder)
+    judged, skipped = [], []
+    with one_blas_thread():
+        for i in range(count):
+            if on_progress:
+                on_progress(i, count, f"piece {i + 1} of {count}")
+            piece = _new_piece(generator, settings, seed=seed + i)
+            try:
+                check_piece(piece)
+            except EvaluationError as error:
+                skipped.append(str(error))
+                continue
+            judged.append(_judge(piece, index, generator.encoding))
+        if not judged:
+            raise EvaluationError(f"no piece has at least {MIN_NOTES} notes: " + "; ".join(skipped))
+        if on_progress:
+            on_progress(count, count, SET_STAGE)
+        generation = {"count": count, "seed": seed, "settings": settings.to_dict()}
+        return _report(generator, judged, skipped, generation)
 
 
 def report_to_dict(report: EvaluationReport) -> dict[str, Any]:

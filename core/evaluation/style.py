@@ -130,10 +130,12 @@ def compare_style(
     real: Sequence[Piece],
     *,
     real_figures: Sequence[PieceFigures] | None = None,
+    generated_figures: Sequence[PieceFigures] | None = None,
 ) -> StyleReport:
     """Generated pieces against real ones (real pieces too short to judge are left out).
 
-    `real_figures`, when cached, must be `real_set_figures(real)`.
+    `real_figures`, when cached, must be `real_set_figures(real)`; `generated_figures`, when
+    measured already, `piece_figures` of each generated piece.
 
     Raises:
         EvaluationError: either set is empty, or a piece has too few notes to judge.
@@ -142,7 +144,13 @@ def compare_style(
         raise EvaluationError("no generated pieces to judge (the set is empty)")
     if not real:
         raise EvaluationError("no real pieces to compare with (the held-out set is empty)")
-    gen_figures = tuple(piece_figures(p) for p in generated)
+    gen_figures = (
+        tuple(generated_figures)
+        if generated_figures is not None
+        else tuple(piece_figures(p) for p in generated)
+    )
+    if len(gen_figures) != len(generated):
+        raise ValueError("generated_figures must be one per generated piece")
     real = usable_real_pieces(real)
     real_figs = tuple(real_figures) if real_figures is not None else real_set_figures(real)
     if len(real_figs) != len(real):

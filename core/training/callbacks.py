@@ -82,9 +82,21 @@ class CancelOnRequest(keras.callbacks.Callback):
             self._ask()
 
 
+# Batches timed before an ETA is given: the run's first batch builds the graph (seconds, as
+# long as a hundred batches), so it is never timed, and a few more make the figure steady.
+ETA_MIN_TIMED_BATCHES = 3
+
+
 class ProgressReporter(keras.callbacks.Callback):
     """`on_progress(done, total, TrainingProgress)` after every batch and as each round's
-    validation starts, with the ETA and speed of this run so far (validation included)."""
+    validation starts, with the ETA and speed of this run so far.
+
+    The ETA is what the rounds left take at the measured pace: the time per batch, without the
+    run's first batch (the graph is built then: timing it gave "about 35 min left" for a run of
+    110 s), plus the last round's time between its last batch and the next round's first (the
+    check on the held-out pieces and the checkpoint) for each round left. None until
+    `ETA_MIN_TIMED_BATCHES` batches are timed. Early stopping can only make the run shorter.
+    """
 
     def __init__(
         self,
@@ -97,34 +109,52 @@ class ProgressReporter(keras.callbacks.Callback):
         self.on_progress = on_progress
         self.state = state
         self.schedule = schedule
-        self._run_started = 0.0
-        self._batches_this_run = 0
         self._epoch = 0
-
-    def on_train_begin(self, logs: Mapping[str, Any] | None = None) -> None:
-        self._run_started = time.perf_counter()
+        self._last_mark: float | None = None  # the end of the last batch (or a round's start)
+        self._batches_seen = 0
+        self._timed_batches = 0
+        self._batch_time_s = 0.0
+        self._round_ended: float | None = None
+        self._between_rounds_s: float | None = None  # the last round's check and checkpoint
 
     def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        now = time.perf_counter()
+        if self._round_ended is not None:
+            self._between_rounds_s = now - self._round_ended
+            self._round_ended = None
         self._epoch = epoch
+        self._last_mark = now
 
     def on_train_batch_end(self, batch: int, logs: Mapping[str, Any] | None = None) -> None:
-        self._batches_this_run += 1
+        now = time.perf_counter()
+        if self._batches_seen and self._last_mark is not None:
+            self._batch_time_s += now - self._last_mark
+            self._timed_batches += 1
+        self._batches_seen += 1
+        self._last_mark = now
         loss = None if logs is None or "loss" not in logs else float(logs["loss"])
         self._report("training", batch + 1, loss)
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
         self._report("validating", self.schedule.steps_per_round, None)
+        self._round_ended = time.perf_counter()
+
+    def eta_s(self, done: int) -> float | None:
+        """Seconds left at the measured pace, `done` batches of the whole run done."""
+        if self._timed_batches < ETA_MIN_TIMED_BATCHES:
+            return None
+        per_batch = self._batch_time_s / self._timed_batches
+        checks_left = self.schedule.rounds - self._epoch  # this round's check is still to come
+        between = self._between_rounds_s or 0.0
+        return per_batch * (self.schedule.total_steps - done) + between * checks_left
 
     def _report(self, phase: str, batch: int, loss: float | None) -> None:
         per_round = self.schedule.steps_per_round
         total = self.schedule.total_steps
         done = self._epoch * per_round + batch
-        elapsed = time.perf_counter() - self._run_started
-        eta = tps = None
-        if self._batches_this_run:
-            per_batch = elapsed / self._batches_this_run
-            eta = per_batch * (total - done)
-            tps = self.schedule.tokens_per_step / per_batch
+        tps = None
+        if self._timed_batches and self._batch_time_s > 0:
+            tps = self.schedule.tokens_per_step * self._timed_batches / self._batch_time_s
         self.on_progress(
             done,
             total,
@@ -135,7 +165,7 @@ class ProgressReporter(keras.callbacks.Callback):
                 batch=batch,
                 batches=per_round,
                 loss=loss,
-                eta_s=eta,
+                eta_s=self.eta_s(done),
                 tokens_per_s=tps,
                 history=tuple(self.state.history),
                 baseline=self.state.baseline,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.errors import AppTestError
 
 from core import jobs
 from core.generation.generator import DEFAULT_MODEL_DIR, Generator
@@ -22,7 +23,8 @@ from core.music.midi import midi_to_bytes, piece_to_midi
 from core.storage.files import atomic_write_json, new_workspace_id, workspace_dir
 from core.tokens.scheme import piece_to_tokens
 from core.training.config import TrainingConfig
-from tests.app.shown import shown
+from tests.app.plain_words import lab_words_in_view
+from tests.app.shown import shown, shown_all
 from tests.conftest import REPO
 from ui import evaluation as ev
 from ui import generation as gen
@@ -33,6 +35,15 @@ def workspace_id(isolated_data_dir: Path) -> str:
     ws = new_workspace_id()
     workspace_dir(ws)
     return ws
+
+
+@pytest.fixture(autouse=True)
+def _no_shared_reports():
+    """Each test judges for itself: the built-in models' reports are shared by the server's
+    sessions (and so by tests in one process)."""
+    ev._shared_reports().reports.clear()
+    yield
+    ev._shared_reports().reports.clear()
 
 
 def app(workspace_id: str) -> AppTest:
@@ -51,9 +62,9 @@ def my_copy_of_the_default_model(workspace_id: str, name: str) -> Path:
 
 
 def summary_lines(at: AppTest) -> list[str]:
-    """The summary's three lines as a reader sees them (names are shown escaped, not rendered)."""
-    return [m.value.replace("\\", "") for m in at.markdown
-            if m.value.startswith(("🧠", "🎼", "🔍"))]
+    """The summary's three lines (style, originality, stuck) as a reader sees them."""
+    icons = tuple(ev.SUMMARY_ICONS.values())
+    return [shown(m).split(" ", 1)[1] for m in at.markdown if m.value.startswith(icons)]
 
 
 def bundled_metrics() -> dict:
@@ -62,28 +73,37 @@ def bundled_metrics() -> dict:
 
 def test_bundled_model_figures_and_a_judged_set(workspace_id):
     at = app(workspace_id)
+    # the first sentence in words; the figures under "details"
+    assert shown(at.success[0]) == (
+        "This model has learned its music: it guesses the next notes of pieces it never saw "
+        "better than the built-in model it started from.")
+    assert lab_words_in_view(at) == []
     metrics = {m.label: m.value for m in at.metric}
     recorded = bundled_metrics()
     assert metrics["Held-out perplexity"] == f"{recorded['val_perplexity']:.2f}"
     assert metrics["4-gram baseline"] == f"{recorded['baseline_perplexity']:.2f}"
-    verdict = shown(at.success[0])  # fine-tuned: judged against the built-in model it started from
-    assert verdict.startswith("Your model predicts your held-out music better than the built-in "
-                              f"model did ({recorded['val_perplexity']:.2f} vs "
-                              f"{recorded['start_val_perplexity']:.2f}")
-    assert "A simple note-counting model scores" in verdict
+    details = " ".join(shown_all(at.markdown))
+    assert ("Your model predicts your held-out music better than the built-in model did "
+            f"({recorded['val_perplexity']:.2f} vs {recorded['start_val_perplexity']:.2f}"
+            ) in details
+    assert "A simple note-counting model scores" in details
     assert summary_lines(at) == []  # nothing judged yet
     at.slider(key=ev.COUNT_KEY).set_value(5)
     at.number_input(key=ev.SEED_KEY).set_value(3)
-    at.button(key="evaluate_go").click().run()
+    at.button(key=ev.GO_KEY).click().run()
     assert not at.exception and not at.error
+    assert not at.button(key=ev.GO_KEY).disabled  # unlocked once it is done
     first = summary_lines(at)
-    assert len(first) == 3 and "Summary of 5 piece" in " ".join(m.value for m in at.markdown)
-    assert "stay in one key" in first[1]
+    assert len(first) == 3 and shown(at.success[-1]).startswith("Its 5 pieces ")
+    assert "in key" in first[0]
+    assert lab_words_in_view(at) == []
     metrics = {m.label: m.value for m in at.metric}
     assert 0.5 < float(metrics["Stays in one key"]) <= 1.0
     assert len(at.get("plotly_chart")) >= 4  # curves, overlap, two histograms
+    assert all(json.loads(c.proto.config)["displayModeBar"] is False
+               for c in at.get("plotly_chart"))
     assert at.get("arrow_data_frame") or at.dataframe
-    at.button(key="evaluate_go").click().run()
+    at.button(key=ev.GO_KEY).click().run()
     assert summary_lines(at) == first  # same seed, same figures
 
 
@@ -110,10 +130,12 @@ def test_a_copied_passage_is_played_beside_its_source(workspace_id):
     source_options = at.radio(key=ev.SOURCE_KEY).options
     assert any("Generate page (1)" in o for o in source_options)
     at.radio(key=ev.SOURCE_KEY).set_value(source_options[1]).run()
-    at.button(key="evaluate_go").click().run()
+    at.button(key=ev.GO_KEY).click().run()
     assert not at.exception and not at.error
-    originality = summary_lines(at)[2]
-    assert notes.names[10] in originality and "1 of 1 piece(s) copy 2 bars or more" in originality
+    assert summary_lines(at)[1] == (
+        "1 of its 1 pieces copy 2 bars or more of the music it learned: listen below to compare.")
+    details = " ".join(shown_all(at.markdown))
+    assert notes.names[10] in details and "1 of 1 piece(s) copy 2 bars or more" in details
     assert len(at.get("audio")) == 2  # the generated passage and its source
     assert any("bars or more" in w.value or "bars are copied" in w.value for w in at.warning)
 
@@ -127,7 +149,7 @@ def test_a_model_without_held_out_data_is_refused_by_name(workspace_id):
     assert not at.exception
     # said at once, before any click, and the button cannot start what would fail
     assert "Old model" in shown(at.error[0]) and "held-out" in shown(at.error[0])
-    assert at.button(key="evaluate_go").disabled
+    assert at.button(key=ev.GO_KEY).disabled
     assert summary_lines(at) == []
     assert any(m.label == "Held-out perplexity" for m in at.metric)  # its figures still show
 
@@ -151,12 +173,148 @@ def test_train_page_verdict_links_to_the_evaluation(workspace_id):
     at.run()
     at.switch_page("app_pages/train.py").run()
     assert not at.exception
-    verdict = shown(at.success[0])
+    assert shown(at.success[0]).startswith("Your model has learned your music")
     recorded = bundled_metrics()
-    assert "better than the built-in model did" in verdict
-    assert f"note-counting model scores {recorded['baseline_perplexity']:.2f}" in verdict
+    details = " ".join(shown_all(at.markdown))
+    assert f"note-counting model scores {recorded['baseline_perplexity']:.2f}" in details
     at.button(key=f"train_evaluate_{status.job_id}").click().run()
     assert not at.exception
     assert "Chorales" in at.selectbox(key=ev.MODEL_KEY).value
     assert any(m.label == "Held-out perplexity" for m in at.metric)
 
+
+
+def my_model_with(workspace_id: str, name: str, **changes) -> Path:
+    """My copy of the bundled model, its metrics changed as a training of mine would record
+    them, trained on 5 tunes (4 to learn from, 1 held out)."""
+    from core.data.datasets import MusicSummary
+    from core.model.model_data import write_music_summary
+
+    path = my_copy_of_the_default_model(workspace_id, name)
+    metrics = {**bundled_metrics(), "heldout_pieces": 1, **changes}
+    atomic_write_json(path / "metrics.json", metrics)
+    write_music_summary(path, MusicSummary(tempo_bpm=100.0, chord_onset_share=0.5,
+                                           max_notes_per_onset=4, pitch_low=40, pitch_high=80,
+                                           pieces=4))
+    return path
+
+
+def choose(at: AppTest, name: str) -> AppTest:
+    label = next(o for o in at.selectbox(key=ev.MODEL_KEY).options if name in o)
+    at.selectbox(key=ev.MODEL_KEY).set_value(label).run()
+    assert not at.exception
+    return at
+
+
+def check_of(verdict: int) -> dict:
+    """A style check where my model is nearer my music than the built-in one (1) or farther
+    (-1), on all three figures."""
+    from core.evaluation.style_check import FigureTriple, StyleCheck
+
+    near, far = (1.0, 1.4) if verdict > 0 else (1.4, 1.0)
+    return StyleCheck({"polyphony": FigureTriple(1.0, far, near),
+                       "pitch_range": FigureTriple(15.0, 10.0 + 5 * far, 10.0 + 5 * near),
+                       "notes_per_beat": FigureTriple(2.0, 1.0 + far, 1.0 + near)},
+                      pieces=4, length_s=15.0, real_pieces=5, base_model="base").to_dict()
+
+
+def test_the_first_sentence_says_whether_my_model_writes_more_like_my_music(workspace_id):
+    my_model_with(workspace_id, "Better", style_check=check_of(1))
+    my_model_with(workspace_id, "Worse", style_check=check_of(-1))
+    at = choose(app(workspace_id), "Better")
+    assert shown(at.success[0]) == (
+        "Your model now writes more like your music than the built-in one.")
+    assert lab_words_in_view(at) == []
+    at = choose(at, "Worse")
+    assert shown(at.warning[0]) == (
+        "Your model does not write more like your music than the built-in one yet.")
+    assert lab_words_in_view(at) == []
+
+
+def test_held_out_music_getting_worse_every_round_is_said_first(workspace_id):
+    start = {"epoch": 0, "step": 0, "val_loss": 1.00, "val_perplexity": 2.72}
+    rounds = [{"epoch": i, "train_loss": 1.0 - 0.1 * i, "val_loss": 1.0 + 0.05 * i,
+               "val_perplexity": 2.72 + 0.1 * i, "val_accuracy": 0.4} for i in (1, 2, 3)]
+    my_model_with(workspace_id, "Memorised", history=rounds, start=start, best_epoch=0,
+                  epochs_run=3, kept_base_weights=True, stopped_early=True, val_perplexity=2.72,
+                  start_val_perplexity=2.72)
+    at = choose(app(workspace_id), "Memorised")
+    assert shown(at.warning[0]).startswith(
+        "Training did not improve on the built-in model, so your model is the built-in one, "
+        "unchanged")
+    said = " ".join(shown_all(at.markdown))
+    assert ("Each round of training made it worse at music it had not seen: it was memorising "
+            "your 5 tunes instead of learning their style, so I kept the built-in model as it "
+            "was.") in said
+    assert "It stopped at round 3: it had stopped improving (3 rounds in a row" in said
+    assert lab_words_in_view(at) == []
+
+
+def test_judging_shows_its_progress_locks_the_button_and_is_never_done_twice(
+        workspace_id, monkeypatch):
+    import streamlit as st
+
+    from core.evaluation import evaluate_model
+
+    calls: list[int] = []
+    stop_at_piece: list[int] = [3]  # the first run is cut off while it judges piece 3
+
+    def judged(generator, *, count, seed, on_progress):
+        calls.append(seed)
+        if stop_at_piece:
+            for done in range(stop_at_piece.pop()):
+                on_progress(done, count, f"piece {done + 1} of {count}")
+            st.stop()  # the page as a visitor sees it in the middle of the judging
+        return evaluate_model(generator, count=count, seed=seed, on_progress=on_progress)
+
+    monkeypatch.setattr(ev, "evaluate_model", judged)
+    at = app(workspace_id)
+    at.slider(key=ev.COUNT_KEY).set_value(5)
+    at.button(key=ev.GO_KEY).click().run()
+    assert not at.exception
+    progress = at.get("progress")[0].proto
+    assert progress.text == "Judging piece 3 of 5" and progress.value == 40
+    assert at.button(key=ev.GO_KEY).disabled  # locked while it runs: no second click
+    with pytest.raises(AppTestError, match="disabled"):
+        at.button(key=ev.GO_KEY).click()
+    # Another widget touched meanwhile reruns the page: the run in flight goes on as asked
+    # (seed 1), nothing is added for the seed changed since.
+    at.number_input(key=ev.SEED_KEY).set_value(9).run()
+    assert not at.exception and not at.error
+    assert calls == [1, 1] and len(summary_lines(at)) == 3
+    assert not at.button(key=ev.GO_KEY).disabled
+    assert "seeds 1–5" in " ".join(shown_all(at.caption))
+    # The same pieces again: answered from the report, not judged again.
+    at.number_input(key=ev.SEED_KEY).set_value(1)
+    at.button(key=ev.GO_KEY).click().run()
+    assert calls == [1, 1]
+    at.number_input(key=ev.SEED_KEY).set_value(9)
+    at.button(key=ev.GO_KEY).click().run()
+    assert calls == [1, 1, 9] and "seeds 9–13" in " ".join(shown_all(at.caption))
+
+
+def test_a_built_in_model_judged_once_is_not_judged_again_for_the_next_visitor(
+        workspace_id, monkeypatch):
+    from core.evaluation import evaluate_model
+
+    calls: list[int] = []
+
+    def judged(generator, *, count, seed, on_progress):
+        calls.append(seed)
+        return evaluate_model(generator, count=count, seed=seed, on_progress=on_progress)
+
+    monkeypatch.setattr(ev, "evaluate_model", judged)
+    first = app(workspace_id)
+    first.slider(key=ev.COUNT_KEY).set_value(5)
+    first.button(key=ev.GO_KEY).click().run()
+    someone_else = app(new_workspace_id())
+    someone_else.slider(key=ev.COUNT_KEY).set_value(5)
+    someone_else.button(key=ev.GO_KEY).click().run()
+    assert not someone_else.exception and calls == [1]
+    assert summary_lines(someone_else) == summary_lines(first)
+    # a visitor's own model is theirs: never shared
+    my_copy_of_the_default_model(workspace_id, "Mine")
+    for at in (choose(app(workspace_id), "Mine"), choose(app(workspace_id), "Mine")):
+        at.slider(key=ev.COUNT_KEY).set_value(5)
+        at.button(key=ev.GO_KEY).click().run()
+    assert calls == [1, 1, 1]

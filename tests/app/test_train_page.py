@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -19,6 +20,7 @@ from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
 from core.training.config import TrainingConfig
 from core.training.presets import QUICK_STEPS, THOROUGH_INPUT_DROPOUT
+from tests.app.plain_words import lab_words_in_view, words_in_view
 from tests.app.shown import shown, shown_all
 from tests.app.workspaces import save_broken_model
 from tests.conftest import REPO
@@ -111,12 +113,15 @@ def test_running_job_shows_progress_chart_and_cancels(workspace_id):
     path = fake_job(workspace_id, status)
     at = page(workspace_id, status.job_id)
     assert not at.exception
-    assert "Epoch 3/20" in at.get("progress")[0].proto.text
-    assert "10 min left" in at.get("progress")[0].proto.text
-    metrics = {m.label: m.value for m in at.metric}
+    # early stopping can only end it sooner: the time left is an upper bound, and says so
+    assert at.get("progress")[0].proto.text == "Round 3 of 20 · at most about 10 min left"
+    assert "It is still improving: round 2 is its best so far" in " ".join(shown_all(at.markdown))
+    assert lab_words_in_view(at) == []
+    metrics = {m.label: m.value for m in at.metric}  # the figures, under "details"
     assert metrics["Validation perplexity (best)"] == "5.50"
     assert metrics["N-gram baseline"] == "5.26"
-    assert at.get("plotly_chart")
+    chart = at.get("plotly_chart")[0].proto
+    assert json.loads(chart.config)["displayModeBar"] is False  # no toolbar over the chart
     at.button(key=f"train_cancel_{status.job_id}").click().run()
     assert (path / jobs.CANCEL_FILE).exists()
     assert at.session_state["train_job_id"] == status.job_id
@@ -190,7 +195,7 @@ def test_a_fine_tuning_whose_base_stayed_best_shows_the_base_s_score(workspace_i
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Validation perplexity (best)"] == "2.72"
     chart = at.get("plotly_chart")[0].proto.spec
-    assert "base model, before training" in chart
+    assert "the built-in model, before training" in chart
 
 
 def test_a_finished_fine_tuning_that_kept_the_base_says_so_in_words(workspace_id):
@@ -217,15 +222,18 @@ def test_a_finished_fine_tuning_that_kept_the_base_says_so_in_words(workspace_id
         fake_job(workspace_id, status, name=name)
         at = page(workspace_id, job_id)
         assert not at.exception
-        said = " ".join(shown(w) for w in at.warning)
-        assert ("the saved model is the built-in model, unchanged" in said) is kept
-        assert "no better than the built-in model did" in said
+        first = shown(at.warning[0])
+        assert ("your model is the built-in one, unchanged" in first) is kept
+        assert ("has not learned your music better than the built-in model" in first) is not kept
+        assert lab_words_in_view(at) == []
+        # the figures, under "details"
+        assert "no better than the built-in model did" in " ".join(shown_all(at.markdown))
 
 
 def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(workspace_id):
-    """The first sentence: the style check's figures (the music, the built-in model, the new
-    model); then the comparison with the built-in model on the same held-out music, and how
-    little music that rests on."""
+    """The first sentence: does it now write more like the music than the built-in model (no
+    figure); the style check's figures, the comparison on the held-out music and how little
+    music that rests on are under "details"."""
     workspace = workspace_dir(workspace_id)
     vocab = Vocabulary.build([["T4", "P60", "D4"]])
     config = ModelConfig(embedding_dim=4, units=8, layers=1)
@@ -250,20 +258,105 @@ def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(wo
     fake_job(workspace_id, status, name="Mine")
     at = page(workspace_id, status.job_id)
     assert not at.exception
-    first, verdict = shown_all(at.success)
-    assert first == (
-        "Your model now writes more like your music than the built-in model does: notes at once "
-        "— your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 "
-        "semitones; notes per beat 2.0 / 2.4 / 2.1."
-    )
-    assert verdict.startswith("Your model predicts your held-out music better than the "
-                              "built-in model did (2.70 vs 2.82; lower is better).")
-    assert "Judged on 1 piece (212 notes) you did not train on." in verdict
-    assert "uncertain" in verdict
+    assert shown(at.success[0]) == (
+        "Your model now writes more like your music than the built-in one.")
+    assert lab_words_in_view(at) == []
+    details = " ".join(shown_all(at.markdown))
+    assert ("Your model now writes more like your music than the built-in model does: notes at "
+            "once — your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 "
+            "semitones; notes per beat 2.0 / 2.4 / 2.1.") in details
+    assert ("Your model predicts your held-out music better than the built-in model did (2.70 "
+            "vs 2.82; lower is better).") in details
+    assert "Judged on 1 piece (212 notes) you did not train on." in details
     captions = shown_all(at.caption)
     assert any(c.startswith("From 4 short pieces (15 s) by each model") for c in captions)
-    # My models says it too
+    # My models says it too, behind its own "Details"
     assert any(c.startswith("Judged on 1 piece (212 notes)") for c in captions)
+
+
+def _finished_small_training(workspace_id: str, job_id: str, *, history, start, best: int,
+                             rounds_planned: int, kept_base: bool) -> AppTest:
+    """A fine-tuning on 5 tunes (4 to learn from, 1 held out) that stopped early."""
+    from core.data.datasets import MusicSummary
+    from core.model.model_data import write_music_summary
+
+    workspace = workspace_dir(workspace_id)
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    model_path = jobs.models_dir(workspace) / "Five tunes"
+    best_score = start if best == 0 else history[best - 1]
+    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                      encoding=EncodingConfig(), vocab=vocab, config=config,
+                      training=TrainingConfig().to_dict(),
+                      metrics={"val_perplexity": best_score["val_perplexity"],
+                               "baseline_perplexity": 3.10, "epochs_run": len(history),
+                               "best_epoch": best, "start": start, "history": list(history),
+                               "fine_tuned_from": "base", "kept_base_weights": kept_base,
+                               "stopped_early": True, "heldout_pieces": 1,
+                               "heldout_notes": 60, "dataset": "My dataset"})
+    write_music_summary(model_path, MusicSummary(tempo_bpm=100.0, chord_onset_share=0.0,
+                                                 max_notes_per_onset=1, pitch_low=60,
+                                                 pitch_high=72, pieces=4))
+    status = JobStatus(job_id=job_id, state=JobState.FINISHED, epoch=len(history),
+                       epochs=rounds_planned, done=len(history) * 5, total=rounds_planned * 5,
+                       history=history, baseline=BASELINE, start=start,
+                       model_dir=str(model_path), message="saved as Five tunes",
+                       created_at=time.time())
+    fake_job(workspace_id, status, name="Five tunes")
+    at = page(workspace_id, job_id)
+    assert not at.exception
+    return at
+
+
+def _round(epoch: int, val_loss: float) -> dict[str, float]:
+    return {"epoch": epoch, "train_loss": 1.0 - 0.1 * epoch, "val_loss": val_loss,
+            "val_perplexity": 2.718281828 ** val_loss, "val_accuracy": 0.4,
+            "train_time_s": 10.0, "tokens_per_s": 4000.0}
+
+
+def test_held_out_music_getting_worse_every_round_is_said_in_words(workspace_id):
+    """On 5 tunes the chart showed the held-out loss rising every round with no words: the
+    page says what that means (it memorised them), what was kept, and why it stopped."""
+    start = {"epoch": 0, "step": 0, "val_loss": 1.00, "val_perplexity": 2.72}
+    rising = (_round(1, 1.05), _round(2, 1.10), _round(3, 1.20))
+    at = _finished_small_training(workspace_id, "00000000000000c1", history=rising,
+                                  start=start, best=0, rounds_planned=7, kept_base=True)
+    said = " ".join(words_in_view(at))
+    assert ("Each round of training made it worse at music it had not seen: it was memorising "
+            "your 5 tunes instead of learning their style, so I kept the built-in model as it "
+            "was. More of your music would help.") in said
+    assert ("It stopped at round 3 of 7: it had stopped improving (3 rounds in a row without a "
+            "better one).") in said
+    assert at.get("progress")[0].proto.text == "Finished after round 3 of 7"
+    assert lab_words_in_view(at) == []
+
+
+def test_a_training_that_started_to_memorise_says_which_round_it_kept(workspace_id):
+    start = {"epoch": 0, "step": 0, "val_loss": 1.00, "val_perplexity": 2.72}
+    rounds = (_round(1, 0.95), _round(2, 0.90), _round(3, 0.93), _round(4, 0.97))
+    at = _finished_small_training(workspace_id, "00000000000000c2", history=rounds,
+                                  start=start, best=2, rounds_planned=7, kept_base=False)
+    said = " ".join(words_in_view(at))
+    assert "It started to memorise your 5 tunes after round 2, so I kept round 2." in said
+    assert "It stopped at round 4 of 7: it had stopped improving (2 rounds in a row" in said
+    assert shown(at.success[0]).startswith("Your model has learned your music")
+    assert lab_words_in_view(at) == []
+
+
+def test_a_running_job_that_gets_worse_every_round_says_so_while_it_runs(workspace_id):
+    start = {"epoch": 0, "step": 0, "val_loss": 1.00, "val_perplexity": 2.72}
+    status = JobStatus(job_id="00000000000000c3", state=JobState.RUNNING, phase="validating",
+                       epoch=2, epochs=7, batch=5, batches=5, done=10, total=35,
+                       history=(_round(1, 1.05), _round(2, 1.10)), baseline=BASELINE,
+                       start=start, pid=os.getpid(), created_at=time.time())
+    fake_job(workspace_id, status)
+    at = page(workspace_id, status.job_id)
+    assert not at.exception
+    assert at.get("progress")[0].proto.text == (
+        "Round 2 of 7 · checking it on music it has not seen")
+    said = " ".join(words_in_view(at))
+    assert "So far each round has made it worse at music it has not seen" in said
+    assert "the best version is kept (now the built-in model as it was)" in said
 
 
 def test_music_on_a_triplet_grid_trains_from_scratch_and_says_why(workspace_id, monkeypatch):

@@ -5,14 +5,24 @@ Grid: 4 steps per quarter note, a bar is 16 steps (4/4). A note is Note(onset, p
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.errors import EvaluationError
-from core.evaluation.report import evaluate_model, evaluate_pieces, piece_without_primer
+from core.evaluation.report import (
+    SET_STAGE,
+    evaluate_model,
+    evaluate_pieces,
+    generate_pieces,
+    piece_without_primer,
+    prepare_evaluation,
+    report_to_dict,
+)
 from core.evaluation.report import usable_pieces as usable
 from core.generation.generator import DEFAULT_MODEL_DIR, Generator
 from core.generation.primers import Primer
@@ -81,3 +91,99 @@ def test_pieces_too_short_to_judge_are_left_out_by_name(real_pieces: list[Piece]
     kept, skipped = usable([real_pieces[0], five, real_pieces[1]])
     assert kept == [real_pieces[0], real_pieces[1]]
     assert len(skipped) == 1 and skipped[0].startswith("five note tune: 5 note(s)")
+
+
+SHORT = SamplingSettings(length_tokens=60)  # about 20 notes: enough to judge, quick to write
+
+
+def test_progress_is_said_piece_by_piece_in_order_then_the_set(
+    default_generator: Generator,
+) -> None:
+    heard: list[tuple[int, int, str]] = []
+    report = evaluate_model(default_generator, count=20, seed=1, settings=SHORT,
+                            on_progress=lambda done, total, info: heard.append((done, total, info)))
+    # before each piece is written and judged: "piece 1 of 20" ... "piece 20 of 20"
+    assert heard[:-1] == [(i, 20, f"piece {i + 1} of 20") for i in range(20)]
+    assert heard[-1] == (20, 20, SET_STAGE)
+    assert len(report.pieces) == 20
+    judged: list[tuple[int, int, str]] = []
+    evaluate_pieces(default_generator, report.pieces[:3],
+                    on_progress=lambda done, total, info: judged.append((done, total, info)))
+    assert judged == [(0, 3, "piece 1 of 3"), (1, 3, "piece 2 of 3"), (2, 3, "piece 3 of 3"),
+                      (3, 3, SET_STAGE)]
+
+
+def test_writing_and_judging_in_one_pass_gives_the_report_of_the_pieces(
+    default_generator: Generator,
+) -> None:
+    one_pass = evaluate_model(default_generator, count=4, seed=7, settings=SHORT)
+    pieces = generate_pieces(default_generator, count=4, seed=7, settings=SHORT)
+    apart = evaluate_pieces(default_generator, pieces, generation=one_pass.generation)
+    assert report_to_dict(one_pass) == report_to_dict(apart)
+
+
+def test_the_held_out_figures_are_measured_once_per_version_of_the_folder(
+    tmp_path: Path, monkeypatch, default_generator: Generator
+) -> None:
+    import core.evaluation.report as report_module
+
+    folder = tmp_path / "mine"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    generator = Generator.from_folder(folder)
+    measured: list[int] = []
+    real = report_module.real_set_figures
+
+    def counted(pieces):
+        measured.append(len(pieces))
+        return real(pieces)
+
+    monkeypatch.setattr(report_module, "real_set_figures", counted)
+    pieces = generate_pieces(default_generator, count=2, seed=1, settings=SHORT)
+    first = evaluate_pieces(generator, pieces)
+    evaluate_pieces(generator, pieces)
+    assert len(measured) == 1
+    heldout = folder / HELDOUT_FILE
+    heldout.write_text(heldout.read_text())  # a new version of the file: measured again
+    os.utime(heldout, ns=(time.time_ns(), time.time_ns() + 10**9))
+    again = evaluate_pieces(generator, pieces)
+    assert len(measured) == 2 and report_to_dict(again) == report_to_dict(first)
+
+
+def test_an_evaluation_prepared_beforehand_measures_nothing_twice(
+    tmp_path: Path, monkeypatch, default_generator: Generator
+) -> None:
+    import core.evaluation.report as report_module
+
+    folder = tmp_path / "mine"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder)
+    generator = Generator.from_folder(folder)
+    measured: list[int] = []
+    real = report_module.real_set_figures
+    monkeypatch.setattr(report_module, "real_set_figures",
+                        lambda pieces: measured.append(len(pieces)) or real(pieces))
+    prepare_evaluation(folder, generator.encoding)
+    assert len(measured) == 1
+    evaluate_model(generator, count=2, seed=1, settings=SHORT)
+    assert len(measured) == 1
+    (folder / HELDOUT_FILE).unlink()
+    prepare_evaluation(folder, generator.encoding)  # nothing to prepare: no error either
+
+
+def test_the_one_thread_limit_holds_until_the_last_evaluation_ends() -> None:
+    """threadpoolctl's limit is process-wide: two evaluations at once (two visitors) must not
+    lift it for each other."""
+    from threadpoolctl import threadpool_info
+
+    from core.evaluation.report import one_blas_thread
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    first, second = one_blas_thread(), one_blas_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # the first visitor's evaluation ends...
+    assert blas_threads() == {1}  # ...the second's still runs on one thread
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
