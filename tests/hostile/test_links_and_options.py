@@ -23,7 +23,7 @@ from core.generation.share_links import (
     recipe_to_result,
 )
 from tests.core.generation.test_share_links import OLD_LINK, OLD_LINK_SETTINGS
-from tests.hostile.conftest import within
+from tests.hostile.conftest import REQUEST_CPU_S, within
 
 FORGED_TOKENS = 20_000  # the probe's link: 69 s of CPU before links were signed and capped
 
@@ -92,20 +92,25 @@ def test_the_link_cap_is_the_generate_pages_longest_piece() -> None:
     assert MAX_LINK_LENGTH_S == MAX_LENGTH_S
 
 
-def test_a_session_opening_link_after_link_keeps_only_the_latest(isolated_data_dir) -> None:
+def test_forged_links_opened_one_after_another_are_each_refused_in_a_sentence(
+    isolated_data_dir,
+) -> None:
+    """Link after link on the listen page, each forged: each gets its sentence at once, and
+    nothing of them is kept (played recipes are cached, bounded: `st.cache_data(max_entries)`;
+    refused ones never reach it)."""
     from streamlit.testing.v1 import AppTest
 
     from tests.conftest import REPO
-    from ui.shared_piece import MAX_SHARED_LINKS, SHARED
 
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
-    at.switch_page("app_pages/generate.py")
-    for seed in range(MAX_SHARED_LINKS + 2):  # each refused at once: a forged check
-        at.query_params.update(_unkeyed({**_real_params(), "seed": str(seed)}))
-        at.run()
-        assert not at.exception and at.error
-    assert len(at.session_state[SHARED]) == MAX_SHARED_LINKS
+    at.switch_page("app_pages/listen.py")
+    with within(cpu_s=REQUEST_CPU_S * 2):  # six page runs, the first imports the page
+        for seed in range(6):
+            at.query_params.clear()
+            at.query_params.update(_unkeyed({**_real_params(), "seed": str(seed)}))
+            at.run()
+            assert not at.exception and at.error
 
 
 # ---------------------------------------------------------------- command-line numbers
