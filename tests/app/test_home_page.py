@@ -1,41 +1,116 @@
-"""Home page: the quick demo plays a new tune from the bundled model."""
+"""Home page: plain words first, a style always chosen, and a new tune that plays as MP3 with
+its picture, its downloads and its share link."""
 
+import io
+import json
+
+import soundfile
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import REPO
 
+# Words a newcomer who came to listen should not meet before "How it works".
+MACHINE_LEARNING_WORDS = ("LSTM", "neural", "baseline", "model", "train", "perplexity", "token")
 
-def test_play_me_a_new_tune_shows_an_audio_player(isolated_data_dir):
+
+def _home() -> AppTest:
     at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
     at.run()
     at.switch_page("app_pages/home.py").run()
     assert not at.exception
-    assert not at.get("audio")
+    return at
+
+
+def _player_data(at: AppTest) -> dict:
+    (roll,) = [e for e in at.get("bidi_component") if e.proto.component_name == "tunesmith_player"]
+    return json.loads(roll.proto.json)
+
+
+def test_home_speaks_plain_words_before_any_machine_learning_term(isolated_data_dir):
+    at = _home()
+    how_it_works = at.expander[0]
+    assert how_it_works.label == "How it works"
+    inside = {m.value for m in how_it_works.markdown}
+    outside = [m.value for m in at.markdown if m.value not in inside]
+    first = outside[0]
+    assert first.startswith("Press the button") and "no music reading" in first
+    words = " ".join([at.title[0].value, *outside, *(b.label for b in at.button)]).lower()
+    for word in MACHINE_LEARNING_WORDS:
+        assert word.lower() not in words, word
+    assert "LSTM" in " ".join(inside)  # the details are still there, behind the expander
+    assert not at.get("audio")  # nothing plays before the visitor asks
+
+
+def test_the_style_picker_always_has_a_style(isolated_data_dir):
+    from core.model.bundled import available_styles
+
+    styles = available_styles()
+    assert len(styles) >= 2, styles  # models/ ships a chorale and a folk-tune style
+    at = _home()
+    picker = at.segmented_control(key="home_style")
+    assert list(picker.options) == [s.title for s in styles]
+    assert picker.value == styles[0].title
+    # the browser keeps a required choice when its chosen option is clicked again
+    assert picker.proto.required
+    picker.set_value(styles[1].title).run()
+    at.button(key="home_play_tune").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["home_tune"].result.model_name == styles[1].name
+
+
+def test_play_me_a_new_tune_plays_mp3_with_its_picture_and_downloads(isolated_data_dir):
+    at = _home()
     button = at.button(key="home_play_tune")
-    assert "tune" in button.label
+    assert button.label == "Play me a new tune" and button.proto.icon == ":material/play_arrow:"
     button.click().run()
     assert not at.exception and not at.error
-    assert len(at.get("audio")) == 1
     tune = at.session_state["home_tune"]
-    assert tune.ogg_bytes[:4] == b"OggS"
     assert tune.result.piece.notes
+    (audio,) = at.get("audio")
+    assert audio.proto.url.endswith(".mp3")  # served as MP3: it plays in Safari and on iPhones
+    data = _player_data(at)
+    assert data["autoplay"] is True  # the click that asked for the tune starts it
+    assert len(data["notes"]) == len(tune.result.piece.notes)
+    assert data["total_s"] >= tune.result.piece.duration_s
+    downloads = {d.label: d for d in at.get("download_button")}
+    assert list(downloads) == ["MP3", "MIDI", "WAV"]
+    assert downloads["MP3"].proto.url.endswith(".mp3")
+    assert all(d.proto.icon.startswith(":material/") for d in downloads.values())
+    assert at.get("page_link")  # "Make more, your way"
+    # a rerun that made nothing (another style picked) shows the tune again, without replaying
+    picker = at.segmented_control(key="home_style")
+    picker.set_value(picker.options[1]).run()
+    assert _player_data(at)["autoplay"] is False
     # a second click makes a different tune (a fresh seed)
     at.button(key="home_play_tune").click().run()
     assert at.session_state["home_tune"].result.seed != tune.result.seed
     assert "Tunesmith" in at.title[0].value  # the intro stays
 
 
-def test_the_visitor_picks_the_style_of_the_tune(isolated_data_dir):
-    from core.model.bundled import available_styles
+def test_the_mp3_is_the_tune_heard(isolated_data_dir):
+    from ui.player import view_mp3
 
-    styles = available_styles()
-    assert len(styles) >= 2, styles  # models/ ships a chorale and a folk-tune style
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/home.py").run()
-    picker = at.segmented_control(key="home_style")
-    assert list(picker.options) == [s.title for s in styles]
-    picker.set_value(styles[1].title).run()
+    at = _home()
     at.button(key="home_play_tune").click().run()
-    assert not at.exception and not at.error
-    assert at.session_state["home_tune"].result.model_name == styles[1].name
+    tune = at.session_state["home_tune"]
+    mp3, ogg = view_mp3(tune), tune.ogg_bytes
+    decoded, rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
+    original, original_rate = soundfile.read(io.BytesIO(ogg), dtype="float32")
+    assert rate == original_rate and len(decoded) == len(original)
+
+
+def test_the_picture_draws_each_note_when_the_audio_plays_it(isolated_data_dir):
+    from ui.player import midi_to_roll, piece_to_roll
+
+    at = _home()
+    at.button(key="home_play_tune").click().run()
+    result = at.session_state["home_tune"].result
+    # the piece's grid at its tempo, and the MIDI the audio was rendered from, agree
+    from_piece = sorted(piece_to_roll(result.piece))
+    from_midi = midi_to_roll(result.midi_bytes)
+    assert len(from_piece) == len(from_midi) > 10
+    for (start, end, pitch), (midi_start, midi_end, midi_pitch) in zip(
+        from_piece, from_midi, strict=True
+    ):
+        assert pitch == midi_pitch
+        assert abs(start - midi_start) < 0.01 and abs(end - midi_end) < 0.01

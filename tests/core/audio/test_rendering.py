@@ -1,4 +1,4 @@
-"""MIDI → audio with FluidSynth: length, loudness, soundfonts, and the WAV/OGG files."""
+"""MIDI → audio with FluidSynth: length, loudness, soundfonts, and the WAV/OGG/MP3 files."""
 
 import io
 
@@ -10,14 +10,16 @@ from core.audio.rendering import (
     BUNDLED_SOUNDFONT_PATH,
     INSTRUMENTS,
     RELEASE_TAIL_S,
+    audio_to_mp3_bytes,
     audio_to_ogg_bytes,
     audio_to_wav_bytes,
     default_soundfont,
     midi_to_audio,
     normalize_loudness,
+    ogg_to_mp3_bytes,
     validate_soundfont,
 )
-from core.errors import InvalidMusicError, InvalidSoundfontError
+from core.errors import InvalidMusicError, InvalidSettingError, InvalidSoundfontError
 from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.piece import Note, Piece
 
@@ -63,15 +65,17 @@ def test_same_input_renders_the_same_within_a_hair(scale_midi: bytes) -> None:
 
 
 def test_bundled_fallback_soundfont_renders(scale_midi: bytes) -> None:
-    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ,
-                          soundfont=BUNDLED_SOUNDFONT_PATH)
+    audio = midi_to_audio(
+        scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, soundfont=BUNDLED_SOUNDFONT_PATH
+    )
     assert float(np.sqrt(np.mean(audio**2))) > 0.05
     validate_soundfont(default_soundfont())
 
 
 def test_uploaded_soundfont_bytes_render(scale_midi: bytes) -> None:
-    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ,
-                          soundfont=BUNDLED_SOUNDFONT_PATH.read_bytes())
+    audio = midi_to_audio(
+        scale_midi, sample_rate_hz=SAMPLE_RATE_HZ, soundfont=BUNDLED_SOUNDFONT_PATH.read_bytes()
+    )
     assert float(np.sqrt(np.mean(audio**2))) > 0.05
 
 
@@ -79,8 +83,9 @@ def test_uploaded_soundfont_bytes_render(scale_midi: bytes) -> None:
     ("data", "reason"),
     [(b"", "empty"), (b"RIFF\x00\x00\x00\x00WAVEfmt ", "not a SoundFont"), (b"hello", "not a")],
 )
-def test_bad_soundfont_is_refused_with_its_name(scale_midi: bytes, data: bytes, reason: str,
-                                                tmp_path) -> None:
+def test_bad_soundfont_is_refused_with_its_name(
+    scale_midi: bytes, data: bytes, reason: str, tmp_path
+) -> None:
     path = tmp_path / "mine.sf2"
     path.write_bytes(data)
     with pytest.raises(InvalidSoundfontError, match=f"mine.sf2: .*{reason}"):
@@ -106,6 +111,37 @@ def test_wav_and_ogg_bytes_decode_to_the_same_length(scale_midi: bytes) -> None:
         decoded, rate = soundfile.read(io.BytesIO(data), dtype="float32")
         assert rate == SAMPLE_RATE_HZ
         assert abs(len(decoded) - len(audio)) < 2048
+
+
+def test_mp3_bytes_decode_back_to_the_same_audio_length(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    mp3 = audio_to_mp3_bytes(audio, SAMPLE_RATE_HZ)
+    assert soundfile.info(io.BytesIO(mp3)).format == "MP3"
+    assert len(mp3) < len(audio_to_wav_bytes(audio, SAMPLE_RATE_HZ)) / 5
+    decoded, rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
+    assert rate == SAMPLE_RATE_HZ
+    # the encoder's delay and padding are trimmed on reading (LAME's header says how much)
+    assert len(decoded) == len(audio)
+    # and it is the same music: loud where the render is loud, within the codec's error
+    rms = [float(np.sqrt(np.mean(x**2))) for x in (audio, decoded)]
+    assert rms[1] == pytest.approx(rms[0], rel=0.1)
+    stereo = audio_to_mp3_bytes(np.stack([audio, audio], axis=1), SAMPLE_RATE_HZ)
+    assert soundfile.info(io.BytesIO(stereo)).channels == 2
+
+
+def test_the_page_ogg_becomes_an_mp3_of_the_same_length(scale_midi: bytes) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    mp3 = ogg_to_mp3_bytes(audio_to_ogg_bytes(audio, SAMPLE_RATE_HZ))
+    decoded, rate = soundfile.read(io.BytesIO(mp3), dtype="float32")
+    assert soundfile.info(io.BytesIO(mp3)).format == "MP3"
+    assert rate == SAMPLE_RATE_HZ and len(decoded) == len(audio)
+    with pytest.raises(InvalidMusicError, match="cannot be read"):
+        ogg_to_mp3_bytes(b"not audio")
+
+
+def test_mp3_refuses_a_sample_rate_it_cannot_carry() -> None:
+    with pytest.raises(InvalidSettingError, match="MP3 cannot carry 96000 Hz"):
+        audio_to_mp3_bytes(np.zeros(960, dtype=np.float32), 96000)
 
 
 def test_normalize_loudness_hits_the_rms_target_and_keeps_silence() -> None:
