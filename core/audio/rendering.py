@@ -15,6 +15,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pretty_midi
@@ -395,13 +396,9 @@ def audio_to_wav_bytes(audio: np.ndarray, sample_rate_hz: int) -> bytes:
     return buffer.getvalue()
 
 
-def audio_to_ogg_bytes(
-    audio: np.ndarray, sample_rate_hz: int, *, compression_level: float = 0.5
-) -> bytes:
-    """OGG Vorbis bytes (a fraction of the WAV's size) for playback and download.
-
-    `compression_level` runs from 0 (best quality) to 1 (smallest file).
-    """
+def _encoded(audio: np.ndarray, sample_rate_hz: int, *, block_frames: int, **format_: Any) -> bytes:
+    """`audio` written by libsndfile into one compressed file in memory, `block_frames` at a
+    time (`format_`: its format, subtype and encoder options)."""
     import soundfile
 
     data = np.asarray(audio, dtype=np.float32)
@@ -411,14 +408,29 @@ def audio_to_ogg_bytes(
         mode="w",
         samplerate=sample_rate_hz,
         channels=1 if data.ndim == 1 else data.shape[1],
+        **format_,
+    ) as handle:
+        for start in range(0, max(len(data), 1), block_frames):
+            handle.write(data[start : start + block_frames])
+    return buffer.getvalue()
+
+
+def audio_to_ogg_bytes(
+    audio: np.ndarray, sample_rate_hz: int, *, compression_level: float = 0.5
+) -> bytes:
+    """OGG Vorbis bytes (a fraction of the WAV's size) for playback and download.
+
+    `compression_level` runs from 0 (best quality) to 1 (smallest file).
+    """
+    # libsndfile 1.2 crashes when one write hands the Vorbis encoder too many frames.
+    return _encoded(
+        audio,
+        sample_rate_hz,
+        block_frames=OGG_WRITE_BLOCK_FRAMES,
         format="OGG",
         subtype="VORBIS",
         compression_level=compression_level,
-    ) as handle:
-        # libsndfile 1.2 crashes when one write hands the Vorbis encoder too many frames.
-        for start in range(0, len(data), OGG_WRITE_BLOCK_FRAMES):
-            handle.write(data[start : start + OGG_WRITE_BLOCK_FRAMES])
-    return buffer.getvalue()
+    )
 
 
 def audio_to_mp3_bytes(
@@ -432,26 +444,19 @@ def audio_to_mp3_bytes(
     Raises:
         InvalidSettingError: a sample rate MP3 cannot carry (see `MP3_SAMPLE_RATES_HZ`).
     """
-    import soundfile
-
     if sample_rate_hz not in MP3_SAMPLE_RATES_HZ:
         raise InvalidSettingError(
             f"MP3 cannot carry {sample_rate_hz} Hz audio; use one of {MP3_SAMPLE_RATES_HZ}"
         )
-    data = np.asarray(audio, dtype=np.float32)
-    buffer = io.BytesIO()
-    with soundfile.SoundFile(
-        buffer,
-        mode="w",
-        samplerate=sample_rate_hz,
-        channels=1 if data.ndim == 1 else data.shape[1],
+    return _encoded(
+        audio,
+        sample_rate_hz,
+        block_frames=max(len(audio), 1),  # the MP3 encoder takes it in one write
         format="MP3",
         subtype="MPEG_LAYER_III",
         compression_level=compression_level,
         bitrate_mode="VARIABLE",
-    ) as handle:
-        handle.write(data)
-    return buffer.getvalue()
+    )
 
 
 def ogg_to_mp3_bytes(ogg: bytes, *, compression_level: float = MP3_COMPRESSION_LEVEL) -> bytes:
