@@ -251,27 +251,38 @@ def run() -> dict[str, Any]:
         mp3_files, rows = _mp3_songs(pieces[:most], [f.name for f in songs[:most]], Path(tmp))
         figures["transcription_wall_s"] = round(time.perf_counter() - started, 1)
         figures["transcription"] = _transcription_figures(rows)
-        base_perplexity = small_data._base_perplexity(heldout)
-        base_style = _base_style(heldout)
-        figures["base_perplexity"] = round(base_perplexity, 3)
-        figures["base_style"] = base_style
-        for size in TRAIN_SIZES:
-            for route, files in (("midi", songs), ("mp3", mp3_files)):
-                work = Path(tmp) / f"{route}-{size}"
-                work.mkdir()
-                one = small_data._one_run(
-                    files[:size], heldout, work, base_perplexity=base_perplexity
-                )
-                one["style_moves"] = _style_moves(one, base_style)
-                figures[f"{route}_{size}"] = one
-            figures[f"mp3_vs_midi_{size}"] = round(
-                figures[f"mp3_{size}"]["heldout_perplexity"]
-                / figures[f"midi_{size}"]["heldout_perplexity"],
-                3,
-            )
+        figures |= route_runs({"midi": songs, "mp3": mp3_files}, heldout, TRAIN_SIZES, Path(tmp))
     figures["goals"] = _goals(figures)
     figures["wall_s"] = round(time.perf_counter() - began, 1)
     figures["per_song"] = rows
+    return figures
+
+
+def route_runs(
+    routes: dict[str, list[Path]], heldout: list[Path], sizes: tuple[int, ...], work: Path
+) -> dict[str, Any]:
+    """The base's figures on the held-out files, then one quick fine-tuning per size and route
+    (`midi`, `mp3`) scored on them, and each size's MP3 / MIDI perplexity."""
+    base_perplexity = small_data._base_perplexity(heldout)
+    base_style = _base_style(heldout)
+    figures: dict[str, Any] = {
+        "base_perplexity": round(base_perplexity, 3),
+        "base_style": base_style,
+    }
+    for size in sizes:
+        for route, files in routes.items():
+            folder = work / f"{route}-{size}"
+            folder.mkdir()
+            one = small_data._one_run(
+                files[:size], heldout, folder, base_perplexity=base_perplexity
+            )
+            one["style_moves"] = _style_moves(one, base_style)
+            figures[f"{route}_{size}"] = one
+        figures[f"mp3_vs_midi_{size}"] = round(
+            figures[f"mp3_{size}"]["heldout_perplexity"]
+            / figures[f"midi_{size}"]["heldout_perplexity"],
+            3,
+        )
     return figures
 
 

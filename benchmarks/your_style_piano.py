@@ -101,24 +101,10 @@ def run() -> dict[str, Any]:
         written, stored, transcription = _pieces(Path(tmp))
         figures["transcription"] = transcription
         heldout = written[-HELDOUT_PIECES:]
-        base_perplexity = small_data._base_perplexity(heldout)
-        base_style = your_style._base_style(heldout)
-        figures["base_perplexity"] = round(base_perplexity, 3)
-        figures["base_style"] = base_style
-        for size in TRAIN_SIZES:
-            for route, files in (("midi", written), ("mp3", stored)):
-                work = Path(tmp) / f"{route}-{size}"
-                work.mkdir()
-                one = small_data._one_run(
-                    files[:size], heldout, work, base_perplexity=base_perplexity
-                )
-                one["style_moves"] = your_style._style_moves(one, base_style)
-                figures[f"{route}_{size}"] = one
-            ratio = (
-                figures[f"mp3_{size}"]["heldout_perplexity"]
-                / figures[f"midi_{size}"]["heldout_perplexity"]
-            )
-            figures[f"mp3_vs_midi_{size}"] = round(ratio, 3)
+        figures |= your_style.route_runs(
+            {"midi": written, "mp3": stored}, heldout, TRAIN_SIZES, Path(tmp)
+        )
+    base_perplexity = figures["base_perplexity"]
     figures["goals"] = {
         f"mp3_within_10pct_of_midi_{size}": figures[f"mp3_vs_midi_{size}"] <= GOAL_MP3_VS_MIDI
         for size in TRAIN_SIZES
