@@ -16,10 +16,11 @@ ENV DEBIAN_FRONTEND=noninteractive \
 WORKDIR /app
 
 # Debian packages from packages.txt, as run.sh installs them, except those a server does not
-# need: Chromium drives only the end-to-end test, and python3-venv is Debian's own Python's venv
+# need: Chromium drives only the end-to-end test, Redis and nginx run as their own containers
+# (compose.yaml), and python3-venv is Debian's own Python's venv
 # (this image's Python at /usr/local has venv built in; the package would pull in a second
 # Python). Build with --build-arg APT_SKIP="" to install every one.
-ARG APT_SKIP="chromium python3-venv"
+ARG APT_SKIP="chromium python3-venv redis-server nginx"
 COPY packages.txt ./
 RUN pkgs=$(grep -vE '^[[:space:]]*(#|$)' packages.txt \
            | grep -vxE "${APT_SKIP:+$(echo $APT_SKIP | tr ' ' '|')}" || true) \
