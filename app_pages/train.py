@@ -36,8 +36,7 @@ else:
             st.error(plain(str(error)))
         else:
             st.rerun()
-    st.caption(f"At most {jobs.max_jobs()} training job(s) run at once on this server; "
-               "others wait in a queue and say so.")
+    st.caption(jobs.training_capacity())
 job_ui.recent_jobs(workspace, current=job_id)
 
 st.subheader("My models")

@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "check_settings",
         "check the TUNESMITH_* settings; exit 2 if one is unusable",
     ),
+    "worker": ("worker", "train the jobs of the shared queue (TUNESMITH_JOB_RUNNER=rq)"),
     "bench": ("bench", "print the benchmark figures"),
 }
 

@@ -45,6 +45,10 @@ class JobRunnerError(TunesmithError, ValueError):
     """`TUNESMITH_JOB_RUNNER` names no usable runner."""
 
 
+class JobQueueError(TunesmithError):
+    """The shared job queue (Redis) cannot be reached: nothing was queued."""
+
+
 class InvalidSoundfontError(TunesmithError, ValueError):
     """A file that is not a usable SoundFont 2 (.sf2), and why."""
 

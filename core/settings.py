@@ -293,6 +293,7 @@ def setting_count(env: str) -> int:
 # ---------------------------------------------------------------- the settings that are not numbers
 
 PROCESS_RUNNER = "process"  # core.jobs.runner's default runner
+QUEUE_RUNNER = "rq"  # core.jobs.runner's shared-queue runner (core.jobs.queue)
 _DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")  # as core.jobs.runner reads it
 
 
@@ -308,6 +309,8 @@ def _job_runner_problem(raw: str) -> str | None:
     spec = raw.strip()
     if spec in ("", PROCESS_RUNNER):
         return None
+    if spec == QUEUE_RUNNER:
+        spec = "core.jobs.queue:QueueRunner"
     if not _DOTTED_PATH.match(spec):
         return ""  # the requirement says it all
     module_name, class_name = spec.split(":")
@@ -377,7 +380,8 @@ TEXT_SETTINGS: dict[str, TextSetting] = {
             "TUNESMITH_JOB_RUNNER",
             PROCESS_RUNNER,
             "how training jobs start",
-            f'must be "{PROCESS_RUNNER}" or package.module:ClassName of an importable job runner',
+            f'must be "{PROCESS_RUNNER}", "{QUEUE_RUNNER}" or package.module:ClassName of an '
+            "importable job runner",
             _job_runner_problem,
         ),
         TextSetting(
@@ -388,7 +392,6 @@ TEXT_SETTINGS: dict[str, TextSetting] = {
             _address_problem(("http", "https")),
         ),
         TextSetting(
-            # Read by the shared-queue runner of docs/deploy.md, which lives outside core/.
             "TUNESMITH_REDIS_URL",
             "redis://localhost:6379/0",
             "the Redis server of a shared job queue",

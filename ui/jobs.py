@@ -178,8 +178,9 @@ def _verdict(model_dir: Path, status: JobStatus, *, key: str) -> None:
 def progress_text(status: JobStatus) -> str:
     """Where the job is, in words: the round, the time left, what it is doing."""
     if status.state is JobState.QUEUED:
-        if status.queue_place:
-            return f"Waiting for a free slot: place {status.queue_place} in the queue"
+        if status.queue_place:  # the job's or the queue's own words, with its place
+            return status.message[:1].upper() + status.message[1:] if status.message else (
+                f"Waiting for a free slot: place {status.queue_place} in the queue")
         return "Starting…"
     rounds = status.epochs
     if not status.state.active:

@@ -21,6 +21,7 @@ from core.jobs.lifecycle import (
     read_status,
     resume_job,
     submit_job,
+    training_capacity,
     unique_model_name,
 )
 from core.jobs.process import run_job
@@ -60,6 +61,7 @@ __all__ = [
     "run_job",
     "safe_model_name",
     "submit_job",
+    "training_capacity",
     "unique_model_name",
     "write_status",
 ]

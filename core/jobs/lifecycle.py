@@ -28,6 +28,7 @@ from core.jobs.folder import (
     models_dir,
     safe_model_name,
 )
+from core.jobs.queue import QueueRunner
 from core.jobs.records import (
     JobRequest,
     JobState,
@@ -38,6 +39,7 @@ from core.jobs.records import (
     write_status,
 )
 from core.jobs.runner import JobRunner, job_runner
+from core.jobs.scheduler import max_jobs
 from core.settings import setting_count
 from core.storage.files import atomic_write_json, atomic_write_text, saving
 from core.storage.quotas import check_room, folder_bytes
@@ -144,19 +146,65 @@ def read_status(path: Path) -> JobStatus:
                 "last checkpoint",
             }
         )
+    elif status.state is JobState.QUEUED and status.phase != "waiting":
+        status = _with_queue_place(path, status)
     return status
 
 
-def _runner_says_alive(path: Path, status: JobStatus) -> bool:
+def _handle(path: Path, status: JobStatus) -> str:
     try:
-        handle = (path / RUNNER_HANDLE_FILE).read_text().strip()
+        return (path / RUNNER_HANDLE_FILE).read_text().strip()
     except OSError:  # a job folder from before the runner interface
-        handle = str(status.pid) if status.pid else ""
+        return str(status.pid) if status.pid else ""
+
+
+def _runner_says_alive(path: Path, status: JobStatus) -> bool:
+    handle = _handle(path, status)
     try:
-        return bool(handle) and job_runner().is_alive(handle)
+        runner = job_runner()
+        if isinstance(runner, QueueRunner):  # a running job's heartbeat is in its folder
+            return bool(handle) and runner.is_alive(handle, job_dir=path)
+        return bool(handle) and runner.is_alive(handle)
     except JobRunnerError:  # misconfigured since it started: say nothing rather than "failed"
         log.exception("cannot ask the job runner about %s", path.name)
         return True
+
+
+def _with_queue_place(path: Path, status: JobStatus) -> JobStatus:
+    """A job still in a shared queue, with its place there (the job itself cannot write it
+    before a worker runs it); unchanged for the process runner, whose job writes its own."""
+    try:
+        runner = job_runner()
+    except JobRunnerError:
+        return status
+    if not isinstance(runner, QueueRunner):
+        return status
+    waiting = runner.queue_place(_handle(path, status))
+    if waiting is None:
+        return status
+    message = f"waiting for a free trainer: place {waiting.place} in the queue" + (
+        "; no trainer is running on the server yet, so it starts as soon as one does"
+        if waiting.workers == 0
+        else ""
+    )
+    return dataclasses.replace(status, queue_place=waiting.place, message=message)
+
+
+def training_capacity() -> str:
+    """How many trainings run at once, in words, for the page."""
+    try:
+        runner = job_runner()
+    except JobRunnerError:
+        runner = None
+    if isinstance(runner, QueueRunner):
+        return (
+            "Trainings run on the server's trainers, one each, in the order they were "
+            "started; others wait in a queue and say so."
+        )
+    return (
+        f"At most {max_jobs()} training job(s) run at once on this server; others wait in a "
+        "queue and say so."
+    )
 
 
 def list_jobs(workspace: Path) -> list[JobStatus]:
@@ -238,8 +286,29 @@ def _start(path: Path, runner: JobRunner) -> str:
 
 
 def cancel_job(path: Path) -> None:
-    """Ask the job to stop; it does within one batch and keeps its last checkpoint."""
-    (Path(path) / CANCEL_FILE).touch()
+    """Ask the job to stop; it does within one batch and keeps its last checkpoint. A job
+    still waiting in a shared queue is taken out of it and reads as cancelled at once."""
+    path = Path(path)
+    (path / CANCEL_FILE).touch()
+    try:
+        runner = job_runner()
+    except JobRunnerError:
+        return
+    if not isinstance(runner, QueueRunner):
+        return  # the job process sees the flag while it waits for its slot
+    status = read_status_raw(path)
+    if status.state is JobState.QUEUED and runner.withdraw(_handle(path, status)):
+        write_status(
+            path,
+            dataclasses.replace(
+                status,
+                state=JobState.CANCELLED,
+                phase="cancelled",
+                queue_place=None,
+                message="cancelled before it started",
+                updated_at=time.time(),
+            ),
+        )
 
 
 def resume_job(path: Path) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 from core.errors import JobCancelled, TunesmithError
 from core.jobs.folder import CANCEL_FILE, CHECKPOINT_DIR, models_dir, safe_model_name
 from core.jobs.lifecycle import unique_model_name
+from core.jobs.queue import HEARTBEAT_FILE, HEARTBEAT_S, beat_while
 from core.jobs.records import (
     UNEXPLAINED_FAILURE,
     JobRequest,
@@ -146,6 +148,22 @@ def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
         message=f"saved as {model_dir.name}",
     )
     return 0
+
+
+def run_queued(job_dir: str) -> int:
+    """What a worker of the shared queue (`core.jobs.queue`) runs for one job: `run_job` with
+    the job's heartbeat beating in its folder. The workers are the limit on how many train at
+    once, so the job skips this machine's slot queue."""
+    path = Path(job_dir)
+    stop = threading.Event()
+    beat = threading.Thread(target=beat_while, args=(path, stop), daemon=True)
+    beat.start()
+    try:
+        return run_job(path, wait_for_slot=False)
+    finally:
+        stop.set()
+        beat.join(timeout=HEARTBEAT_S * 2)
+        (path / HEARTBEAT_FILE).unlink(missing_ok=True)
 
 
 def failure_sentence(error: BaseException, job: Path) -> str:

@@ -4,8 +4,9 @@ A job is a function of its folder (`core.jobs.run_job(job_dir)`, or `python -m c
 --job-dir DIR`): the request, status, cancel flag and checkpoints all live there, on a data
 directory every machine shares. A runner only has to start that function somewhere and say
 whether it still runs. `TUNESMITH_JOB_RUNNER` picks the runner: "process" (the default,
-`ProcessRunner`: a child process of the app on this machine) or `package.module:ClassName`, a
-class built without arguments that implements `JobRunner` (a shared queue, see docs/deploy.md).
+`ProcessRunner`: a child process of the app on this machine), "rq" (`core.jobs.queue`: workers
+of a shared Redis queue, on any machine; see docs/deploy.md) or `package.module:ClassName`, a
+class built without arguments that implements `JobRunner`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 JOB_RUNNER_ENV = "TUNESMITH_JOB_RUNNER"
 PROCESS_RUNNER = "process"
+QUEUE_RUNNER = "rq"
 DEFAULT_JOB_RUNNER = PROCESS_RUNNER
 _DOTTED_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
@@ -112,10 +114,13 @@ def job_runner() -> JobRunner:
 def _runner_for(spec: str) -> JobRunner:
     if spec == PROCESS_RUNNER:
         return ProcessRunner()
+    if spec == QUEUE_RUNNER:
+        spec = "core.jobs.queue:QueueRunner"
     problem = f"{JOB_RUNNER_ENV}={spec!r} names no job runner"
     if not _DOTTED_PATH.match(spec):
         raise JobRunnerError(
-            f'{problem}: use "{PROCESS_RUNNER}" (the default) or package.module:ClassName'
+            f'{problem}: use "{PROCESS_RUNNER}" (the default), "{QUEUE_RUNNER}" or '
+            "package.module:ClassName"
         )
     module_name, class_name = spec.split(":")
     try:

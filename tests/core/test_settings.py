@@ -247,7 +247,7 @@ def test_a_data_dir_the_server_may_not_write_cannot_be_used(tmp_path, monkeypatc
 def test_an_unknown_job_runner_cannot_be_used(value: str, why: str) -> None:
     assert _sentence("TUNESMITH_JOB_RUNNER", value) == (
         f"TUNESMITH_JOB_RUNNER={value!r} cannot be used (how training jobs start): it must be "
-        f'"process" or package.module:ClassName of an importable job runner{why}'
+        f'"process", "rq" or package.module:ClassName of an importable job runner{why}'
     )
 
 
