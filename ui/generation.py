@@ -49,6 +49,7 @@ from core.generation import (
 from core.library import PLAYBACK_SAMPLE_RATE_HZ, Kind, Library, title_to_stem
 from core.model import MODEL_FILE, STYLES, available_styles, list_model_folders, read_model_info
 from core.music import Piece, musicxml_to_svg, piece_to_musicxml
+from ui.player import ogg_to_mp3, player
 from ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -471,15 +472,13 @@ def download_stem(music: GenerationView | GenerationResult) -> str:
     return title_to_stem(" ".join(parts))
 
 
-def play(audio: bytes, *, audio_format: str = "audio/ogg") -> None:
-    """The piece's player: the one place a page's pieces are played."""
-    st.audio(audio, format=audio_format)
-
-
 def show_generation(view: GenerationView, *, key_prefix: str, details: bool = True) -> None:
-    """Player, piano roll, optional sheet music and the four downloads of one piece."""
+    """The piece's player (MP3, its notes with a moving playhead: its piano roll), optional
+    sheet music and its downloads."""
     result = view.result
-    play(view.ogg_bytes)
+    seam_s = result.seam_s if result.primer else None
+    mp3 = ogg_to_mp3(view.ogg_bytes)
+    player(result.piece, mp3, key=f"{key_prefix}_play_{view.id}", seam_s=seam_s)
     key = ""
     in_key = new_notes_in_key(result)
     if in_key is not None:
@@ -497,48 +496,10 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
         title=view.label,
         piece_id=view.id,
         midi_bytes=result.midi_bytes,
+        mp3_bytes=mp3,
         ogg_bytes=view.ogg_bytes,
         soundfont=view.soundfont,
         key_prefix=key_prefix,
-        seam_s=result.seam_s if result.primer else None,
-    )
-
-
-ROLL_WIDTH_PX = 1000
-ROLL_HEIGHT_PX = 180
-ROLL_MAX_NOTES = 3000  # more rectangles than this redraw slowly on a phone; the rest is cut
-ROLL_NOTE_COLOR = "#4c6ef5"
-ROLL_BEFORE_COLOR = "#9e9e9e"  # a continued tune's own notes, as the plotly roll greys them
-
-
-def piece_to_svg(piece: Piece, *, seam_s: float | None = None) -> str:
-    """The piano roll as a small picture (one rectangle a note, time left to right): a few kB
-    that draw at once, where the plotly roll loads a 4 MB library first (the listen page)."""
-    seconds_per_step = 60.0 / piece.tempo_bpm / piece.steps_per_quarter
-    notes = piece.notes[:ROLL_MAX_NOTES]
-    total_s = max((n.end_step * seconds_per_step for n in notes), default=1.0) or 1.0
-    low, high = piece.pitch_range if notes else (60, 60)
-    row = ROLL_HEIGHT_PX / (high - low + 3)
-    x_scale = ROLL_WIDTH_PX / total_s
-    marks = []
-    for note in notes:
-        start = note.onset_step * seconds_per_step
-        color = ROLL_BEFORE_COLOR if seam_s is not None and start < seam_s else ROLL_NOTE_COLOR
-        marks.append(
-            f'<rect x="{start * x_scale:.1f}" y="{(high + 1 - note.pitch) * row:.1f}" '
-            f'width="{max(note.duration_steps * seconds_per_step * x_scale, 1.5):.1f}" '
-            f'height="{max(row * 0.8, 1.0):.1f}" rx="1.5" fill="{color}"/>'
-        )
-    if seam_s is not None:
-        x = seam_s * x_scale
-        marks.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="0" y2="{ROLL_HEIGHT_PX}" stroke="crimson" '
-            'stroke-width="2" stroke-dasharray="6 4"/>'
-        )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {ROLL_WIDTH_PX} '
-        f'{ROLL_HEIGHT_PX}" width="{ROLL_WIDTH_PX}" height="{ROLL_HEIGHT_PX}" role="img">'
-        f'<rect width="100%" height="100%" rx="8" fill="#f0f2f6"/>{"".join(marks)}</svg>'
     )
 
 
@@ -548,23 +509,13 @@ def show_piece_details(
     title: str,
     piece_id: str,
     midi_bytes: bytes,
+    mp3_bytes: bytes,
     ogg_bytes: bytes,
     soundfont: str | None = None,
     key_prefix: str,
-    seam_s: float | None = None,
-    light: bool = False,
 ) -> None:
-    """A piece's piano roll, sheet music (on request) and downloads, named after its title.
-
-    `light`: the roll as a picture, not the interactive plotly chart (a page a friend opens
-    must play within seconds on a phone)."""
-    if light:
-        st.image(piece_to_svg(piece, seam_s=seam_s), width="stretch")
-    else:
-        from core.music import piece_to_figure
-
-        figure = piece_to_figure(piece, height_px=260, seam_s=seam_s)
-        st.plotly_chart(figure, key=f"{key_prefix}_roll_{piece_id}")
+    """A piece's sheet music (on request) and downloads, named after its title. Its piano
+    roll is the player's picture (ui.player), drawn above with the audio."""
     if st.toggle("Show sheet music", key=f"{key_prefix}_score_{piece_id}"):
         try:
             with st.spinner("Engraving…"):
@@ -576,6 +527,7 @@ def show_piece_details(
     # (label, data or a function that makes it, extension, MIME type, key part, icon); the WAV
     # and the MusicXML are only made when their button is clicked.
     downloads: tuple[tuple[str, bytes | Callable[[], bytes], str, str, str, str], ...] = (
+        ("MP3", mp3_bytes, "mp3", "audio/mpeg", "mp3", ":material/music_note:"),
         ("MIDI", midi_bytes, "mid", "audio/midi", "mid", ":material/piano:"),
         ("WAV", functools.partial(render_wav, midi_bytes, soundfont), "wav",
          "audio/wav", "wav", ":material/graphic_eq:"),
@@ -583,8 +535,7 @@ def show_piece_details(
         ("MusicXML", functools.partial(musicxml_of, piece_id, title, piece), "musicxml",
          "application/vnd.recordare.musicxml+xml", "xml", ":material/description:"),
     )
-    for column, (label, data, extension, mime, key, icon) in zip(
-        st.columns(len(downloads)), downloads, strict=True
-    ):
-        column.download_button(label, data, file_name=f"{stem}.{extension}", mime=mime,
+    with st.container(horizontal=True):  # one row that wraps on a phone, as on Home
+        for label, data, extension, mime, key, icon in downloads:
+            st.download_button(label, data, file_name=f"{stem}.{extension}", mime=mime,
                                key=f"{key_prefix}_{key}_{piece_id}", icon=icon)

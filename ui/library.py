@@ -177,12 +177,12 @@ def piece_card(shelf: Library, record: PieceRecord, *, key_prefix: str) -> None:
         st.caption(plain(describe(record)))
         try:
             view = view_of(shelf, record)
+            gen.show_generation(view, key_prefix=key_prefix)  # its kept audio may be damaged
         except TunesmithError as error:
             st.warning(plain(f"This piece cannot be played: {error}."))
             st.button("Delete", icon=":material/delete:", key=f"{key_prefix}_del_{record.id}",
                       on_click=_delete, args=(record.id,))  # fmt: skip
             return
-        gen.show_generation(view, key_prefix=key_prefix)
         share, rename, delete = st.columns(3)
         with share:
             share_link_control(view, key_prefix=key_prefix)

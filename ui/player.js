@@ -29,6 +29,7 @@ function build(parent) {
       </svg>
       <div class="tsm-played"></div>
       <div class="tsm-track"><div class="tsm-head"></div></div>
+      <span class="tsm-seam-label"></span>
       <span class="tsm-time"></span>
       <button class="tsm-start" type="button">${icon(PLAY)}<span>Play</span></button>
     </div>`;
@@ -36,24 +37,33 @@ function build(parent) {
   return root;
 }
 
-// The notes as bars: x in seconds, y the pitch, high notes at the top.
+// The notes as bars: x in seconds, y the pitch, high notes at the top; in a continuation the
+// tune it continued is grey, and the seam a dashed line with its words.
 function draw(root, data) {
   const [low, high] = data.range;
   const rows = high - low + 3;
+  const seamS = data.seam_s;
   const svg = root.querySelector('.tsm-roll svg');
   svg.setAttribute('height', data.height);
   svg.setAttribute('viewBox', `0 0 ${data.total_s} ${rows}`);
   root.querySelector('.tsm-notes').innerHTML = data.notes
     .map(([start, end, pitch]) => {
       const width = Math.max(end - start, 0.02);
-      return `<rect x="${start}" y="${high + 1 - pitch}" width="${width}" height="0.8"/>`;
+      const before = seamS !== null && start < seamS ? ' class="tsm-before"' : '';
+      return `<rect${before} x="${start}" y="${high + 1 - pitch}" width="${width}" height="0.8"/>`;
     })
     .join('');
-  const seam = root.querySelector('.tsm-seam'); // where a continuation starts, if it is one
-  seam.style.display = data.seam_s === null ? 'none' : '';
-  seam.setAttribute('x1', data.seam_s || 0);
-  seam.setAttribute('x2', data.seam_s || 0);
+  const seam = root.querySelector('.tsm-seam');
+  const label = root.querySelector('.tsm-seam-label');
+  seam.style.display = label.style.display = seamS === null ? 'none' : '';
+  seam.setAttribute('x1', seamS || 0);
+  seam.setAttribute('x2', seamS || 0);
   seam.setAttribute('y2', rows);
+  label.textContent = seamS === null ? '' : data.seam_label;
+  const at = (seamS || 0) / data.total_s;
+  label.style.left = `${at * 100}%`;
+  label.style.transform = at > 0.6 ? 'translateX(calc(-100% - 0.6rem))' : ''; // kept in sight
+  if (data.before_color) root.style.setProperty('--tsm-before', data.before_color);
 }
 
 function clock(seconds) {

@@ -21,19 +21,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from core.audio import ogg_to_mp3_bytes
 from core.music import Piece
-from ui.generation import GenerationView
+from core.music.pianoroll import SEAM_BEFORE_COLOR, SEAM_LABEL
+
+if TYPE_CHECKING:  # ui.generation shows its pieces with this player: no import cycle
+    from ui.generation import GenerationView
 
 MAX_DRAWN_NOTES = 3000  # an SVG of more rectangles redraws slowly on a phone; the rest is cut
 ROLL_HEIGHT_PX = 120  # fits a phone's width without pushing the downloads below the fold
 TIME_DECIMALS = 3  # milliseconds: finer than a frame of the playhead
+# What Streamlit does to a key to make the CSS class `st-key-<key>` of its container
+# (its frontend's own rule): the picture finds its <audio> by that class.
+_NOT_IN_A_CLASS = re.compile(r"[^a-zA-Z0-9_-]")
 
 _HERE = Path(__file__).parent
 _ROLL = st.components.v2.component(
@@ -110,6 +117,8 @@ def _player_data(
         "height": ROLL_HEIGHT_PX,
         "autoplay": autoplay,
         "seam_s": seam_s,
+        "seam_label": SEAM_LABEL,  # the words core.music.pianoroll puts at the seam
+        "before_color": SEAM_BEFORE_COLOR,  # the continued tune's own notes, grey there too
         "accent": st.get_option("theme.primaryColor"),
     }
 
@@ -132,7 +141,8 @@ def player(
         audio_format: the audio's MIME type.
         autoplay: start playing as soon as it is shown (once per piece and browser tab), where
             the browser allows it; otherwise the picture shows a large play button.
-        seam_s: where a continuation starts (a dashed line there), None: no seam.
+        seam_s: where a continuation starts (a dashed line there, the notes before it grey),
+            None: no seam.
 
     Raises:
         InvalidMusicError: `music` is MIDI bytes that cannot be read.
@@ -146,7 +156,7 @@ def player(
             notes,
             audio_s=_audio_seconds(audio),
             tune_id=tune_id,
-            container=container,
+            container=_NOT_IN_A_CLASS.sub("-", container.strip()),
             autoplay=autoplay,
             seam_s=seam_s,
         )
@@ -154,10 +164,16 @@ def player(
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _ogg_to_mp3(ogg_bytes: bytes) -> bytes:
+def ogg_to_mp3(ogg_bytes: bytes) -> bytes:
+    """The rendered OGG as MP3 (cached: a page shows the same pieces on every rerun; about
+    0.3 s for a 30 s piece on the 2-core test machine), for the player and the MP3 download.
+
+    Raises:
+        InvalidMusicError: the bytes are not audio.
+    """
     return ogg_to_mp3_bytes(ogg_bytes)
 
 
 def view_mp3(view: GenerationView) -> bytes:
     """The piece's audio as MP3 (cached): for the player and the MP3 download."""
-    return _ogg_to_mp3(view.ogg_bytes)
+    return ogg_to_mp3(view.ogg_bytes)

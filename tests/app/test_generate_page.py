@@ -36,10 +36,14 @@ def test_generate_two_variations_shows_players_and_downloads(page):
     history = page.session_state[gen.HISTORY]
     assert [v.result.seed for v in history] == [1234, 1235]
     assert all(v.result.settings.program == 73 for v in history)
-    assert len(page.get("audio")) == 2
-    assert len(page.get("plotly_chart")) == 2
+    audios = page.get("audio")
+    assert len(audios) == 2 and all(a.proto.url.endswith(".mp3") for a in audios)  # Safari too
+    rolls = [e for e in page.get("bidi_component") if e.proto.component_name == "tunesmith_player"]
+    assert len(rolls) == 2  # each player's piano roll, the page's only one
+    assert not page.get("plotly_chart")
     labels = [b.label for b in page.get("download_button")]
-    assert labels.count("MIDI") == 2 and labels.count("MusicXML") == 2
+    for label in ("MP3", "MIDI", "WAV", "OGG", "MusicXML"):
+        assert labels.count(label) == 2, label
 
 
 def test_every_press_makes_a_new_piece_with_its_own_title_and_file_names(page):

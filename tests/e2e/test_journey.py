@@ -4,7 +4,8 @@ tune from that model.
 
 A real `streamlit run` on a free port (waited for at /_stcore/health), driven by Playwright in
 Debian's Chromium (the harness: tests/e2e/conftest.py); training is a real Keras job process. An
-<audio> element whose duration is above zero proves the page received audio the browser can play.
+<audio> element whose duration is above zero proves the page received audio the browser can play;
+it is served as MP3 (`audio/mpeg`), which Safari and iPhones play too.
 """
 
 from __future__ import annotations
@@ -23,13 +24,19 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 TRAIN_TIMEOUT_MS = 300_000
+# The Content-Type the page's first <audio> is served with.
+AUDIO_TYPE_JS = """async () => (await fetch(document.querySelector('audio').src))
+    .headers.get('content-type')"""
 
 
 def _click_and_wait_for_audio(page: Page, button: Locator) -> float:
-    """Click `button`, wait for the page's <audio> and return its duration in seconds."""
+    """Click `button`, wait for the page's <audio>, check it is MP3 in the player (beside its
+    piano roll) and return its duration in seconds."""
     button.click()
     page.wait_for_selector("audio")
     page.wait_for_selector(FINISHED)
+    assert page.evaluate(AUDIO_TYPE_JS) == "audio/mpeg"
+    page.locator(".tsm-roll .tsm-notes rect").first.wait_for(state="attached")
     return float(page.evaluate(AUDIO_DURATION_JS, 0))
 
 

@@ -4,6 +4,8 @@ works and extra clicks make nothing more; on a phone the new piece scrolls into 
 piece opens in a fresh browser with its title and playable audio and nothing of the workspace;
 when sharing stops, the link says so. A bundled model's recipe link (and an old one to
 /generate) opens the listen page with the same MIDI, byte for byte; a changed one says so.
+Every piece plays in the player (ui.player): its <audio> is served as MP3, in the ranges Safari
+asks for, beside the player's piano roll, the page's only one; the MP3 is a download too.
 """
 
 from __future__ import annotations
@@ -33,6 +35,14 @@ pytestmark = pytest.mark.e2e
 
 SIZES = {"laptop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
 PIECE = "[class*='st-key-generate_piece_']"  # one card of "Your pieces"
+ROLL_NOTES = ".tsm-roll .tsm-notes rect"  # the player's picture, one bar a note
+# [status, Content-Type] of the first bytes of the page's index-th <audio>, asked for as Safari
+# asks (a range request).
+AUDIO_SERVED_JS = """async (index) => {
+    const audio = document.querySelectorAll('audio')[index];
+    const response = await fetch(audio.src, {headers: {Range: 'bytes=0-1'}});
+    return [response.status, response.headers.get('content-type')];
+}"""
 WORKSPACE_ID = re.compile(r"ws=([0-9a-f]{32})")
 
 
@@ -75,6 +85,23 @@ def _generate_button(page: Page) -> Locator:
     return page.locator(".st-key-generate_go button")
 
 
+def _plays_mp3_in_the_player(page: Page, where: str = "body") -> None:
+    """The first <audio> in `where` is served as MP3, in ranges, and plays; the player's roll
+    is drawn beside it, and no other roll (plotly chart, picture) is."""
+    scope = page.locator(where).first
+    scope.locator(ROLL_NOTES).first.wait_for(state="attached")
+    assert scope.locator(ROLL_NOTES).count() > 3
+    index = page.evaluate(
+        "(where) => [...document.querySelectorAll('audio')]"
+        ".indexOf(document.querySelector(where).querySelector('audio'))",
+        where,
+    )
+    assert index >= 0
+    assert page.evaluate(AUDIO_SERVED_JS, index) == [206, "audio/mpeg"]
+    assert page.evaluate(AUDIO_DURATION_JS, index) > 1
+    assert scope.locator("[data-testid='stPlotlyChart'], [data-testid='stImage']").count() == 0
+
+
 def _settled(page: Page) -> None:
     page.wait_for_selector(FINISHED)
     page.wait_for_timeout(300)  # a rerun the run asked for (the lock's unlock) starts
@@ -103,7 +130,7 @@ def test_keep_rename_delete_share_and_stop_sharing(browser: Browser, app_url: st
     if size == "phone":  # the new piece is in view, not below the fold
         top = page.locator(PIECE).first.bounding_box()
         assert top is not None and -10 <= top["y"] <= SIZES[size]["height"] * 0.5, top
-    page.evaluate(AUDIO_DURATION_JS, 0)
+    _plays_mp3_in_the_player(page, PIECE)
 
     ws = WORKSPACE_ID.search(page.url)
     assert ws, page.url
@@ -143,6 +170,7 @@ def test_keep_rename_delete_share_and_stop_sharing(browser: Browser, app_url: st
     friend = _open(browser, link, size)
     friend.get_by_role("heading", name="Song for Ana").wait_for()
     assert friend.evaluate(AUDIO_DURATION_JS, 0) > 5
+    _plays_mp3_in_the_player(friend)
     assert ws.group(1) not in friend.content() and ws.group(1) not in friend.url
     assert "ws=" not in friend.url
     assert friend.locator("[data-testid='stException']").count() == 0
@@ -160,12 +188,11 @@ def test_keep_rename_delete_share_and_stop_sharing(browser: Browser, app_url: st
     page.context.close()
 
 
-def _midi_download(page: Page) -> tuple[str, str]:
-    """(the hash, the file name) of the page's first MIDI download."""
+def _download(page: Page, label: str) -> tuple[bytes, str]:
+    """(the bytes, the file name) of the page's first download labelled `label`."""
     with page.expect_download() as download:
-        page.get_by_role("button", name="MIDI").first.click()
-    data = Path(download.value.path()).read_bytes()
-    return hashlib.sha256(data).hexdigest(), download.value.suggested_filename
+        page.get_by_role("button", name=label, exact=True).first.click()
+    return Path(download.value.path()).read_bytes(), download.value.suggested_filename
 
 
 def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(browser: Browser,
@@ -184,9 +211,13 @@ def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(browser: Browser,
         friend.get_by_role("heading", name=title).wait_for()
         assert "/listen?" in friend.url
         assert friend.evaluate(AUDIO_DURATION_JS, 0) > 5
-        digest, name = _midi_download(friend)
-        assert digest == hashlib.sha256(result.midi_bytes).hexdigest()
+        _plays_mp3_in_the_player(friend)
+        midi, name = _download(friend, "MIDI")
+        assert hashlib.sha256(midi).hexdigest() == hashlib.sha256(result.midi_bytes).hexdigest()
         assert name == f"{title_to_stem(title)}.mid"
+        mp3, name = _download(friend, "MP3")
+        assert name == f"{title_to_stem(title)}.mp3"
+        assert mp3[:3] == b"ID3" or mp3[0] == 0xFF  # an ID3 tag or an MPEG frame's sync
         friend.context.close()
     changed = _open(browser, link.replace("seed=4242", "seed=4243"), "laptop")
     changed.get_by_text("This share link cannot be played").wait_for()
