@@ -55,6 +55,7 @@ from core.music import TONIC_NAMES, Piece, midi_to_bytes, piece_to_midi
 from ui import generation as gen
 from ui import state
 from ui.jobs import PLOTLY_CONFIG, loss_figure
+from ui.player import ogg_to_mp3, player
 from ui.text import plain
 
 # Session-state keys.
@@ -67,6 +68,8 @@ COUNT_KEY = "evaluate_count"
 SEED_KEY = "evaluate_seed"
 PLAY_KEY = "evaluate_play_piece"
 GO_KEY = "evaluate_go"
+COPY_PLAYER_KEY = "evaluate_copy_its"  # the player of its passage
+SOURCE_PLAYER_KEY = "evaluate_copy_learned"  # the player of the music it comes from
 
 MAX_PAGE_COUNT = 50  # pieces per evaluation in the page (the CLI allows more)
 SOURCE_NEW = "Write new pieces"
@@ -340,21 +343,24 @@ def copies_section(report: EvaluationReport, model_path: Path) -> None:
         return
     left, right = st.columns(2)
     generated = passage_excerpt(piece, passage)
-    left.markdown(f"**Its piece:** {plain(piece.name)}, bars "
-                  f"{passage.start_bar}–{passage.end_bar}")
-    left.audio(_ogg(generated), format="audio/ogg")
-    right.markdown(f"**The music it learned:** {plain(passage.source)}, bars "
-                   f"{passage.source_start_bar}–{passage.source_end_bar}")
-    right.audio(_ogg(source), format="audio/ogg")
+    with left:
+        st.markdown(f"**Its piece:** {plain(piece.name)}, bars "
+                    f"{passage.start_bar}–{passage.end_bar}")
+        _play(generated, key=COPY_PLAYER_KEY)
+    with right:
+        st.markdown(f"**The music it learned:** {plain(passage.source)}, bars "
+                    f"{passage.source_start_bar}–{passage.source_end_bar}")
+        _play(source, key=SOURCE_PLAYER_KEY)
     if passage.bars >= COPY_FLAG_BARS:
         st.warning(f"{passage.bars:.1f} bars are copied: {COPY_FLAG_BARS:g} bars or more of "
                    "someone else's music in a row is worth rewriting before you share it.")
 
 
-def _ogg(piece: Piece) -> bytes:
-    """A passage played at the evaluation's tempo (both sides the same, so they compare)."""
-    midi = piece_to_midi(piece, tempo_bpm=PAGE_TEMPO_BPM)
-    return gen.render_ogg(midi_to_bytes(midi))
+def _play(piece: Piece, *, key: str) -> None:
+    """A passage in the player, as MP3 at the evaluation's tempo (both sides the same, so they
+    compare); its picture drawn from the same MIDI, so the notes move with the sound."""
+    midi = midi_to_bytes(piece_to_midi(piece, tempo_bpm=PAGE_TEMPO_BPM))
+    player(midi, ogg_to_mp3(gen.render_ogg(midi)), key=key)
 
 
 # ---------------------------------------------------------------- details: every figure

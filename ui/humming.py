@@ -91,21 +91,20 @@ def heard_tune(recording: Recording, preset: TranscriptionPreset) -> HeardTune |
 
 
 def show_heard(tune: HeardTune, primer: Primer, *, key: str) -> None:
-    """"This is what I heard": the tune's notes, playable."""
-    from core.music import piece_to_figure
+    """"This is what I heard": the tune in the player (MP3, its notes with a playhead)."""
     from ui.generation import render_ogg
+    from ui.player import ogg_to_mp3, player
 
     piece = tune.piece
     st.markdown("**This is what I heard**")
     midi = midi_to_bytes(piece_to_midi(piece, program=HEARD_PROGRAM))
-    st.audio(render_ogg(midi), format="audio/ogg")
+    player(piece, ogg_to_mp3(render_ogg(midi)), key=f"heard_{key}")
     # The primer's key, spelt as the key and scale controls spell it ("Eb", not music21's "E-")
     heard_key = key_label(primer.tonic, primer.scale or "major") if primer.tonic is not None else ""
     st.caption(
         f"{len(piece.notes)} notes · {piece.duration_s:.1f} s at {piece.tempo_bpm:.0f} BPM · "
         f"{heard_key or 'key unknown'}"
     )
-    st.plotly_chart(piece_to_figure(piece, height_px=180), key=f"heard_roll_{key}")
 
 
 def recording_primer(generator: Generator) -> Primer | str:

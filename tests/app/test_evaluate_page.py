@@ -7,16 +7,19 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.errors import AppTestError
 
 from core import jobs
+from core.generation import PAGE_TEMPO_BPM
 from core.generation.generator import DEFAULT_MODEL_DIR, Generator
 from core.generation.result import GenerationResult
 from core.generation.settings import SamplingSettings
 from core.jobs.records import JobRequest, JobState, JobStatus
+from core.model import passage_excerpt
 from core.model.model_data import HELDOUT_FILE, load_index
 from core.model.network import ModelConfig
 from core.music.midi import midi_to_bytes, piece_to_midi
@@ -65,6 +68,12 @@ def summary_lines(at: AppTest) -> list[str]:
     """The summary's three lines (style, originality, stuck) as a reader sees them."""
     icons = tuple(ev.SUMMARY_ICONS.values())
     return [shown(m).split(" ", 1)[1] for m in at.markdown if m.value.startswith(icons)]
+
+
+def player_rolls(at: AppTest) -> list[dict[str, Any]]:
+    """What each player on the page draws (ui.player's picture)."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == "tunesmith_player"]
 
 
 def bundled_metrics() -> dict:
@@ -136,8 +145,31 @@ def test_a_copied_passage_is_played_beside_its_source(workspace_id):
         "1 of its 1 pieces copy 2 bars or more of the music it learned: listen below to compare.")
     details = " ".join(shown_all(at.markdown))
     assert notes.names[10] in details and "1 of 1 piece(s) copy 2 bars or more" in details
-    assert len(at.get("audio")) == 2  # the generated passage and its source
     assert any("bars or more" in w.value or "bars are copied" in w.value for w in at.warning)
+    # the generated passage and its source, each in its own player, as MP3
+    audios = at.get("audio")
+    assert len(audios) == 2
+    assert all(a.proto.url.endswith(".mp3") for a in audios)  # served as audio/mpeg
+    rolls = {r["container"]: r for r in player_rolls(at)}
+    assert set(rolls) == {f"{ev.COPY_PLAYER_KEY}_player", f"{ev.SOURCE_PLAYER_KEY}_player"}
+    (saved,) = at.session_state[ev.REPORTS].values()
+    (found,) = saved.report.originality
+    passage = found.longest
+    assert passage is not None
+    excerpts = {ev.COPY_PLAYER_KEY: passage_excerpt(saved.report.pieces[0], passage),
+                ev.SOURCE_PLAYER_KEY: index.source_excerpt(passage)}
+    for key, excerpt in excerpts.items():
+        roll = rolls[f"{key}_player"]
+        assert len(roll["notes"]) == passage.notes == len(excerpt.notes)
+        # drawn at the tempo it is played at (both sides the evaluation's), within the audio
+        seconds_per_step = 60.0 / PAGE_TEMPO_BPM / excerpt.steps_per_quarter
+        last_end_s = max(n.end_step for n in excerpt.notes) * seconds_per_step
+        assert max(end for _, end, _ in roll["notes"]) == pytest.approx(last_end_s, abs=1e-3)
+        assert roll["total_s"] >= last_end_s and roll["autoplay"] is False
+    # the page draws no roll of its own: its charts are the figures under "details"
+    assert not at.get("imgs")
+    (details,) = [e for e in at.expander if e.label.startswith("Details")]
+    assert len(at.get("plotly_chart")) == len(details.get("plotly_chart")) >= 1
 
 
 def test_a_model_without_held_out_data_is_refused_by_name(workspace_id):

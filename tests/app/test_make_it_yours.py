@@ -4,6 +4,9 @@ tampered with); a recorded tune continued; an unusable recording."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import numpy as np
 import pytest
 import soundfile
@@ -132,6 +135,12 @@ def _midi_url(at: AppTest) -> str:
     return next(b.proto.url for b in at.get("download_button") if b.label == "MIDI")
 
 
+def _player_rolls(at: AppTest) -> list[dict[str, Any]]:
+    """What each player on the page draws (ui.player's picture), in page order."""
+    return [json.loads(e.proto.json) for e in at.get("bidi_component")
+            if e.proto.component_name == "tunesmith_player"]
+
+
 def test_a_recorded_tune_is_heard_and_continued_at_once(page: AppTest) -> None:
     page.radio(key=controls.START_KEY).set_value(controls.START_HUM).run()
     page.get("file_uploader")[0].set_value(
@@ -143,6 +152,22 @@ def test_a_recorded_tune_is_heard_and_continued_at_once(page: AppTest) -> None:
     result = view.result
     assert result.primer is not None and result.seam_step > 0
     assert result.key_label == "D major" and result.piece.duration_s > 10  # the tune's key
+    # what it heard plays in its own player, as MP3, above the continuation's player
+    digest = humming.Recording(HUMMED_TUNE.read_bytes(), "hummed.wav").digest
+    (heard,) = [t for t in page.session_state[humming.HEARD].values()
+                if not isinstance(t, str)]
+    audios = page.get("audio")
+    assert len(audios) == 2 and all(a.proto.url.endswith(".mp3") for a in audios)
+    rolls = [r["container"] for r in _player_rolls(page)]
+    assert rolls == [f"heard_{digest}_player", f"generate_play_{view.id}_player"]
+    heard_roll = _player_rolls(page)[0]
+    assert len(heard_roll["notes"]) == len(heard.piece.notes) > 5
+    assert heard_roll["seam_s"] is None
+    # its notes at the tune's own time; the audio (the x axis) holds them, and a note's fade
+    last_end_s = max(end for _, end, _ in heard_roll["notes"])
+    assert last_end_s == pytest.approx(heard.piece.duration_s, abs=1e-3)
+    assert last_end_s <= heard_roll["total_s"] <= last_end_s + 2.0
+    assert not page.get("plotly_chart")  # the player's picture is the only roll of the notes
     page.run()  # any later rerun does not continue the same recording again
     assert len(page.session_state[gen.HISTORY]) == 1
 

@@ -1,5 +1,7 @@
 """Make it yours, in a real browser: a tune sung into the microphone (Chromium's fake capture
-plays a checked-in recording) is heard and continued, and the continuation plays.
+plays a checked-in recording) is heard, played back in the player (MP3, which Safari and iPhones
+play, beside the player's piano roll, the only picture of its notes) and continued, and the
+continuation plays.
 """
 
 from __future__ import annotations
@@ -25,6 +27,15 @@ pytestmark = pytest.mark.e2e
 
 HUMMED_TUNE = FIXTURES / "hummed_tune.wav"
 RECORDING_S = 10.0  # as long as the fixture: Chromium loops the file
+HEARD_PLAYER = "[class*='st-key-heard_'][class*='_player']"  # "This is what I heard"
+ROLL_NOTES = ".tsm-roll .tsm-notes rect"  # the player's picture, one bar a note
+# [status, Content-Type] of the first bytes of the <audio> in `where`, asked for as Safari asks
+# (a range request).
+AUDIO_SERVED_JS = """async (where) => {
+    const audio = document.querySelector(where).querySelector('audio');
+    const response = await fetch(audio.src, {headers: {Range: 'bytes=0-1'}});
+    return [response.status, response.headers.get('content-type')];
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -67,4 +78,14 @@ def test_hum_into_the_microphone_and_hear_it_continued(browser: Browser, app_url
     heard, piece = (page.evaluate(AUDIO_DURATION_JS, i) for i in range(2))
     assert heard == pytest.approx(RECORDING_S, abs=2.0)
     assert piece > heard + 10
+    # what it heard: MP3 in its own player, the page's first, its notes drawn beside it once
+    player = page.locator(HEARD_PLAYER)
+    assert player.count() == 1
+    assert page.evaluate(
+        "(where) => document.querySelector(where).querySelector('audio')"
+        " === document.querySelectorAll('audio')[0]", HEARD_PLAYER)
+    assert page.evaluate(AUDIO_SERVED_JS, HEARD_PLAYER) == [206, "audio/mpeg"]
+    player.locator(ROLL_NOTES).first.wait_for(state="attached")
+    assert player.locator(ROLL_NOTES).count() > 5
+    assert page.locator("[data-testid='stPlotlyChart']").count() == 0
     page.context.close()
