@@ -107,7 +107,13 @@ def run_job(path: Path, *, wait_for_slot: bool = True) -> int:
 
     try:
         slot = (
-            job_slot(path.name, should_stop=should_stop, on_wait=on_wait)
+            job_slot(
+                path.name,
+                should_stop=should_stop,
+                on_wait=on_wait,
+                # when the page started (or resumed) it: `_start` wrote "starting" then
+                arrived_at=previous.updated_at if previous.phase == "starting" else None,
+            )
             if wait_for_slot
             else contextlib.nullcontext(0)
         )

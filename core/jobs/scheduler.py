@@ -66,15 +66,20 @@ def job_slot(
     *,
     should_stop: Callable[[], bool] = lambda: False,
     on_wait: Callable[[int], None] = lambda place: None,
+    arrived_at: float | None = None,
 ) -> Iterator[int]:
     """Wait for a free training slot, first come first served; yield the slot's number.
 
-    `on_wait(place)` is told the queue place (1 = next) whenever it changes.
+    `on_wait(place)` is told the queue place (1 = next) whenever it changes. `arrived_at`
+    (a time.time()) is when the job was asked for, its place in the queue; default now. Jobs
+    started together import TensorFlow together, so the time they reach this queue is not the
+    order they were started in.
 
     Raises:
         JobCancelled: `should_stop()` became true while waiting.
     """
-    entry = _queue_dir() / f"{time.time_ns():020d}-{job_id}.json"
+    arrived_ns = int((arrived_at if arrived_at is not None else time.time()) * 1e9)
+    entry = _queue_dir() / f"{arrived_ns:020d}-{job_id}.json"
     atomic_write_json(entry, {"pid": os.getpid(), "job_id": job_id})
     handle: IO[str] | None = None
     slot = -1
