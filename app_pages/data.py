@@ -118,7 +118,7 @@ st.plotly_chart(piece_to_figure(piece), width="stretch", key="data_roll")
 midi_bytes = midi_to_bytes(piece_to_midi(piece))
 listen, download = st.columns(2)
 if listen.toggle(":material/volume_up: Listen", key="data_listen"):
-    listen.audio(dw.render_preview(midi_bytes), format="audio/ogg")
+    listen.audio(dw.render_preview(midi_bytes), format="audio/mpeg")
 download.download_button(
     "Download MIDI",
     midi_bytes,

@@ -57,7 +57,7 @@ AUDIO_MIME_TYPES = {
 
 # Optional collaborators: the rendered preview and the shared piano roll.
 try:
-    from core.audio import audio_to_ogg_bytes, midi_to_audio
+    from core.audio import audio_to_mp3_bytes, midi_to_audio
 
     HAVE_RENDERING = True
 except ImportError:  # pragma: no cover - depends on the rendering module being present
@@ -89,9 +89,10 @@ def cached_model() -> tr.BasicPitchModel:
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def preview_audio(midi_bytes: bytes) -> bytes:
-    """The transcription played by FluidSynth, as OGG (a pure function of the MIDI bytes)."""
+    """The transcription played by FluidSynth, as MP3, which every browser plays (Safari and
+    iPhones play no OGG); a pure function of the MIDI bytes."""
     audio = midi_to_audio(midi_bytes, sample_rate_hz=PREVIEW_SAMPLE_RATE_HZ)
-    return audio_to_ogg_bytes(audio, PREVIEW_SAMPLE_RATE_HZ)
+    return audio_to_mp3_bytes(audio, PREVIEW_SAMPLE_RATE_HZ)
 
 
 def _results() -> dict[str, AudioImportResult]:
@@ -336,7 +337,7 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     rendered.caption("Transcription")
     if HAVE_RENDERING:
         try:
-            rendered.audio(preview_audio(raw_midi), format="audio/ogg")
+            rendered.audio(preview_audio(raw_midi), format="audio/mpeg")
         except Exception as error:  # a failed preview must not hide the downloads
             rendered.warning(f"Could not play the transcription ({error}); download the MIDI.")
     else:

@@ -149,8 +149,9 @@ def show_summary(dataset: Dataset) -> None:
 
 @st.cache_data(max_entries=32, show_spinner="Rendering audio…")
 def render_preview(midi_bytes: bytes) -> bytes:
-    """The piece as OGG audio with the default soundfont (a pure function: cached by bytes)."""
-    from core.audio import DEFAULT_SAMPLE_RATE_HZ, audio_to_ogg_bytes, midi_to_audio
+    """The piece as MP3 (every browser plays it) with the default soundfont (a pure function:
+    cached by bytes)."""
+    from core.audio import DEFAULT_SAMPLE_RATE_HZ, audio_to_mp3_bytes, midi_to_audio
 
     audio = midi_to_audio(midi_bytes, sample_rate_hz=DEFAULT_SAMPLE_RATE_HZ)
-    return audio_to_ogg_bytes(audio, DEFAULT_SAMPLE_RATE_HZ)
+    return audio_to_mp3_bytes(audio, DEFAULT_SAMPLE_RATE_HZ)
