@@ -123,19 +123,24 @@ class Worker:
                 self.process.wait()
 
 
+def start_worker_process(name: str, log: Path) -> Worker:
+    """`python -m core worker --name NAME` with this process's settings, its output in `log`
+    (also used by benchmarks/job_queue.py)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core", "worker", "--name", name], cwd=REPO, env=env,
+            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    return Worker(process, log)
+
+
 @pytest.fixture
 def start_worker(queue_settings: RedisServer, tmp_path: Path) -> Iterator:
     started: list[Worker] = []
 
     def start(name: str) -> Worker:
-        log = tmp_path / f"worker-{name}.log"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        with open(log, "wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "core", "worker", "--name", name], cwd=REPO, env=env,
-                stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        worker = Worker(process, log)
+        worker = start_worker_process(name, tmp_path / f"worker-{name}.log")
         started.append(worker)
         return worker
 
