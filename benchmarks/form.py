@@ -1,0 +1,189 @@
+"""Musical form of the bundled models' pieces: do their bars come back as real music's do?
+
+For each bundled style: the bar-recurrence profile (`core.evaluation.form`: the share of bars
+whose top-line pattern recurs 1, 2, 4 and 8 bars earlier, a transposed restatement included)
+of 30 generated pieces at the Evaluate page's default settings, in each of the seed ranges of
+`bundled_style` (1-30, 101-130, 201-230: the same pieces), pooled over the 90, beside the same
+profile of the model's held-out real pieces. The real pieces are cut to the generated pieces'
+median length, so both sides have as many bars to repeat; the ratio generated / real per
+distance is judged against the goal 0.7x..1.3x, at the distances where real music brings back
+at least 1% of its bars. The whole real pieces' profile is printed too, and, where a piece
+records its meter, the real profile at 4/4 bars beside the one at that meter.
+The stuck share (4 or more identical bars in a row, `core.evaluation.degeneracy`) is given for
+both sides, since repeating bars is the goal and looping them is not.
+
+Each set is also judged as `bundled_style` judges it (scale consistency, overlapping-area
+ratios, copies, pace persistence), on the same pieces, so a sampler that brings phrases back can
+be seen not to lose style or copy its training music while it does.
+
+A new sampler is measured by passing its options, or its own piece maker, to `run`:
+`run(return_to_phrases=True)` hands `return_to_phrases=True` to `generate`, which replaces
+that field of the default `SamplingSettings`; `run(make_piece=my_generate)` replaces
+`generate` itself (called as `make_piece(style, seed, **options)`).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from benchmarks.bundled_style import PIECES, SEED_RANGES, _cut, pace_persistence
+from core.evaluation.form import (
+    DEFAULT_QUARTERS_PER_BAR,
+    DISTANCES_BARS,
+    GOAL_RATIO_HIGH,
+    GOAL_RATIO_LOW,
+    collection_form_profile,
+    form_sentence,
+    stuck_share,
+)
+from core.evaluation.report import evaluate_pieces, evaluation_settings, one_blas_thread
+from core.evaluation.verdicts import summary_figures
+from core.generation.generator import Generator
+from core.model.bundled import STYLES, available_styles
+from core.model.model_data import read_heldout
+from core.music.meter import parse_meter
+from core.music.piece import Piece
+
+DIGITS = 4
+# A distance is judged only where real music brings back at least this share of its bars: the
+# real chorales' 0.3% at 1 bar is one or two bars, and a ratio to it is noise.
+MIN_REAL_SHARE = 0.01
+
+
+class PieceMaker(Protocol):
+    def __call__(self, style: str, seed: int, **options: Any) -> Piece: ...
+
+
+@functools.lru_cache(maxsize=len(STYLES))
+def _generator(style: str) -> Generator:
+    return Generator.from_folder(STYLES[style].path)
+
+
+def generate(style: str, seed: int, **options: Any) -> Piece:
+    """One piece of the bundled `style` model from `seed`, at the Evaluate page's default
+    settings ("Balanced", 30 s at 100 BPM, from a blank page); `options` replace fields of
+    those `SamplingSettings`."""
+    settings = replace(evaluation_settings(), **options)
+    with one_blas_thread():
+        result = _generator(style).generate(settings, seed=seed)
+    return replace(result.piece, name=f"seed {seed}")
+
+
+def run(*, make_piece: PieceMaker = generate, style_figures: bool = True, **options: Any) -> dict:
+    """The form figures of every bundled style (`style_figures`: also the style and copy
+    figures of the same pieces, about half the time)."""
+    figures: dict[str, Any] = {
+        "distances_bars": list(DISTANCES_BARS),
+        "goal_ratio": [GOAL_RATIO_LOW, GOAL_RATIO_HIGH],
+        "options": {k: repr(v) for k, v in options.items()},
+    }
+    for style in available_styles():
+        figures[style.name] = style_form(
+            style.name, make_piece=make_piece, style_figures=style_figures, **options
+        )
+    return figures
+
+
+def style_form(
+    style: str, *, make_piece: PieceMaker = generate, style_figures: bool = True, **options: Any
+) -> dict[str, Any]:
+    """One style's generated sets against its held-out real pieces."""
+    runs: dict[str, Any] = {}
+    generated: list[Piece] = []
+    for seed in SEED_RANGES:
+        pieces = [make_piece(style, s, **options) for s in range(seed, seed + PIECES)]
+        generated.extend(pieces)
+        run_figures: dict[str, Any] = {
+            "form_profile": _rounded(collection_form_profile(pieces)),
+            "stuck_share": round(stuck_share(pieces), 3),
+        }
+        if style_figures:
+            run_figures["style"] = _style_figures(style, pieces)
+        runs[f"seeds_{seed}-{seed + PIECES - 1}"] = run_figures
+
+    real = read_heldout(STYLES[style].path)
+    beats = statistics.median(p.length_steps / p.steps_per_quarter for p in generated)
+    real_cut = [_cut(p, beats) for p in real]
+    generated_profile = collection_form_profile(generated)
+    real_profile = collection_form_profile(real_cut)
+    ratios = {d: _ratio(generated_profile[d], real_profile[d]) for d in DISTANCES_BARS}
+    # None: not judged, real music hardly repeats a bar at that distance (MIN_REAL_SHARE)
+    within_goal = {
+        d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real_profile[d] >= MIN_REAL_SHARE else None
+        for d, r in ratios.items()
+    }
+    return {
+        "generated_pieces": len(generated),
+        "real_pieces": len(real),
+        "real_cut_to_beats": round(beats, 2),
+        "generated_profile": _rounded(generated_profile),
+        "real_profile": _rounded(real_profile),
+        "real_profile_whole_pieces": _rounded(collection_form_profile(real)),
+        "ratio": _rounded(ratios),
+        "within_goal": within_goal,
+        "every_judged_distance_within_goal": all(v for v in within_goal.values() if v is not None),
+        "stuck_share_generated": round(stuck_share(generated), 3),
+        "stuck_share_real": round(stuck_share(real), 3),
+        "sentence": form_sentence(generated_profile, real_profile),
+        "real_by_meter": real_by_meter(real),
+        **runs,
+    }
+
+
+def real_by_meter(pieces: Sequence[Piece]) -> dict[str, Any] | str:
+    """Per stated meter, the real pieces' profile at 4/4 bars and at that meter; a line saying
+    so when no piece states one (held-out files from before `Piece.meter` state none)."""
+    groups: dict[str, list[Piece]] = {}
+    for piece in pieces:
+        if piece.meter:
+            groups.setdefault(piece.meter, []).append(piece)
+    if not groups:
+        return "no piece states its meter"
+    figures: dict[str, Any] = {}
+    for meter, group in sorted(groups.items()):
+        entry: dict[str, Any] = {
+            "pieces": len(group),
+            "at_4_4": _rounded(collection_form_profile(group)),
+        }
+        quarters = parse_meter(meter).quarters_per_bar
+        if quarters != DEFAULT_QUARTERS_PER_BAR:
+            try:
+                entry["at_meter"] = _rounded(
+                    collection_form_profile(group, quarters_per_bar=quarters)
+                )
+            except ValueError as error:  # a bar that is no whole number of grid steps
+                entry["at_meter"] = str(error)
+        figures[meter] = entry
+    return figures
+
+
+def _style_figures(style: str, pieces: Sequence[Piece]) -> dict[str, Any]:
+    """What `bundled_style` reports of a set, from the same core report."""
+    report = evaluate_pieces(_generator(style), pieces)
+    summary = summary_figures(report)
+    metrics = report.style.metrics
+    return {
+        "scale_consistency": round(metrics["scale_consistency"].generated, 3),
+        "scale_consistency_real": round(metrics["scale_consistency"].real, 3),
+        "overlap_ratio_mean": round(summary["style"]["overlap_ratio_mean"], 3),
+        "overlap_ratio_min": round(summary["style"]["overlap_ratio_min"], 3),
+        "overlap_ratio_min_feature": summary["style"]["overlap_ratio_min_feature"],
+        "longest_copy_bars_max": round(summary["originality"]["longest_bars"], 2),
+        "share_under_2_bars": round(summary["originality"]["share_under_flag"], 3),
+        "pace_persistence": round(pace_persistence(list(report.pieces)), 2),
+    }
+
+
+def _ratio(generated: float, real: float) -> float:
+    if not (math.isfinite(generated) and math.isfinite(real)) or real == 0:
+        return math.nan
+    return generated / real
+
+
+def _rounded(profile: dict[int, float]) -> dict[int, float | None]:
+    return {d: round(v, DIGITS) if math.isfinite(v) else None for d, v in profile.items()}
