@@ -28,6 +28,7 @@ from core.generation.constraints import (
     tilt_to_pace,
 )
 from core.generation.copy_guard import CopyGuard
+from core.generation.form import FORM_STYLE, FormKeeper, FormPlan, read_form_plan
 from core.generation.pace import PaceKeeper
 from core.generation.primers import (
     DEFAULT_PRIMER_EXCERPT_TOKENS,
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_DIR = STYLES[DEFAULT_STYLE].path  # what `--model default` and the pages start on
+FORM_STREAM = 27  # the form's random stream: np.random.default_rng([seed, FORM_STREAM])
 FINAL_CHORD_TOKENS = 32  # past the length, the last chord may take this many tokens more
 PROGRESS_EVERY_TOKENS = 100
 
@@ -106,6 +108,7 @@ class _Draft:
     pitch_run: tuple[int, int] = (-1, 0)  # (pitch, notes of it in a row)
     sounding_steps: int = 0  # how long the latest onset's longest note still sounds
     pitch_extremes: tuple[int, int] = NO_NOTE_YET  # (lowest, highest) pitch so far, primer too
+    form: FormKeeper | None = None  # the phrases it returns to; None: free form
 
     @property
     def watchers(self) -> list[PaceKeeper | CopyGuard]:
@@ -151,6 +154,9 @@ class Generator:
         # What the training music is like; None for folders written before it was recorded
         # (the bundled models), which generate as they always did.
         self.music: MusicSummary | None = read_music_summary(path) if path else None
+        # How its training music returns to its phrases (`core.generation.form`); None: the
+        # folder has no plan (a model trained before form plans), which writes in free form.
+        self.form_plan: FormPlan | None = read_form_plan(path)
 
     @property
     def tempo_bpm(self) -> float | None:
@@ -319,7 +325,22 @@ class Generator:
             pitch_span=music.pitch_span if music is not None else None,
             logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
             state=self.step_model.initial_state(),
+            form=self._form_keeper(settings, seed=seed, primer=primer),
         )
+
+    def _form_keeper(
+        self, settings: SamplingSettings, *, seed: int, primer: Primer | None
+    ) -> FormKeeper | None:
+        """The form plan to follow: the style's, for a piece of its own (a continuation
+        follows the tune it continues instead), on its own random stream (so a piece in free
+        form is the same piece it always was)."""
+        plan = self.form_plan
+        if settings.form != FORM_STYLE or plan is None or primer is not None:
+            return None
+        bar_steps = plan.quarters_per_bar * self.encoding.steps_per_quarter
+        if bar_steps != int(bar_steps):
+            return None  # a bar that is no whole number of steps on this grid
+        return FormKeeper(plan, int(bar_steps), np.random.default_rng([seed, FORM_STREAM]))
 
     def _prime(self, draft: _Draft) -> None:
         """Run the LSTM and the watchers over BOS and the primer."""
@@ -342,21 +363,35 @@ class Generator:
         while len(draft.new) < hard_cap:
             reached = draft.reached
             allowed = self._allowed(draft, reached=reached)
-            token_id = draw_token(
-                self._tilted(draft, reached=reached),
-                draft.logits,
-                allowed,
-                draft.rng,
-                settings=draft.settings,
-                after=draft.grammar.last_kind,
-                shifts=shifts,
-            )
+            token_id = self._restated(draft, allowed, reached=reached)
+            if token_id is None:
+                token_id = draw_token(
+                    self._tilted(draft, reached=reached),
+                    draft.logits,
+                    allowed,
+                    draft.rng,
+                    settings=draft.settings,
+                    after=draft.grammar.last_kind,
+                    shifts=shifts,
+                )
             token = self.vocab.tokens[token_id]
             if reached and token_kind(token) is TokenKind.SHIFT:
                 break  # the last chord is complete
             self._add(draft, token, token_id)
             if on_progress and len(draft.new) % PROGRESS_EVERY_TOKENS == 0:
                 on_progress(*draft.progress())
+
+    def _restated(self, draft: _Draft, allowed: np.ndarray, *, reached: bool) -> int | None:
+        """The token the form plan restates here, where every rule allows it; None: draw."""
+        form = draft.form
+        proposal = form.proposal() if form is not None and not reached else None
+        if form is None or proposal is None:
+            return None
+        token_id = self.vocab.id_of(proposal)
+        if token_id == self.vocab.unk_id or not allowed[token_id]:
+            form.refused()
+            return None
+        return token_id
 
     def _allowed(self, draft: _Draft, *, reached: bool) -> np.ndarray:
         """What the next token may be: the grammar's mask, then each rule's in turn."""
@@ -393,6 +428,8 @@ class Generator:
         """Add the token to the piece; the grammar, the watchers and the LSTM state follow."""
         draft.grammar.advance(token)
         draft.new.append(token)
+        if draft.form is not None:
+            draft.form.add(token)
         draft.history.append(token_id)
         _follow(token, draft.watchers)
         _sound(draft, token)

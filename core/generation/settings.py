@@ -11,6 +11,7 @@ import numpy as np
 
 from core.config import Config
 from core.errors import InvalidSettingError
+from core.generation.form import FORM_STYLE, FORMS
 from core.music.piece import DEFAULT_TEMPO_BPM
 from core.music.scales import check_tonic, parse_scale
 
@@ -49,6 +50,9 @@ class SamplingSettings(Config):
     # Follow the model's training music (`core.model.model_data.read_music_summary`): a single
     # line when it was one, new notes within its range. No effect for folders without the record.
     follow_training_music: bool = True
+    # "style": the phrases return as in the model's training music (its form plan,
+    # `core.generation.form`); "free": the model writes on, never restating (as before).
+    form: str = FORM_STYLE
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 10.0:
@@ -71,6 +75,8 @@ class SamplingSettings(Config):
             object.__setattr__(self, "key", check_tonic(self.key, name="key"))
         if self.scale is not None:  # "minor", "natural-minor", a Scale: stored as its value
             object.__setattr__(self, "scale", parse_scale(self.scale).value)
+        if self.form not in FORMS:
+            raise InvalidSettingError(f"form must be one of {', '.join(FORMS)}")
 
 
 # The plain-language levels the pages offer; "Balanced" is the default everywhere (the Generate

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from core.errors import InvalidLinkError, NotShareableError
+from core.generation.form import FORM_FREE
 from core.generation.generator import Generator
 from core.generation.primers import MAX_PRIMER_TOKENS, Primer
 from core.generation.result import GenerationResult
@@ -89,6 +90,7 @@ LINK_KEYS = (
     "loop_guard",
     "pace",
     "original",
+    "form",
     "primer",
     "primer_shift",
     "primer_key",
@@ -277,6 +279,8 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
         params["pace"] = "1"
     if s.avoid_copies:
         params["original"] = "1"
+    if s.form != FORM_FREE:
+        params["form"] = s.form
     primer = recipe.primer
     if primer is not None:
         encoded = encode_primer_tokens(primer.tokens)
@@ -428,6 +432,8 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             keep_pace=params.get("pace", "0") == "1",
             # Nor those made before it stopped copies of 2 training bars (the same day).
             avoid_copies=params.get("original", "0") == "1",
+            # Nor those made before phrases returned (issue 27): they play in free form.
+            form=params.get("form", FORM_FREE),
         )
     except ValueError as error:
         if isinstance(error, InvalidLinkError):

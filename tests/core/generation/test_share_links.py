@@ -39,8 +39,8 @@ OLD_LINK = (
     "&top_k=0&top_p=0.95&seconds=6.0&bpm=100.0&program=0&key=D&scale=major&pace=1&original=1"
     "&check=481cd2c6a9"
 )
-OLD_LINK_SETTINGS = SamplingSettings(
-    length_tokens=None, length_s=6.0, tempo_bpm=100.0, key=2, scale="major"
+OLD_LINK_SETTINGS = SamplingSettings(  # made before phrases returned: free form
+    length_tokens=None, length_s=6.0, tempo_bpm=100.0, key=2, scale="major", form="free"
 )
 
 

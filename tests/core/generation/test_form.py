@@ -1,0 +1,118 @@
+"""Form plans: the sampler restates earlier bars as the plan says, within every rule."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from core.evaluation.form import form_profile
+from core.generation.form import (
+    FORM_FILE,
+    FormKeeper,
+    FormPlan,
+    plan_from_runs,
+    read_form_plan,
+    write_form_plan,
+)
+from core.generation.generator import Generator
+from core.generation.settings import SamplingSettings
+from core.model.bundled import STYLES
+
+BAR = ["P60", "D4", "T4", "P64", "D4", "T4", "P67", "D8", "T8"]  # 16 steps: one 4/4 bar
+
+
+def test_a_plan_round_trips_and_refuses_what_is_no_plan(tmp_path) -> None:
+    plan = FormPlan(start={1: 0.1, 8: 0.3}, go_on={8: 0.875}, quarters_per_bar=3.0)
+    write_form_plan(tmp_path, plan)
+    assert read_form_plan(tmp_path) == plan
+    for bad in ('{"start": {"3": 0.5}}', '{"start": {"1": 2}}', "[1, 2]", "{not json"):
+        (tmp_path / FORM_FILE).write_text(bad)
+        assert read_form_plan(tmp_path) is None, bad
+    assert read_form_plan(None) is None
+    with pytest.raises(ValueError, match="quarters_per_bar"):
+        FormPlan(start={}, go_on={}, quarters_per_bar=0.0)
+
+
+def test_runs_and_shares_become_chances_that_reproduce_them() -> None:
+    plan = plan_from_runs({1: 0.5, 8: 0.25}, {1: 2.0, 8: 8.0})
+    assert plan.go_on[1] == pytest.approx(0.5) and plan.go_on[8] == pytest.approx(0.875)
+    assert plan.start[1] == pytest.approx(0.5) and plan.start[8] == pytest.approx(1 / 24)
+    assert plan.start[2] == 0.0 and plan.go_on[2] == 0.0  # nothing recurs there
+    # a two-state chain with these chances spends `share` of its bars restating
+    rng, restating, bars = np.random.default_rng(1), False, []
+    for _ in range(200_000):
+        chance = plan.go_on[8] if restating else plan.start[8]
+        restating = bool(rng.random() < chance)
+        bars.append(restating)
+    assert np.mean(bars) == pytest.approx(0.25, abs=0.01)
+
+
+def test_the_keeper_proposes_the_bar_it_restates_and_stops_when_refused() -> None:
+    keeper = FormKeeper(FormPlan(start={1: 1.0}, go_on={1: 1.0}), 16, np.random.default_rng(0))
+    assert keeper.proposal() is None  # bar 0: nothing to restate yet
+    for token in BAR:
+        keeper.add(token)
+    proposed = []
+    while keeper.proposal() is not None and len(proposed) < len(BAR):
+        proposed.append(keeper.proposal())
+        keeper.add(proposed[-1])
+    assert proposed == BAR and keeper.restated_bars == 2  # bar 2 goes on restating bar 1
+    keeper.refused()
+    assert keeper.proposal() is None
+    keeper.add("P72")  # the model writes on
+    assert keeper.proposal() is None
+
+
+def test_a_note_held_over_the_bar_line_leaves_that_bar_unrestated() -> None:
+    keeper = FormKeeper(FormPlan(start={1: 1.0}, go_on={}), 16, np.random.default_rng(0))
+    for token in ["P60", "D4", "T12", "P62", "D8", "T8"]:  # the last shift crosses the line
+        keeper.add(token)
+    assert keeper.marks == [0, None] and keeper.proposal() is None
+
+
+@pytest.fixture(scope="module")
+def folk_folder(tmp_path_factory):
+    """A copy of the bundled folk model without its form plan (its notes fall on bar lines,
+    which a random tiny model's seldom do)."""
+    folder = tmp_path_factory.mktemp("model") / "folk"
+    shutil.copytree(STYLES["folk-tunes"].path, folder)
+    (folder / FORM_FILE).unlink(missing_ok=True)
+    return folder
+
+
+def test_a_model_with_a_plan_returns_to_its_bars_and_free_form_is_unchanged(folk_folder) -> None:
+    settings = SamplingSettings(length_tokens=600)
+    before = Generator.from_folder(folk_folder).generate(settings, seed=5)
+    write_form_plan(folk_folder, plan_from_runs({2: 0.4, 4: 0.3}, {2: 2.0, 4: 4.0}))
+    try:
+        generator = Generator.from_folder(folk_folder)
+        free = generator.generate(SamplingSettings(length_tokens=600, form="free"), seed=5)
+        planned = generator.generate(settings, seed=5)
+        again = generator.generate(settings, seed=5)
+    finally:
+        (folk_folder / FORM_FILE).unlink()
+    assert free.midi_bytes == before.midi_bytes  # free form: the piece it always was
+    assert planned.midi_bytes == again.midi_bytes  # same seed, same piece
+    free_profile, planned_profile = form_profile(free.piece), form_profile(planned.piece)
+    assert (planned_profile[2] or 0) + (planned_profile[4] or 0) > (
+        (free_profile[2] or 0) + (free_profile[4] or 0) + 0.2
+    ), (free_profile, planned_profile)
+
+
+def test_a_form_the_app_does_not_know_is_refused() -> None:
+    from core.errors import InvalidSettingError
+
+    with pytest.raises(InvalidSettingError, match="form"):
+        SamplingSettings(form="rondo")
+
+
+def test_a_link_carries_its_form_and_older_links_play_in_free_form() -> None:
+    from core.generation.share_links import PieceRecipe, params_to_recipe, recipe_to_params
+
+    for form in ("style", "free"):
+        recipe = PieceRecipe("folk-tunes", 9, SamplingSettings(length_s=10.0, form=form))
+        params = recipe_to_params(recipe)
+        assert ("form" in params) == (form == "style")
+        assert params_to_recipe(params).settings.form == form
