@@ -11,9 +11,10 @@ import hashlib
 import json
 import logging
 import math
+from collections import Counter
 from collections.abc import Collection as CollectionOf
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from core.data.parse_cache import fill_cache_in_parallel, read_music_cached
 from core.data.user_music import names_for
 from core.errors import InvalidMusicError
 from core.music.files import EXTENSIONS
+from core.music.meter import Meter
 from core.music.piece import BEATS_PER_BAR, Piece
 from core.progress import ProgressCallback
 from core.storage.files import atomic_write_text
@@ -173,13 +175,7 @@ def _unique_names(pieces: Iterable[Piece]) -> list[Piece]:
         count = seen.get(piece.name, 0) + 1
         seen[piece.name] = count
         if count > 1:
-            piece = Piece(
-                f"{piece.name} ({count})",
-                piece.notes,
-                piece.steps_per_quarter,
-                piece.tempo_bpm,
-                piece.key,
-            )
+            piece = replace(piece, name=f"{piece.name} ({count})")
         out.append(piece)
     return out
 
@@ -252,6 +248,10 @@ RANGE_PERCENTILES = (2.0, 98.0)
 # tune wanders over less than its collection's range (folk songs: 11 semitones each, 24 all
 # together), and generation keeps a new piece within it.
 SPAN_PERCENTILE = 75.0
+# The summary's meters: the most common ones, at most this many (a collection has a handful;
+# O'Neill's 1850 has 10). A meter is known when at least this share of the pieces states one.
+MAX_SUMMARY_METERS = 16
+METER_KNOWN_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -260,6 +260,11 @@ class MusicSummary(Config):
 
     A model folder keeps its training music's (`core.model.model_data`), and generation follows
     it. Pitches are as the model sees them (key-normalized when its encoding is).
+
+    `meters` is the share of the pieces in each meter their files state ({"6/8": 0.45, "4/4":
+    0.3}; the rest state none), None when none states one (and in files written before meters
+    were kept). `beats_per_bar` is the beats felt in a bar of the most common one (6/8: 2, 3/4:
+    3), 4 when none is stated; `meter_known` says that at least half the pieces state a meter.
     """
 
     tempo_bpm: float  # the median of the pieces' tempos
@@ -269,9 +274,10 @@ class MusicSummary(Config):
     pitch_high: int
     pieces: int
     beats_per_bar: int = BEATS_PER_BAR
-    meter_known: bool = False  # pieces carry no time signature yet: beats_per_bar is assumed
+    meter_known: bool = False  # False: beats_per_bar is assumed, not read
     pitch_span: int | None = None  # semitones one piece spans (SPAN_PERCENTILE); None: unknown
     onsets_per_beat: float | None = None  # the pieces' median; None: not recorded
+    meters: dict[str, float] | None = None  # meter → share of the pieces; None: none stated
 
     def __post_init__(self) -> None:  # a model folder's file is anyone's JSON
         if not 0.0 < float(self.tempo_bpm) <= 1000.0 or not 0.0 <= self.chord_onset_share <= 1.0:
@@ -284,11 +290,36 @@ class MusicSummary(Config):
             raise ValueError("pitch_span must be 0..127 semitones")
         if self.onsets_per_beat is not None and not 0.0 < self.onsets_per_beat <= 64.0:
             raise ValueError("onsets_per_beat must be above 0 and at most 64")
+        if self.meters is not None:
+            _check_meter_shares(self.meters)
 
     @property
     def single_line(self) -> bool:
         """One note at a time (a melody, not chords)."""
         return self.max_notes_per_onset <= 1
+
+    @property
+    def main_meter(self) -> str:
+        """The most common stated meter ("6/8"), "" when none is stated."""
+        meters = self.meters or {}
+        return max(meters, key=meters.__getitem__, default="")
+
+
+def _check_meter_shares(meters: object) -> None:
+    if not isinstance(meters, dict) or len(meters) > MAX_SUMMARY_METERS:
+        raise ValueError(f"meters must be an object of at most {MAX_SUMMARY_METERS} meters")
+    for meter, share in meters.items():
+        Meter.parse(meter)  # ValueError: not a meter
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+            raise ValueError(f"the share of meter {meter} must be a number from 0 to 1")
+
+
+def _meter_shares(pieces: Sequence[Piece]) -> dict[str, float] | None:
+    """The share of `pieces` in each stated meter, the most common first (at most
+    MAX_SUMMARY_METERS); None when none states one."""
+    counts = Counter(p.meter for p in pieces if p.meter)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:MAX_SUMMARY_METERS]
+    return {meter: round(n / len(pieces), 4) for meter, n in ranked} or None
 
 
 def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
@@ -309,6 +340,8 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         len({n.onset_step for n in p.notes}) / max(p.length_steps / p.steps_per_quarter, 1.0)
         for p in with_notes
     ]
+    meters = _meter_shares(with_notes)
+    stated = sum(1 for p in with_notes if p.meter)
     return MusicSummary(
         tempo_bpm=round(float(np.median([p.tempo_bpm for p in with_notes])), 2),
         chord_onset_share=round(sum(s > 1 for s in sizes) / len(sizes), 4),
@@ -316,8 +349,11 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         pitch_low=low,
         pitch_high=high,
         pieces=len(with_notes),
+        beats_per_bar=Meter.parse(next(iter(meters))).beats if meters else BEATS_PER_BAR,
+        meter_known=stated > 0 and stated >= METER_KNOWN_SHARE * len(with_notes),
         pitch_span=int(np.percentile(spans, SPAN_PERCENTILE, method="higher")),
         onsets_per_beat=round(float(np.median(paces)), 4),
+        meters=meters,
     )
 
 

@@ -28,6 +28,7 @@ from concurrent.futures import (
     ThreadPoolExecutor,
     as_completed,
 )
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ from core.storage.files import atomic_write_bytes, atomic_write_json, cache_dir
 log = logging.getLogger(__name__)
 
 # Bump when reading changes in a way that makes cached pieces stale.
-PARSER_VERSION = 2  # 2: pieces above the length and note limits are refused
+# 2: pieces above the length and note limits are refused; 3: pieces keep their meter
+PARSER_VERSION = 3
 
 
 def _cache_key(data: bytes, steps_per_quarter: int, name: str) -> str:
@@ -236,13 +238,7 @@ def _renamed(piece: Piece, cached_file: str, file: str) -> Piece:
     old, new = Path(cached_file).stem, Path(file).stem
     if old == new or not piece.name.startswith(old):
         return piece
-    return Piece(
-        new + piece.name[len(old) :],
-        piece.notes,
-        piece.steps_per_quarter,
-        piece.tempo_bpm,
-        piece.key,
-    )
+    return replace(piece, name=new + piece.name[len(old) :])
 
 
 PARSE_WORKERS_ENV = "TUNESMITH_PARSE_WORKERS"  # default and range: core.settings

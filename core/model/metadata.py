@@ -25,9 +25,10 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 from typing import Any
 
-from core.data.datasets import MusicSummary
+from core.data.datasets import MAX_SUMMARY_METERS, MusicSummary
 from core.errors import MetadataError
 from core.model.network import ModelConfig
+from core.music.meter import Meter
 from core.tokens.config import EncodingConfig
 from core.tokens.vocabulary import Vocabulary
 
@@ -216,6 +217,25 @@ def _style_figures(value: Any) -> dict[str, Any]:
     return result
 
 
+def _meter_shares(value: Any) -> dict[str, float]:
+    """music.json's `meters`: at most MAX_SUMMARY_METERS meters ("6/8"), each with its share of
+    the pieces (0..1)."""
+    if not isinstance(value, dict) or len(value) > MAX_SUMMARY_METERS:
+        raise _Wrong(f"an object of at most {MAX_SUMMARY_METERS} meters")
+    share = number(0.0, 1.0, nan=False)
+    result = {}
+    for meter, figure in value.items():
+        try:
+            Meter.parse(meter)
+        except ValueError:
+            raise _Wrong("a meter such as '6/8' or '3/4'", str(meter)[:20]) from None
+        try:
+            result[meter] = share(figure)
+        except _Wrong as wrong:
+            raise wrong.within(meter) from None
+    return result
+
+
 def _start(value: Any) -> dict[str, Any]:
     """The base's scores before a fine-tuning: empty from scratch, else drawn at epoch 0."""
     return {} if value == {} else scores(required=("val_loss",))(value)
@@ -299,6 +319,7 @@ MUSIC_FIELDS: dict[str, Check] = {
     "meter_known": flag,
     "pitch_span": optional(count(0, 127)),
     "onsets_per_beat": optional(number(0.0, 64.0, nan=False)),
+    "meters": optional(_meter_shares),
 }
 MUSIC = record(
     MUSIC_FIELDS,

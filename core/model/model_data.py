@@ -1,7 +1,8 @@
 """What a model folder keeps so it can be judged without its dataset.
 
 - `heldout.json`: the held-out (validation) pieces of its training split, as the model sees them
-  (decoded from their tokens: on its grid, within its pitch range, unisons merged);
+  (decoded from their tokens: on its grid, within its pitch range, unisons merged), each with
+  its meter;
 - `training_notes.npz`: the notes of its training pieces, for the originality index;
 - `music.json`: what its training music is like (tempo, meter, texture, range), which
   generation follows (`core.data.datasets.MusicSummary`). Folders written before it have none.
@@ -18,6 +19,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +50,15 @@ def write_model_data(folder: Path, dataset: Any) -> None:
     folder = Path(folder)
     config: EncodingConfig = dataset.config
     tempos = {p.name: p.tempo_bpm for p in dataset.pieces}
+    meters = {p.name: p.meter for p in dataset.pieces}  # decoding tokens loses it: given back
     valid, train = (
-        [tokens_to_piece(e.tokens, config, name=e.name, tempo_bpm=tempos[e.name]) for e in side]
+        [
+            replace(
+                tokens_to_piece(e.tokens, config, name=e.name, tempo_bpm=tempos[e.name]),
+                meter=meters[e.name],
+            )
+            for e in side
+        ]
         for side in (dataset.valid, dataset.train)
     )
     data = {"dataset": dataset.name, "pieces": [p.to_dict() for p in valid]}

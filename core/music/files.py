@@ -2,7 +2,8 @@
 
 MIDI is read with pretty_midi (fast and exact: onsets come from ticks, so a quantized file
 round-trips exactly); MusicXML and ABC with music21. A file may hold several pieces (an ABC
-tune book, a MusicXML opus), so readers return a list.
+tune book, a MusicXML opus), so readers return a list. Each piece keeps the first time signature
+its file states (`Piece.meter`), "" when it states none.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import struct
 import tempfile
 import zipfile
 import zlib
+from dataclasses import replace
 from enum import Enum
 from pathlib import Path
 
 from core.errors import FileTooLargeError, InvalidMusicError, MusicLimitError
 from core.music.keys import estimate_key, key_name
+from core.music.meter import meter_text
 from core.music.midi import (
     MAX_MIDI_NOTES,
+    first_meter,
     first_tempo_bpm,
     pretty_midi_to_notes,
     quantize,
@@ -287,16 +291,16 @@ def _check_size(name: str, size: int) -> None:
 
 def _with_key(piece: Piece) -> Piece:
     tonic, mode = estimate_key(piece.notes)
-    return Piece(
-        piece.name, piece.notes, piece.steps_per_quarter, piece.tempo_bpm, key_name(tonic, mode)
-    )
+    return replace(piece, key=key_name(tonic, mode))
 
 
 def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
     midi = read_midi(data, name=name)
     notes = pretty_midi_to_notes(midi, steps_per_quarter=steps_per_quarter)
     tempo = first_tempo_bpm(midi)
-    return _with_key(Piece(Path(name).stem, notes, steps_per_quarter, round(tempo, 3)))
+    return _with_key(
+        Piece(Path(name).stem, notes, steps_per_quarter, round(tempo, 3), meter=first_meter(midi))
+    )
 
 
 def _music21_to_pieces(
@@ -357,4 +361,25 @@ def _music21_score_to_piece(score: object, name: str, steps_per_quarter: int) ->
         bpm = marks[0].getQuarterBPM()
         if bpm:
             tempo = float(bpm)
-    return _with_key(Piece(name, notes, steps_per_quarter, round(tempo, 3)))
+    return _with_key(
+        Piece(name, notes, steps_per_quarter, round(tempo, 3), meter=_music21_meter(stripped))
+    )
+
+
+def _music21_meter(score: object) -> str:
+    """The score's first time signature ("6/8", from an ABC tune's M: line too), or "" when it
+    states none. A score whose meter changes gives its first one; an additive one ("3+2/8")
+    reads as its total (5/8).
+
+    Searched in the score's own order (its first part's first measure first), not in a flattened
+    copy: music21 gives an ABC tune's short bars signatures of their own (1/32 for a bar of one
+    thirty-second) and shares one signature object between bars, which flattening moves to its
+    last place.
+    """
+    import music21
+
+    assert isinstance(score, music21.stream.Stream)
+    first = score.recurse().getElementsByClass(music21.meter.TimeSignature).first()
+    if first is None:
+        return ""
+    return meter_text(first.numerator, first.denominator)

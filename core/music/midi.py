@@ -11,6 +11,7 @@ import pretty_midi
 from mido.messages.specs import SPEC_BY_STATUS
 
 from core.errors import InvalidMusicError, MusicLimitError
+from core.music.meter import meter_text, parse_meter
 from core.music.piece import DEFAULT_TEMPO_BPM, Note, Piece
 
 OUTPUT_VELOCITY = 80
@@ -189,6 +190,19 @@ def first_tempo_bpm(midi: pretty_midi.PrettyMIDI) -> float:
     return float(tempi[0]) if len(tempi) else DEFAULT_TEMPO_BPM
 
 
+def first_meter(midi: pretty_midi.PrettyMIDI) -> str:
+    """The file's first time signature ("6/8"), or "" when it has none.
+
+    A file whose meter changes gives its first one. A file without a time-signature event reads
+    as "": MIDI's own default of 4/4 is no statement about the music. One out of bounds
+    (`core.music.meter.Meter`) reads as "" too.
+    """
+    signatures = sorted(midi.time_signature_changes, key=lambda ts: ts.time)
+    if not signatures:
+        return ""
+    return meter_text(signatures[0].numerator, signatures[0].denominator)
+
+
 def quantize(
     events: Iterable[tuple[float, float, int]], *, steps_per_quarter: int
 ) -> tuple[Note, ...]:
@@ -246,9 +260,19 @@ def piece_to_midi(
     program: int = 0,
     velocity: int = OUTPUT_VELOCITY,
 ) -> pretty_midi.PrettyMIDI:
-    """One instrument (General MIDI `program`) at a fixed tempo, exact on the grid."""
+    """One instrument (General MIDI `program`) at a fixed tempo, exact on the grid, with the
+    piece's meter as its time signature.
+
+    A piece without a meter gets no time-signature event of its own; pretty_midi then writes its
+    default 4/4 (`midi_to_bytes`), so such a file reads back as "4/4".
+    """
     tempo = tempo_bpm or piece.tempo_bpm
     midi = pretty_midi.PrettyMIDI(resolution=OUTPUT_TICKS_PER_QUARTER, initial_tempo=tempo)
+    if piece.meter:
+        meter = parse_meter(piece.meter)
+        midi.time_signature_changes.append(
+            pretty_midi.TimeSignature(meter.numerator, meter.denominator, 0.0)
+        )
     instrument = pretty_midi.Instrument(program=program, name=piece.name[:60])
     seconds_per_step = 60.0 / tempo / piece.steps_per_quarter
     for note in piece.notes:

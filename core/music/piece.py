@@ -1,4 +1,4 @@
-"""A piece of music on a quantization grid: its notes, tempo and key, and the named grids."""
+"""A piece of music on a quantization grid: its notes, tempo, key and meter, and the named grids."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
+from core.music.meter import COMMON_TIME, Meter, parse_meter
 from core.music.scales import spell_key
 
 SIXTEENTH_STEPS_PER_QUARTER = 4
@@ -21,7 +22,9 @@ GRIDS: dict[str, int] = {
 }
 
 DEFAULT_TEMPO_BPM = 120.0
-BEATS_PER_BAR = 4  # pieces carry no time signature: a bar is four quarter notes
+# The bar of a piece that states no meter: four quarter notes (4/4). Pieces read from files keep
+# their own meter (`Piece.meter`); bars of those are `steps_per_bar(spq, piece.meter)`.
+BEATS_PER_BAR = int(Meter.parse(COMMON_TIME).quarters_per_bar)
 
 PIANO_MIN_PITCH = 21
 
@@ -47,13 +50,25 @@ class Note:
 
 @dataclass(frozen=True)
 class Piece:
-    """A named piece of music: its notes on a grid of `steps_per_quarter`, with its tempo."""
+    """A named piece of music: its notes on a grid of `steps_per_quarter`, with its tempo.
+
+    `meter` is the time signature its file states ("6/8", "3/4"; the first one when it changes),
+    "" when none is stated (generated music, a MIDI file without one); it is checked and kept in
+    its plain spelling (`core.music.meter.Meter`).
+    """
 
     name: str
     notes: tuple[Note, ...]
     steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     key: str = ""  # e.g. "C major", estimated from the notes
+    meter: str = ""
+
+    def __post_init__(self) -> None:
+        if self.meter:
+            spelled = str(parse_meter(self.meter))  # a bad meter raises ValueError here
+            if spelled != self.meter:
+                object.__setattr__(self, "meter", spelled)
 
     @property
     def length_steps(self) -> int:
@@ -75,6 +90,7 @@ class Piece:
             "steps_per_quarter": self.steps_per_quarter,
             "tempo_bpm": self.tempo_bpm,
             "key": self.key,
+            "meter": self.meter,
         }
 
     @classmethod
@@ -86,6 +102,7 @@ class Piece:
             steps_per_quarter=int(data["steps_per_quarter"]),
             tempo_bpm=float(data["tempo_bpm"]),
             key=spell_key(data.get("key", "")),  # files from before "Eb" read "E-"
+            meter=str(data.get("meter") or ""),  # files from before meters: not stated
         )
 
 
@@ -102,6 +119,10 @@ def seconds_to_steps(duration_s: float, *, tempo_bpm: float, steps_per_quarter: 
     return math.ceil(duration_s * tempo_bpm / 60.0 * steps_per_quarter)
 
 
-def steps_per_bar(steps_per_quarter: int) -> int:
-    """Grid steps in one bar."""
-    return BEATS_PER_BAR * steps_per_quarter
+def steps_per_bar(steps_per_quarter: int, meter: str | Meter | None = None) -> int:
+    """Grid steps in one bar of `meter` (a piece's meter text or a Meter; "" or None: 4/4).
+
+    Raises:
+        ValueError: the meter is not one, or its bar is not a whole number of steps.
+    """
+    return parse_meter(meter).bar_steps(steps_per_quarter)

@@ -192,3 +192,70 @@ def test_the_cache_keeps_apart_the_same_bytes_under_another_extension(music_fixt
     assert read_music_cached(data, name="scale.mid", steps_per_quarter=4)[0].notes
     with pytest.raises(InvalidMusicError):  # and the other way round, from the cache
         read_music_cached(data, name="again.abc", steps_per_quarter=4)
+
+
+# ---------------------------------------------------------------- the meters of the music
+
+
+def test_the_summary_counts_the_meters_of_a_built_in_collection():
+    """O'Neill's first 50 tunes, by their M: lines: 22 in 3/4, 12 in 6/8, 11 in 4/4 (M:C
+    among them), 4 in 2/4, 1 in 9/8."""
+    from core.data.datasets import load_sources, summarize_music
+
+    pieces = load_sources(["oneills-1850"], steps_per_quarter=4, limit=1).pieces
+    music = summarize_music(pieces)
+    assert music is not None and music.pieces == 50
+    assert music.meters == {"3/4": 0.44, "6/8": 0.24, "4/4": 0.22, "2/4": 0.08, "9/8": 0.02}
+    assert list(music.meters) == ["3/4", "6/8", "4/4", "2/4", "9/8"]  # the most common first
+    assert music.main_meter == "3/4" and music.beats_per_bar == 3 and music.meter_known
+
+
+def test_a_key_normalized_dataset_keeps_the_meters():
+    from core.music.piece import Note, Piece
+
+    def tune(name: str, meter: str) -> Piece:
+        notes = tuple(Note(i * 2, p, 2) for i, p in enumerate((62, 66, 69, 74, 69, 66) * 4))
+        return Piece(name, notes, 4, 110.0, meter=meter)
+
+    pieces = [tune(f"jig {i}", "6/8") for i in range(6)] + [tune("reel", "4/4"), tune("air", "")]
+    dataset = build_dataset(pieces, name="mixed", config=EncodingConfig(normalize_key=True),
+                            valid_names={"air"})
+    assert all(p.key.startswith("C major") for p in dataset.pieces)
+    assert [p.meter for p in dataset.pieces] == [p.meter for p in pieces]
+    music = dataset.music_summary()  # the training side: six jigs and a reel
+    assert music is not None and music.meters == {"6/8": round(6 / 7, 4), "4/4": round(1 / 7, 4)}
+    assert music.beats_per_bar == 2 and music.meter_known  # 6/8: two beats of three eighths
+
+
+def test_the_summary_s_meter_is_known_when_half_the_pieces_state_one():
+    from core.data.datasets import MAX_SUMMARY_METERS, summarize_music
+    from core.music.piece import Note, Piece
+
+    notes = (Note(0, 60, 4), Note(4, 64, 4))
+    stated = Piece("waltz", notes, meter="3/4")
+    unstated = Piece("generated", notes)
+    none = summarize_music([unstated, unstated])
+    assert none is not None and none.meters is None and not none.meter_known
+    assert none.beats_per_bar == 4 and none.main_meter == ""
+    half = summarize_music([stated, unstated])
+    assert half is not None and half.meters == {"3/4": 0.5} and half.meter_known
+    less = summarize_music([stated, unstated, unstated])
+    assert less is not None and less.meters == {"3/4": 0.3333} and not less.meter_known
+    assert less.beats_per_bar == 3  # still the meter that is stated
+    many = [Piece(f"p{n}", notes, meter=f"{n}/4") for n in range(1, 21)]
+    spread = summarize_music(many)
+    assert spread is not None and spread.meters is not None
+    assert len(spread.meters) == MAX_SUMMARY_METERS
+
+
+@pytest.mark.parametrize(
+    "meters",
+    [{"fast": 0.5}, {"6/8": 1.5}, {"6/8": -0.1}, {"6/8": True}, ["6/8"],
+     {f"{n}/4": 0.01 for n in range(1, 18)}],
+)
+def test_a_summary_with_wrong_meters_is_refused(meters):
+    from core.data.datasets import MusicSummary
+
+    with pytest.raises(ValueError):
+        MusicSummary(tempo_bpm=100.0, chord_onset_share=0.0, max_notes_per_onset=1, pitch_low=60,
+                     pitch_high=72, pieces=2, meters=meters)

@@ -141,6 +141,13 @@ MUSIC = {"tempo_bpm": 96.5, "chord_onset_share": 0.0, "max_notes_per_onset": 1,
         ({"meter_known": "yes"}, "'meter_known' must be true or false"),
         ({"pitch_low": 90}, "pitch_low..pitch_high must be a MIDI pitch range"),
         ({"tempo_bpm": None}, "'tempo_bpm' must be present"),
+        ({"meters": ["6/8"]}, "'meters' must be an object of at most 16 meters"),
+        ({"meters": {f"{n}/4": 0.05 for n in range(1, 18)}}, "'meters' must be an object of at"),
+        ({"meters": {"5/7": 0.5}}, "'meters.5/7' must be a meter such as '6/8'"),
+        ({"meters": {"x" * 500: 0.5}}, f"'meters.{'x' * 20}' must be a meter"),
+        ({"meters": {"6/8": 1.5}}, "'meters.6/8' must be a number from 0 to 1"),
+        ({"meters": {"6/8": "half"}}, "'meters.6/8' must be a number from 0 to 1"),
+        ({"meters": {"6/8": float("nan")}}, "'meters.6/8' must be a number from 0 to 1"),
     ],
 )
 def test_a_wrong_music_field_is_refused_by_name(changes: dict, field: str) -> None:
@@ -148,6 +155,14 @@ def test_a_wrong_music_field_is_refused_by_name(changes: dict, field: str) -> No
     with pytest.raises(MetadataError) as error:
         check_music({**MUSIC, **changes})
     assert str(error.value).startswith(f"music.json is not usable: {field}")
+
+
+def test_the_meters_of_the_music_are_read_and_old_files_have_none() -> None:
+    assert check_music(MUSIC).meters is None  # written before meters were kept
+    assert check_music({**MUSIC, "meters": None}).meters is None
+    meters = {"6/8": 0.45, "4/4": 0.3, "3/4": 0.25}
+    music = check_music({**MUSIC, "meters": meters, "beats_per_bar": 2, "meter_known": True})
+    assert music.meters == meters and music.main_meter == "6/8" and music.beats_per_bar == 2
 
 
 def test_the_encoding_and_vocabulary_hold_only_what_their_grid_can_write() -> None:

@@ -51,7 +51,8 @@ def test_the_music_summary_of_a_single_line_and_of_chords() -> None:
     music = summarize_music([line, line, chords])
     assert music is not None
     assert music.tempo_bpm == 90.0 and music.pieces == 3
-    assert music.beats_per_bar == 4 and not music.meter_known  # pieces carry no meter yet
+    assert music.beats_per_bar == 4 and not music.meter_known  # these pieces state no meter
+    assert music.meters is None
     assert music.max_notes_per_onset == 3 and not music.single_line
     assert music.chord_onset_share == round(50 / 250, 4)
     assert (music.pitch_low, music.pitch_high) == (48, 67)
@@ -89,3 +90,34 @@ def test_the_bundled_models_have_no_record_and_stay_unwritten() -> None:
     for style in STYLES.values():
         assert not (style.path / MUSIC_FILE).exists()
         assert read_music_summary(style.path) is None
+
+
+def test_an_old_music_file_without_meters_still_loads(tmp_path: Path) -> None:
+    """music.json as folders wrote it before meters were kept."""
+    from core.model.model_data import MUSIC_FILE, read_music_summary
+
+    old = {"tempo_bpm": 100.0, "chord_onset_share": 0.7, "max_notes_per_onset": 4,
+           "pitch_low": 43, "pitch_high": 74, "pieces": 368, "beats_per_bar": 4,
+           "meter_known": False, "pitch_span": 31, "onsets_per_beat": 1.9}
+    (tmp_path / MUSIC_FILE).write_text(json.dumps(old))
+    music = read_music_summary(tmp_path)
+    assert music is not None and music.pieces == 368
+    assert music.meters is None and music.main_meter == "" and not music.meter_known
+
+
+def test_the_folder_records_the_meters_of_its_training_music(tmp_path: Path) -> None:
+    from core.data.datasets import build_dataset
+    from core.model.model_data import read_heldout, read_music_summary, write_model_data
+    from core.music.piece import Note, Piece
+    from core.tokens.config import EncodingConfig
+
+    notes = tuple(Note(i * 2, 60 + i % 7, 2) for i in range(24))
+    pieces = [Piece(f"jig {i}", notes, 4, 110.0, meter="6/8") for i in range(3)]
+    pieces += [Piece("waltz", notes, 4, 90.0, meter="3/4"), Piece("air", notes, 4, 70.0)]
+    dataset = build_dataset(pieces, name="mixed", config=EncodingConfig(),
+                            valid_names={"waltz"})
+    write_model_data(tmp_path, dataset)
+    music = read_music_summary(tmp_path)
+    assert music is not None and music.meters == {"6/8": 0.75} and music.meter_known
+    assert music.beats_per_bar == 2
+    assert [(p.name, p.meter) for p in read_heldout(tmp_path)] == [("waltz", "3/4")]

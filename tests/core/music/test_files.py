@@ -225,3 +225,91 @@ def test_refusals_by_a_limit_say_so_by_their_type(music_fixture, monkeypatch):
     with pytest.raises(InvalidMusicError) as raised:
         read_music(music_fixture("no_notes.mid"))
     assert not isinstance(raised.value, FileTooLargeError)
+
+
+# ---------------------------------------------------------------- the meter a file states
+
+
+def _corpus(path: str):
+    from pathlib import Path
+
+    import music21.corpus
+
+    return Path(music21.corpus.__file__).parent / path
+
+
+def test_the_meter_comes_from_the_abc_m_line(music_fixture):
+    first, second = read_music(music_fixture("tunes.abc"))
+    assert (first.meter, second.meter) == ("4/4", "6/8")
+    jig = read_music(_corpus("ryansMammoth/BanishMisfortune.abc"))[0]
+    slip_jig = read_music(_corpus("ryansMammoth/AndrewCareysSlipjig.abc"))[0]
+    hornpipe = read_music(_corpus("ryansMammoth/AcrobatsHornpipe.abc"))[0]  # M:C|, cut time
+    assert (jig.meter, slip_jig.meter, hornpipe.meter) == ("6/8", "9/8", "2/2")
+
+
+def test_every_tune_of_a_tune_book_keeps_its_own_meter():
+    """O'Neill's first 50 tunes, against their own M: lines (M:C is 4/4): music21 gives short
+    bars signatures of their own (1/8, 1/32), which are not the tune's meter."""
+    import re
+
+    book = _corpus("oneills1850/0001-0050.abc")
+    tunes = [t for t in re.split(r"(?m)^(?=X:)", book.read_text()) if t.startswith("X:")]
+    written = [re.search(r"(?m)^M:\s*(\S+)", t).group(1).replace("C", "4/4") for t in tunes]
+    pieces = read_music(book)
+    assert len(pieces) == len(written) == 50
+    assert [p.meter for p in pieces] == written
+    assert {"2/4", "3/4", "4/4", "6/8", "9/8"} <= set(written)
+
+
+def test_a_meter_that_changes_gives_the_first_one():
+    abc = b"X:1\nT:Changes\nM:6/8\nL:1/8\nK:D\nDEF GAB|[M:9/8]ABc def gfe|[M:3/4]d2 e2 f2|\n"
+    assert read_music(abc, name="changes.abc")[0].meter == "6/8"
+
+
+def test_the_meter_comes_from_a_musicxml_score(music_fixture):
+    assert read_music(music_fixture("tune.musicxml"))[0].meter == "4/4"
+    assert read_music(_corpus("bach/bwv269.mxl"))[0].meter == "3/4"  # a chorale in triple time
+    assert read_music(_corpus("bach/bwv347.mxl"))[0].meter == "4/4"
+
+
+def _midi_with_signatures(*signatures: tuple[int, int, int]) -> bytes:
+    """A MIDI file of one bar's notes with these (numerator, denominator, tick) signatures and
+    no other: mido writes exactly the events it is given."""
+    import io
+
+    import mido
+
+    track = mido.MidiTrack()
+    last = 0
+    for numerator, denominator, tick in signatures:
+        track.append(mido.MetaMessage("time_signature", numerator=numerator,
+                                      denominator=denominator, time=tick - last))
+        last = tick
+    for pitch in (62, 66, 69):
+        track.append(mido.Message("note_on", note=pitch, velocity=80, time=0))
+        track.append(mido.Message("note_off", note=pitch, velocity=0, time=240))
+    file = mido.MidiFile(ticks_per_beat=480)
+    file.tracks.append(track)
+    buffer = io.BytesIO()
+    file.save(file=buffer)
+    return buffer.getvalue()
+
+
+def test_the_meter_comes_from_a_midi_time_signature():
+    import pretty_midi
+
+    from core.music.midi import midi_to_bytes
+
+    midi = pretty_midi.PrettyMIDI(resolution=480)
+    midi.time_signature_changes.append(pretty_midi.TimeSignature(6, 8, 0.0))
+    tune = pretty_midi.Instrument(program=0)
+    tune.notes += [pretty_midi.Note(80, 62 + i, i * 0.25, (i + 1) * 0.25) for i in range(6)]
+    midi.instruments.append(tune)
+    assert read_music(midi_to_bytes(midi), name="jig.mid")[0].meter == "6/8"
+    changes = _midi_with_signatures((3, 4, 0), (6, 8, 480))
+    assert read_music(changes, name="changes.mid")[0].meter == "3/4"
+
+
+def test_a_midi_file_without_a_time_signature_states_no_meter():
+    """MIDI's own default is 4/4, but a file that says nothing has said nothing."""
+    assert read_music(_midi_with_signatures(), name="plain.mid")[0].meter == ""

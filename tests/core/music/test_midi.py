@@ -159,3 +159,40 @@ def test_ticks_come_back_exactly_across_tempo_changes():
     assert ticks == [t for pair in expected for t in pair]
     notes = pretty_midi_to_notes(parsed, steps_per_quarter=480)  # a step a tick: exact
     assert [(n.onset_step, n.end_step) for n in notes] == sorted(expected)
+
+
+# ---------------------------------------------------------------- the meter
+
+
+def test_a_piece_s_meter_round_trips_through_midi():
+    from core.music.files import read_music
+    from core.music.midi import first_meter, midi_to_bytes, piece_to_midi
+    from core.music.piece import Piece
+
+    jig = Piece("jig", tuple(Note(i * 2, 62 + i % 5, 2) for i in range(12)), 4, 110.0, meter="6/8")
+    midi = piece_to_midi(jig)
+    assert [(ts.numerator, ts.denominator, ts.time) for ts in midi.time_signature_changes] == [
+        (6, 8, 0.0)
+    ]
+    (again,) = read_music(midi_to_bytes(midi), name="jig.mid")
+    assert again.meter == "6/8" and again.notes == jig.notes
+    assert first_meter(read_midi(midi_to_bytes(midi))) == "6/8"
+
+
+def test_a_piece_without_a_meter_writes_no_time_signature_of_its_own():
+    """pretty_midi then writes its default 4/4 into the file, which reads back as stated."""
+    from core.music.files import read_music
+    from core.music.midi import midi_to_bytes, piece_to_midi
+    from core.music.piece import Piece
+
+    plain = Piece("plain", (Note(0, 60, 4), Note(4, 64, 4)), 4, 120.0)
+    assert piece_to_midi(plain).time_signature_changes == []
+    assert read_music(midi_to_bytes(piece_to_midi(plain)), name="plain.mid")[0].meter == "4/4"
+
+
+def test_a_time_signature_out_of_bounds_states_no_meter():
+    from core.music.midi import first_meter
+
+    data = _midi([mido.MetaMessage("time_signature", numerator=4, denominator=64),
+                  *_notes(2)])
+    assert first_meter(read_midi(data)) == ""

@@ -76,3 +76,23 @@ def test_a_generated_tune_downloads_as_musicxml_with_the_same_notes(tmp_path: Pa
     (piece,) = read_music(path)
     expected = [(n.onset_step, n.pitch, n.duration_steps) for n in result.piece.notes]
     assert [(n.onset_step, n.pitch, n.duration_steps) for n in piece.notes] == expected
+
+
+@pytest.mark.parametrize("meter", ["6/8", "3/4", "9/8"])
+def test_the_sheet_music_is_in_the_piece_s_meter(meter: str) -> None:
+    jig = Piece("jig", tuple(Note(i * 2, 62 + i % 5, 2) for i in range(36)), 4, 110.0, meter=meter)
+    musicxml = piece_to_musicxml(jig)
+    numerator, denominator = meter.split("/")
+    assert f"<beats>{numerator}</beats>".encode() in musicxml
+    assert f"<beat-type>{denominator}</beat-type>".encode() in musicxml
+    assert b"<beats>4</beats>" not in musicxml
+    (again,) = read_music(musicxml, name="jig.musicxml")
+    assert again.meter == meter
+    assert [n.onset_step for n in again.notes] == [n.onset_step for n in jig.notes]
+
+
+def test_a_grand_staff_keeps_the_meter_in_both_hands() -> None:
+    waltz = Piece("waltz", (Note(0, 48, 12), Note(0, 72, 4), Note(4, 74, 4), Note(8, 76, 4)),
+                  4, 100.0, meter="3/4")
+    musicxml = piece_to_musicxml(waltz)
+    assert musicxml.count(b"<beats>3</beats>") == 2 and b"<beats>4</beats>" not in musicxml
