@@ -19,12 +19,12 @@ says which of the model's gaps are noise and which are real.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from core.data.datasets import SPLIT_SEED, load_dataset
+from core.evaluation.form import cut_to_beats
 from core.evaluation.report import PIECE_LENGTH_S, evaluate_model
 from core.evaluation.style import compare_style, real_set_figures, usable_real_pieces
 from core.evaluation.verdicts import summary_figures
@@ -32,7 +32,7 @@ from core.generation.generator import Generator
 from core.generation.settings import PAGE_TEMPO_BPM
 from core.model.bundled import BASE_MODEL_NAME, available_styles
 from core.model.model_data import read_heldout
-from core.music.piece import Note, Piece
+from core.music.piece import Piece
 from core.tokens.scheme import tokens_to_piece
 from core.training.fine_tuning import fine_tuning_setup
 
@@ -98,16 +98,6 @@ def pace_persistence(pieces: list[Piece]) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def _cut(piece: Piece, beats: float) -> Piece:
-    end = int(beats * piece.steps_per_quarter)
-    notes = tuple(
-        Note(n.onset_step, n.pitch, min(n.duration_steps, end - n.onset_step))
-        for n in piece.notes
-        if n.onset_step < end
-    )
-    return replace(piece, notes=notes)
-
-
 def real_music_floor(preset: str, model_dir: Any) -> dict[str, Any]:
     """Overlap ratios of 30 real training pieces (cut to the generated length) against the
     model's held-out pieces, over `FLOOR_DRAWS` seeded draws."""
@@ -115,7 +105,10 @@ def real_music_floor(preset: str, model_dir: Any) -> dict[str, Any]:
     dataset = load_dataset([preset], config=base.encoding, vocab=base.vocab, seed=SPLIT_SEED)
     beats = PIECE_LENGTH_S * PAGE_TEMPO_BPM / 60.0
     training = usable_real_pieces(
-        [_cut(tokens_to_piece(p.tokens, base.encoding, name=p.name), beats) for p in dataset.train]
+        [
+            cut_to_beats(tokens_to_piece(p.tokens, base.encoding, name=p.name), beats)
+            for p in dataset.train
+        ]
     )
     real = usable_real_pieces(read_heldout(model_dir))
     real_figures = real_set_figures(real)

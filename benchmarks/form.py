@@ -31,13 +31,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from benchmarks.bundled_style import PIECES, SEED_RANGES, _cut, pace_persistence
+from benchmarks.bundled_style import PIECES, SEED_RANGES, pace_persistence
 from core.evaluation.form import (
     DEFAULT_QUARTERS_PER_BAR,
     DISTANCES_BARS,
     GOAL_RATIO_HIGH,
     GOAL_RATIO_LOW,
     collection_form_profile,
+    cut_to_beats,
     form_sentence,
     stuck_share,
 )
@@ -108,7 +109,7 @@ def style_form(
 
     real = read_heldout(STYLES[style].path)
     beats = statistics.median(p.length_steps / p.steps_per_quarter for p in generated)
-    real_cut = [_cut(p, beats) for p in real]
+    real_cut = [cut_to_beats(p, beats) for p in real]
     generated_profile = collection_form_profile(generated)
     real_profile = collection_form_profile(real_cut)
     ratios = {d: _ratio(generated_profile[d], real_profile[d]) for d in DISTANCES_BARS}

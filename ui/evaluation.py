@@ -483,6 +483,12 @@ def _originality_figures(report: EvaluationReport) -> None:
     st.markdown("##### Does it get stuck?")
     st.markdown(plain(sentences["degeneracy"]))
     st.caption(EXPLANATIONS["degeneracy"])
+    if "form" in sentences:
+        st.markdown("##### Do its tunes come back to their phrases?")
+        st.markdown(plain(sentences["form"]))
+        st.caption("A bar comes back when a later bar has the same rhythm and the same steps "
+                   "up and down in its melody (at any pitch), 1, 2, 4 or 8 bars later; real "
+                   "tunes answer their lines and play their strains twice.")
 
 
 def pieces_table(report: EvaluationReport) -> pd.DataFrame:

@@ -27,6 +27,7 @@ from core.generation import (
     creativity_to_settings,
     new_seed,
 )
+from core.generation.form import FORM_FREE, FORM_STYLE
 from core.generation.primers import whole_piece_length
 from ui import generation as gen
 from ui.generation import ModelChoice, model_choices
@@ -55,6 +56,12 @@ KEY_KEY = "generate_key"
 SCALE_KEY = "generate_scale"
 LOCK_KEY = "generate_lock_scale"
 TUNE_TEMPO_KEY = "generate_tune_tempo"
+FORM_KEY = "generate_form"
+# The Form choice in words: its phrases come back as in the style's music, or never.
+FORM_CHOICES = {
+    "Like its music: phrases come back": FORM_STYLE,
+    "Free: always something new": FORM_FREE,
+}
 TEMPO_MODEL_KEY = "generate_tempo_model"  # the model the tempo slider was last started for
 FOLLOW_KEY = "generate_follow_music"
 
@@ -114,6 +121,7 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
         "Tempo (beats per minute)", MIN_PAGE_TEMPO_BPM, MAX_PAGE_TEMPO_BPM, key=TEMPO_KEY
     )
     follow = _follow_control(generator)
+    form = _form_control(generator)
     key, scale, lock = key_controls()
     instruments = list(INSTRUMENT_PROGRAMS)
     instrument = st.selectbox(
@@ -129,6 +137,7 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
         scale=scale,
         lock_scale=lock,
         follow_training_music=follow,
+        form=form,
     )
     with st.expander("Fine-tune the randomness"):
         if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
@@ -163,6 +172,22 @@ def _start_tempo_for(generator: Generator | None) -> None:
     tempo = generator.tempo_bpm if generator is not None else None
     start = round(tempo) if tempo is not None else int(PAGE_TEMPO_BPM)
     st.session_state[TEMPO_KEY] = min(max(start, MIN_PAGE_TEMPO_BPM), MAX_PAGE_TEMPO_BPM)
+
+
+def _form_control(generator: Generator | None) -> str:
+    """"Form": the style's (its tunes come back to their phrases as its music does) or free,
+    shown for models whose folder has a form plan (`core.generation.form`)."""
+    if generator is None or generator.form_plan is None:
+        return FORM_STYLE  # no plan: both write the same free music
+    choice = st.radio(
+        "Form",
+        list(FORM_CHOICES),
+        key=FORM_KEY,
+        horizontal=True,
+        help="Real tunes come back to their phrases: a line answers the one before, a strain "
+        "is played twice. Free never looks back. A continuation of your tune is always free.",
+    )
+    return FORM_CHOICES[str(choice)]
 
 
 def _follow_control(generator: Generator | None) -> bool:

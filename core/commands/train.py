@@ -297,9 +297,9 @@ def run(args: argparse.Namespace) -> int:
             base_dir=start.base_dir,
         )
     if result.model_dir is not None:
-        from core.jobs.process import write_primers
+        from core.jobs.process import write_generation_aids
 
-        write_primers(result.model_dir, dataset)
+        write_generation_aids(result.model_dir, dataset)
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}
     metrics["wall_time_s"] = time.perf_counter() - started
     metrics["model_dir"] = str(args.out)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -75,6 +76,18 @@ def bar_steps_for(
             f"at {piece.steps_per_quarter} steps per quarter note"
         )
     return round(steps)
+
+
+def cut_to_beats(piece: Piece, beats: float) -> Piece:
+    """The piece's first `beats` quarter notes (a note sounding at the cut ends there), to
+    compare real pieces with generated ones of that length."""
+    end = int(beats * piece.steps_per_quarter)
+    notes = tuple(
+        Note(n.onset_step, n.pitch, min(n.duration_steps, end - n.onset_step))
+        for n in piece.notes
+        if n.onset_step < end
+    )
+    return replace(piece, notes=notes)
 
 
 def top_line(piece: Piece) -> dict[int, int]:

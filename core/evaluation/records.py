@@ -114,6 +114,9 @@ class EvaluationReport:
     real_degeneracy: tuple[Degeneracy, ...]
     skipped: tuple[str, ...] = ()  # one line per piece left out, naming it
     generation: dict[str, Any] = field(default_factory=dict)  # count, seed, settings
+    # How often bars come back 1, 2, 4 and 8 bars later (`core.evaluation.form`): of the
+    # generated pieces ("generated") and of the held-out ones cut to their length ("real").
+    form: dict[str, dict[int, float]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Every figure (`core.evaluation.report.report_to_dict` adds the verdicts); a figure that
@@ -128,6 +131,10 @@ class EvaluationReport:
                 "originality": [o.to_dict() for o in self.originality],
                 "degeneracy": [d.to_dict() for d in self.degeneracy],
                 "real_degeneracy": _mean_degeneracy(self.real_degeneracy),
+                "form": {
+                    side: {str(d): v for d, v in profile.items()}
+                    for side, profile in self.form.items()
+                },
             }
         )
 

@@ -9,6 +9,7 @@ are read, never computed a second way.
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,7 @@ from core.evaluation.features import (
     piece_figures,
     scale_consistency_in,
 )
+from core.evaluation.form import collection_form_profile, cut_to_beats
 from core.evaluation.records import EvaluationReport, ModelFigures, without_nan
 from core.evaluation.style import compare_style, real_set_figures
 from core.evaluation.verdicts import summary_figures, summary_sentences
@@ -317,7 +319,20 @@ def _report(
         real_degeneracy=real.degeneracy,
         skipped=tuple(skipped),
         generation=dict(generation or {}),
+        form=form_figures(kept, real.pieces),
     )
+
+
+def form_figures(pieces: Sequence[Piece], real: Sequence[Piece]) -> dict[str, dict[int, float]]:
+    """The form profiles of `pieces` and of `real` cut to their median length (a 30 s piece
+    has room for fewer returns than a whole tune)."""
+    if not pieces:
+        return {}
+    beats = statistics.median(p.length_steps / p.steps_per_quarter for p in pieces)
+    return {
+        "generated": collection_form_profile(pieces),
+        "real": collection_form_profile([cut_to_beats(p, beats) for p in real]),
+    }
 
 
 def evaluate_model(

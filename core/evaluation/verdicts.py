@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from core.evaluation.degeneracy import FLAG_BAR_REPEATS
+from core.evaluation.form import form_sentence
 from core.evaluation.records import EvaluationReport, ModelFigures
 from core.evaluation.style_check import StyleCheck
 from core.model.training_notes import COPY_FLAG_BARS, WINDOW_NOTES
@@ -326,4 +327,9 @@ def summary_sentences(report: EvaluationReport) -> dict[str, str]:
         "style": style_sentence(report),
         "originality": originality_sentence(report),
         "degeneracy": degeneracy_sentence(report),
+        **(
+            {"form": form_sentence(report.form["generated"], report.form["real"])}
+            if report.form
+            else {}
+        ),
     }

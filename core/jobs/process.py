@@ -247,20 +247,32 @@ def _train_job(
     # The model folder keeps a copy of the checkpoint (to continue its training), and a finished
     # job is never resumed: the job's own copy would only take the workspace's room twice.
     shutil.rmtree(path / CHECKPOINT_DIR, ignore_errors=True)
-    write_primers(result.model_dir, dataset)
+    write_generation_aids(result.model_dir, dataset)
     writer.update(force=True, phase="checking its music", message="")
     record_style_check(result.model_dir, start.base_dir, dataset.pieces)
     return result.model_dir
 
 
-def write_primers(model_dir: Path, dataset: Any) -> None:
-    """Openings of training pieces beside the model, for "start from a snippet" generation."""
+def write_generation_aids(model_dir: Path, dataset: Any) -> None:
+    """Beside the model, what generation takes from its training pieces: their openings (for
+    "start from a snippet") and their form (`core.generation.form`: how often their phrases
+    return). The model is usable without either, so a failure is logged and skipped."""
+    from core.evaluation.form_plan import learn_form_plan
+    from core.generation.form import write_form_plan
     from core.generation.primers import write_training_primers
+    from core.tokens.scheme import tokens_to_piece
 
     try:
         write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)
-    except (OSError, ValueError) as error:  # the model is usable without them
+    except (OSError, ValueError) as error:
         log.warning("no primers for %s: %s", model_dir.name, error)
+    try:
+        pieces = [tokens_to_piece(p.tokens, dataset.config, name=p.name) for p in dataset.train]
+        plan = learn_form_plan(pieces)
+        if plan is not None:
+            write_form_plan(model_dir, plan)
+    except (OSError, ValueError) as error:
+        log.warning("no form plan for %s: %s", model_dir.name, error)
 
 
 def record_style_check(model_dir: Path, base_dir: Path | None, pieces: Any) -> None:

@@ -83,6 +83,27 @@ class TrainingNotes:
             steps_per_quarter=steps_per_quarter,
         )
 
+    def pieces(self) -> list[Piece]:
+        """The training pieces again, one per name (tempo and key are not kept)."""
+        return [
+            Piece(
+                name=name,
+                notes=tuple(
+                    Note(int(o), int(p), int(d))
+                    for o, p, d in zip(
+                        self.onsets[begin:end],
+                        self.pitches[begin:end],
+                        self.durations[begin:end],
+                        strict=True,
+                    )
+                ),
+                steps_per_quarter=self.steps_per_quarter,
+            )
+            for name, begin, end in zip(
+                self.names, self.offsets[:-1], self.offsets[1:], strict=True
+            )
+        ]
+
     def save(self, path: Path) -> None:
         """Write as .npz (no pickled objects) through a temporary file."""
         import io

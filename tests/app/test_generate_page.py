@@ -219,3 +219,18 @@ def test_the_tempo_starts_at_the_tempo_of_the_music_my_model_learned(page):
     assert result.settings.follow_training_music
     page.selectbox(key=controls.MODEL_KEY).set_value(options[0]).run()
     assert page.slider(key=controls.TEMPO_KEY).value == 100
+
+
+def test_the_form_choice_makes_phrases_come_back_or_not(page):
+    assert page.radio(key=controls.FORM_KEY).value == next(iter(controls.FORM_CHOICES))
+    # two minutes: about 50 bars, so some of them restate (a 20 s chorale may restate none)
+    page.slider(key=controls.LENGTH_KEY).set_value(controls.MAX_LENGTH_S)
+    same_seed(page, 31)
+    page.button(key="generate_go").click().run()
+    page.radio(key=controls.FORM_KEY).set_value("Free: always something new").run()
+    same_seed(page, 31)
+    page.button(key="generate_go").click().run()
+    assert not page.exception and not page.error
+    free, style = page.session_state[gen.HISTORY][:2]
+    assert (style.result.settings.form, free.result.settings.form) == ("style", "free")
+    assert free.result.midi_bytes != style.result.midi_bytes

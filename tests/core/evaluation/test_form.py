@@ -234,3 +234,16 @@ def test_a_real_waltz_tune_is_heard_in_its_own_meter() -> None:
     in_four = form_profile(tune)[8]
     assert in_three is not None and in_three > 0.5
     assert in_four is not None and in_four < in_three
+
+
+def test_the_report_compares_its_pieces_form_with_real_pieces_of_their_length() -> None:
+    from core.evaluation.report import form_figures
+
+    # generated: 4 bars, the strain played twice; real: 8 bars, whose first 4 never restate
+    generated = [bars_of(A1, A2, A1, A2)]
+    real = [bars_of(A1, A2, B1, B2, A1, A2, B1, B2)]
+    figures = form_figures(generated, real)
+    assert figures["generated"][2] == 1.0
+    assert figures["real"][2] == 0.0  # cut to 4 bars, the real tune's return is not heard yet
+    assert math.isnan(figures["real"][8])
+    assert form_figures([], real) == {}
