@@ -26,6 +26,7 @@ import pretty_midi
 
 from core.errors import InvalidAudioError
 from core.music.keys import estimate_key, key_name
+from core.music.meter import Meter
 from core.music.midi import (
     OUTPUT_TICKS_PER_QUARTER,
     OUTPUT_VELOCITY,
@@ -189,7 +190,7 @@ def transcription_to_piece(
     Raises:
         InvalidAudioError: no notes were found.
     """
-    tempo, origin = _clean_up_grid(transcription, tempo_bpm)
+    tempo, origin, meter = _clean_up_grid(transcription, tempo_bpm)
     quarters_per_s = tempo / SECONDS_PER_MINUTE
     events = [
         ((n.start_s - origin) * quarters_per_s, n.duration_s * quarters_per_s, n.pitch)
@@ -203,6 +204,7 @@ def transcription_to_piece(
         steps_per_quarter,
         round(float(tempo), TEMPO_DECIMALS),
         key_name(tonic, mode),
+        meter=meter,
     )
 
 
@@ -233,9 +235,14 @@ def transcription_to_dataset_midi(
     Raises:
         InvalidAudioError: no notes were found.
     """
-    tempo, origin = _clean_up_grid(transcription, tempo_bpm)
+    tempo, origin, meter = _clean_up_grid(transcription, tempo_bpm)
     tempo = round(float(tempo), TEMPO_DECIMALS)
     midi = pretty_midi.PrettyMIDI(resolution=OUTPUT_TICKS_PER_QUARTER, initial_tempo=tempo)
+    if meter:  # the meter the beat grid found, so the dataset reads it (issue 27)
+        found = Meter.parse(meter)
+        midi.time_signature_changes.append(
+            pretty_midi.TimeSignature(found.numerator, found.denominator, 0.0)
+        )
     instrument = pretty_midi.Instrument(
         program=0, name=transcription.stem[:MAX_INSTRUMENT_NAME_CHARS]
     )
@@ -258,12 +265,15 @@ def transcription_to_dataset_midi(
     return midi_to_bytes(midi)
 
 
-def _clean_up_grid(transcription: Transcription, tempo_bpm: float | None) -> tuple[float, float]:
-    """(tempo, time of grid step 0): the user's tempo from the first note, else the estimated
-    beat grid; refuses a transcription without notes."""
+def _clean_up_grid(
+    transcription: Transcription, tempo_bpm: float | None
+) -> tuple[float, float, str]:
+    """(tempo, time of grid step 0, meter): the user's tempo from the first note (no meter
+    known), else the estimated beat grid and the meter it found; refuses a transcription
+    without notes."""
     if not transcription.notes:
         raise InvalidAudioError(f"{transcription.name}: no notes found (silence?)")
     if tempo_bpm:
-        return tempo_bpm, min(n.start_s for n in transcription.notes)
+        return tempo_bpm, min(n.start_s for n in transcription.notes), ""
     grid = transcription.beat_grid()
-    return grid.tempo_bpm, grid.origin_s
+    return grid.tempo_bpm, grid.origin_s, grid.meter

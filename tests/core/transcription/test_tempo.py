@@ -14,6 +14,7 @@ from core.transcription.basic_pitch import (
     Transcription,
     transcribe,
     transcription_to_dataset_midi,
+    transcription_to_training_midi,
 )
 from core.transcription.events import NoteEvent
 from core.transcription.model import load_model
@@ -86,6 +87,10 @@ def test_a_rendered_6_8_tune_gets_beat_division_3_and_its_eighths_on_the_grid(mo
     assert grid.beat_bpm == pytest.approx(tempo_bpm * 2 / 3, rel=1e-3)
     assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
     _assert_on_their_steps(_training_onsets(result), np.array(steps) - steps[0])
+    # the meter found travels with the training music: its MIDI says it, the dataset reads it
+    for midi in (transcription_to_dataset_midi(result), transcription_to_training_midi(result)):
+        [stored] = read_music(midi, name="jig.mid")
+        assert stored.meter == grid.meter and stored.meter.endswith("/8")
 
 
 def test_the_grid_starts_on_a_beat_not_on_a_pickup():
