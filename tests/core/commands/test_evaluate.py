@@ -16,7 +16,7 @@ from core.music.midi import midi_to_bytes, piece_to_midi
 from core.music.piece import Note, Piece
 from tests.core.test_cli import cli
 
-AREAS = {"model", "style", "originality", "degeneracy"}
+AREAS = {"model", "style", "originality", "degeneracy", "form"}
 
 
 
