@@ -39,7 +39,8 @@ def _ask_for_a_tune() -> None:
 # second tune. The working button replaces it when the tune is ready.
 slot = st.empty()
 made = False
-if st.session_state.pop(PENDING, False):
+pending = st.session_state.pop(PENDING, False)
+if pending:
     slot.button(
         "Writing your tune…",
         type="primary",
@@ -54,13 +55,18 @@ if st.session_state.pop(PENDING, False):
         made = True
     except TunesmithError as error:
         st.error(plain(f"The bundled model: {error}"))
-slot.button(
+clicked = slot.button(
     PLAY_LABEL,
     type="primary",
     icon=":material/play_arrow:",
     key="home_play_tune",
     on_click=_ask_for_a_tune,
 )
+if clicked and not pending:
+    # A click whose callback never ran: the page had been drawn by a server that stopped, and
+    # the click reached another replica in a new session (issue 26's failover). Ask now.
+    _ask_for_a_tune()
+    st.rerun()
 
 tune = st.session_state.get(gen.HOME_TUNE)
 if tune is not None:
