@@ -56,9 +56,9 @@ case "$cmd" in
     exec .venv/bin/python -m streamlit run streamlit_app.py --server.port "${PORT:-8501}" "$@"
     ;;
   test)
-    .venv/bin/ruff check core ui app_pages tests scripts benchmarks streamlit_app.py
+    .venv/bin/ruff check core ui app_pages tests scripts benchmarks deploy streamlit_app.py
     .venv/bin/ruff format --check core benchmarks
-    .venv/bin/mypy core ui app_pages streamlit_app.py
+    .venv/bin/mypy core ui app_pages deploy streamlit_app.py
     exec .venv/bin/python -m pytest "$@"
     ;;
   bench) exec .venv/bin/python -m core bench "$@" ;;

@@ -43,6 +43,7 @@ BENCHMARK_ORDER = (
 # `share_link` opens shared pieces in fresh browsers against a warm server (about 70 s).
 # `hostile` builds a ten-minute hi-res FLAC and other bombs and sends each to a fresh process
 # (about a minute; before issue 29's limits one case took 2.5 GB and 74 s).
+# `replicas` drives visitors through nginx in front of two replicas, and stops one (1-3 min).
 # `form` generates 180 pieces of the bundled models and measures how their bars recur (75 s).
 # `job_queue` trains three tiny models through each job runner, with a Redis of its own (2 min).
 OPT_IN = (
@@ -59,6 +60,7 @@ OPT_IN = (
     "your_style_piano",
     "job_queue",
     "form",
+    "replicas",
 )
 
 
