@@ -80,6 +80,7 @@ SUMMARY_ICONS = {
     "style": ":material/music_note:",
     "originality": ":material/fingerprint:",
     "stuck": ":material/repeat:",
+    "form": ":material/replay:",
 }
 
 
@@ -308,6 +309,8 @@ def show_summary(report: EvaluationReport) -> None:
     (st.success if headline.good else st.info)(plain(headline.text))
     lines = {"style": style_words(report), "originality": originality_words(report),
              "stuck": stuck_words(report)}
+    if report.form:  # do its tunes come back to their phrases, as real ones do?
+        lines["form"] = summary_sentences(report)["form"]
     for area, words in lines.items():
         st.markdown(f"{SUMMARY_ICONS[area]} {plain(words)}")
     made = report.generation
