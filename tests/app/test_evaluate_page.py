@@ -65,7 +65,7 @@ def my_copy_of_the_default_model(workspace_id: str, name: str) -> Path:
 
 
 def summary_lines(at: AppTest) -> list[str]:
-    """The summary's three lines (style, originality, stuck) as a reader sees them."""
+    """The summary's lines (style, originality, stuck, form) as a reader sees them."""
     icons = tuple(ev.SUMMARY_ICONS.values())
     return [shown(m).split(" ", 1)[1] for m in at.markdown if m.value.startswith(icons)]
 
@@ -103,8 +103,8 @@ def test_bundled_model_figures_and_a_judged_set(workspace_id):
     assert not at.exception and not at.error
     assert not at.button(key=ev.GO_KEY).disabled  # unlocked once it is done
     first = summary_lines(at)
-    assert len(first) == 3 and shown(at.success[-1]).startswith("Its 5 pieces ")
-    assert "in key" in first[0]
+    assert len(first) == 4 and shown(at.success[-1]).startswith("Its 5 pieces ")
+    assert "in key" in first[0] and "bar" in first[3]  # the last: do its bars come back?
     assert lab_words_in_view(at) == []
     metrics = {m.label: m.value for m in at.metric}
     assert 0.5 < float(metrics["Stays in one key"]) <= 1.0
@@ -313,7 +313,7 @@ def test_judging_shows_its_progress_locks_the_button_and_is_never_done_twice(
     # (seed 1), nothing is added for the seed changed since.
     at.number_input(key=ev.SEED_KEY).set_value(9).run()
     assert not at.exception and not at.error
-    assert calls == [1, 1] and len(summary_lines(at)) == 3
+    assert calls == [1, 1] and len(summary_lines(at)) == 4
     assert not at.button(key=ev.GO_KEY).disabled
     assert "seeds 1–5" in " ".join(shown_all(at.caption))
     # The same pieces again: answered from the report, not judged again.
