@@ -170,14 +170,20 @@ def _runner_says_alive(path: Path, status: JobStatus) -> bool:
         return True
 
 
-def _with_queue_place(path: Path, status: JobStatus) -> JobStatus:
-    """A job still in a shared queue, with its place there (the job itself cannot write it
-    before a worker runs it); unchanged for the process runner, whose job writes its own."""
+def _queue_runner() -> QueueRunner | None:
+    """The configured runner when it is the shared queue; None for any other (or none)."""
     try:
         runner = job_runner()
     except JobRunnerError:
-        return status
-    if not isinstance(runner, QueueRunner):
+        return None
+    return runner if isinstance(runner, QueueRunner) else None
+
+
+def _with_queue_place(path: Path, status: JobStatus) -> JobStatus:
+    """A job still in a shared queue, with its place there (the job itself cannot write it
+    before a worker runs it); unchanged for the process runner, whose job writes its own."""
+    runner = _queue_runner()
+    if runner is None:
         return status
     waiting = runner.queue_place(_handle(path, status))
     if waiting is None:
@@ -192,11 +198,7 @@ def _with_queue_place(path: Path, status: JobStatus) -> JobStatus:
 
 def training_capacity() -> str:
     """How many trainings run at once, in words, for the page."""
-    try:
-        runner = job_runner()
-    except JobRunnerError:
-        runner = None
-    if isinstance(runner, QueueRunner):
+    if _queue_runner() is not None:
         return (
             "Trainings run on the server's trainers, one each, in the order they were "
             "started; others wait in a queue and say so."
@@ -290,11 +292,8 @@ def cancel_job(path: Path) -> None:
     still waiting in a shared queue is taken out of it and reads as cancelled at once."""
     path = Path(path)
     (path / CANCEL_FILE).touch()
-    try:
-        runner = job_runner()
-    except JobRunnerError:
-        return
-    if not isinstance(runner, QueueRunner):
+    runner = _queue_runner()
+    if runner is None:
         return  # the job process sees the flag while it waits for its slot
     status = read_status_raw(path)
     if status.state is JobState.QUEUED and runner.withdraw(_handle(path, status)):
