@@ -7,9 +7,9 @@ import streamlit as st
 from core.errors import TunesmithError
 from core.generation import LINK_KEYS, is_share_link
 from core.library import Kind
+from ui import clicks, state
 from ui import generate_controls as controls
 from ui import generation as gen
-from ui import state
 from ui.humming import new_recording_to_continue
 from ui.library import show_library
 from ui.text import plain
@@ -40,7 +40,7 @@ if generator is not None:
     settings = controls.with_whole_length(controls.with_tune_tempo(settings, primer), primer,
                                           generator)
     asked = gen.work_asked("generate")
-    st.button(
+    clicks.button(
         "Composing…" if asked else "Generate",
         icon=":material/hourglass_top:" if asked else ":material/piano:",
         type="primary",

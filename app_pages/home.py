@@ -3,6 +3,7 @@ import functools
 import streamlit as st
 
 from core.errors import TunesmithError
+from ui import clicks
 from ui import generation as gen
 from ui.piece_actions import share_link_control
 from ui.player import player, view_mp3
@@ -39,8 +40,7 @@ def _ask_for_a_tune() -> None:
 # second tune. The working button replaces it when the tune is ready.
 slot = st.empty()
 made = False
-pending = st.session_state.pop(PENDING, False)
-if pending:
+if st.session_state.pop(PENDING, False):
     slot.button(
         "Writing your tune…",
         type="primary",
@@ -55,18 +55,14 @@ if pending:
         made = True
     except TunesmithError as error:
         st.error(plain(f"The bundled model: {error}"))
-clicked = slot.button(
+clicks.button(
     PLAY_LABEL,
     type="primary",
     icon=":material/play_arrow:",
     key="home_play_tune",
     on_click=_ask_for_a_tune,
+    place=slot,
 )
-if clicked and not pending:
-    # A click whose callback never ran: the page had been drawn by a server that stopped, and
-    # the click reached another replica in a new session (issue 26's failover). Ask now.
-    _ask_for_a_tune()
-    st.rerun()
 
 tune = st.session_state.get(gen.HOME_TUNE)
 if tune is not None:
