@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 from core.generation.continuation import steps_per_bar
 from core.generation.share_links import PieceRecipe, _check, link_to_params, recipe_to_params
 from core.music.scales import Scale, scale_pitch_classes
+from tests.app.listen import listen_page
 from tests.app.shown import shown, shown_all
 from tests.conftest import REPO
 from ui import generate_controls as controls
@@ -90,20 +91,11 @@ def test_keep_the_good_bars_and_make_it_longer(page: AppTest) -> None:
     )
 
 
-def _listen(params: dict[str, str]) -> AppTest:
-    """The listen page of a fresh browser session opened at ?params."""
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
-    at.query_params.update(params)
-    at.switch_page("app_pages/listen.py").run()
-    assert not at.exception
-    return at
-
-
 def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(isolated_data_dir) -> None:
     at = _app(isolated_data_dir)
     view = _generate(at)
     params = recipe_to_params(PieceRecipe.of(view.result))
-    shared = _listen(params)
+    shared = listen_page(params)
     assert shared.caption[0].value == "A piece shared with you"
     assert len(shared.get("audio")) == 1 and not shared.error
     assert shared.title[0].value == plain(view.label)  # titled from its seed, style and key
@@ -119,14 +111,14 @@ def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(isolated_data_dir
 
     # A link made with an earlier version of the model still plays, and says so.
     old = {k: v for k, v in params.items() if k != "check"} | {"mv": "0123abcd"}
-    retrained = _listen({**old, "check": _check(old)})
+    retrained = listen_page({**old, "check": _check(old)})
     assert any("retrained since this link was made" in shown(i) for i in retrained.info)
     assert not retrained.error and not retrained.exception
 
-    tampered = _listen({**params, "temperature": "0.1"})
+    tampered = listen_page({**params, "temperature": "0.1"})
     assert tampered.error and "cannot be played" in shown(tampered.error[0])
     assert not tampered.get("audio")
-    garbage = _listen(link_to_params("model=folk-tunes&seed=x&v=1"))
+    garbage = listen_page(link_to_params("model=folk-tunes&seed=x&v=1"))
     assert garbage.error and "cannot be played" in shown(garbage.error[0])
 
 
@@ -221,7 +213,7 @@ def test_a_piece_of_my_own_model_is_shared_by_a_link_that_gives_nothing_else_awa
     (link,) = [c.value for c in page.get("code") if "/listen?p=" in c.value]
     assert ws not in link and "ws=" not in link
 
-    friend = _listen(link_to_params(link))
+    friend = listen_page(link_to_params(link))
     assert friend.title[0].value == plain(view.label)
     assert len(friend.get("audio")) == 1 and not friend.error
     everything = _all_text(friend)
@@ -231,19 +223,19 @@ def test_a_piece_of_my_own_model_is_shared_by_a_link_that_gives_nothing_else_awa
 
     page.button(key=f"generate_unshare_{view.id}").click().run()
     assert not page.exception
-    stopped = _listen(link_to_params(link))
+    stopped = listen_page(link_to_params(link))
     assert [shown(e) for e in stopped.error] == [STOPPED]
     assert not stopped.get("audio")
-    changed = _listen({"p": link_to_params(link)["p"][:-2] + "xy"})
+    changed = listen_page({"p": link_to_params(link)["p"][:-2] + "xy"})
     assert [shown(e) for e in changed.error] == [CHANGED]
-    assert [shown(e) for e in _listen({"p": "../../workspaces"}).error] == [CHANGED]
+    assert [shown(e) for e in listen_page({"p": "../../workspaces"}).error] == [CHANGED]
 
 
 def test_make_one_like_it_opens_generate_on_the_same_style(isolated_data_dir) -> None:
     at = _app(isolated_data_dir)
     at.selectbox(key=controls.MODEL_KEY).set_value("Irish folk tunes (bundled)").run()
     params = recipe_to_params(PieceRecipe.of(_generate(at).result))
-    friend = _listen(params)
+    friend = listen_page(params)
     next(b for b in friend.button if b.label == "Make one like it").click().run()
     assert not friend.exception
     assert friend.title[0].value == "Generate"

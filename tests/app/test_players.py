@@ -17,6 +17,7 @@ from core.library.pieces import AUDIO_FILE, PIECES_DIR
 from core.library.published import AUDIO_FILE as COPY_AUDIO_FILE
 from core.library.published import DAMAGED, PUBLISHED_DIR
 from core.storage.files import data_dir, workspace_dir
+from tests.app.listen import listen_page
 from tests.app.shown import shown, shown_all
 from tests.conftest import REPO
 from ui import generate_controls as controls
@@ -32,14 +33,6 @@ def _app(params: dict[str, str] | None = None) -> AppTest:
     at.query_params.update(params or {})
     at.run()
     at.switch_page("app_pages/generate.py").run()
-    assert not at.exception
-    return at
-
-
-def _listen(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
-    at.query_params.update(params)
-    at.switch_page("app_pages/listen.py").run()
     assert not at.exception
     return at
 
@@ -109,7 +102,7 @@ def test_a_shared_copy_plays_mp3_with_its_roll_and_downloads(isolated_data_dir) 
     (view,) = _generate(at)
     at.button(key=f"generate_publish_{view.id}").click().run()
     (link,) = [c.value for c in at.get("code") if "/listen?p=" in c.value]
-    friend = _listen(link_to_params(link))
+    friend = listen_page(link_to_params(link))
     assert friend.title[0].value and not friend.error
     (audio,) = friend.get("audio")
     assert audio.proto.url.endswith(".mp3")
@@ -120,7 +113,7 @@ def test_a_shared_copy_plays_mp3_with_its_roll_and_downloads(isolated_data_dir) 
     # a copy whose audio file is damaged says so in a sentence
     published_id = link_to_params(link)["p"]
     (data_dir() / PUBLISHED_DIR / published_id / COPY_AUDIO_FILE).write_bytes(b"not audio")
-    damaged = _listen(link_to_params(link))
+    damaged = listen_page(link_to_params(link))
     assert [shown(e) for e in damaged.error] == [DAMAGED]
     assert not damaged.get("audio")
 
@@ -129,7 +122,7 @@ def test_a_recipe_link_plays_mp3_in_the_player(isolated_data_dir) -> None:
     at = _app()
     at.radio(key=controls.START_KEY).set_value(controls.START_EXCERPT)
     (view,) = _generate(at)
-    friend = _listen(recipe_to_params(PieceRecipe.of(view.result)))
+    friend = listen_page(recipe_to_params(PieceRecipe.of(view.result)))
     assert not friend.error
     (audio,) = friend.get("audio")
     assert audio.proto.url.endswith(".mp3")

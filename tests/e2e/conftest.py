@@ -10,12 +10,9 @@ whose data-directory default must not leak into a benchmark's process.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,8 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+# The one way to find a free port and wait for a server, shared with deploy/ (the replicas)
+from deploy.replicas import free_port, wait_until_healthy
+
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parents[2]
 # Debian's chromium package (packages.txt installs it); Playwright's own browsers are not used.
@@ -43,7 +43,6 @@ CHROMIUM_ARGS = (
 # A Streamlit run is finished (no script running) when the app root says so.
 FINISHED = "[data-testid='stApp'][data-test-script-state='notRunning']"
 RUN_TIMEOUT_MS = 120_000
-START_TIMEOUT_S = 90
 # The duration of the page's index-th <audio> once the browser knows it (fails after 60 s).
 AUDIO_DURATION_JS = """(index) => new Promise((resolve, reject) => {
     const deadline = Date.now() + 60000;
@@ -107,28 +106,6 @@ class Server:
         return float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"streamlit did not answer at {url} within {START_TIMEOUT_S} s")
-        time.sleep(0.3)
-
-
 @contextmanager
 def app_server(*, data_dir: Path | None = None, log: Path | None = None) -> Iterator[Server]:
     """The app on loopback with a data directory of its own (a temporary one unless given),
@@ -147,7 +124,7 @@ def app_server(*, data_dir: Path | None = None, log: Path | None = None) -> Iter
             command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT
         )
         try:
-            _wait_until_healthy(process, url)
+            wait_until_healthy(url, process)
             yield Server(url, process.pid)
         finally:
             process.terminate()
@@ -168,6 +145,18 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("logs") / "streamlit.log"
     with app_server(data_dir=tmp_path_factory.mktemp("data"), log=log) as server:
         yield server.url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium for the test module (each test opens its own contexts); a module that needs
+    other flags (a fake microphone, autoplay) defines its own."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_options())
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -25,7 +25,6 @@ from tests.e2e.conftest import (
     FINISHED,
     RUN_TIMEOUT_MS,
     app_server,
-    chromium_options,
 )
 
 if TYPE_CHECKING:
@@ -56,16 +55,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         patch.setenv("TUNESMITH_DATA_DIR", str(data))
         with app_server(data_dir=data, log=log) as server:
             yield server.url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**chromium_options())
-        yield browser
-        browser.close()
 
 
 def _open(browser: Browser, url: str, size: str) -> Page:

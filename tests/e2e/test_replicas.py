@@ -29,7 +29,7 @@ from deploy.replicas import (
     running_replicas,
 )
 from tests.conftest import MUSIC_FIXTURES, wait_until
-from tests.e2e.conftest import AUDIO_DURATION_JS, FINISHED, RUN_TIMEOUT_MS, chromium_options
+from tests.e2e.conftest import AUDIO_DURATION_JS, FINISHED, RUN_TIMEOUT_MS
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Response
@@ -125,16 +125,6 @@ def replica_set(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReplicaSet
     with running_replicas(2, run_dir=run_dir, data_dir=run_dir / "data",
                           cookie_secret="tunesmith-e2e-replicas") as replicas:
         yield replicas
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(**chromium_options())
-        yield browser
-        browser.close()
 
 
 def test_two_browsers_land_on_different_replicas_and_each_stays_on_its_own(

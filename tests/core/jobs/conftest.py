@@ -20,15 +20,10 @@ from pathlib import Path
 
 import pytest
 
+from deploy.replicas import free_port
 from tests.conftest import REPO, wait_until
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -36,7 +31,7 @@ class RedisServer:
     """One redis-server process of the tests' own, which can be stopped and started again."""
 
     folder: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property
