@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("train", "train an LSTM on a dataset and save the model folder"),
     "generate": ("generate", "generate a new piece with a trained model"),
     "render": ("render", "render a MIDI file to audio with FluidSynth"),
+    "harmonize": ("harmonize", "harmonize a melody: four voices like a chorale, or chords"),
     "evaluate": ("evaluate", "judge a model and its music against held-out and training music"),
     "clean": ("clean", "delete idle workspaces and trim the parse cache to its limit"),
     "check-settings": (

@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("core.generation",),
     ("core.library",),
     ("core.evaluation",),
+    ("core.harmonize",),
     ("core.jobs",),
     ("core.housekeeping", "core.commands", "core.cli", "core.__main__"),
 )

@@ -1,0 +1,82 @@
+"""A harmonization's sheet music: one staff per voice (or two for piano), chord names above.
+
+The MIDI of a harmonization has one track per voice, so music21 reads it as one part per voice
+and engraves each on its own staff; the chord symbols are music21 `ChordSymbol`s put into the
+melody's part at their onsets, which MusicXML writes as <harmony> and verovio shows as names.
+"""
+
+from __future__ import annotations
+
+from core.errors import InvalidMusicError
+from core.harmonize.result import Harmonization
+from core.music.notation import MAX_NOTATION_NOTES
+
+
+def _chord_symbol(name: str) -> object | None:
+    """music21's chord symbol of a name ("Bb", "F#m", "D7"), None where music21 cannot read it."""
+    from music21 import harmony
+
+    # music21 spells flats with "-" and reads "Bbm" as a B with a "bm" kind.
+    text = name[0] + name[1:].replace("b", "-", 1) if len(name) > 1 and name[1] == "b" else name
+    try:
+        return harmony.ChordSymbol(text)
+    except Exception:  # music21 raises assorted types for a name it does not know
+        return None
+
+
+def _key_signature(key: str) -> tuple[str, str] | None:
+    """("Bb", "major") as music21 names it ("B-", "major"); None for no key or an odd one."""
+    tonic, _, mode = key.partition(" ")
+    if not tonic or mode not in ("major", "minor"):
+        return None
+    return tonic[0] + tonic[1:].replace("b", "-"), mode
+
+
+def harmonization_musicxml(harmonization: Harmonization, *, title: str | None = None) -> bytes:
+    """MusicXML of the harmonization: a part per voice, the chords above the melody.
+
+    Raises:
+        InvalidMusicError: it has more than `MAX_NOTATION_NOTES` notes (engraving them would
+            take music21 tens of seconds) or music21 cannot write it.
+    """
+    import music21
+    from music21.musicxml.m21ToXml import GeneralObjectExporter
+
+    notes = sum(len(v.notes) for v in harmonization.voices)
+    if notes > MAX_NOTATION_NOTES:
+        raise InvalidMusicError(
+            f"{harmonization.melody.name}: {notes:,} notes are more than the sheet music shows "
+            f"({MAX_NOTATION_NOTES:,}); listen to it or download its MIDI"
+        )
+    name = title or harmonization.melody.name
+    try:
+        score = music21.converter.parseData(harmonization.midi_bytes, format="midi")
+    except Exception as error:  # music21 raises many unrelated types
+        raise InvalidMusicError(
+            f"{name}: music21 could not write its sheet music ({error})"
+        ) from None
+    score.metadata = music21.metadata.Metadata(title=name, composer="Tunesmith")
+    parts = list(score.getElementsByClass(music21.stream.Part))
+    key = _key_signature(harmonization.melody.piece.key)
+    for part, voice_name in zip(parts, harmonization.voice_names, strict=False):
+        part.partName = voice_name
+        first = part.getElementsByClass(music21.stream.Measure).first()
+        if key is not None and first is not None:
+            first.insert(0, music21.key.Key(*key))
+    if harmonization.chords and parts:
+        quarters = 1 / harmonization.melody.piece.steps_per_quarter
+        melody_part = parts[0]
+        previous = ""
+        for chord in harmonization.chords:
+            symbol = _chord_symbol(chord.name) if chord.name != previous else None
+            previous = chord.name
+            if symbol is None:
+                continue
+            symbol.writeAsChord = False  # type: ignore[attr-defined]
+            offset = chord.onset_step * quarters
+            measure = melody_part.getElementAtOrBefore(offset, [music21.stream.Measure])
+            if measure is None:
+                continue
+            measure.insert(offset - measure.offset, symbol)  # type: ignore[attr-defined]
+    exported = GeneralObjectExporter(score).parse()
+    return exported if isinstance(exported, bytes) else str(exported).encode("utf-8")
