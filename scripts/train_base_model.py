@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.data.datasets import Dataset, load_dataset
-from core.generation.primers import write_training_primers
+from core.data.pickups import opening_pickups
+from core.generation.primers import DEFAULT_PRIMER_PIECES, write_training_primers
 from core.model.folder import CHECKPOINT_DIR
 from core.model.network import ModelConfig
 from core.storage.files import REPO_DIR
@@ -113,7 +114,13 @@ def main() -> int:
         )
     assert result.model_dir is not None
     shutil.rmtree(result.model_dir / CHECKPOINT_DIR, ignore_errors=True)
-    write_training_primers(result.model_dir, [p.tokens for p in dataset.train], source=dataset.name)
+    write_training_primers(
+        result.model_dir,
+        [p.tokens for p in dataset.train],
+        source=dataset.name,
+        meters=dataset.train_meters(),
+        pickups=opening_pickups(dataset, collections=PRESETS, pieces=DEFAULT_PRIMER_PIECES),
+    )
     elapsed = time.monotonic() - started
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}
     print(

@@ -23,7 +23,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.data.datasets import SPLIT_SEED, load_dataset
-from core.generation.primers import write_training_primers
+from core.data.pickups import opening_pickups
+from core.generation.primers import DEFAULT_PRIMER_PIECES, write_training_primers
 from core.model.bundled import BASE_MODEL_NAME, STYLES
 from core.model.folder import CHECKPOINT_DIR
 from core.training.fine_tuning import fine_tuning_setup
@@ -77,7 +78,13 @@ def fine_tune(style: str, *, epochs: int | None) -> dict[str, object]:
         )
     assert result.model_dir is not None
     shutil.rmtree(result.model_dir / CHECKPOINT_DIR, ignore_errors=True)
-    write_training_primers(result.model_dir, [p.tokens for p in dataset.train], source=style)
+    write_training_primers(
+        result.model_dir,
+        [p.tokens for p in dataset.train],
+        source=style,
+        meters=dataset.train_meters(),
+        pickups=opening_pickups(dataset, collections=[style], pieces=DEFAULT_PRIMER_PIECES),
+    )
     metrics = {k: v for k, v in result.metrics.items() if k != "history"}
     return {"style": style, "elapsed_s": round(time.monotonic() - started, 1), **metrics}
 

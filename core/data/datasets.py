@@ -390,6 +390,11 @@ class Dataset:
         names = {p.name for p in self.train}
         return summarize_music([p for p in self.pieces if p.name in names])
 
+    def train_meters(self) -> list[str]:
+        """Each training piece's meter, in `train`'s order ("" where its file states none)."""
+        meters = {p.name: p.meter for p in self.pieces}
+        return [meters.get(p.name, "") for p in self.train]
+
     def train_ids(self) -> list[list[int]]:
         return [self.vocab.encode(p.tokens) for p in self.train]
 

@@ -3,8 +3,9 @@
 - the share of the most frequent token among the piece's tokens (BOS/EOS left out);
 - the longest run of one repeated note: consecutive onsets that each start the same pitches
   (one note, or one chord, struck again and again);
-- the longest run of one repeated bar: consecutive non-empty bars of BEATS_PER_BAR beats with
-  exactly the same notes at the same places.
+- the longest run of one repeated bar: consecutive non-empty bars of the piece's meter (4/4
+  when it states none; `core.music.piece.bar_grid`) with exactly the same notes at the same
+  places.
 A piece is flagged when a run reaches the limits below; real music stays well under them.
 """
 
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from core.music.piece import Piece, steps_per_bar
+from core.music.piece import Piece, bar_grid
 from core.tokens.scheme import BOS, EOS
 
 FLAG_BAR_REPEATS = 4  # the same bar four times in a row
@@ -62,10 +63,10 @@ def longest_note_run(piece: Piece) -> int:
 
 def longest_bar_run(piece: Piece) -> int:
     """Consecutive bars with identical content; empty bars break a run."""
-    bar = steps_per_bar(piece.steps_per_quarter)
+    grid = bar_grid(piece)
     bars: dict[int, set[tuple[int, int, int]]] = {}
     for note in piece.notes:
-        index, position = divmod(note.onset_step, bar)
+        index, position = divmod(note.onset_step + grid.phase_steps, grid.bar_steps)
         bars.setdefault(index, set()).add((position, note.pitch, note.duration_steps))
     if not bars:
         return 0

@@ -2,8 +2,10 @@
 generated again) and "make it longer" (the whole piece goes on).
 
 Both hand the generator the original's own tokens as a primer, in the model's key and moved back
-by the original's transposition, so what is kept sounds exactly as before. Bars are 4/4 bars of
-`BEATS_PER_BAR` quarter notes on the piece's grid (pieces carry no time signature).
+by the original's transposition, so what is kept sounds exactly as before. Bars are the piece's
+own (`core.music.piece.bar_grid`: its meter's, from its pickup; 4/4 bars of `BEATS_PER_BAR`
+quarter notes when it states none), counted from its first: a pickup is a short bar 1. The new
+piece keeps the original's meter and bar lines.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from core.generation.generator import Generator
 from core.generation.primers import Primer
 from core.generation.result import GenerationResult
 from core.generation.settings import MAX_LENGTH_S, MAX_LENGTH_TOKENS, SamplingSettings
-from core.music.piece import BEATS_PER_BAR, Piece, steps_per_bar
+from core.music.piece import BEATS_PER_BAR, Piece, bar_grid, steps_per_bar
 from core.tokens.scheme import BOS, EOS, TokenKind, shift_token, token_kind, token_value
 
 MAX_KEEP_BARS_VARIATIONS = 4
@@ -45,7 +47,7 @@ def bar_count(music: GenerationResult | Piece) -> int:
     piece = music.piece if isinstance(music, GenerationResult) else music
     if not piece.notes:
         return 0
-    return max(n.onset_step for n in piece.notes) // steps_per_bar(piece.steps_per_quarter) + 1
+    return bar_grid(piece).bar_of(max(n.onset_step for n in piece.notes)) + 1
 
 
 def first_bars(piece: Piece, bars: int) -> Piece:
@@ -59,7 +61,7 @@ def first_bars(piece: Piece, bars: int) -> Piece:
         raise InvalidSettingError(
             f"keep between 1 and {total} bars (the piece has {total}), not {bars}"
         )
-    end_step = bars * steps_per_bar(piece.steps_per_quarter)
+    end_step = bar_grid(piece).bar_start(bars)
     return replace(piece, notes=tuple(n for n in piece.notes if n.onset_step < end_step))
 
 
@@ -82,7 +84,7 @@ def keep_bars_primer(result: GenerationResult, bars: int) -> Primer:
         raise InvalidSettingError(
             f"keep between 1 and {total - 1} bars (the piece has {total}), not {bars}"
         )
-    end_step = bars * steps_per_bar(result.piece.steps_per_quarter)
+    end_step = bar_grid(result.piece).bar_start(bars)
     body = [t for t in result.tokens if t not in (BOS, EOS)]
     kept: list[str] = []
     time_step = 0
@@ -119,8 +121,8 @@ def keep_bars(
     primer = keep_bars_primer(result, bars)
     _check_length(primer)
     base = settings or result.settings
-    bar_steps = steps_per_bar(result.piece.steps_per_quarter)
-    rest_steps = max(result.piece.length_steps - bars * bar_steps, bar_steps)
+    bars_of = bar_grid(result.piece)
+    rest_steps = max(result.piece.length_steps - bars_of.bar_start(bars), bars_of.bar_steps)
     rest_s = rest_steps / result.piece.steps_per_quarter * 60.0 / base.tempo_bpm
     continued = replace(base, length_s=min(rest_s, MAX_LENGTH_S), key=result.tonic)
     return generator.generate_variations(continued, seed=seed, count=count, primer=primer)
@@ -145,7 +147,8 @@ def make_longer(
 
 
 def _own_primer(result: GenerationResult, tokens: list[str], *, name: str) -> Primer:
-    """Tokens of `result` (model space) as a primer that sounds where `result` did."""
+    """Tokens of `result` (model space) as a primer that sounds where `result` did, in its
+    meter with its bar lines."""
     return Primer(
         tuple(tokens),
         transpose_semitones=-result.transpose_semitones,
@@ -153,6 +156,8 @@ def _own_primer(result: GenerationResult, tokens: list[str], *, name: str) -> Pr
         name=name,
         tonic=result.tonic,
         scale=result.scale,
+        meter=result.piece.meter,
+        pickup_steps=result.piece.pickup_steps,
     )
 
 

@@ -29,6 +29,7 @@ from core.model.training_notes import (
     WINDOW_NOTES,
     OriginalityIndex,
 )
+from core.music.piece import steps_per_bar
 
 _STEPS = WINDOW_NOTES - 1  # steps (codes) in one window
 MIDI_PITCHES = 128
@@ -54,10 +55,13 @@ class CopyGuard:
     """The runs of training notes the piece is copying, and what would stretch them too far."""
 
     def __init__(
-        self, index: OriginalityIndex, *, steps_per_quarter: int, beats_per_bar: int = 4
+        self, index: OriginalityIndex, *, steps_per_quarter: int, bar_steps: int | None = None
     ) -> None:
+        """`bar_steps`: a bar of the piece's meter on its grid (None: a 4/4 bar), so the guard
+        stops a jig's copies at two 6/8 bars, as the Evaluate page measures them."""
         self.index = index
-        self.limit_steps = int(COPY_FLAG_BARS * beats_per_bar * steps_per_quarter)
+        bar = bar_steps if bar_steps is not None else steps_per_bar(steps_per_quarter)
+        self.limit_steps = int(COPY_FLAG_BARS * bar)
         self.time_steps = 0
         self.onsets: list[int] = []
         self.pitches: list[int] = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,7 @@ from core.generation.primers import (
     DEFAULT_PRIMER_EXCERPT_TOKENS,
     Primer,
     excerpt_primer,
+    primer_bar_grid,
     read_primers,
 )
 from core.generation.result import GenerationResult
@@ -58,8 +59,9 @@ from core.model.folder import (
 )
 from core.model.model_data import read_music_summary
 from core.model.step_model import LstmState, StepModel
+from core.music.meter import BarGrid
 from core.music.midi import midi_to_bytes, piece_to_midi
-from core.music.piece import seconds_to_steps, transpose_piece
+from core.music.piece import meter_bar_grid, seconds_to_steps, transpose_piece
 from core.music.scales import KeyPlan, plan_key
 from core.progress import ProgressCallback
 from core.tokens.config import EncodingConfig
@@ -109,6 +111,8 @@ class _Draft:
     sounding_steps: int = 0  # how long the latest onset's longest note still sounds
     pitch_extremes: tuple[int, int] = NO_NOTE_YET  # (lowest, highest) pitch so far, primer too
     form: FormKeeper | None = None  # the phrases it returns to; None: free form
+    meter: str = ""  # the piece's meter ("": not stated, 4/4)
+    bars: BarGrid | None = None  # where its bar lines fall (None: 4/4 from the start)
 
     @property
     def watchers(self) -> list[PaceKeeper | CopyGuard]:
@@ -250,8 +254,9 @@ class Generator:
             tune_scale=primer.scale if primer else None,
         )
 
-    def copy_guard(self) -> CopyGuard | None:
-        """A guard over the model's training notes (None for a folder that has none)."""
+    def copy_guard(self, *, bar_steps: int | None = None) -> CopyGuard | None:
+        """A guard over the model's training notes (None for a folder that has none), against
+        copies of 2 bars of `bar_steps` (None: 4/4 bars)."""
         from core.model.model_data import has_model_data, load_index
 
         if self.path is None or not has_model_data(self.path):
@@ -261,7 +266,9 @@ class Generator:
         except EvaluationError as error:  # a corrupt file: generate unguarded, as before
             log.warning("no copy guard: %s", error)
             return None
-        return CopyGuard(index, steps_per_quarter=self.encoding.steps_per_quarter)
+        return CopyGuard(
+            index, steps_per_quarter=self.encoding.steps_per_quarter, bar_steps=bar_steps
+        )
 
     def excerpt_primer(
         self, rng: np.random.Generator, *, length_tokens: int = DEFAULT_PRIMER_EXCERPT_TOKENS
@@ -269,7 +276,27 @@ class Generator:
         """A random excerpt of the music the model was trained on (None when none shipped)."""
         if not self.primers:
             return None
-        return excerpt_primer(self.primers, rng, length_tokens=length_tokens)
+        return excerpt_primer(
+            self.primers,
+            rng,
+            length_tokens=length_tokens,
+            steps_per_quarter=self.encoding.steps_per_quarter,
+        )
+
+    def piece_bars(
+        self, settings: SamplingSettings, primer: Primer | None = None
+    ) -> tuple[str, BarGrid]:
+        """The meter of a piece from `primer` with `settings`, and where its bar lines fall.
+
+        The models know no meter, so a piece takes the one it starts from: a snippet of
+        training music its piece's (and its place in the bar), a tune its own; `settings.meter`
+        overrides it (bars then start with the piece). Without either: "" (4/4).
+        """
+        spq = self.encoding.steps_per_quarter
+        if not settings.meter or (primer is not None and settings.meter == primer.meter):
+            meter = primer.meter if primer is not None else ""
+            return meter, primer_bar_grid(primer, steps_per_quarter=spq)
+        return settings.meter, meter_bar_grid(spq, settings.meter)
 
     # ------------------------------------------------------------ the steps of `generate`
 
@@ -296,6 +323,7 @@ class Generator:
             target_steps = None
             max_tokens = settings.length_tokens or DEFAULT_LENGTH_TOKENS
         music = self.music if settings.follow_training_music else None
+        meter, bars = self.piece_bars(settings, primer)
         limits = (
             (music.pitch_low - RANGE_MARGIN_SEMITONES, music.pitch_high + RANGE_MARGIN_SEMITONES)
             if music is not None
@@ -318,7 +346,7 @@ class Generator:
                 # a tune of the user's sets its own pace; else the training music's
                 target_onsets_per_beat=music.onsets_per_beat if music and not primer else None,
             ),
-            guard=self.copy_guard() if settings.avoid_copies else None,
+            guard=self.copy_guard(bar_steps=bars.bar_steps) if settings.avoid_copies else None,
             one_line=music is not None and music.single_line,
             range_mask=self._table.range_mask(*limits) if limits else None,
             pitch_limits=limits,
@@ -326,6 +354,8 @@ class Generator:
             logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
             state=self.step_model.initial_state(),
             form=self._form_keeper(settings, seed=seed, primer=primer),
+            meter=meter,
+            bars=bars,
         )
 
     def _form_keeper(
@@ -337,7 +367,12 @@ class Generator:
         plan = self.form_plan
         if settings.form != FORM_STYLE or plan is None or primer is not None:
             return None
-        bar_steps = plan.quarters_per_bar * self.encoding.steps_per_quarter
+        # Bars of the piece's meter when one is chosen (the plan's chances were learned in the
+        # bars of its training music, 4/4 for the bundled ones), else of the plan's own bar.
+        if settings.meter:
+            bar_steps: float = self.piece_bars(settings)[1].bar_steps
+        else:
+            bar_steps = plan.quarters_per_bar * self.encoding.steps_per_quarter
         if bar_steps != int(bar_steps):
             return None  # a bar that is no whole number of steps on this grid
         return FormKeeper(plan, int(bar_steps), np.random.default_rng([seed, FORM_STREAM]))
@@ -458,6 +493,9 @@ class Generator:
         )
         if plan.transpose_semitones:
             piece = transpose_piece(piece, plan.transpose_semitones)
+        if draft.meter or (draft.bars is not None and draft.bars.pickup_steps):
+            pickup = draft.bars.pickup_steps if draft.bars is not None else 0
+            piece = replace(piece, meter=draft.meter, pickup_steps=pickup)
         midi_bytes = midi_to_bytes(piece_to_midi(piece, program=settings.program))
         return GenerationResult(
             tokens=tokens,

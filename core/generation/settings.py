@@ -12,6 +12,7 @@ import numpy as np
 from core.config import Config
 from core.errors import InvalidSettingError
 from core.generation.form import FORM_STYLE, FORMS
+from core.music.meter import parse_meter
 from core.music.piece import DEFAULT_TEMPO_BPM
 from core.music.scales import check_tonic, parse_scale
 
@@ -53,6 +54,10 @@ class SamplingSettings(Config):
     # "style": the phrases return as in the model's training music (its form plan,
     # `core.generation.form`); "free": the model writes on, never restating (as before).
     form: str = FORM_STYLE
+    # The piece's meter ("6/8"); "": the one it starts from (a primer's, a tune's own), 4/4
+    # without one. The models know no meter: it sets the bars (sheet music, "keep bars", the
+    # copy guard, the form plan), not the notes the model writes.
+    meter: str = ""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.temperature <= 10.0:
@@ -77,6 +82,11 @@ class SamplingSettings(Config):
             object.__setattr__(self, "scale", parse_scale(self.scale).value)
         if self.form not in FORMS:
             raise InvalidSettingError(f"form must be one of {', '.join(FORMS)}")
+        if self.meter:
+            try:
+                object.__setattr__(self, "meter", str(parse_meter(self.meter)))
+            except ValueError as error:
+                raise InvalidSettingError(f"meter: {error}") from error
 
 
 # The plain-language levels the pages offer; "Balanced" is the default everywhere (the Generate

@@ -40,6 +40,7 @@ from core.generation.primers import MAX_PRIMER_TOKENS, Primer
 from core.generation.result import GenerationResult
 from core.generation.settings import SEED_LIMIT, SamplingSettings
 from core.model.bundled import MODEL_VERSION_CHARS, STYLES, model_version
+from core.music.meter import parse_meter
 from core.music.scales import Scale, parse_scale, parse_tonic, tonic_name
 from core.storage.files import atomic_write_bytes, data_dir
 
@@ -91,10 +92,13 @@ LINK_KEYS = (
     "pace",
     "original",
     "form",
+    "meter",
     "primer",
     "primer_shift",
     "primer_key",
     "primer_scale",
+    "primer_meter",
+    "primer_pickup",
     "check",
 )
 
@@ -281,6 +285,8 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
         params["original"] = "1"
     if s.form != FORM_FREE:
         params["form"] = s.form
+    if s.meter:
+        params["meter"] = s.meter
     primer = recipe.primer
     if primer is not None:
         encoded = encode_primer_tokens(primer.tokens)
@@ -295,6 +301,10 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
             params["primer_key"] = tonic_name(primer.tonic)
         if primer.scale is not None:
             params["primer_scale"] = primer.scale
+        if primer.meter:
+            params["primer_meter"] = primer.meter
+        if primer.pickup_steps:
+            params["primer_pickup"] = str(primer.pickup_steps)
     params["check"] = _check(params)
     return params
 
@@ -380,6 +390,16 @@ def _tonic(params: Mapping[str, str], key: str) -> int | None:
         raise InvalidLinkError(f"this link's {key} is not a key name (C, C#, D … B)") from None
 
 
+def _meter(params: Mapping[str, str], key: str) -> str:
+    text = _optional(params, key)
+    if text is None:
+        return ""
+    try:
+        return str(parse_meter(text))
+    except ValueError:
+        raise InvalidLinkError(f"this link's {key} is not a meter (such as 6/8)") from None
+
+
 def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
     """A recipe from a link's query parameters, each checked before anything is generated.
 
@@ -434,6 +454,8 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             avoid_copies=params.get("original", "0") == "1",
             # Nor those made before phrases returned (issue 27): they play in free form.
             form=params.get("form", FORM_FREE),
+            # Nor those made before pieces had meters: their pieces take the tune's (none).
+            meter=params.get("meter", ""),
         )
     except ValueError as error:
         if isinstance(error, InvalidLinkError):
@@ -454,6 +476,12 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
             transpose_semitones=_int(params, "primer_shift", "the tune's transposition", -11, 11),
             tonic=_tonic(params, "primer_key"),
             scale=_scale(params, "primer_scale"),
+            meter=_meter(params, "primer_meter"),
+            pickup_steps=(
+                _int(params, "primer_pickup", "where the tune's first bar line falls", 0, 10**4)
+                if "primer_pickup" in params
+                else 0
+            ),
         )
     return PieceRecipe(model, seed, settings, primer, version_of_model)
 

@@ -263,7 +263,12 @@ def write_generation_aids(model_dir: Path, dataset: Any) -> None:
     from core.tokens.scheme import tokens_to_piece
 
     try:
-        write_training_primers(model_dir, [p.tokens for p in dataset.train], source=dataset.name)
+        write_training_primers(
+            model_dir,
+            [p.tokens for p in dataset.train],
+            source=dataset.name,
+            meters=dataset.train_meters(),  # pickups: not read from files, so 0 (a bar line)
+        )
     except (OSError, ValueError) as error:
         log.warning("no primers for %s: %s", model_dir.name, error)
     try:

@@ -34,6 +34,8 @@ def _primer_to_dict(primer: Primer | None) -> dict[str, Any] | None:
         "name": primer.name,
         "tonic": primer.tonic,
         "scale": primer.scale,
+        "meter": primer.meter,
+        "pickup_steps": primer.pickup_steps,
     }
 
 
@@ -101,6 +103,9 @@ def _primer_from_dict(data: Any) -> Primer | None:
         name=str(_get(data, "name", str))[:200],
         tonic=_tonic(data, "tonic"),
         scale=_optional(data, "scale", str),
+        # records from before meters hold none: "" (4/4) from a bar line, as they were made
+        meter=_optional(data, "meter", str) or "",
+        pickup_steps=_optional(data, "pickup_steps", int) or 0,
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from core.music.piece import Note, Piece, steps_per_bar
+from core.music.piece import Note, Piece, bar_grid, steps_per_bar
 
 log = logging.getLogger(__name__)
 
@@ -318,6 +318,9 @@ class OriginalityIndex:
         if not np.array_equal(codes[first : first + steps], self.codes[source : source + steps]):
             log.warning("hash collision in the originality index; passage ignored")
             return None
+        # In bars of the piece's meter, as the copy guard stops them (4/4 when it states none);
+        # the training pieces' bars are 4/4 bars (the index keeps no meter).
+        grid = bar_grid(piece)
         bar = steps_per_bar(piece.steps_per_quarter)
         passage = ordered[first : first + count]
         span = passage[-1].onset_step - passage[0].onset_step + passage[-1].duration_steps
@@ -325,10 +328,10 @@ class OriginalityIndex:
         piece_start = int(self.notes.offsets[p])
         return CopiedPassage(
             notes=count,
-            bars=span / bar,
+            bars=span / grid.bar_steps,
             start_note=first,
-            start_bar=passage[0].onset_step // bar + 1,
-            end_bar=passage[-1].onset_step // bar + 1,
+            start_bar=grid.bar_of(passage[0].onset_step) + 1,
+            end_bar=grid.bar_of(passage[-1].onset_step) + 1,
             source=self.notes.names[p],
             source_start_note=source - piece_start,
             source_start_bar=int(self.notes.onsets[source]) // bar + 1,

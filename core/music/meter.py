@@ -119,3 +119,37 @@ def meter_text(numerator: int, denominator: int) -> str:
         return str(Meter(int(numerator), int(denominator)))
     except (ValueError, TypeError, OverflowError):
         return ""
+
+
+@dataclass(frozen=True)
+class BarGrid:
+    """Where a piece's bar lines fall on its grid: every `bar_steps` steps, the first one
+    `pickup_steps` after its start (an upbeat, anacrusis; 0: it starts on a bar line).
+
+    Bars are counted from 0, the pickup (when there is one) being bar 0: a short first bar.
+    """
+
+    bar_steps: int
+    pickup_steps: int = 0
+
+    def __post_init__(self) -> None:
+        if self.bar_steps < 1:
+            raise ValueError(f"a bar lasts at least one step, not {self.bar_steps}")
+        if not 0 <= self.pickup_steps < self.bar_steps:
+            raise ValueError(
+                f"a pickup lasts 0 to {self.bar_steps - 1} steps (less than a bar of "
+                f"{self.bar_steps}), not {self.pickup_steps}"
+            )
+
+    @property
+    def phase_steps(self) -> int:
+        """Where the piece's first step falls within its bar (0: on a bar line)."""
+        return -self.pickup_steps % self.bar_steps
+
+    def bar_of(self, step: int) -> int:
+        """The bar (from 0) in which `step` falls."""
+        return (step + self.phase_steps) // self.bar_steps
+
+    def bar_start(self, bar: int) -> int:
+        """The step where bar `bar` (from 0) begins; bar 0 begins at the piece's start."""
+        return max(bar * self.bar_steps - self.phase_steps, 0)

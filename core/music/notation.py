@@ -2,6 +2,11 @@
 
 music21 reads our exact, grid-aligned MIDI and does the engraving decisions (measures, ties,
 voices, chords); verovio lays the MusicXML out as SVG in a few hundred milliseconds.
+
+The piece's meter travels as the MIDI's time signature. A piece that starts inside a bar (a
+pickup, `Piece.pickup_steps`) is written with a rest before its first note for the part of that
+bar before it, so every later bar line falls where the piece's bars are (MIDI knows no pickup,
+and music21 reads one as a first bar from its start).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import pretty_midi
 
 from core.errors import InvalidMusicError
 from core.music.midi import midi_to_bytes, piece_to_midi
-from core.music.piece import Piece
+from core.music.piece import Note, Piece, bar_grid
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +38,10 @@ def piece_to_musicxml(piece: Piece, *, title: str | None = None) -> bytes:
     if len(piece.notes) > MAX_NOTATION_NOTES:
         log.info("notation: %s cut to %d notes", piece.name, MAX_NOTATION_NOTES)
         piece = replace(piece, notes=piece.notes[:MAX_NOTATION_NOTES])
+    phase = bar_grid(piece).phase_steps
+    if phase:  # the bar's part before the piece's start, as a rest: bar lines fall right
+        notes = tuple(Note(n.onset_step + phase, n.pitch, n.duration_steps) for n in piece.notes)
+        piece = replace(piece, notes=notes, pickup_steps=0)
     upper = replace(
         piece, notes=tuple(n for n in piece.notes if n.pitch >= GRAND_STAFF_SPLIT_PITCH)
     )

@@ -1,15 +1,18 @@
-"""A piece as an interactive piano roll (a plotly figure): one bar per note, time in seconds."""
+"""A piece as an interactive piano roll (a plotly figure): one bar per note, time in seconds,
+with faint lines at the piece's bar lines (its meter's, from its pickup: `bar_grid`)."""
 
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.music.piece import Piece
+from core.music.piece import Piece, bar_grid
 from core.music.scales import tonic_name
 
 SEAM_BEFORE_COLOR = "#9e9e9e"
 SEAM_LABEL = "continuation starts"
 MAX_DRAWN_NOTES = 5000  # more bars than this make the browser sluggish; the rest is cut
+BAR_LINE_COLOR = "rgba(128, 128, 128, 0.35)"
+MAX_BAR_LINES = 500  # a longer piece gets none: at that density they only darken the roll
 
 
 def pitch_name(pitch: int) -> str:
@@ -68,6 +71,25 @@ def piece_to_figure(
         bargap=0,
         showlegend=False,
     )
+    lines = bar_line_steps(piece)
+    if len(lines) <= MAX_BAR_LINES:
+        # one shape list set at once: add_vline per line costs milliseconds each
+        figure.update_layout(
+            shapes=[
+                {
+                    "type": "line",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": step * seconds_per_step,
+                    "x1": step * seconds_per_step,
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": BAR_LINE_COLOR, "width": 1},
+                    "layer": "below",
+                }
+                for step in lines
+            ]
+        )
     if seam_s is not None:
         figure.add_vline(
             x=seam_s,
@@ -76,3 +98,10 @@ def piece_to_figure(
             annotation_position="top right",
         )
     return figure
+
+
+def bar_line_steps(piece: Piece) -> list[int]:
+    """The steps of the piece's bar lines, from its first one to the end of its last note."""
+    grid = bar_grid(piece)
+    first = grid.pickup_steps or grid.bar_steps
+    return list(range(first, piece.length_steps + 1, grid.bar_steps))

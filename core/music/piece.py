@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core.music.meter import COMMON_TIME, Meter, parse_meter
+from core.music.meter import COMMON_TIME, BarGrid, Meter, parse_meter
 from core.music.scales import spell_key
 
 SIXTEENTH_STEPS_PER_QUARTER = 4
@@ -54,7 +54,9 @@ class Piece:
 
     `meter` is the time signature its file states ("6/8", "3/4"; the first one when it changes),
     "" when none is stated (generated music, a MIDI file without one); it is checked and kept in
-    its plain spelling (`core.music.meter.Meter`).
+    its plain spelling (`core.music.meter.Meter`). `pickup_steps` is where its first bar line
+    falls (an upbeat before it; 0: the piece starts on a bar line, as files read here do): a
+    generated piece that starts inside a bar of its primer keeps the bar lines where they were.
     """
 
     name: str
@@ -63,12 +65,21 @@ class Piece:
     tempo_bpm: float = DEFAULT_TEMPO_BPM
     key: str = ""  # e.g. "C major", estimated from the notes
     meter: str = ""
+    pickup_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.meter:
             spelled = str(parse_meter(self.meter))  # a bad meter raises ValueError here
             if spelled != self.meter:
                 object.__setattr__(self, "meter", spelled)
+        if self.pickup_steps:
+            if isinstance(self.pickup_steps, bool) or not isinstance(self.pickup_steps, int):
+                raise ValueError(f"a pickup is a whole number of steps, not {self.pickup_steps!r}")
+            if bar_grid(self).pickup_steps != self.pickup_steps:
+                raise ValueError(
+                    f"{self.name}: a pickup of {self.pickup_steps} steps is not shorter than "
+                    "a bar, or the meter's bar falls between the grid's steps"
+                )
 
     @property
     def length_steps(self) -> int:
@@ -91,6 +102,8 @@ class Piece:
             "tempo_bpm": self.tempo_bpm,
             "key": self.key,
             "meter": self.meter,
+            # only when there is one: records of pieces without a pickup read as before
+            **({"pickup_steps": self.pickup_steps} if self.pickup_steps else {}),
         }
 
     @classmethod
@@ -103,6 +116,7 @@ class Piece:
             tempo_bpm=float(data["tempo_bpm"]),
             key=spell_key(data.get("key", "")),  # files from before "Eb" read "E-"
             meter=str(data.get("meter") or ""),  # files from before meters: not stated
+            pickup_steps=int(data.get("pickup_steps") or 0),
         )
 
 
@@ -126,3 +140,28 @@ def steps_per_bar(steps_per_quarter: int, meter: str | Meter | None = None) -> i
         ValueError: the meter is not one, or its bar is not a whole number of steps.
     """
     return parse_meter(meter).bar_steps(steps_per_quarter)
+
+
+def bar_grid(piece: Piece) -> BarGrid:
+    """Where the piece's bar lines fall (`meter_bar_grid` of its grid, meter and pickup)."""
+    return meter_bar_grid(piece.steps_per_quarter, piece.meter, pickup_steps=piece.pickup_steps)
+
+
+def meter_bar_grid(
+    steps_per_quarter: int, meter: str | Meter | None, *, pickup_steps: int = 0
+) -> BarGrid:
+    """Bars of `meter` (4/4 when "" or None) on a grid, the first bar line `pickup_steps` in
+    (taken modulo the bar). A meter whose bar is no whole number of the grid's steps (9/8 on a
+    grid of eighth triplets) is counted in 4/4 bars, from the start.
+
+    Raises:
+        ValueError: `pickup_steps` is below 0, or the meter is not one.
+    """
+    if pickup_steps < 0:
+        raise ValueError(f"a pickup lasts 0 steps or more, not {pickup_steps}")
+    meter = parse_meter(meter)
+    try:
+        bar = meter.bar_steps(steps_per_quarter)
+    except ValueError:
+        return BarGrid(steps_per_bar(steps_per_quarter))
+    return BarGrid(bar, pickup_steps % bar)

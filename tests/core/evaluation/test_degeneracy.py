@@ -80,3 +80,16 @@ def test_top_token_share_by_hand() -> None:
     assert (stuck.top_token, stuck.top_token_share) == ("T1", 5 / 9) and stuck.flagged
     empty = degeneracy(p, ["BOS", "EOS"])
     assert (empty.top_token, empty.top_token_share) == ("", 0.0)
+
+
+def test_repeated_bars_are_counted_in_the_piece_s_meter() -> None:
+    from dataclasses import replace
+
+    jig_bar = [(0, 60, 4), (4, 64, 4), (8, 67, 4)]  # one 6/8 bar of 12 sixteenths
+    notes = [(12 * i + o, p, d) for i in range(4) for o, p, d in jig_bar]
+    jig = replace(piece("jig", notes), meter="6/8")
+    assert longest_bar_run(jig) == 4  # four identical bars of 6/8
+    assert longest_bar_run(replace(jig, meter="")) == 1  # read in 4/4 bars they all differ
+    shifted = replace(piece("jig", [(o + 8, p, d) for o, p, d in notes]), meter="6/8",
+                      pickup_steps=8)  # the same bars after an upbeat of 8 steps
+    assert longest_bar_run(shifted) == 4

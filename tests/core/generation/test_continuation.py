@@ -163,3 +163,33 @@ def test_make_longer_refuses_bad_lengths_and_too_long_pieces(chorales: Generator
     with pytest.raises(ValueError, match=f"too long to continue.*limit is {MAX_CONTINUED_TOKENS}"):
         make_longer(chorales, huge, 5.0, seed=0)
 
+
+
+# ---------------------------------------------------------------- bars of the piece's meter
+
+
+def test_bars_of_a_jig_are_its_6_8_bars() -> None:
+    notes = (Note(0, 60, 4), Note(11, 62, 2), Note(12, 64, 4), Note(30, 65, 8))
+    jig = Piece("jig", notes, 4, 120.0, meter="6/8")
+    assert bar_count(jig) == 3  # bars of 12 sixteenths: onsets in bars 1, 1, 2, 3
+    assert first_bars(jig, 1).notes == notes[:2] and first_bars(jig, 2).notes == notes[:3]
+    upbeat = replace(jig, pickup_steps=2)  # bar lines at 2, 14, 26: the pickup is bar 1
+    assert bar_count(upbeat) == 4 and first_bars(upbeat, 1).notes == notes[:1]
+    assert first_bars(upbeat, 2).notes == notes[:3]
+
+
+def test_keeping_bars_of_a_jig_cuts_at_its_bar_lines(tiny: Generator) -> None:
+    from core.generation.primers import Primer
+
+    jig = Primer(("P60", "D2", "T2", "P62", "D2", "T2", "P64", "D2"), meter="6/8", pickup_steps=2)
+    original = tiny.generate(SamplingSettings(length_tokens=300), seed=5, primer=jig)
+    assert original.piece.meter == "6/8" and bar_count(original) >= 4
+    for bars in (1, 3):
+        primer = keep_bars_primer(original, bars)
+        end = 2 + (bars - 1) * 12  # the pickup, then 12-sixteenth bars
+        assert sum(int(t[1:]) for t in primer.tokens if t[0] == "T") == end
+        assert (primer.meter, primer.pickup_steps) == ("6/8", 2)
+        (variation,) = keep_bars(tiny, original, bars, seed=7, count=1)
+        assert variation.seam_step == end
+        assert (variation.piece.meter, variation.piece.pickup_steps) == ("6/8", 2)
+        assert first_bars(variation.piece, bars).notes == first_bars(original.piece, bars).notes

@@ -126,3 +126,10 @@ def test_the_guards_window_hash_is_the_index_hash() -> None:
     assert [window_hash(codes[i : i + 7].tolist()) for i in range(34)] == (
         window_hashes(codes).tolist()
     )
+
+
+def test_the_copy_guard_stops_at_two_bars_of_the_piece_s_meter() -> None:
+    tune = Piece("t", tuple(Note(2 * i, 60 + i % 7, 2) for i in range(20)), 4)
+    index = OriginalityIndex(TrainingNotes.from_pieces([tune], steps_per_quarter=4))
+    assert CopyGuard(index, steps_per_quarter=4).limit_steps == 32  # two 4/4 bars
+    assert CopyGuard(index, steps_per_quarter=4, bar_steps=12).limit_steps == 24  # two 6/8

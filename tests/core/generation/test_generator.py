@@ -290,7 +290,8 @@ def test_training_primers_ship_with_a_model_and_load_with_it(
     sequences = [[BOS, "T4", "P60", "D4", "P64", "D4", EOS]] * 3
     write_training_primers(folder, sequences, source="tiny", pieces=2, tokens_per_piece=5)
     loaded = Generator.from_folder(folder)
-    assert loaded.primers == ((BOS, "T4", "P60", "D4", "P64"),) * 2
+    assert [o.tokens for o in loaded.primers] == [(BOS, "T4", "P60", "D4", "P64")] * 2
+    assert all(o.meter == "" and o.pickup_steps == 0 for o in loaded.primers)  # none given
     primer = loaded.excerpt_primer(np.random.default_rng(0))
     assert primer is not None and primer.tokens[-1] == "D4"
     assert not (model_dir / "primers.json").exists()
@@ -618,3 +619,37 @@ def replace_settings(settings: SamplingSettings, **changes: object) -> SamplingS
     from dataclasses import replace
 
     return replace(settings, **changes)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- the meter
+
+
+def test_a_primer_in_6_8_gives_a_piece_in_6_8_with_its_bar_lines(generator: Generator) -> None:
+    from core.music.files import read_music
+
+    jig = Primer(("P60", "D2", "T2", "P62", "D2", "T2", "P64", "D2"), meter="6/8", pickup_steps=2)
+    result = generator.generate(SETTINGS, seed=1, primer=jig)
+    assert result.piece.meter == "6/8" and result.piece.pickup_steps == 2
+    assert read_music(result.midi_bytes, name="jig.mid")[0].meter == "6/8"  # the MIDI says so
+    assert result.tokens[1 : 1 + len(jig.tokens)] == jig.tokens  # the notes are as before
+
+
+def test_a_chosen_meter_overrides_the_primer_s(generator: Generator) -> None:
+    from dataclasses import replace
+
+    jig = Primer(("P60", "D2", "T2", "P62", "D2"), meter="6/8", pickup_steps=2)
+    waltz = generator.generate(replace(SETTINGS, meter="3/4"), seed=1, primer=jig)
+    assert waltz.piece.meter == "3/4" and waltz.piece.pickup_steps == 0
+    same = generator.generate(replace(SETTINGS, meter="6/8"), seed=1, primer=jig)
+    assert same.piece.pickup_steps == 2  # the primer's own meter: its bar lines stay
+    blank = generator.generate(SETTINGS, seed=1)
+    assert blank.piece.meter == "" and blank.piece.pickup_steps == 0  # 4/4, as before
+    assert waltz.tokens == generator.generate(SETTINGS, seed=1, primer=jig).tokens
+
+
+def test_a_meter_setting_must_be_a_meter() -> None:
+    with pytest.raises(ValueError, match="meter"):
+        SamplingSettings(meter="seven")
+    assert SamplingSettings(meter=" 6/8").meter == "6/8"
+    assert SamplingSettings.from_dict({"temperature": 1.0}).meter == ""  # records from before
+

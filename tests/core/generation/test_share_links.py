@@ -349,3 +349,39 @@ def test_the_longest_piece_the_page_offers_has_a_link(folk: Generator) -> None:
 def test_a_piece_longer_than_a_link_may_ask_for_gets_no_link(settings) -> None:
     with pytest.raises(NotShareableError, match=r"too long for a link .* at most"):
         recipe_to_params(PieceRecipe("folk-tunes", 1, settings))
+
+
+def test_a_link_keeps_the_piece_s_meter(folk: Generator) -> None:
+    snippet = folk.excerpt_primer(np.random.default_rng(3))
+    assert snippet is not None and snippet.meter  # the bundled openings state their meters
+    result = folk.generate(SamplingSettings(length_tokens=80), seed=3, primer=snippet)
+    link, again = _round_trip(result)
+    assert f"primer_meter={snippet.meter.replace('/', '%2F')}" in link
+    assert (again.piece.meter, again.piece.pickup_steps) == (
+        result.piece.meter,
+        result.piece.pickup_steps,
+    )
+    chosen = folk.generate(SamplingSettings(length_tokens=40, meter="3/4"), seed=1)
+    link, again = _round_trip(chosen)
+    assert "meter=3%2F4" in link and again.piece.meter == "3/4"
+
+
+def test_a_link_from_before_meters_plays_as_it_did(folk: Generator) -> None:
+    snippet = folk.excerpt_primer(np.random.default_rng(3))
+    assert snippet is not None
+    old = replace(snippet, meter="", pickup_steps=0)  # what a link made before carried
+    result = folk.generate(SamplingSettings(length_tokens=80), seed=3, primer=old)
+    params = recipe_to_params(PieceRecipe.of(result))
+    assert "primer_meter" not in params and "meter" not in params
+    again = recipe_to_result(params_to_recipe(params))
+    assert again.piece.meter == "" and again.midi_bytes == result.midi_bytes
+
+
+def test_a_link_s_meter_must_be_a_meter(folk: Generator) -> None:
+    snippet = folk.excerpt_primer(np.random.default_rng(3))
+    result = folk.generate(SamplingSettings(length_tokens=20), seed=3, primer=snippet)
+    params = recipe_to_params(PieceRecipe.of(result))
+    params["primer_meter"] = "7/7"
+    params["check"] = share_links._check(params)
+    with pytest.raises(InvalidLinkError, match="primer_meter"):
+        params_to_recipe(params)

@@ -47,3 +47,28 @@ def test_a_damaged_record_is_one_value_error(folk, field, value) -> None:
     data = result_to_dict(result) | {field: value}
     with pytest.raises(ValueError):
         dict_to_result(data, result.midi_bytes)
+
+
+def test_a_piece_keeps_its_meter_and_bar_lines_through_the_library(folk) -> None:
+    primer = folk.excerpt_primer(np.random.default_rng(1))
+    result = folk.generate(make_piece(folk, 1).settings, seed=1, primer=primer)
+    assert result.piece.meter and result.primer is not None and result.primer.meter
+    back = dict_to_result(json.loads(json.dumps(result_to_dict(result))), result.midi_bytes)
+    assert back == result
+    assert (back.piece.meter, back.piece.pickup_steps) == (
+        result.piece.meter,
+        result.piece.pickup_steps,
+    )
+
+
+def test_a_record_from_before_meters_reads_as_before(folk) -> None:
+    primer = folk.excerpt_primer(np.random.default_rng(1))
+    result = folk.generate(make_piece(folk, 1).settings, seed=1, primer=primer)
+    data = json.loads(json.dumps(result_to_dict(result)))
+    for key in ("meter", "pickup_steps"):
+        del data["primer"][key]
+        data["piece"].pop(key, None)
+    del data["settings"]["meter"]
+    back = dict_to_result(data, result.midi_bytes)
+    assert back.primer is not None and (back.primer.meter, back.primer.pickup_steps) == ("", 0)
+    assert back.piece.meter == "" and back.settings.meter == ""

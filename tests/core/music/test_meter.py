@@ -87,3 +87,33 @@ def test_the_same_music_moved_keeps_its_meter():
                   4, 120.0, "G major", meter="3/4")
     assert transpose_piece(piece, 2).meter == "3/4"
     assert normalize_key(piece).meter == "3/4"
+
+
+def test_bar_grid_counts_bars_from_the_pickup() -> None:
+    from core.music.meter import BarGrid
+
+    jig = BarGrid(12, pickup_steps=2)  # 6/8 on sixteenths, an eighth before the first bar line
+    assert jig.phase_steps == 10
+    assert [jig.bar_of(s) for s in (0, 1, 2, 13, 14)] == [0, 0, 1, 1, 2]
+    assert [jig.bar_start(b) for b in (0, 1, 2)] == [0, 2, 14]
+    plain = BarGrid(16)
+    assert plain.phase_steps == 0 and plain.bar_of(15) == 0 and plain.bar_start(2) == 32
+    for bad in ((12, 12), (12, -1), (0, 0)):
+        with pytest.raises(ValueError):
+            BarGrid(*bad)
+
+
+def test_a_piece_keeps_its_meter_and_pickup_through_its_record() -> None:
+    from core.music.piece import bar_grid, meter_bar_grid
+
+    jig = Piece("jig", (Note(0, 60, 2), Note(2, 62, 12)), 4, meter="6/8", pickup_steps=2)
+    assert bar_grid(jig) == meter_bar_grid(4, "6/8", pickup_steps=2)
+    assert Piece.from_dict(jig.to_dict()) == jig
+    old = {k: v for k, v in Piece("p", (Note(0, 60, 4),)).to_dict().items()}
+    assert "pickup_steps" not in old  # a piece without one writes what it always wrote
+    assert Piece.from_dict(old).pickup_steps == 0
+    with pytest.raises(ValueError, match="pickup"):
+        Piece("long", (), 4, meter="6/8", pickup_steps=12)  # a pickup is shorter than a bar
+    # a bar between the grid's steps (9/8 on eighth triplets): counted in 4/4 bars
+    assert meter_bar_grid(3, "9/8", pickup_steps=5).bar_steps == 12
+    assert meter_bar_grid(4, "6/8", pickup_steps=14).pickup_steps == 2  # modulo the bar

@@ -96,3 +96,19 @@ def test_a_grand_staff_keeps_the_meter_in_both_hands() -> None:
                   4, 100.0, meter="3/4")
     musicxml = piece_to_musicxml(waltz)
     assert musicxml.count(b"<beats>3</beats>") == 2 and b"<beats>4</beats>" not in musicxml
+
+
+def test_a_piece_that_starts_on_an_upbeat_keeps_its_bar_lines_in_the_sheet_music() -> None:
+    import music21
+
+    # 6/8 with an eighth's upbeat: the first bar line falls 2 steps in, then every 12 steps
+    notes = (Note(0, 60, 2), *(Note(2 + 2 * i, 62 + i % 5, 2) for i in range(12)))
+    jig = Piece("jig", notes, 4, 110.0, meter="6/8", pickup_steps=2)
+    score = music21.converter.parseData(piece_to_musicxml(jig), format="musicxml")
+    measures = list(score.parts[0].getElementsByClass("Measure"))
+    assert measures[0].timeSignature.ratioString == "6/8"
+    first = [(float(e.offset), e.isRest) for e in measures[0].notesAndRests]
+    assert first[-1] == (2.5, False)  # the upbeat is the first bar's last eighth, rests before it
+    assert all(is_rest for _, is_rest in first[:-1])
+    later = [e for m in measures[1:] for e in m.notes]
+    assert len(later) == 12 and not any(e.tie for e in later)  # no note tied over a bar line
