@@ -35,6 +35,7 @@ pages = [
     st.Page("app_pages/data.py", title="Data", icon=":material/library_music:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/generate.py", title="Generate", icon=":material/piano:"),
+    st.Page("app_pages/harmonize.py", title="Harmonize", icon=":material/queue_music:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
     # A shared piece's page: links open it (/listen?p=…), the menu does not list it.
     st.Page("app_pages/listen.py", title="Listen", icon=":material/headphones:",

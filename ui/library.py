@@ -16,6 +16,7 @@ from dataclasses import replace
 import streamlit as st
 
 from core.errors import TunesmithError
+from core.harmonize.keeping import is_harmonized
 from core.library import Library, PieceRecord, piece_title, spoken_key
 from core.library.pieces import TRASH_KEEP_DAYS, key_of
 from core.library.titles import MAX_TITLE_CHARS
@@ -31,6 +32,8 @@ MESSAGE = "library_message"  # {piece id: message}: a rename or delete's answer
 PIECES_PER_PAGE = 5  # each shows a player and a piano roll: a phone scrolls through five
 MAX_LOADED_VIEWS = 12  # pieces whose audio a session holds (about 0.3 MB each)
 MAX_UNDO = 5
+# A piece handed to the Harmonize page ("Harmonize it" on its card): its id, read there once.
+HARMONIZE_PIECE = "harmonize_piece_handed"
 
 
 # ---------------------------------------------------------------- one piece
@@ -196,8 +199,18 @@ def piece_card(shelf: Library, record: PieceRecord, *, key_prefix: str) -> None:
         message = st.session_state.get(MESSAGE, {}).get(record.id)
         if message:
             st.info(plain(message))
-        with st.expander("Keep the good bars, or make it longer"):
-            piece_actions(view, key_prefix=key_prefix)
+        # Not an on_click: a callback runs before the router knows the pages it could switch to.
+        if st.button(
+            "Harmonize it",
+            icon=":material/queue_music:",
+            key=f"{key_prefix}_harmonize_{record.id}",
+            help="Its tune with voices or chords under it, on the Harmonize page.",
+        ):
+            st.session_state[HARMONIZE_PIECE] = record.id
+            st.switch_page("app_pages/harmonize.py")
+        if not is_harmonized(view.result):  # no model made it: nothing to continue
+            with st.expander("Keep the good bars, or make it longer"):
+                piece_actions(view, key_prefix=key_prefix)
         if st.session_state.get(gen.SCROLL_TO) == record.id:
             del st.session_state[gen.SCROLL_TO]
             _scroll_into_view(container_key)

@@ -20,6 +20,7 @@ import streamlit as st
 
 from core.errors import TunesmithError
 from core.generation import bar_count, keep_bars, make_longer
+from core.harmonize.keeping import is_harmonized
 from core.library import CopyState, Kind, copy_state
 from ui import generation as gen
 from ui.generate_controls import seed_for_next_piece
@@ -34,7 +35,7 @@ LISTEN_PAGE_PATH = "listen"  # the page a shared piece opens on (streamlit_app.p
 PUBLISHED_PARAM = "p"  # the published id in a listen link: /listen?p=<id>
 # The pages' URL paths (st.navigation names them after their files), dropped from the address
 # the browser shows to find the app's own root.
-PAGE_PATHS = ("home", "data", "train", "generate", "evaluate", LISTEN_PAGE_PATH)
+PAGE_PATHS = ("home", "data", "train", "generate", "harmonize", "evaluate", LISTEN_PAGE_PATH)
 
 
 def page_url(page_path: str) -> str:
@@ -199,6 +200,8 @@ def _ask_longer(view: GenerationView, key_prefix: str) -> None:
 
 
 def _do_keep_bars(view: GenerationView, bars: int, count: int, seed: int) -> None:
+    if is_harmonized(view.result):
+        raise TunesmithError("a harmonized tune has no model to write new bars for it")
     if view.model_path is None:
         raise TunesmithError("this piece's model is not at hand any more")
     generator = load_generator(view.model_path)
@@ -208,6 +211,8 @@ def _do_keep_bars(view: GenerationView, bars: int, count: int, seed: int) -> Non
 
 
 def _do_longer(view: GenerationView, seconds: float, seed: int) -> None:
+    if is_harmonized(view.result):
+        raise TunesmithError("a harmonized tune has no model to make it longer")
     if view.model_path is None:
         raise TunesmithError("this piece's model is not at hand any more")
     generator = load_generator(view.model_path)
@@ -240,7 +245,12 @@ def _run_asked_work(view: GenerationView) -> None:
 
 def piece_actions(view: GenerationView, *, key_prefix: str) -> None:
     """Keep bars 1..N and regenerate the rest; make it longer. Each press makes new pieces
-    (a fresh seed, unless the page's "play it again the same way" is on)."""
+    (a fresh seed, unless the page's "play it again the same way" is on). A harmonized
+    tune was made by no model that could go on with it: it is said so instead."""
+    if is_harmonized(view.result):
+        st.caption("This is your tune harmonized, not a piece a model wrote, so there is no "
+                   "model to write new bars for it. Harmonize the tune again instead.")  # fmt: skip
+        return
     locked = gen.busy()
     bars = bar_count(view.result)
     left, right = st.columns(2)

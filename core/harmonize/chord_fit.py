@@ -301,8 +301,11 @@ class ChordAnalysis:
 def analyse(
     melody: Melody, *, per: ChordsPer | str = ChordsPer.AUTO, pickup_steps: int | None = None
 ) -> ChordAnalysis:
-    """The melody's chord spans and fits (`pickup_steps` None: estimated from the notes)."""
-    pickup = estimate_pickup_steps(melody) if pickup_steps is None else pickup_steps
+    """The melody's chord spans and fits (`pickup_steps` None: the piece's own upbeat where it
+    records one, e.g. an opening of the training music; else estimated from the notes)."""
+    if pickup_steps is None:
+        pickup_steps = melody.piece.pickup_steps or estimate_pickup_steps(melody)
+    pickup = pickup_steps
     grid = chord_grid(melody, per=per, pickup_steps=pickup)
     spans = grid.spans()
     if not spans:  # a tune that is all upbeat: one span over all of it

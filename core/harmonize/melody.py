@@ -15,7 +15,7 @@ from pathlib import Path
 from core.errors import InvalidMusicError, MusicLimitError
 from core.music.files import read_music
 from core.music.keys import estimate_key, key_name
-from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Note, Piece, steps_per_bar
+from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Note, Piece, bar_grid
 
 # A harmonization is a few seconds of work per minute of music; these keep one request within
 # what a page waits for (docs/limits.md). A hymn tune has 50-100 notes, a long folk tune 400.
@@ -47,12 +47,9 @@ class Melody:
 
 
 def _bar_of(step: int, piece: Piece) -> int:
-    """The 1-based bar number of a grid step, in the piece's meter (4/4 when it states none)."""
-    try:
-        bar = steps_per_bar(piece.steps_per_quarter, piece.meter)
-    except ValueError:  # a meter whose bar is not whole steps on this grid: count in 4/4
-        bar = steps_per_bar(piece.steps_per_quarter)
-    return step // bar + 1
+    """The bar number of a grid step as "keep bars" counts them: from 1, an upbeat being bar 1,
+    in the piece's meter (4/4 when it states none)."""
+    return bar_grid(piece).bar_of(step) + 1
 
 
 def _top_line(notes: tuple[Note, ...]) -> list[Note]:

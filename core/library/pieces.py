@@ -18,6 +18,7 @@ whose removal makes room.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ from typing import Any
 
 import core.library.published as published
 from core.audio import audio_to_ogg_bytes, midi_to_audio
-from core.errors import QuotaError, StorageError
+from core.errors import InvalidSettingError, QuotaError, StorageError
 from core.generation import GenerationResult
 from core.library.records import dict_to_result, is_of, result_to_dict
 from core.library.titles import clean_title, piece_title, unique_title
@@ -72,6 +73,7 @@ class Kind(Enum):
     KEPT_BARS = "new ending"
     LONGER = "longer"
     HOME = "played on Home"
+    HARMONIZED = "harmonized"  # a tune of the visitor's with voices or chords under it
 
 
 # The title a piece made from another gets: its own piece's title and this.
@@ -129,6 +131,14 @@ class PieceRecord:
         if not ID_PATTERN.match(values["id"]):
             raise ValueError("id is not a piece id")
         return cls(kind=Kind(data.get("kind")), **values)
+
+
+def _shared_style(record: PieceRecord) -> str:
+    """What a shared copy says made it: a bundled style, or how a tune was harmonized; never
+    the name of a model folder of one's own (it may say more than its owner means to share)."""
+    if record.style_name in STYLES:
+        return STYLES[record.style_name].title
+    return record.style if record.kind is Kind.HARMONIZED else ""
 
 
 def max_pieces() -> int:
@@ -308,9 +318,10 @@ class Library:
         parent_id: str = "",
         soundfont: str = "",
         audio: bytes | None = None,
+        title: str = "",
     ) -> PieceRecord:
         """Keep a new piece, titled from its seed, style and key (or after the piece it was
-        made from), under a title no other kept piece has.
+        made from, or `title` when given), under a title no other kept piece has.
 
         Raises:
             QuotaError: the workspace holds `max_pieces()` pieces, or the piece does not fit
@@ -324,13 +335,15 @@ class Library:
                 "keeps. Delete some you no longer need"
             )
         key = key_of(result)
-        title = piece_title(seed=result.seed, style=style_name or style, key=key)
+        made_title = piece_title(seed=result.seed, style=style_name or style, key=key)
         parent = next((r for r in kept if r.id == parent_id), None)
         if parent is not None and kind in DERIVED_SUFFIX:
-            title = parent.title + DERIVED_SUFFIX[kind]
+            made_title = parent.title + DERIVED_SUFFIX[kind]
+        with contextlib.suppress(InvalidSettingError):  # nothing readable: the made title
+            made_title = clean_title(title) if title else made_title
         record = PieceRecord(
             id=secrets.token_hex(8),
-            title=unique_title(clean_title(title), [r.title for r in kept]),
+            title=unique_title(clean_title(made_title), [r.title for r in kept]),
             made_at=time.time(),
             kind=kind,
             style=style,
@@ -496,7 +509,7 @@ class Library:
         with saving("Sharing this piece"):
             published_id = published.write_copy(
                 title=record.title,
-                style=STYLES[record.style_name].title if record.style_name in STYLES else "",
+                style=_shared_style(record),
                 style_name=record.style_name,
                 key=record.key,
                 piece=result.piece,

@@ -16,6 +16,7 @@ PAGES = [  # every page of the app, as st.navigation lists them
     "app_pages/data.py",
     "app_pages/train.py",
     "app_pages/generate.py",
+    "app_pages/harmonize.py",
     "app_pages/evaluate.py",
     "app_pages/listen.py",
 ]

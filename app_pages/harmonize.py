@@ -1,0 +1,25 @@
+"""Harmonize: bring a tune (sing it, a music file, one of your pieces), choose four voices or
+chords, and hear it harmonized; another harmonization on request; change a chord; keep it in
+your pieces and share it."""
+
+import streamlit as st
+
+from ui import generation as gen
+from ui import harmonize as hz
+from ui import state
+
+st.title("Harmonize")
+st.write(
+    "Bring a tune, one note at a time, and hear it with music under it: your tune stays "
+    "exactly as it is, on top."
+)
+
+state.workspace_or_none()  # harmonizing works even when storage fails; keeping says why not
+tune = hz.tune_picker()
+if tune is not None:
+    st.caption(hz.describe_tune(tune))
+style = hz.style_picker()
+hz.harmonize_buttons(tune, style)
+hz.do_asked_work(tune)
+hz.show_result()
+gen.drop_unhandled_work()
