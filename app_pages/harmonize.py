@@ -19,6 +19,7 @@ tune = hz.tune_picker()
 if tune is not None:
     st.caption(hz.describe_tune(tune))
 style = hz.style_picker()
+hz.harmonize_new_recording(tune, style)
 hz.harmonize_buttons(tune, style)
 hz.do_asked_work(tune)
 hz.show_result()

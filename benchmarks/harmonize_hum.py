@@ -7,6 +7,13 @@ tune (`recording_to_heard_tune`: decode, Basic Pitch, clean-up, grid), take it a
 folk chords), render the harmonization with FluidSynth at 44.1 kHz and encode it as MP3, the
 format the pages play. The models load first and the chain runs once to warm up; the figures
 are medians of `WARM_RUNS` runs. Goal (issue 28): at most 4 s from hum to harmonized audio.
+
+`browser_*` is the same journey as a person makes it, as `bench hum` measures Generate's: a real
+`streamlit run`, Debian's Chromium with its fake microphone playing the recording, the Harmonize
+page, Record, 10 s, Stop; the time from the Stop click until the harmonization's <audio> is
+playable (the page hears the tune, shows it and harmonizes a new recording at once, in the
+default style: four voices). A first, shorter recording warms the server up; the figure is the
+median of the next ones (each a little longer, so each is a new recording).
 """
 
 from __future__ import annotations
@@ -63,6 +70,44 @@ def _chain(model: Any, style: str) -> tuple[dict[str, float], dict[str, Any]]:
     return seconds, made
 
 
+BROWSER_RECORDINGS_S = (6.0, 10.0, 10.25, 10.5)  # the first warms the server up
+# The page's first <audio> plays the tune heard; the second the harmonization.
+HARMONIZED_AUDIO = 1
+
+
+def browser_stop_to_playing_s() -> list[float]:
+    """Seconds from Stop to a playable harmonization, per recording (the first one cold)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import (
+        AUDIO_SRC_JS,
+        FINISHED,
+        NEW_AUDIO_JS,
+        app_server,
+        chromium_options,
+        fake_microphone_args,
+    )
+
+    times = []
+    with app_server() as server, sync_playwright() as p:
+        browser = p.chromium.launch(**chromium_options(*fake_microphone_args(RECORDING)))
+        page = browser.new_context(permissions=["microphone"]).new_page()
+        page.set_default_timeout(120_000)
+        page.goto(f"{server.url}/harmonize")
+        page.wait_for_selector(FINISHED)
+        for seconds in BROWSER_RECORDINGS_S:
+            page.get_by_role("button", name="Record", exact=True).click()
+            page.wait_for_timeout(seconds * 1000)
+            old = page.evaluate(AUDIO_SRC_JS, HARMONIZED_AUDIO)
+            began = time.perf_counter()
+            page.get_by_role("button", name="Stop recording").click()
+            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": HARMONIZED_AUDIO})
+            times.append(time.perf_counter() - began)
+            page.wait_for_selector(FINISHED)
+        browser.close()
+    return times
+
+
 def run() -> dict[str, Any]:
     from core.harmonize.chorale import load_chorale_harmonizer
     from core.harmonize.result import HarmonyStyle
@@ -86,6 +131,9 @@ def run() -> dict[str, Any]:
         totals.append(total)
         figures[f"{style.value}_median_total_s"] = round(total, 3)
         figures.update({f"{style.value}_{k}": v for k, v in runs[-1][1].items()})
+    browser = browser_stop_to_playing_s()
+    figures["browser_warm_up_recording_s"] = round(browser[0], 3)
+    figures["browser_warm_median_s"] = round(statistics.median(browser[1:]), 3)
     figures["goal_total_s"] = GOAL_TOTAL_S
-    figures["within_goal"] = max(totals) <= GOAL_TOTAL_S
+    figures["within_goal"] = max(*totals, statistics.median(browser[1:])) <= GOAL_TOTAL_S
     return figures

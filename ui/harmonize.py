@@ -32,6 +32,7 @@ HEARD = "harmonize_heard"  # this page's transcriptions (ui.humming `heard_tune`
 HANDED = "harmonize_handed"  # humming.HandedTune: a recording heard on Generate
 ERROR = "harmonize_error"  # the sentence of a harmonization that could not be made
 MADE = "harmonize_made"  # the id of a harmonization just made: its player starts once
+AUTO = "harmonize_auto"  # the recordings already harmonized on their own (by their hash)
 # Widget keys.
 SOURCE_KEY = "harmonize_source"
 SOUND_KEY = "harmonize_sound"
@@ -47,6 +48,7 @@ WORK = "harmonize"  # the work asked for (ui.generation `ask_for`)
 MAX_TUNES = 8  # files and pieces whose tune a session keeps read
 
 RECORD, FILE, PIECE = "record", "file", "piece"
+RECORDING_ORIGIN = "your recording"
 SOURCES = {
     RECORD: "Sing, hum or play it",
     FILE: "A music file",
@@ -125,7 +127,7 @@ def _recorded_tune() -> Tune | None:
     if isinstance(melody, str):
         st.error(plain(melody))
         return None
-    return Tune(melody, digest, "your recording")
+    return Tune(melody, digest, RECORDING_ORIGIN)
 
 
 def _file_tune() -> Tune | None:
@@ -212,6 +214,18 @@ def _ask(tune_id: str, style: str, seed: int) -> None:
     if not gen.busy():
         st.session_state.pop(ERROR, None)
     gen.ask_for(WORK, tune=tune_id, style=style, seed=seed)
+
+
+def harmonize_new_recording(tune: Tune | None, style: HarmonyStyle) -> None:
+    """A recording not harmonized yet is harmonized at once (number 1), as Generate continues a
+    new recording: hum, stop, and hear it with voices or chords under it, no second click. Call
+    before `harmonize_buttons`, so they are drawn locked while it is made."""
+    if tune is None or tune.origin != RECORDING_ORIGIN or gen.busy():
+        return
+    done: set[str] = st.session_state.setdefault(AUTO, set())
+    if tune.id not in done:
+        done.add(tune.id)
+        _ask(tune.id, style.value, 0)
 
 
 def harmonize_buttons(tune: Tune | None, style: HarmonyStyle) -> None:

@@ -210,10 +210,15 @@ def test_a_tune_hummed_on_generate_is_harmonized(asked) -> None:
     digest = humming.Recording(HUMMED_TUNE.read_bytes(), "hummed.wav").digest
     at.button(key=f"generate_harmonize_{digest}").click().run()
     _followed(at)
+    at.run()  # the page opens on the tune and harmonizes it at once: no second click
+    assert not at.exception and not at.error, shown_all(at.error)
     assert at.radio(key=hz.SOURCE_KEY).value == hz.RECORD
     assert any("This is what I heard" in s for s in shown_all(at.markdown))
-    view = _harmonize(at)
+    view: HarmonizedView = at.session_state[RESULT]
     assert view.tune_id == digest and view.origin == "your recording"
+    assert asked == [("chorale", 0)] and at.get("audio")
+    at.run()  # and only once: a rerun (any click) does not harmonize it again
+    assert asked == [("chorale", 0)]
     # Generate does not continue the tune again when it is opened once more
     made = len(at.session_state[gen.HISTORY])
     at.switch_page("app_pages/generate.py").run()
@@ -234,3 +239,15 @@ def test_a_missing_chorale_model_is_said_in_words(page, monkeypatch) -> None:
     (error,) = shown_all(page.error)
     assert error.startswith("Four voices cannot be made") and "Chords" in error
     assert not page.button(key=hz.GO_KEY).disabled  # unlocked: try again, or the other style
+
+
+def test_a_recording_made_here_is_harmonized_at_once_in_the_style_chosen(page, asked) -> None:
+    page.radio(key=hz.STYLE_KEY).set_value(HarmonyStyle.CHORDS).run()
+    page.get("file_uploader")[0].set_value(
+        ("hummed.wav", HUMMED_TUNE.read_bytes(), "audio/wav")
+    ).run()
+    assert not page.exception and not page.error, shown_all(page.error)
+    assert asked == [("chords", 0)]
+    view: HarmonizedView = page.session_state[RESULT]
+    assert view.origin == "your recording" and view.harmonization.chords
+    assert page.get("audio")
