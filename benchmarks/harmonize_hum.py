@@ -25,7 +25,7 @@ from typing import Any
 
 import soundfile as sf
 
-from benchmarks.hum import RECORDING
+from benchmarks.hum import RECORDING, stop_to_playing_s
 
 RENDER_SAMPLE_RATE_HZ = 44_100
 WARM_RUNS = 5
@@ -77,35 +77,7 @@ HARMONIZED_AUDIO = 1
 
 def browser_stop_to_playing_s() -> list[float]:
     """Seconds from Stop to a playable harmonization, per recording (the first one cold)."""
-    from playwright.sync_api import sync_playwright
-
-    from tests.e2e.conftest import (
-        AUDIO_SRC_JS,
-        FINISHED,
-        NEW_AUDIO_JS,
-        app_server,
-        chromium_options,
-        fake_microphone_args,
-    )
-
-    times = []
-    with app_server() as server, sync_playwright() as p:
-        browser = p.chromium.launch(**chromium_options(*fake_microphone_args(RECORDING)))
-        page = browser.new_context(permissions=["microphone"]).new_page()
-        page.set_default_timeout(120_000)
-        page.goto(f"{server.url}/harmonize")
-        page.wait_for_selector(FINISHED)
-        for seconds in BROWSER_RECORDINGS_S:
-            page.get_by_role("button", name="Record", exact=True).click()
-            page.wait_for_timeout(seconds * 1000)
-            old = page.evaluate(AUDIO_SRC_JS, HARMONIZED_AUDIO)
-            began = time.perf_counter()
-            page.get_by_role("button", name="Stop recording").click()
-            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": HARMONIZED_AUDIO})
-            times.append(time.perf_counter() - began)
-            page.wait_for_selector(FINISHED)
-        browser.close()
-    return times
+    return stop_to_playing_s("harmonize", BROWSER_RECORDINGS_S, HARMONIZED_AUDIO)
 
 
 def run() -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import soundfile as sf
@@ -88,8 +88,16 @@ BROWSER_RECORDINGS_S = (10.0, 10.25)  # the fixture loops past its 10 s
 PIECE_AUDIO = 1
 
 
-def browser_stop_to_playing_s() -> list[float]:
-    """Seconds from Stop to a playable continuation, per recording (the first one cold)."""
+def stop_to_playing_s(
+    page_path: str,
+    recordings_s: Sequence[float],
+    audio_index: int,
+    *,
+    open_recorder: Callable[[Any], None] | None = None,
+) -> list[float]:
+    """Seconds from Stop to a new playable <audio> number `audio_index`, per recording of
+    `recordings_s` seconds (the first one cold), on the app's page `page_path` in Chromium with
+    the fake microphone playing `RECORDING`; `open_recorder(page)` shows the recorder first."""
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import (
@@ -106,21 +114,32 @@ def browser_stop_to_playing_s() -> list[float]:
         browser = p.chromium.launch(**chromium_options(*fake_microphone_args(RECORDING)))
         page = browser.new_context(permissions=["microphone"]).new_page()
         page.set_default_timeout(120_000)
-        page.goto(f"{server.url}/generate")
+        page.goto(f"{server.url}/{page_path}")
         page.wait_for_selector(FINISHED)
-        page.get_by_text("Hum, sing or play it to me").click()
-        page.wait_for_selector(FINISHED)
-        for seconds in (WARM_UP_RECORDING_S, *BROWSER_RECORDINGS_S):
+        if open_recorder is not None:
+            open_recorder(page)
+            page.wait_for_selector(FINISHED)
+        for seconds in recordings_s:
             page.get_by_role("button", name="Record", exact=True).click()
             page.wait_for_timeout(seconds * 1000)
-            old = page.evaluate(AUDIO_SRC_JS, PIECE_AUDIO)
+            old = page.evaluate(AUDIO_SRC_JS, audio_index)
             began = time.perf_counter()
             page.get_by_role("button", name="Stop recording").click()
-            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": PIECE_AUDIO})
+            page.evaluate(NEW_AUDIO_JS, {"old": old, "index": audio_index})
             times.append(time.perf_counter() - began)
             page.wait_for_selector(FINISHED)
         browser.close()
     return times
+
+
+def browser_stop_to_playing_s() -> list[float]:
+    """Seconds from Stop to a playable continuation on Generate, per recording (the first cold)."""
+    return stop_to_playing_s(
+        "generate",
+        (WARM_UP_RECORDING_S, *BROWSER_RECORDINGS_S),
+        PIECE_AUDIO,
+        open_recorder=lambda page: page.get_by_text("Hum, sing or play it to me").click(),
+    )
 
 
 def run() -> dict[str, Any]:

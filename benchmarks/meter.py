@@ -36,7 +36,7 @@ from core.generation.generator import Generator
 from core.model.bundled import STYLES
 from core.model.model_data import read_heldout
 from core.music.notation import piece_to_musicxml
-from core.music.piece import Piece, bar_grid
+from core.music.piece import Piece, bar_grid, over_bar_line_share
 
 STYLE = "folk-tunes"
 JIG = "6/8"
@@ -50,14 +50,8 @@ def _generator() -> Generator:
 
 
 def crossing_share(pieces: Sequence[Piece]) -> float:
-    """The share of the pieces' notes that sound over a bar line of their piece (nan: none)."""
-    crossing = total = 0
-    for piece in pieces:
-        grid = bar_grid(piece)
-        for note in piece.notes:
-            total += 1
-            crossing += grid.bar_of(note.end_step - 1) != grid.bar_of(note.onset_step)
-    return round(crossing / total, 4) if total else float("nan")
+    """`over_bar_line_share`, as the figures print it."""
+    return round(over_bar_line_share(pieces), 4)
 
 
 def meter_shares(meters: Sequence[str]) -> dict[str, float]:

@@ -32,7 +32,12 @@ from core.generation.primers import (
     write_training_primers,
 )
 from core.model.bundled import BASE, STYLES
-from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Piece, bar_grid, meter_bar_grid
+from core.music.piece import (
+    DEFAULT_STEPS_PER_QUARTER,
+    Piece,
+    meter_bar_grid,
+    over_bar_line_share,
+)
 from core.tokens.scheme import tokens_to_piece
 
 BASE_COLLECTIONS = ("bach-chorales", "folk-tunes")  # scripts/train_base_model.PRESETS
@@ -53,17 +58,6 @@ def training_split(collections: tuple[str, ...], generator: Generator) -> Datase
         valid=tuple(p for d in parts for p in d.valid),
         vocab=generator.vocab,
     )
-
-
-def crossing_share(pieces: list[Piece]) -> float:
-    """The share of notes that sound over a bar line of their piece."""
-    crossing = total = 0
-    for piece in pieces:
-        grid = bar_grid(piece)
-        for note in piece.notes:
-            total += 1
-            crossing += grid.bar_of(note.end_step - 1) != grid.bar_of(note.onset_step)
-    return crossing / total if total else 0.0
 
 
 def main() -> int:
@@ -106,8 +100,8 @@ def main() -> int:
         print(
             f"{model.name}: {len(written)} openings, tokens unchanged; meters "
             f"{dict(counts.most_common())}; {sum(1 for o in written if o.pickup_steps)} start "
-            f"on an upbeat; notes over a bar line {crossing_share(placed):.3f} "
-            f"(from the first note: {crossing_share(unplaced):.3f})"
+            f"on an upbeat; notes over a bar line {over_bar_line_share(placed):.3f} "
+            f"(from the first note: {over_bar_line_share(unplaced):.3f})"
         )
     return 0
 

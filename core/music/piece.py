@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -165,3 +166,15 @@ def meter_bar_grid(
     except ValueError:
         return BarGrid(steps_per_bar(steps_per_quarter))
     return BarGrid(bar, pickup_steps % bar)
+
+
+def over_bar_line_share(pieces: Iterable[Piece]) -> float:
+    """The share of the pieces' notes that sound over a bar line of their own piece (onset in
+    one bar, end in a later one: a tie in the sheet music); nan when they hold no notes."""
+    crossing = total = 0
+    for piece in pieces:
+        grid = bar_grid(piece)
+        for note in piece.notes:
+            total += 1
+            crossing += grid.bar_of(note.end_step - 1) != grid.bar_of(note.onset_step)
+    return crossing / total if total else math.nan

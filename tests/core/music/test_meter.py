@@ -1,5 +1,7 @@
 """Meters (core.music.meter) and the meter a piece keeps (core.music.piece)."""
 
+import math
+
 import pytest
 
 from core.music.meter import Meter, meter_text, parse_meter
@@ -117,3 +119,15 @@ def test_a_piece_keeps_its_meter_and_pickup_through_its_record() -> None:
     # a bar between the grid's steps (9/8 on eighth triplets): counted in 4/4 bars
     assert meter_bar_grid(3, "9/8", pickup_steps=5).bar_steps == 12
     assert meter_bar_grid(4, "6/8", pickup_steps=14).pickup_steps == 2  # modulo the bar
+
+
+def test_notes_over_a_bar_line_are_counted_in_each_pieces_own_bars():
+    from core.music.piece import over_bar_line_share
+
+    jig = Piece("jig", (Note(0, 60, 6), Note(6, 62, 12)), meter="6/8")  # the second crosses
+    common = Piece("reel", (Note(0, 60, 16), Note(16, 62, 4)))  # none crosses a 4/4 bar line
+    assert over_bar_line_share([jig]) == 0.5
+    assert over_bar_line_share([jig, common]) == 0.25
+    upbeat = Piece("upbeat", (Note(0, 60, 4),), meter="6/8", pickup_steps=2)
+    assert over_bar_line_share([upbeat]) == 1.0
+    assert math.isnan(over_bar_line_share([]))
