@@ -22,6 +22,7 @@ from core.generation.constraints import (
     guard_loops,
     keep_in_range,
     keep_one_line,
+    keep_within_the_bar,
     lock_to_scale,
     open_on_the_tonic,
     span_window,
@@ -113,6 +114,7 @@ class _Draft:
     form: FormKeeper | None = None  # the phrases it returns to; None: free form
     meter: str = ""  # the piece's meter ("": not stated, 4/4)
     bars: BarGrid | None = None  # where its bar lines fall (None: 4/4 from the start)
+    primer_steps: int = 0  # the primer's length in time steps: new music starts there
 
     @property
     def watchers(self) -> list[PaceKeeper | CopyGuard]:
@@ -356,6 +358,9 @@ class Generator:
             form=self._form_keeper(settings, seed=seed, primer=primer),
             meter=meter,
             bars=bars,
+            primer_steps=sum(
+                token_value(t) for t in primer_tokens if token_kind(t) is TokenKind.SHIFT
+            ),
         )
 
     def _form_keeper(
@@ -445,6 +450,10 @@ class Generator:
         if draft.pitch_span is not None:
             window = span_window(*draft.pitch_extremes, draft.pitch_span)
             allowed = keep_in_range(allowed, table.range_mask(*window))
+        if draft.meter and draft.bars is not None and grammar.last_kind is TokenKind.PITCH:
+            step = draft.primer_steps + draft.time_steps
+            room = draft.bars.bar_start(draft.bars.bar_of(step) + 1) - step
+            allowed = keep_within_the_bar(allowed, table, room_steps=room)
         if draft.settings.loop_guard:
             guard_loops(allowed, draft.history, draft.pitch_run, vocab=self.vocab)
         if draft.guard is not None:

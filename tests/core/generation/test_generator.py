@@ -16,6 +16,7 @@ from core.evaluation.features import scale_consistency_in
 from core.generation.constraints import _loop_continuation
 from core.generation.generator import FINAL_CHORD_TOKENS, Generator
 from core.generation.primers import Primer, excerpt_primer, music_to_primer, piece_to_primer
+from core.generation.result import GenerationResult
 from core.generation.sampler import sample_from_logits
 from core.generation.settings import (
     CREATIVITY_LEVELS,
@@ -25,7 +26,7 @@ from core.generation.settings import (
 )
 from core.model.step_model import StepModel
 from core.music.midi import midi_to_bytes, piece_to_midi
-from core.music.piece import Note, Piece
+from core.music.piece import Note, Piece, bar_grid
 from core.music.scales import Scale, scale_pitch_classes
 from core.tokens.config import EncodingConfig
 from core.tokens.grammar import GrammarState
@@ -644,7 +645,28 @@ def test_a_chosen_meter_overrides_the_primer_s(generator: Generator) -> None:
     assert same.piece.pickup_steps == 2  # the primer's own meter: its bar lines stay
     blank = generator.generate(SETTINGS, seed=1)
     assert blank.piece.meter == "" and blank.piece.pickup_steps == 0  # 4/4, as before
-    assert waltz.tokens == generator.generate(SETTINGS, seed=1, primer=jig).tokens
+
+
+def _new_notes_over_bar_lines(result: GenerationResult) -> int:
+    grid, seam = bar_grid(result.piece), result.seam_step
+    return sum(
+        grid.bar_of(n.end_step - 1) != grid.bar_of(n.onset_step)
+        for n in result.piece.notes
+        if n.onset_step >= seam
+    )
+
+
+def test_new_notes_end_by_the_bar_line_in_a_stated_meter_only(generator: Generator) -> None:
+    from dataclasses import replace
+
+    jig = Primer(("P60", "D2", "T2", "P62", "D2", "T2", "P64", "D2"), meter="6/8", pickup_steps=2)
+    for meter in ("6/8", "3/4", "5/4"):
+        for seed in range(4):
+            made = generator.generate(replace(SETTINGS, meter=meter), seed=seed, primer=jig)
+            assert made.piece.meter == meter and _new_notes_over_bar_lines(made) == 0
+    # the tiny model ties over 4/4 bar lines when no meter is stated: the rule is the meter's
+    free = [generator.generate(SETTINGS, seed=s) for s in range(4)]
+    assert sum(_new_notes_over_bar_lines(r) for r in free) > 0
 
 
 def test_a_meter_setting_must_be_a_meter() -> None:
