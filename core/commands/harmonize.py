@@ -79,12 +79,8 @@ def run(args: argparse.Namespace) -> int:
                 "key": melody.piece.key,
                 "meter": melody.piece.meter,
                 "melody_notes": len(melody.notes),
-                "voices": {
-                    name: len(voice.notes)
-                    for name, voice in zip(
-                        harmonization.voice_names, harmonization.voices, strict=True
-                    )
-                },
+                "voices": list(harmonization.voice_names),  # top to bottom
+                "voice_notes": [len(voice.notes) for voice in harmonization.voices],
                 "chords": harmonization.chord_line(),
                 "duration_s": round(melody.piece.duration_s, 3),
                 "elapsed_s": round(elapsed, 3),

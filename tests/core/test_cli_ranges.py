@@ -22,6 +22,7 @@ REQUIRED: dict[str, list[str]] = {
     "train": [],
     "generate": ["--out", "out.mid"],
     "render": ["in.mid", "--out", "out.wav"],
+    "harmonize": ["tune.mid", "--out", "out.mid"],
     "evaluate": [],
     "clean": [],
     "bench": [],
@@ -70,6 +71,7 @@ RANGES: list[tuple[str, str, str, str, str, float]] = [
     ("render", "--program", "-1", "128", "0", 0),
     ("render", "--tempo", "9", "1001", "90", 90.0),
     ("render", "--sample-rate", "7999", "48001", "22050", 22050),
+    ("harmonize", "--seed", "-1", "2147483648", "4", 4),
     ("evaluate", "--count", "0", "101", "3", 3),
     ("evaluate", "--seed", "-1", "2147483549", "7", 7),  # seeds S .. S + 99 stay below 2**31
 ]
