@@ -2,7 +2,8 @@
 
 The soprano of each held-out chorale (the app's split: never trained on; those with four
 single-line parts, `core.harmonize.bach`) is harmonized by the shipped model
-(`models/harmonizer`) with seeds 0 and 1, and compared with Bach's own three lower voices:
+(`models/harmonizer`: the chord model chooses the chords, the voice model sings them) with
+seeds 0 and 1, and compared with Bach's own three lower voices:
 
 - the same chord as Bach: the share of melody notes where the pitch classes sounding in the
   four voices equal Bach's; beside it two baselines learned from the same training chorales
