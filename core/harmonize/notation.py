@@ -60,6 +60,7 @@ def harmonization_musicxml(harmonization: Harmonization, *, title: str | None = 
     key = _key_signature(harmonization.melody.piece.key)
     for part, voice_name in zip(parts, harmonization.voice_names, strict=False):
         part.partName = voice_name
+        part.partAbbreviation = voice_name[0]  # later systems: S A T B, not the MIDI's Fl, Pno
         first = part.getElementsByClass(music21.stream.Measure).first()
         if key is not None and first is not None:
             first.insert(0, music21.key.Key(*key))

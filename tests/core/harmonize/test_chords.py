@@ -102,6 +102,15 @@ def test_chart_covers_the_tune_in_order_on_the_grid() -> None:
     assert chords[-1].end_step == melody.piece.length_steps
 
 
+def test_a_hymn_opens_and_closes_on_its_keys_chord() -> None:
+    # G G F# E | D- G A | B B B A | G- ... | E F# G-: the last bar's downbeat E fits C, but a
+    # person ends a tune in G on G
+    pitches = (67, 67, 66, 64, 62, 67, 69, 71, 71, 71, 69, 67, 72, 71, 69, 67, 64, 66, 67)
+    lengths = (4, 4, 4, 4, 8, 4, 4, 4, 4, 4, 4, 8, 4, 4, 4, 4, 4, 4, 8)
+    chart = suggest_chords(line(pitches, lengths), pickup_steps=0)
+    assert chart[0].name == "G" and chart[-1].name == "G"
+
+
 def test_six_eight_at_most_two_chords_per_bar() -> None:
     melody = jig()
     chords = suggest_chords(melody, pickup_steps=0)

@@ -50,6 +50,7 @@ def test_the_midi_has_a_track_per_voice_at_the_tunes_tempo_and_meter(waltz):
 def test_the_sheet_music_names_each_voice_and_shows_the_chords(waltz):
     xml = harmonization_musicxml(waltz).decode()
     assert xml.count("<part-name>") == 2 and "<part-name>Melody</part-name>" in xml
+    assert "<part-abbreviation>M</part-abbreviation>" in xml  # not the instrument's "Fl"
     assert xml.count("<harmony") == 3
     assert "<beats>3</beats>" in xml
     assert "<fifths>1</fifths>" in xml  # G major
