@@ -26,6 +26,7 @@ from core.generation import (
     recipe_to_result,
 )
 from core.library import key_of, piece_title, read_copy, spoken_key
+from core.library.pieces import HARMONIZED_STYLE_NAME
 from core.library.published import DAMAGED
 from core.model import STYLES
 from core.music import Piece
@@ -57,6 +58,16 @@ def recipe_piece(link_id: str, _params: dict[str, str]) -> GenerationResult:
 
 
 def _make_one_like_it(style_name: str, *, key: str) -> None:
+    if style_name == HARMONIZED_STYLE_NAME:
+        if st.button(
+            "Harmonize a tune of yours", icon=":material/queue_music:", type="primary", key=key
+        ):
+            st.switch_page("app_pages/harmonize.py")
+        st.caption(
+            "Its maker brought the tune, and Tunesmith wrote the music under it. Hum yours, or "
+            "bring it as a music file."
+        )
+        return
     path = STYLES[style_name].path if style_name in STYLES else DEFAULT_MODEL_DIR
     # Not an on_click: a callback runs before the router knows the pages it could switch to.
     if st.button("Make one like it", icon=":material/auto_awesome:", type="primary", key=key):

@@ -76,6 +76,10 @@ class Kind(Enum):
     HARMONIZED = "harmonized"  # a tune of the visitor's with voices or chords under it
 
 
+# A harmonized piece's shared copy names no model: this `style_name` tells the listen page it was
+# harmonized, so "make one like it" opens the Harmonize page.
+HARMONIZED_STYLE_NAME = Kind.HARMONIZED.value
+
 # The title a piece made from another gets: its own piece's title and this.
 DERIVED_SUFFIX = {Kind.KEPT_BARS: ", new ending", Kind.LONGER: ", longer"}
 
@@ -510,7 +514,9 @@ class Library:
             published_id = published.write_copy(
                 title=record.title,
                 style=_shared_style(record),
-                style_name=record.style_name,
+                style_name=(
+                    HARMONIZED_STYLE_NAME if record.kind is Kind.HARMONIZED else record.style_name
+                ),
                 key=record.key,
                 piece=result.piece,
                 midi_bytes=result.midi_bytes,

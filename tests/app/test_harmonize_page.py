@@ -170,7 +170,9 @@ def test_a_kept_harmonization_is_in_my_pieces_plays_again_and_is_shared(page) ->
     assert published_id and read_copy(published_id).midi_bytes == result.midi_bytes
     friend = listen_page({"p": published_id})
     assert friend.get("audio") and "tune, harmonized" in shown(friend.title[0])
-    assert "Four voices (chorale)" in " ".join(shown_all(friend.caption))
+    captions = " ".join(shown_all(friend.caption))
+    assert "Four voices (chorale)" in captions and "model its maker trained" not in captions
+    assert [b.label for b in friend.button] == ["Harmonize a tune of yours"]  # not "make one"
     # on the Generate page's list it plays; "keep bars" and "make longer" are not offered
     page.switch_page("app_pages/generate.py").run()
     assert not page.exception
