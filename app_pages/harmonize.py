@@ -16,7 +16,7 @@ st.write(
 
 state.workspace_or_none()  # harmonizing works even when storage fails; keeping says why not
 tune = hz.tune_picker()
-if tune is not None:
+if tune is not None and tune.origin != hz.RECORDING_ORIGIN:  # a recording's is shown heard
     st.caption(hz.describe_tune(tune))
 style = hz.style_picker()
 hz.harmonize_new_recording(tune, style)

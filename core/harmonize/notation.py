@@ -56,6 +56,9 @@ def harmonization_musicxml(harmonization: Harmonization, *, title: str | None = 
             f"{name}: music21 could not write its sheet music ({error})"
         ) from None
     score.metadata = music21.metadata.Metadata(title=name, composer="Tunesmith")
+    for mark in score.recurse().getElementsByClass(music21.tempo.MetronomeMark):
+        if mark.number is not None:  # a transcription's 99.97 BPM reads as 100
+            mark.number = round(mark.number)
     parts = list(score.getElementsByClass(music21.stream.Part))
     key = _key_signature(harmonization.melody.piece.key)
     for part, voice_name in zip(parts, harmonization.voice_names, strict=False):

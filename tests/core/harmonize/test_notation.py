@@ -54,5 +54,6 @@ def test_the_sheet_music_names_each_voice_and_shows_the_chords(waltz):
     assert xml.count("<harmony") == 3
     assert "<beats>3</beats>" in xml
     assert "<fifths>1</fifths>" in xml  # G major
+    assert "<per-minute>90</per-minute>" in xml
     svg = musicxml_to_svg(xml)[0]
     assert svg.startswith("<svg") or "<svg" in svg[:500]
