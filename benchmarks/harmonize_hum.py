@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import soundfile as sf
 
-from benchmarks.hum import RECORDING, stop_to_playing_s
+from benchmarks.hum import RECORDING, stage_timer, stop_to_playing_s
 
 RENDER_SAMPLE_RATE_HZ = 44_100
 WARM_RUNS = 5
@@ -43,12 +42,7 @@ def _chain(model: Any, style: str) -> tuple[dict[str, float], dict[str, Any]]:
 
     recording = RECORDING.read_bytes()
     seconds: dict[str, float] = {}
-
-    def timed(stage: str, work: Callable[[], Any]) -> Any:
-        began = time.perf_counter()
-        result = work()
-        seconds[stage] = time.perf_counter() - began
-        return result
+    timed = stage_timer(seconds)
 
     tune = timed("hear_s", lambda: recording_to_heard_tune(recording, model=model).piece)
     melody = timed("melody_s", lambda: melody_from_piece(tune, top_line=True))

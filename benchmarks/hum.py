@@ -37,6 +37,18 @@ GOAL_TOTAL_S = 3.0
 STAGES = ("hear_s", "primer_s", "generate_s", "render_s", "ogg_s")
 
 
+def stage_timer(seconds: dict[str, float]) -> Callable[[str, Callable[[], Any]], Any]:
+    """`timed(stage, work)`: runs `work()`, keeps its seconds in `seconds[stage]`, returns it."""
+
+    def timed(stage: str, work: Callable[[], Any]) -> Any:
+        began = time.perf_counter()
+        result = work()
+        seconds[stage] = time.perf_counter() - began
+        return result
+
+    return timed
+
+
 def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]]:
     """One run of the whole chain: seconds per stage, and what it made."""
     from core.audio.rendering import audio_to_ogg_bytes, midi_to_audio
@@ -50,12 +62,7 @@ def _chain(model: Any, generator: Any) -> tuple[dict[str, float], dict[str, Any]
 
     recording = RECORDING.read_bytes()
     seconds: dict[str, float] = {}
-
-    def timed(stage: str, work: Callable[[], Any]) -> Any:
-        began = time.perf_counter()
-        result = work()
-        seconds[stage] = time.perf_counter() - began
-        return result
+    timed = stage_timer(seconds)
 
     tune = timed("hear_s", lambda: recording_to_heard_tune(recording, model=model).piece)
     primer = timed("primer_s", lambda: piece_to_primer(tune, generator.encoding))

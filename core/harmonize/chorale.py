@@ -19,9 +19,10 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -58,6 +59,7 @@ from core.music.piece import Piece
 from core.storage.files import REPO_DIR
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_HARMONIZER_DIR = REPO_DIR / "models" / "harmonizer"
 MODEL_FILE = "model.keras"
@@ -403,16 +405,7 @@ def _load(folder: Path, model_path: Path, config_path: Path) -> ChoraleHarmonize
         raise InvalidModelError(
             f"{folder.name}: the harmonizer's {CONFIG_FILE} is missing or not JSON ({error})"
         ) from error
-    try:
-        import keras
-
-        model = keras.saving.load_model(model_path, compile=False, safe_mode=True)
-        net = NumpyHarmonizerNet.from_keras(model)
-    except Exception as error:  # keras raises many types for a damaged file
-        raise InvalidModelError(
-            f"{folder.name}: the harmonizer's {MODEL_FILE} cannot be loaded "
-            f"({type(error).__name__}: {str(error)[:200]})"
-        ) from error
+    net = _load_keras(folder, model_path, NumpyHarmonizerNet.from_keras)
     if net.heads[0].bias.shape != (N_CLASSES,):
         raise InvalidModelError(
             f"{folder.name}: the harmonizer was trained for another frame encoding "
@@ -421,6 +414,19 @@ def _load(folder: Path, model_path: Path, config_path: Path) -> ChoraleHarmonize
     chords = _load_chord_model(folder) if (folder / CHORD_MODEL_FILE).exists() else None
     log.info("loaded the chorale harmonizer from %s (chord model: %s)", folder, chords is not None)
     return ChoraleHarmonizer(net, config, folder, chords=chords)
+
+
+def _load_keras(folder: Path, path: Path, to_numpy: Callable[[Any], T]) -> T:
+    """The Keras model in `path` as `to_numpy` reads it, or an InvalidModelError naming it."""
+    try:
+        import keras
+
+        return to_numpy(keras.saving.load_model(path, compile=False, safe_mode=True))
+    except Exception as error:  # keras raises many types for a damaged file
+        raise InvalidModelError(
+            f"{folder.name}: the harmonizer's {path.name} cannot be loaded "
+            f"({type(error).__name__}: {str(error)[:200]})"
+        ) from error
 
 
 def _load_chord_model(folder: Path) -> ChordModel:
@@ -432,16 +438,7 @@ def _load_chord_model(folder: Path) -> ChordModel:
             f"{folder.name}: the chord model's {CHORD_VOCABULARY_FILE} is missing or damaged "
             f"({error})"
         ) from error
-    try:
-        import keras
-
-        model = keras.saving.load_model(folder / CHORD_MODEL_FILE, compile=False, safe_mode=True)
-        net = NumpyChordNet.from_keras(model)
-    except Exception as error:  # keras raises many types for a damaged file
-        raise InvalidModelError(
-            f"{folder.name}: the harmonizer's {CHORD_MODEL_FILE} cannot be loaded "
-            f"({type(error).__name__}: {str(error)[:200]})"
-        ) from error
+    net = _load_keras(folder, folder / CHORD_MODEL_FILE, NumpyChordNet.from_keras)
     if net.head.bias.shape != (vocabulary.classes,):
         raise InvalidModelError(
             f"{folder.name}: the chord model's {CHORD_MODEL_FILE} and {CHORD_VOCABULARY_FILE} "
