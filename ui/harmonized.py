@@ -20,7 +20,7 @@ from core.generation import GenerationResult
 from core.harmonize import Harmonization, HarmonyStyle
 from core.library import Kind, title_to_stem
 from core.music import musicxml_to_svg
-from core.music.piece import steps_per_bar
+from core.music.piece import bar_grid
 from ui import clicks
 from ui import generation as gen
 from ui.generation import GenerationView
@@ -86,15 +86,13 @@ def describe(view: HarmonizedView) -> str:
 
 
 def _where(harmonization: Harmonization, index: int) -> str:
-    """"Bar 2, beat 3": where a chord starts, counted as a musician counts."""
+    """"Bar 2, beat 3": where a chord starts, in the bars the sheet music draws."""
     piece = harmonization.melody.piece
-    try:
-        bar = steps_per_bar(piece.steps_per_quarter, piece.meter)
-    except ValueError:
-        bar = steps_per_bar(piece.steps_per_quarter)
+    grid = bar_grid(piece)
     onset = harmonization.chords[index].onset_step
-    beat = (onset % bar) // piece.steps_per_quarter + 1
-    return f"Bar {onset // bar + 1}, beat {beat}"
+    bar = grid.bar_of(onset)
+    beat = (onset - grid.bar_start(bar)) // piece.steps_per_quarter + 1
+    return f"Bar {bar + 1}, beat {beat}"
 
 
 def _ask_rechord(view_id: str, at_key: str, name_key: str) -> None:
