@@ -33,8 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.data.datasets import split_names
-from core.harmonize.bach import Chorale, chorale_files, read_chorales
+from core.harmonize.bach import Chorale, harmonizer_split
 from core.harmonize.frames import MODEL_PITCH_LOW, N_PITCHES, melody_frames
 from core.harmonize.harmony import (
     PITCH_CLASSES,
@@ -161,21 +160,18 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     keras.utils.set_random_seed(SEED)
-    train_chorales = read_chorales(chorale_files(heldout=False))
-    heldout_chorales = read_chorales(chorale_files(heldout=True))
-    names = [c.name for c in train_chorales]
-    fit_idx, valid_idx = split_names(names, seed=SEED, valid_fraction=VALID_FRACTION)
+    split = harmonizer_split(seed=SEED, valid_fraction=VALID_FRACTION)
     shifts = range(-args.transpose, args.transpose + 1)
-    fit = [e for i in fit_idx for e in chorale_examples(train_chorales[i], shifts)]
-    valid = [e for i in valid_idx for e in chorale_examples(train_chorales[i], range(0, 1))]
-    heldout = [e for c in heldout_chorales for e in chorale_examples(c, range(0, 1))]
+    fit = [e for c in split.fit for e in chorale_examples(c, shifts)]
+    valid = [e for c in split.valid for e in chorale_examples(c, range(0, 1))]
+    heldout = [e for c in split.heldout for e in chorale_examples(c, range(0, 1))]
     vocabulary = ChordVocabulary.from_counts(
         (c for e in fit for c in e.chords), size=VOCABULARY_SIZE
     )
     fit_frames = sum(e.frames for e in fit)
     covered = sum(vocabulary.index(c) != vocabulary.other for e in fit for c in e.chords)
     print(
-        f"examples: {len(fit)} to fit ({len(fit_idx)} chorales x transpositions "
+        f"examples: {len(fit)} to fit ({len(split.fit)} chorales x transpositions "
         f"{shifts.start}..{shifts.stop - 1}), {len(valid)} validation, {len(heldout)} held out; "
         f"{vocabulary.classes - 1} chords cover {covered / fit_frames:.1%} of the fitted frames",
         flush=True,
@@ -227,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         "network": settings.to_dict(),
         "vocabulary": vocabulary.to_dict(),
         "training": {
-            "chorales": len(train_chorales),
-            "fit_chorales": len(fit_idx),
-            "validation_chorales": len(valid_idx),
+            "chorales": len(split.train),
+            "fit_chorales": len(split.fit),
+            "validation_chorales": len(split.valid),
             "transpose_semitones": args.transpose,
             "onset_weight": ONSET_WEIGHT,
             "batch_size": BATCH_SIZE,

@@ -32,8 +32,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.data.datasets import split_names
-from core.harmonize.bach import Chorale, chorale_files, read_chorales
+from core.harmonize.bach import Chorale, harmonizer_split
 from core.harmonize.frames import (
     FRAME_QUARTERS,
     N_PITCHES,
@@ -199,25 +198,20 @@ def main(argv: list[str] | None = None) -> int:
     import keras
 
     keras.utils.set_random_seed(SEED)
-    train_files = chorale_files(heldout=False)
-    heldout_files = chorale_files(heldout=True)
-    train_chorales = read_chorales(train_files)
-    heldout_chorales = read_chorales(heldout_files)
+    split = harmonizer_split(seed=SEED, valid_fraction=VALID_FRACTION)
     print(
-        f"chorales: {len(train_chorales)} of {len(train_files)} training files and "
-        f"{len(heldout_chorales)} of {len(heldout_files)} held-out files have four single-line "
+        f"chorales: {len(split.train)} of {split.train_files} training files and "
+        f"{len(split.heldout)} of {split.heldout_files} held-out files have four single-line "
         f"parts ({time.monotonic() - started:.0f} s)",
         flush=True,
     )
-    names = [c.name for c in train_chorales]
-    fit_idx, valid_idx = split_names(names, seed=SEED, valid_fraction=VALID_FRACTION)
     shifts = range(-args.transpose, args.transpose + 1)
-    fit = [e for i in fit_idx for e in chorale_examples(train_chorales[i], shifts)]
-    valid = [e for i in valid_idx for e in chorale_examples(train_chorales[i], range(0, 1))]
-    heldout = [e for c in heldout_chorales for e in chorale_examples(c, range(0, 1))]
-    data = data_figures(train_chorales)
+    fit = [e for c in split.fit for e in chorale_examples(c, shifts)]
+    valid = [e for c in split.valid for e in chorale_examples(c, range(0, 1))]
+    heldout = [e for c in split.heldout for e in chorale_examples(c, range(0, 1))]
+    data = data_figures(split.train)
     print(
-        f"examples: {len(fit)} to fit ({len(fit_idx)} chorales x transpositions {shifts.start}.."
+        f"examples: {len(fit)} to fit ({len(split.fit)} chorales x transpositions {shifts.start}.."
         f"{shifts.stop - 1}), {len(valid)} validation, {len(heldout)} held out; {data}",
         flush=True,
     )
@@ -273,9 +267,9 @@ def main(argv: list[str] | None = None) -> int:
         "training": {
             "data": "music21 bundled Bach chorales, four single-line parts, the app's training "
             "side (collection_heldout_names('bach-chorales') held out)",
-            "chorales": len(train_chorales),
-            "fit_chorales": len(fit_idx),
-            "validation_chorales": len(valid_idx),
+            "chorales": len(split.train),
+            "fit_chorales": len(split.fit),
+            "validation_chorales": len(split.valid),
             "transpose_semitones": args.transpose,
             "key": "each chorale moved to C major / A minor by its melody's key",
             "batch_size": BATCH_SIZE,

@@ -163,3 +163,36 @@ def read_chorales(paths: list[Path]) -> list[Chorale]:
             continue
         chorales.append(chorale)
     return chorales
+
+
+@dataclass(frozen=True)
+class HarmonizerSplit:
+    """The chorales the harmonizer's models learn from: the training side of the app's split
+    cut again (by name, with the scripts' seed) into the ones fitted and the ones that choose
+    when to stop; and the held-out ones, which only the benchmark reads."""
+
+    fit: list[Chorale]
+    valid: list[Chorale]
+    heldout: list[Chorale]
+    train_files: int  # training files read (some have no four single-line parts)
+    heldout_files: int
+
+    @property
+    def train(self) -> list[Chorale]:
+        return self.fit + self.valid
+
+
+def harmonizer_split(*, seed: int, valid_fraction: float) -> HarmonizerSplit:
+    """Both harmonizer scripts' chorales (scripts/train_harmonizer.py, train_chord_model.py)."""
+    from core.data.datasets import split_names
+
+    train_paths, heldout_paths = chorale_files(heldout=False), chorale_files(heldout=True)
+    train = read_chorales(train_paths)
+    fit, valid = split_names([c.name for c in train], seed=seed, valid_fraction=valid_fraction)
+    return HarmonizerSplit(
+        fit=[train[i] for i in fit],
+        valid=[train[i] for i in valid],
+        heldout=read_chorales(heldout_paths),
+        train_files=len(train_paths),
+        heldout_files=len(heldout_paths),
+    )
