@@ -33,7 +33,6 @@ restatements aligned with each other.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
@@ -42,7 +41,7 @@ import numpy as np
 
 from core.evaluation.degeneracy import FLAG_BAR_REPEATS, longest_bar_run
 from core.music.meter import parse_meter
-from core.music.piece import BEATS_PER_BAR, Note, Piece
+from core.music.piece import BEATS_PER_BAR, Note, Piece, top_line
 
 DISTANCES_BARS = (1, 2, 4, 8)
 DEFAULT_QUARTERS_PER_BAR = float(BEATS_PER_BAR)
@@ -88,26 +87,6 @@ def cut_to_beats(piece: Piece, beats: float) -> Piece:
         if n.onset_step < end
     )
     return replace(piece, notes=notes)
-
-
-def top_line(piece: Piece) -> dict[int, int]:
-    """{onset step: pitch} of the piece's top line, in onset order: at each onset its highest
-    starting note, unless a higher note struck earlier is still sounding (then the onset is an
-    inner voice moving under a held melody note, and is left out)."""
-    by_onset: dict[int, list[Note]] = {}
-    for note in piece.notes:
-        by_onset.setdefault(note.onset_step, []).append(note)
-    sounding: list[tuple[int, int]] = []  # heap of (-pitch, end step) of the notes struck so far
-    line = {}
-    for onset in sorted(by_onset):
-        while sounding and sounding[0][1] <= onset:  # the highest one has ended
-            heapq.heappop(sounding)
-        highest = max(n.pitch for n in by_onset[onset])
-        if not sounding or highest >= -sounding[0][0]:
-            line[onset] = highest
-        for note in by_onset[onset]:
-            heapq.heappush(sounding, (-note.pitch, note.end_step))
-    return line
 
 
 def bar_patterns(

@@ -16,6 +16,7 @@ from core.errors import InvalidMusicError, MusicLimitError
 from core.music.files import read_music
 from core.music.keys import estimate_key, key_name
 from core.music.piece import DEFAULT_STEPS_PER_QUARTER, Note, Piece, bar_grid
+from core.music.piece import top_line as highest_line
 
 # A harmonization is a few seconds of work per minute of music; these keep one request within
 # what a page waits for (docs/limits.md). A hymn tune has 50-100 notes, a long folk tune 400.
@@ -52,20 +53,6 @@ def _bar_of(step: int, piece: Piece) -> int:
     return bar_grid(piece).bar_of(step) + 1
 
 
-def _top_line(notes: tuple[Note, ...]) -> list[Note]:
-    """The highest note at each onset, dropping notes that start under a higher sounding one."""
-    by_onset: dict[int, Note] = {}
-    for note in notes:
-        if note.onset_step not in by_onset or note.pitch > by_onset[note.onset_step].pitch:
-            by_onset[note.onset_step] = note
-    line: list[Note] = []
-    for note in sorted(by_onset.values()):
-        if line and line[-1].end_step > note.onset_step and line[-1].pitch > note.pitch:
-            continue  # under a held higher note: an inner voice
-        line.append(note)
-    return line
-
-
 def melody_from_piece(piece: Piece, *, name: str | None = None, top_line: bool = False) -> Melody:
     """The piece as a melody: its notes in time order, legato overlaps cut.
 
@@ -91,8 +78,10 @@ def melody_from_piece(piece: Piece, *, name: str | None = None, top_line: bool =
             "limit for a tune to harmonize"
         )
     notes = sorted(piece.notes)
-    if top_line:
-        notes = _top_line(tuple(notes))
+    if top_line:  # the highest note at each onset, none under a higher held note
+        highest = highest_line(piece)
+        kept = {n.onset_step: n for n in notes if highest.get(n.onset_step) == n.pitch}
+        notes = sorted(kept.values())
     legato = max(1, round(LEGATO_QUARTERS * piece.steps_per_quarter))
     line: list[Note] = []
     for note in notes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -178,3 +179,23 @@ def over_bar_line_share(pieces: Iterable[Piece]) -> float:
             total += 1
             crossing += grid.bar_of(note.end_step - 1) != grid.bar_of(note.onset_step)
     return crossing / total if total else math.nan
+
+
+def top_line(piece: Piece) -> dict[int, int]:
+    """{onset step: pitch} of the piece's top line, in onset order: at each onset its highest
+    starting note, unless a higher note struck earlier is still sounding (then the onset is an
+    inner voice moving under a held melody note, and is left out)."""
+    by_onset: dict[int, list[Note]] = {}
+    for note in piece.notes:
+        by_onset.setdefault(note.onset_step, []).append(note)
+    sounding: list[tuple[int, int]] = []  # heap of (-pitch, end step) of the notes struck so far
+    line = {}
+    for onset in sorted(by_onset):
+        while sounding and sounding[0][1] <= onset:  # the highest one has ended
+            heapq.heappop(sounding)
+        highest = max(n.pitch for n in by_onset[onset])
+        if not sounding or highest >= -sounding[0][0]:
+            line[onset] = highest
+        for note in by_onset[onset]:
+            heapq.heappush(sounding, (-note.pitch, note.end_step))
+    return line
