@@ -8,6 +8,8 @@ from ui import generation as gen
 from ui import harmonize as hz
 from ui import state
 
+gen.prewarm_default()  # the harmonizer loads in the background: the first tune comes fast
+
 st.title("Harmonize")
 st.write(
     "Bring a tune, one note at a time, and hear it with music under it: your tune stays "

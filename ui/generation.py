@@ -169,7 +169,8 @@ def load_chosen(choice: ModelChoice | None) -> Generator | None:
 
 
 def prewarm_default() -> None:
-    """Load the bundled models and the soundfont in a background thread (once per process)."""
+    """Load the bundled models, the chorale harmonizer and the soundfont in a background thread
+    (once per process)."""
     if _PREWARM_STARTED.is_set() or not available_styles():
         return
     _PREWARM_STARTED.set()
@@ -183,6 +184,12 @@ def prewarm_default() -> None:
             midi_to_audio(result.midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ)
         except Exception:  # a failed warm-up only costs the first click its speed
             log.exception("warming up the bundled models failed")
+        try:  # the Harmonize page's four voices: a model load the first harmonization skips
+            from core.harmonize.chorale import load_chorale_harmonizer
+
+            load_chorale_harmonizer()
+        except Exception:
+            log.exception("warming up the chorale harmonizer failed")
 
     threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
 
