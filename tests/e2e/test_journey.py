@@ -109,8 +109,9 @@ def test_upload_train_and_play_my_own_model(page: Page) -> None:
     page.get_by_text("Details: the figures").first.click()  # the figures behind it
     page.get_by_text("Validation perplexity").first.wait_for()
     # The live panel hands over to the whole page once the job ends; the new model's card in
-    # "My models" shows that rerun is done (a click during it would be lost).
-    page.get_by_text("My dataset").first.wait_for()
+    # "My models" shows that rerun is done (a click during it would be lost). Its card, not the
+    # panel's "Finished: My dataset ...", which the live panel draws before that rerun.
+    page.get_by_test_id("stExpander").filter(has_text="My dataset").first.wait_for()
     page.wait_for_selector(FINISHED)
 
     # Its full evaluation is one click away, on the Evaluate page with this model chosen.
