@@ -1,7 +1,7 @@
 """Train the harmonizer's chord model (models/harmonizer/chords.keras, chords.json).
 
     .venv/bin/python scripts/train_chord_model.py [--out models/harmonizer] [--transpose N]
-        [--max-epochs N] [--budget-s S]
+        [--max-epochs N] [--budget-s S] [--seeds S1,S2,...]
 
 The chord model (`core.harmonize.harmony`) chooses the pitch-class set the four voices sound at
 each eighth frame of a melody; the voice model (`scripts/train_harmonizer.py`, model.keras) then
@@ -14,8 +14,11 @@ chorales, plus "another". The loss: cross-entropy per frame, frames where a melo
 weighted `ONSET_WEIGHT` (the benchmark compares the chord at melody notes). The best epoch is the
 one whose chord (the likeliest holding the melody's pitch class) is Bach's at the most melody
 notes of the validation chorales; training stops after `PATIENCE_EPOCHS` epochs without a better
-one, at `--max-epochs`, or after `--budget-s` seconds. Fixed seed; the figures go into
-chords.json, the output is appended to training_output.txt by the caller (see models/README.md).
+one, at `--max-epochs`, or after `--budget-s` seconds. One model is trained per seed of
+`--seeds` (`SEEDS`), alike but for their weights and batch order; harmonizing averages their
+chord probabilities (an ensemble: chords.keras, chords_2.keras, ..., named in chords.json). The
+figures go into chords.json, the output is appended to training_output.txt by the caller (see
+models/README.md).
 """
 
 from __future__ import annotations
@@ -48,6 +51,9 @@ from core.music.keys import key_normalizing_shift
 from core.storage.files import REPO_DIR, atomic_write_json
 
 SEED = 20261202  # the voice model's: the same validation chorales
+# The ensemble's members, one seed each (their weights and batch order; the split keeps SEED):
+# averaging their chord probabilities beat each member on the validation chorales.
+SEEDS = (SEED, 1, 2, 3, 4, 5)
 DEFAULT_OUT = REPO_DIR / "models" / "harmonizer"
 VALID_FRACTION = 0.1
 VOCABULARY_SIZE = 150  # 98.6% of the fitted chorales' frames
@@ -117,19 +123,23 @@ def make_batches(
 
 
 def onset_figures(
-    model: object, examples: list[ChordExample], vocabulary: ChordVocabulary
+    models: list[object], examples: list[ChordExample], vocabulary: ChordVocabulary
 ) -> dict[str, float]:
     """Where a melody note starts: the share whose likeliest chord holding the melody's pitch
-    class is Bach's, and the perplexity of Bach's chord; and the perplexity at every frame."""
+    class is Bach's, and the perplexity of Bach's chord; and the perplexity at every frame. Of
+    the models' mean probabilities, as harmonizing uses an ensemble (`ChordModel`)."""
     containing = vocabulary.containing()
     right = total = 0
     onset_nll: list[float] = []
     nll: list[float] = []
     for e in examples:
         x = {"soprano": e.soprano[None].astype(np.int32), "chord_features": e.features[None]}
-        logits = model.predict_on_batch(x)[0]  # type: ignore[attr-defined]
-        logits = logits - logits.max(axis=1, keepdims=True)
-        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        mean = np.zeros((e.frames, vocabulary.classes))
+        for model in models:
+            logits = model.predict_on_batch(x)[0].astype(np.float64)  # type: ignore[attr-defined]
+            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+            mean += probabilities / probabilities.sum(axis=1, keepdims=True)
+        logp = np.log(mean / len(models) + 1e-30)
         labels = vocabulary.labels(e.chords)
         picked = logp[np.arange(e.frames), labels]
         nll.extend(-picked)
@@ -146,20 +156,86 @@ def onset_figures(
     }
 
 
+def member_file(index: int) -> str:
+    """The first member is chords.keras (a folder of one model reads as before)."""
+    return "chords.keras" if index == 0 else f"chords_{index + 1}.keras"
+
+
+def train_member(
+    seed: int,
+    settings: ChordNetworkSettings,
+    fit: list[ChordExample],
+    valid: list[ChordExample],
+    vocabulary: ChordVocabulary,
+    args: argparse.Namespace,
+) -> tuple[object, dict]:
+    """One chord model from `seed` (its weights and batch order; the data are the same for
+    every member), at its best validation epoch, and its training record."""
+    import keras
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(seed)
+    model = build_chord_network(settings, vocabulary.classes, training=True)
+    model.compile(
+        optimizer=keras.optimizers.Adam(LEARNING_RATE, clipnorm=1.0),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    rng = np.random.default_rng(seed)
+    best_share, best_epoch, best_weights = -1.0, 0, model.get_weights()
+    history = []
+    for epoch in range(1, args.max_epochs + 1):
+        losses = [
+            float(model.train_on_batch(x, y, sample_weight=w))
+            for x, y, w in make_batches(fit, vocabulary, rng)
+        ]
+        figures = onset_figures([model], valid, vocabulary)
+        elapsed = time.monotonic() - started
+        history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4), **figures})
+        print(
+            f"seed {seed}, epoch {epoch}: loss {np.mean(losses):.4f}, validation: same chord "
+            f"{figures['same_chord_at_melody_notes']:.4f}, perplexity "
+            f"{figures['frame_perplexity']:.3f} ({elapsed:.0f} s)",
+            flush=True,
+        )
+        if figures["same_chord_at_melody_notes"] > best_share + 1e-9:
+            best_share, best_epoch = figures["same_chord_at_melody_notes"], epoch
+            best_weights = model.get_weights()
+        elif epoch - best_epoch >= PATIENCE_EPOCHS:
+            print(f"early stop: no better validation chord since epoch {best_epoch}", flush=True)
+            break
+        if elapsed > args.budget_s:
+            print(f"time budget of {args.budget_s:.0f} s spent", flush=True)
+            break
+    model.set_weights(best_weights)
+    record = {
+        "seed": seed,
+        "best_epoch": best_epoch,
+        "best_validation_same_chord": best_share,
+        "epochs_run": len(history),
+        "time_s": round(time.monotonic() - started, 1),
+        "history": history,
+    }
+    return model, record
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--transpose", type=int, default=DEFAULT_TRANSPOSE)
     parser.add_argument("--max-epochs", type=int, default=DEFAULT_MAX_EPOCHS)
-    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S)
+    parser.add_argument(
+        "--budget-s", type=float, default=DEFAULT_BUDGET_S, help="per member, in seconds"
+    )
     parser.add_argument("--units", type=int, default=ChordNetworkSettings.units)
+    parser.add_argument(
+        "--seeds",
+        type=lambda text: [int(s) for s in text.split(",")],
+        default=list(SEEDS),
+        help="one member of the ensemble per seed, comma-separated (the split keeps SEED)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     started = time.monotonic()
-
-    import keras
-
-    keras.utils.set_random_seed(SEED)
     split = harmonizer_split(seed=SEED, valid_fraction=VALID_FRACTION)
     shifts = range(-args.transpose, args.transpose + 1)
     fit = [e for c in split.fit for e in chorale_examples(c, shifts)]
@@ -177,49 +253,28 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
     settings = ChordNetworkSettings(units=args.units)
-    model = build_chord_network(settings, vocabulary.classes, training=True)
-    model.compile(
-        optimizer=keras.optimizers.Adam(LEARNING_RATE, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
-    print(f"parameters: {model.count_params():,}", flush=True)
-    rng = np.random.default_rng(SEED)
-    best_share, best_epoch, best_weights = -1.0, 0, model.get_weights()
-    history = []
-    for epoch in range(1, args.max_epochs + 1):
-        losses = [
-            float(model.train_on_batch(x, y, sample_weight=w))
-            for x, y, w in make_batches(fit, vocabulary, rng)
-        ]
-        figures = onset_figures(model, valid, vocabulary)
-        elapsed = time.monotonic() - started
-        history.append({"epoch": epoch, "loss": round(float(np.mean(losses)), 4), **figures})
-        print(
-            f"epoch {epoch}: loss {np.mean(losses):.4f}, validation: same chord "
-            f"{figures['same_chord_at_melody_notes']:.4f}, perplexity "
-            f"{figures['frame_perplexity']:.3f} ({elapsed:.0f} s)",
-            flush=True,
-        )
-        if figures["same_chord_at_melody_notes"] > best_share + 1e-9:
-            best_share, best_epoch = figures["same_chord_at_melody_notes"], epoch
-            best_weights = model.get_weights()
-        elif epoch - best_epoch >= PATIENCE_EPOCHS:
-            print(f"early stop: no better validation chord since epoch {best_epoch}", flush=True)
-            break
-        if elapsed > args.budget_s:
-            print(f"time budget of {args.budget_s:.0f} s spent", flush=True)
-            break
-    model.set_weights(best_weights)
-    train_s = time.monotonic() - started
-    heldout_figures = onset_figures(model, heldout, vocabulary)
-    print(f"held out ({len(heldout)} chorales): {heldout_figures}", flush=True)
+    models, members = [], []
+    for seed in args.seeds:
+        model, record = train_member(seed, settings, fit, valid, vocabulary, args)
+        record["heldout"] = onset_figures([model], heldout, vocabulary)
+        print(f"seed {seed}: held out {record['heldout']}", flush=True)
+        models.append(model)
+        members.append(record)
+    ensemble = {
+        "validation": onset_figures(models, valid, vocabulary),
+        "heldout": {"chorales": len(heldout), **onset_figures(models, heldout, vocabulary)},
+    }
+    print(f"ensemble of {len(models)}: {ensemble}", flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
-    inference = build_chord_network(settings, vocabulary.classes, training=False)
-    inference.set_weights(model.get_weights())
-    inference.save(args.out / "chords.keras")
+    files = [member_file(i) for i in range(len(models))]
+    for model, name in zip(models, files, strict=True):
+        inference = build_chord_network(settings, vocabulary.classes, training=False)
+        inference.set_weights(model.get_weights())  # type: ignore[attr-defined]
+        inference.save(args.out / name)
     config = {
         "model": "chord model of the chorale harmonizer",
-        "seed": SEED,
+        "split_seed": SEED,
+        "members": files,
         "network": settings.to_dict(),
         "vocabulary": vocabulary.to_dict(),
         "training": {
@@ -230,21 +285,18 @@ def main(argv: list[str] | None = None) -> int:
             "onset_weight": ONSET_WEIGHT,
             "batch_size": BATCH_SIZE,
             "learning_rate": LEARNING_RATE,
-            "best_epoch": best_epoch,
-            "best_validation_same_chord": best_share,
-            "epochs_run": len(history),
-            "time_s": round(train_s, 1),
-            "history": history,
+            "time_s": round(time.monotonic() - started, 1),
+            "members": members,
         },
-        "heldout": {"chorales": len(heldout), **heldout_figures},
-        "parameters": int(model.count_params()),
+        "validation": ensemble["validation"],
+        "heldout": ensemble["heldout"],
+        "parameters_per_member": int(models[0].count_params()),  # type: ignore[attr-defined]
     }
     atomic_write_json(args.out / "chords.json", config)
-    size_mb = (args.out / "chords.keras").stat().st_size / 1e6
+    size_mb = sum((args.out / name).stat().st_size for name in files) / 1e6
     print(
-        f"wrote {args.out / 'chords.keras'} ({size_mb:.2f} MB) after "
-        f"{time.monotonic() - started:.0f} s; best epoch {best_epoch}, validation same chord "
-        f"{best_share:.4f}",
+        f"wrote {len(files)} members to {args.out} ({size_mb:.2f} MB) after "
+        f"{time.monotonic() - started:.0f} s",
         flush=True,
     )
     print(json.dumps({"heldout": config["heldout"]}), flush=True)

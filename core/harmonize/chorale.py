@@ -433,15 +433,21 @@ def _load_chord_model(folder: Path) -> ChordModel:
     try:
         data = json.loads((folder / CHORD_VOCABULARY_FILE).read_text())
         vocabulary = ChordVocabulary.from_dict(data["vocabulary"])
+        # an ensemble names its members' files; one model is chords.keras alone
+        members = [str(name) for name in data.get("members", [CHORD_MODEL_FILE])]
+        if not members or any(Path(name).name != name for name in members):
+            raise ValueError(f"members must be file names in the folder, not {members}")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise InvalidModelError(
             f"{folder.name}: the chord model's {CHORD_VOCABULARY_FILE} is missing or damaged "
             f"({error})"
         ) from error
-    net = _load_keras(folder, folder / CHORD_MODEL_FILE, NumpyChordNet.from_keras)
-    if net.head.bias.shape != (vocabulary.classes,):
-        raise InvalidModelError(
-            f"{folder.name}: the chord model's {CHORD_MODEL_FILE} and {CHORD_VOCABULARY_FILE} "
-            "do not match"
-        )
-    return ChordModel(net, vocabulary)
+    nets = []
+    for name in members:
+        net = _load_keras(folder, folder / name, NumpyChordNet.from_keras)
+        if net.head.bias.shape != (vocabulary.classes,):
+            raise InvalidModelError(
+                f"{folder.name}: the chord model's {name} and {CHORD_VOCABULARY_FILE} do not match"
+            )
+        nets.append(net)
+    return ChordModel(tuple(nets), vocabulary)

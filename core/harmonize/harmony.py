@@ -27,7 +27,7 @@ from core.harmonize.frames import (
     N_SOUNDING,
     MelodyFrames,
 )
-from core.harmonize.network import Dense, LstmWeights, _lstm
+from core.harmonize.network import Dense, LstmWeights, _lstm, run_lstms
 
 PITCH_CLASSES = 12
 MAX_CHORD_PITCH_CLASSES = 4  # four voices
@@ -184,19 +184,46 @@ class NumpyChordNet:
         return np.asarray(self.head(x))
 
 
+def stacked_logits(
+    nets: Sequence[NumpyChordNet], soprano: np.ndarray, features: np.ndarray
+) -> np.ndarray:
+    """(members, frames, classes): each net's `logits`, their LSTMs run together (both
+    directions of every member in one `run_lstms` per layer: an ensemble costs little more
+    than one model)."""
+    x = np.stack([np.concatenate([n.embedding[soprano], features], axis=1) for n in nets])
+    x = x.astype(np.float32)
+    for layer in range(len(nets[0].encoders)):
+        lstms = [d for n in nets for d in n.encoders[layer]]  # member 0 forward, backward, ...
+        xs = np.repeat(x, 2, axis=0)
+        xs[1::2] = xs[1::2, ::-1]
+        out = run_lstms(lstms, xs)
+        out[1::2] = out[1::2, ::-1]
+        x = np.concatenate([out[0::2], out[1::2]], axis=2)
+    return np.stack([n.head(x[m]) for m, n in enumerate(nets)])
+
+
 @dataclass(frozen=True)
 class ChordModel:
-    """A loaded chord model and its vocabulary."""
+    """A loaded chord model and its vocabulary: one network, or several trained alike from
+    other seeds (an ensemble), whose chord probabilities are averaged."""
 
-    net: NumpyChordNet
+    nets: tuple[NumpyChordNet, ...]
     vocabulary: ChordVocabulary
+
+    def log_probabilities(self, frames: MelodyFrames) -> np.ndarray:
+        """(frames, classes): the log of the members' mean probability of each chord."""
+        logits = stacked_logits(self.nets, frames.sounding, chord_features(frames))
+        logits = logits.astype(np.float64) - logits.max(axis=2, keepdims=True)
+        probabilities = np.exp(logits)
+        probabilities /= probabilities.sum(axis=2, keepdims=True)
+        return np.log(probabilities.mean(axis=0) + 1e-30)
 
     def frame_chords(self, frames: MelodyFrames, *, every_frame: bool = True) -> np.ndarray:
         """(frames, PITCH_CLASSES) bools: the likeliest chord at each frame where the melody
         sounds (only where a melody note starts, unless `every_frame`), among the chords that
         hold the melody's pitch class; other rows none. `frames`: the melody in the model's
         key (C major / A minor), at any octave."""
-        logits = self.net.logits(frames.sounding, chord_features(frames))
+        logits = self.log_probabilities(frames)
         containing = self.vocabulary.containing()
         out = np.zeros((frames.frames, PITCH_CLASSES), dtype=bool)
         for t in range(frames.frames):

@@ -10,6 +10,7 @@ candidates in one batch, far quicker than a Keras call per frame.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -122,14 +123,7 @@ class LstmWeights:
         self, projected: np.ndarray, h: np.ndarray, c: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """One step from the input already multiplied by the kernel (plus the bias)."""
-        z = projected + h @ self.recurrent
-        u = self.units
-        i = _sigmoid(z[:, :u])
-        f = _sigmoid(z[:, u : 2 * u])
-        g = np.tanh(z[:, 2 * u : 3 * u])
-        o = _sigmoid(z[:, 3 * u :])
-        c = f * c + i * g
-        return o * np.tanh(c), c
+        return _gates(projected + h @ self.recurrent, c)
 
     def run(self, x: np.ndarray, *, backwards: bool = False) -> np.ndarray:
         """The whole sequence (frames, inputs) → outputs (frames, units), one sequence."""
@@ -143,6 +137,39 @@ class LstmWeights:
             h, c = self.step(projected[t : t + 1], h, c)
             out[t] = h[0]
         return out
+
+
+def run_lstms(lstms: Sequence[LstmWeights], xs: np.ndarray) -> np.ndarray:
+    """Several LSTMs of one size at once, each over its own sequence: (count, frames, inputs)
+    → (count, frames, units), as `LstmWeights.run` of each, but one step of all of them per
+    frame (an ensemble's members and directions: a backward LSTM is given its sequence
+    reversed). Numpy has no batched LSTM of different weights; this is `run` with the weights
+    stacked, checked against it in the tests."""
+    kernels = np.stack([w.kernel for w in lstms])
+    recurrents = np.stack([w.recurrent for w in lstms])
+    biases = np.stack([w.bias for w in lstms])
+    projected = np.einsum("mti,mik->mtk", xs, kernels) + biases[:, None, :]
+    count, frames, _ = xs.shape
+    u = int(recurrents.shape[1])
+    h = np.zeros((count, u), dtype=np.float32)
+    c = np.zeros_like(h)
+    out = np.empty((count, frames, u), dtype=np.float32)
+    for t in range(frames):
+        h, c = _gates(projected[:, t] + np.einsum("mu,muk->mk", h, recurrents), c)
+        out[:, t] = h
+    return out
+
+
+def _gates(z: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An LSTM step from its gates' pre-activations `z` (rows, 4 * units), in Keras's order
+    (input, forget, cell, output), and the cell state: the new (h, c)."""
+    u = c.shape[1]
+    i = _sigmoid(z[:, :u])
+    f = _sigmoid(z[:, u : 2 * u])
+    g = np.tanh(z[:, 2 * u : 3 * u])
+    o = _sigmoid(z[:, 3 * u :])
+    c = f * c + i * g
+    return o * np.tanh(c), c
 
 
 def _lstm(layer: Any) -> LstmWeights:

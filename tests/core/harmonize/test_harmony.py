@@ -22,11 +22,13 @@ from core.harmonize.frames import (
 )
 from core.harmonize.harmony import (
     N_CHORD_FEATURES,
+    ChordModel,
     ChordNetworkSettings,
     ChordVocabulary,
     NumpyChordNet,
     build_chord_network,
     chord_features,
+    stacked_logits,
     voices_to_frame_chords,
 )
 from core.harmonize.voice_leading import voices_to_grid
@@ -90,6 +92,32 @@ def test_numpy_chord_network_equals_keras() -> None:
         {"soprano": soprano[None].astype(np.int32), "chord_features": features[None]}
     )[0]
     np.testing.assert_allclose(net.logits(soprano, features), expected, atol=1e-4)
+
+
+def test_an_ensemble_averages_its_members_chord_probabilities() -> None:
+    import keras
+
+    vocabulary = ChordVocabulary((C_MAJOR, G_MAJOR))
+    nets = []
+    for seed in (5, 6):
+        keras.utils.set_random_seed(seed)
+        model = build_chord_network(
+            ChordNetworkSettings(units=8, embedding_size=4), vocabulary.classes, training=False
+        )
+        nets.append(NumpyChordNet.from_keras(model))
+    frames = melody_frames(Piece("t", (Note(0, 60, 4), Note(4, 67, 8)), meter="4/4"))
+    one, two = (ChordModel((net,), vocabulary).log_probabilities(frames) for net in nets)
+    both = ChordModel(tuple(nets), vocabulary).log_probabilities(frames)
+    np.testing.assert_allclose(np.exp(one).sum(axis=1), 1.0, atol=1e-6)
+    np.testing.assert_allclose(np.exp(both), (np.exp(one) + np.exp(two)) / 2, atol=1e-6)
+    assert not np.allclose(one, two)  # two members that differ, so the mean is not either
+    # the members run together (stacked) give each member's own forward pass
+    features = chord_features(frames)
+    stacked = stacked_logits(nets, frames.sounding, features)
+    for member, net in enumerate(nets):
+        np.testing.assert_allclose(
+            stacked[member], net.logits(frames.sounding, features), atol=1e-5
+        )
 
 
 def test_chord_masks_cover_the_missing_pitch_classes_last() -> None:
