@@ -16,26 +16,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from core.data.datasets import COLLECTIONS, Dataset
+from core.music.files import score_pickup_quarters
 
 log = logging.getLogger(__name__)
 
 SCORE_NUMBER_MARK = " #"  # read_music names the scores of a tune book "<file stem> #<n> <title>"
-
-
-def score_pickup_quarters(score: object) -> float:
-    """The length in quarter notes of a score's pickup: its first measure when that is shorter
-    than a bar of its meter (0.0 when it is a whole bar, or the score has no measures)."""
-    import music21
-
-    assert isinstance(score, music21.stream.Stream)
-    parts = list(score.parts) if isinstance(score, music21.stream.Score) else [score]
-    measures = list(parts[0].getElementsByClass(music21.stream.Measure)) if parts else []
-    if len(measures) < 2:
-        return 0.0
-    first = measures[0]
-    length = float(first.duration.quarterLength)
-    bar = float(first.barDuration.quarterLength)
-    return length if 0.0 < length < bar else 0.0
 
 
 def collection_pickups(

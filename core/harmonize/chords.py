@@ -15,8 +15,10 @@ learns which chords follow which in that estimator's charts, not in players' one
 estimator is checked against real human chord symbols (music21's Nottingham reels and lead
 sheets) in `benchmarks/harmonize_chords.py`.
 
-Bars start where `estimate_pickup_steps` finds the first full bar (a piece on the grid does not
-keep its file's upbeat); pass `pickup_steps=0` to count bars from the first step.
+Bars start at the piece's own upbeat where it records one (a MusicXML/ABC file read by
+`read_melody`, an opening of the training music), else where `estimate_pickup_steps` finds the
+first full bar (a recording, a MIDI file); pass `pickup_steps=0` to count bars from the first
+step.
 """
 
 from __future__ import annotations

@@ -111,12 +111,13 @@ def read_melody(
     steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER,
     top_line: bool = False,
 ) -> Melody:
-    """The first piece of a MIDI/MusicXML/ABC file (bytes or a path) as a melody.
+    """The first piece of a MIDI/MusicXML/ABC file (bytes or a path) as a melody, with its
+    score's upbeat (so its chords fall in its own bars).
 
     Raises:
         InvalidMusicError: the file cannot be read (see `core.music.files.read_music`) or its
             first piece is not a single line (see `melody_from_piece`).
     """
     label = name or (Path(source).name if not isinstance(source, bytes) else "upload")
-    pieces = read_music(source, name=label, steps_per_quarter=steps_per_quarter)
+    pieces = read_music(source, name=label, steps_per_quarter=steps_per_quarter, pickups=True)
     return melody_from_piece(pieces[0], name=label, top_line=top_line)

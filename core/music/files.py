@@ -123,8 +123,15 @@ def read_music(
     *,
     name: str | None = None,
     steps_per_quarter: int = DEFAULT_STEPS_PER_QUARTER,
+    pickups: bool = False,
 ) -> list[Piece]:
     """Read one file (bytes or a path) into its pieces, on a grid of `steps_per_quarter`.
+
+    With `pickups`, a MusicXML/ABC score's upbeat (a short first bar) becomes the piece's
+    `pickup_steps`, so its bar lines fall where the score's do (a melody to harmonize). Off by
+    default: the collections' pieces, their parse cache and every figure measured on them
+    start on a bar line, and their models' openings carry the pickups instead
+    (`core.data.pickups`); MIDI states no upbeat either way.
 
     Raises:
         InvalidMusicError: the file is empty, not of its named type, corrupt, or has no notes.
@@ -150,7 +157,7 @@ def read_music(
     else:
         if Path(name).suffix.lower() == ".mxl":
             data = mxl_to_musicxml(data, name=name)
-        pieces = _music21_to_pieces(data, name, fmt, steps_per_quarter)
+        pieces = _music21_to_pieces(data, name, fmt, steps_per_quarter, pickups=pickups)
     pieces = [p for p in pieces if p.notes]
     if not pieces:
         raise InvalidMusicError(f"{name}: the file contains no notes")
@@ -304,7 +311,7 @@ def _midi_to_piece(data: bytes, name: str, steps_per_quarter: int) -> Piece:
 
 
 def _music21_to_pieces(
-    data: bytes, name: str, fmt: MusicFormat, steps_per_quarter: int
+    data: bytes, name: str, fmt: MusicFormat, steps_per_quarter: int, *, pickups: bool = False
 ) -> list[Piece]:
     import music21  # slow to import; only files that need it pay for it
 
@@ -333,6 +340,8 @@ def _music21_to_pieces(
             piece_name = f"{stem} #{index}" + (f" {title}" if title else "")
         try:
             piece = _music21_score_to_piece(score, piece_name, steps_per_quarter)
+            if pickups:
+                piece = _with_pickup(piece, score)
         except Exception as error:
             log.warning("%s: skipped %s (%s)", name, piece_name, error)
             continue
@@ -364,6 +373,34 @@ def _music21_score_to_piece(score: object, name: str, steps_per_quarter: int) ->
     return _with_key(
         Piece(name, notes, steps_per_quarter, round(tempo, 3), meter=_music21_meter(stripped))
     )
+
+
+def score_pickup_quarters(score: object) -> float:
+    """The length in quarter notes of a score's pickup: its first measure when that is shorter
+    than a bar of its meter (0.0 when it is a whole bar, or the score has no measures)."""
+    import music21
+
+    assert isinstance(score, music21.stream.Stream)
+    parts = list(score.parts) if isinstance(score, music21.stream.Score) else [score]
+    measures = list(parts[0].getElementsByClass(music21.stream.Measure)) if parts else []
+    if len(measures) < 2:
+        return 0.0
+    first = measures[0]
+    length = float(first.duration.quarterLength)
+    bar = float(first.barDuration.quarterLength)
+    return length if 0.0 < length < bar else 0.0
+
+
+def _with_pickup(piece: Piece, score: object) -> Piece:
+    """`piece` with its score's upbeat, when it has one that is a whole number of steps shorter
+    than a bar of the piece's meter (else unchanged: bars from its start)."""
+    steps = score_pickup_quarters(score) * piece.steps_per_quarter
+    if steps <= 0 or steps != round(steps):
+        return piece
+    try:
+        return replace(piece, pickup_steps=round(steps))
+    except ValueError:  # not shorter than a bar of the meter the piece states
+        return piece
 
 
 def _music21_meter(score: object) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import music21
 
-from core.data.pickups import _named_scores, score_pickup_quarters
+from core.data.pickups import _named_scores
+from core.music.files import score_pickup_quarters
 
 JIG = """X:1
 T:Upbeat Jig

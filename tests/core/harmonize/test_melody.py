@@ -63,3 +63,15 @@ def test_a_file_is_read_and_its_name_starts_the_refusal(tmp_path):
         read_melody(chords)
     with pytest.raises(InvalidMusicError, match=r"^upload"):
         read_melody(b"not music at all")
+
+
+def test_a_score_s_upbeat_is_kept_and_its_chords_start_at_the_bar_line():
+    from core.harmonize.chords import estimated_chords
+
+    jig = b"X:1\nT:Upbeat Jig\nM:6/8\nL:1/8\nK:D\nA|dfa afd|e2f gfe|dfa afd|e3 d2||\n"
+    melody = read_melody(jig, name="jig.abc")
+    assert melody.piece.meter == "6/8"
+    assert melody.piece.pickup_steps == 2  # the eighth-note A before the first bar line
+    chords = estimated_chords(melody)
+    assert chords[0].onset_step == 2
+    assert all((c.onset_step - 2) % 6 == 0 for c in chords)  # on the dotted quarters
