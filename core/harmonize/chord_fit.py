@@ -257,10 +257,11 @@ def estimate_pickup_steps(melody: Melody) -> int:
     """Where the first full bar most likely starts: the upbeat's length in steps (0: none).
 
     A score states its upbeat (`read_melody` keeps it), but a recording or a MIDI file does
-    not, and nearly every folk tune has one (92 of the first 100 of O'Neill's). Each phase on the eighth-note grid is tried:
-    the one whose bars each fit one chord best, with the tune's long notes on strong beats
-    (`ACCENT_NATS` per unit of the duration-weighted beat strength), wins. On 500 of O'Neill's
-    tunes it finds the file's own upbeat for 68% (bars from step 0 would be right for 8%), and
+    not, and nearly every folk tune has one (92 of the first 100 of O'Neill's). Each phase on
+    the eighth-note grid is tried: the one whose bars each fit one chord best, with the tune's
+    long notes on strong beats (`ACCENT_NATS` per unit of the duration-weighted beat
+    strength), wins. On 500 of O'Neill's tunes it finds the file's own upbeat for 68% (bars
+    from step 0 would be right for 8%), and
     most misses are by half a bar: the chords still change on the beat groups.
     """
     base = chord_grid(melody, per=ChordsPer.BAR)
