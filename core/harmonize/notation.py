@@ -7,9 +7,33 @@ melody's part at their onsets, which MusicXML writes as <harmony> and verovio sh
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.errors import InvalidMusicError
+from core.harmonize.melody import Melody
 from core.harmonize.result import Harmonization
 from core.music.notation import MAX_NOTATION_NOTES
+from core.music.piece import Note, Piece, bar_grid
+
+
+def _from_bar_start(harmonization: Harmonization) -> Harmonization:
+    """The harmonization moved to start where its first bar does, a rest before a tune's upbeat
+    (as `core.music.notation.piece_to_musicxml` writes a piece: MIDI knows no pickup, and
+    music21 reads one as a first bar from its start), so the bar lines fall where its bars do."""
+    phase = bar_grid(harmonization.melody.piece).phase_steps
+    if not phase:
+        return harmonization
+
+    def moved(piece: Piece) -> Piece:
+        notes = tuple(Note(n.onset_step + phase, n.pitch, n.duration_steps) for n in piece.notes)
+        return replace(piece, notes=notes, pickup_steps=0)
+
+    return replace(
+        harmonization,
+        melody=Melody(moved(harmonization.melody.piece)),
+        voices=tuple(moved(v) for v in harmonization.voices),
+        chords=tuple(replace(c, onset_step=c.onset_step + phase) for c in harmonization.chords),
+    )
 
 
 def _chord_symbol(name: str) -> object | None:
@@ -49,6 +73,7 @@ def harmonization_musicxml(harmonization: Harmonization, *, title: str | None = 
             f"({MAX_NOTATION_NOTES:,}); listen to it or download its MIDI"
         )
     name = title or harmonization.melody.name
+    harmonization = _from_bar_start(harmonization)
     try:
         score = music21.converter.parseData(harmonization.midi_bytes, format="midi")
     except Exception as error:  # music21 raises many unrelated types

@@ -57,3 +57,26 @@ def test_the_sheet_music_names_each_voice_and_shows_the_chords(waltz):
     assert "<per-minute>90</per-minute>" in xml
     svg = musicxml_to_svg(xml)[0]
     assert svg.startswith("<svg") or "<svg" in svg[:500]
+
+
+def test_a_tune_with_an_upbeat_has_its_bar_lines_where_its_bars_are():
+    import music21
+
+    # a jig's eighth-note upbeat (A), then two bars of 6/8 (4 steps a quarter: 2 an eighth)
+    pitches = [69, 74, 78, 81, 81, 78, 74, 76, 76, 78, 79, 78, 76]
+    tune = Piece(
+        "jig", tuple(Note(i * 2, p, 2) for i, p in enumerate(pitches)), meter="6/8",
+        pickup_steps=2,
+    )  # fmt: skip
+    melody = melody_from_piece(tune)
+    chords = (ChordSymbol(2, 12, "D"), ChordSymbol(14, 12, "A"))
+    harmonization = Harmonization(
+        melody, HarmonyStyle.CHORDS, 0, (melody.piece,), ("Melody",), chords
+    )
+    score = music21.converter.parseData(harmonization_musicxml(harmonization), format="musicxml")
+    measures = list(score.parts[0].getElementsByClass(music21.stream.Measure))
+    first_bar_notes = [n.pitch.midi for n in measures[0].notes if hasattr(n, "pitch")]
+    assert first_bar_notes == [69]  # the upbeat alone, after a rest
+    assert [n.pitch.midi for n in measures[1].notes if hasattr(n, "pitch")][:3] == [74, 78, 81]
+    names = [h.figure for h in measures[1].getElementsByClass(music21.harmony.ChordSymbol)]
+    assert names == ["D"]  # the bar's chord at its first beat
