@@ -48,6 +48,23 @@ def _chord_symbol(name: str) -> object | None:
         return None
 
 
+def _set_clef(first: object, part: object, voice_name: str) -> None:
+    """The clef a reader expects: the bass's bass clef and the tenor's treble clef an octave
+    down, as a choir's score has them; the other parts the clef their notes fit best
+    (music21's `bestClef`; reading MIDI it writes a treble clef for any part)."""
+    from music21 import clef
+
+    if voice_name == "Bass":
+        chosen = clef.BassClef()
+    elif voice_name == "Tenor":
+        chosen = clef.Treble8vbClef()
+    else:
+        chosen = clef.bestClef(part, recurse=True)
+    for old in list(first.getElementsByClass(clef.Clef)):  # type: ignore[attr-defined]
+        first.remove(old)  # type: ignore[attr-defined]
+    first.insert(0, chosen)  # type: ignore[attr-defined]
+
+
 def _key_signature(key: str) -> tuple[str, str] | None:
     """("Bb", "major") as music21 names it ("B-", "major"); None for no key or an odd one."""
     tonic, _, mode = key.partition(" ")
@@ -90,6 +107,8 @@ def harmonization_musicxml(harmonization: Harmonization, *, title: str | None = 
         part.partName = voice_name
         part.partAbbreviation = voice_name[0]  # later systems: S A T B, not the MIDI's Fl, Pno
         first = part.getElementsByClass(music21.stream.Measure).first()
+        if first is not None:
+            _set_clef(first, part, voice_name)
         if key is not None and first is not None:
             first.insert(0, music21.key.Key(*key))
     if harmonization.chords and parts:

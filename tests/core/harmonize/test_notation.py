@@ -80,3 +80,20 @@ def test_a_tune_with_an_upbeat_has_its_bar_lines_where_its_bars_are():
     assert [n.pitch.midi for n in measures[1].notes if hasattr(n, "pitch")][:3] == [74, 78, 81]
     names = [h.figure for h in measures[1].getElementsByClass(music21.harmony.ChordSymbol)]
     assert names == ["D"]  # the bar's chord at its first beat
+
+
+def test_the_bass_has_a_bass_clef_and_the_tenor_a_tenor_clef():
+    import music21
+
+    tune = Piece("hymn", tuple(Note(4 * i, p, 4) for i, p in enumerate([67, 69, 71, 67])))
+    melody = melody_from_piece(tune)
+    lower = [Piece(n, tuple(Note(4 * i, p, 4) for i in range(4)), meter="4/4")
+             for n, p in (("alto", 62), ("tenor", 55), ("bass", 43))]  # fmt: skip
+    harmonization = Harmonization(
+        melody, HarmonyStyle.CHORALE, 0, (melody.piece, *lower),
+        ("Soprano", "Alto", "Tenor", "Bass"),
+    )  # fmt: skip
+    score = music21.converter.parseData(harmonization_musicxml(harmonization), format="musicxml")
+    clefs = [type(p.recurse().getElementsByClass(music21.clef.Clef).first()).__name__
+             for p in score.parts]  # fmt: skip
+    assert clefs == ["TrebleClef", "TrebleClef", "Treble8vbClef", "BassClef"]
