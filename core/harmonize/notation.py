@@ -52,8 +52,10 @@ def _set_clef(first: object, part: object, voice_name: str) -> None:
     """The clef a reader expects: the bass's bass clef and the tenor's treble clef an octave
     down, as a choir's score has them; the other parts the clef their notes fit best
     (music21's `bestClef`; reading MIDI it writes a treble clef for any part)."""
-    from music21 import clef
+    from music21 import clef, stream
 
+    assert isinstance(part, stream.Stream)
+    chosen: clef.Clef
     if voice_name == "Bass":
         chosen = clef.BassClef()
     elif voice_name == "Tenor":
