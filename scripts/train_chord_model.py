@@ -37,6 +37,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.harmonize.bach import Chorale, harmonizer_split
+from core.harmonize.chorale import CHORD_MODEL_FILE
 from core.harmonize.frames import MODEL_PITCH_LOW, N_PITCHES, melody_frames
 from core.harmonize.harmony import (
     PITCH_CLASSES,
@@ -44,6 +45,7 @@ from core.harmonize.harmony import (
     ChordVocabulary,
     build_chord_network,
     chord_features,
+    mean_log_probabilities,
     voices_to_frame_chords,
 )
 from core.harmonize.voice_leading import voices_to_grid
@@ -134,12 +136,9 @@ def onset_figures(
     nll: list[float] = []
     for e in examples:
         x = {"soprano": e.soprano[None].astype(np.int32), "chord_features": e.features[None]}
-        mean = np.zeros((e.frames, vocabulary.classes))
-        for model in models:
-            logits = model.predict_on_batch(x)[0].astype(np.float64)  # type: ignore[attr-defined]
-            probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-            mean += probabilities / probabilities.sum(axis=1, keepdims=True)
-        logp = np.log(mean / len(models) + 1e-30)
+        logp = mean_log_probabilities(
+            np.stack([m.predict_on_batch(x)[0] for m in models])  # type: ignore[attr-defined]
+        )
         labels = vocabulary.labels(e.chords)
         picked = logp[np.arange(e.frames), labels]
         nll.extend(-picked)
@@ -158,7 +157,7 @@ def onset_figures(
 
 def member_file(index: int) -> str:
     """The first member is chords.keras (a folder of one model reads as before)."""
-    return "chords.keras" if index == 0 else f"chords_{index + 1}.keras"
+    return CHORD_MODEL_FILE if index == 0 else f"chords_{index + 1}.keras"
 
 
 def train_member(

@@ -202,6 +202,15 @@ def stacked_logits(
     return np.stack([n.head(x[m]) for m, n in enumerate(nets)])
 
 
+def mean_log_probabilities(logits: np.ndarray) -> np.ndarray:
+    """(members, frames, classes) logits → (frames, classes): the log of the members' mean
+    probability (an ensemble's; one member gives its log-softmax)."""
+    shifted = logits.astype(np.float64) - logits.max(axis=2, keepdims=True)
+    probabilities = np.exp(shifted)
+    probabilities /= probabilities.sum(axis=2, keepdims=True)
+    return np.log(probabilities.mean(axis=0) + 1e-30)
+
+
 @dataclass(frozen=True)
 class ChordModel:
     """A loaded chord model and its vocabulary: one network, or several trained alike from
@@ -212,11 +221,9 @@ class ChordModel:
 
     def log_probabilities(self, frames: MelodyFrames) -> np.ndarray:
         """(frames, classes): the log of the members' mean probability of each chord."""
-        logits = stacked_logits(self.nets, frames.sounding, chord_features(frames))
-        logits = logits.astype(np.float64) - logits.max(axis=2, keepdims=True)
-        probabilities = np.exp(logits)
-        probabilities /= probabilities.sum(axis=2, keepdims=True)
-        return np.log(probabilities.mean(axis=0) + 1e-30)
+        return mean_log_probabilities(
+            stacked_logits(self.nets, frames.sounding, chord_features(frames))
+        )
 
     def frame_chords(self, frames: MelodyFrames, *, every_frame: bool = True) -> np.ndarray:
         """(frames, PITCH_CLASSES) bools: the likeliest chord at each frame where the melody
