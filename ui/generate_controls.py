@@ -62,6 +62,20 @@ FORM_CHOICES = {
     "Like its music: phrases come back": FORM_STYLE,
     "Free: always something new": FORM_FREE,
 }
+METER_KEY = "generate_meter"
+# The Meter choice in words. The models know no meter (issue 27): a piece takes the meter of
+# what it starts from (a snippet of the training music its tune's, a tune of yours its own),
+# and a blank page is in 4/4, unless one is chosen here; the bars of its sheet music, "keep
+# bars", the form plan and the copy guard then follow it, and no note is held over a bar line.
+METER_AS_IT_STARTS = "As it starts (4/4 from a blank page)"
+METER_CHOICES = {
+    METER_AS_IT_STARTS: "",
+    "4/4: four beats to a bar": "4/4",
+    "3/4: three, a waltz": "3/4",
+    "2/4: two, a march or polka": "2/4",
+    "6/8: two beats of three, a jig": "6/8",
+    "9/8: three beats of three, a slip jig": "9/8",
+}
 TEMPO_MODEL_KEY = "generate_tempo_model"  # the model the tempo slider was last started for
 FOLLOW_KEY = "generate_follow_music"
 
@@ -122,6 +136,18 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
     )
     follow = _follow_control(generator)
     form = _form_control(generator)
+    meter = METER_CHOICES[
+        str(
+            st.selectbox(
+                "Meter (beats in a bar)",
+                list(METER_CHOICES),
+                key=METER_KEY,
+                help="How the beats group into bars, as in the sheet music. The models write "
+                "in the bars of the tune they start from (4/4 from a blank page); choose one "
+                "to hear it another way.",
+            )
+        )
+    ]
     key, scale, lock = key_controls()
     instruments = list(INSTRUMENT_PROGRAMS)
     instrument = st.selectbox(
@@ -138,6 +164,7 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
         lock_scale=lock,
         follow_training_music=follow,
         form=form,
+        meter=meter,
     )
     with st.expander("Fine-tune the randomness"):
         if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):

@@ -165,6 +165,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="every new note stays in the key's scale",
     )
     parser.add_argument(
+        "--meter",
+        default=None,
+        metavar="M",
+        help="the piece's meter, e.g. 6/8 or 3/4 (default: the tune it starts from; 4/4 from "
+        "nothing); its bars in the MIDI, the sheet music and --keep-bars follow it",
+    )
+    parser.add_argument(
+        "--form",
+        choices=("style", "free"),
+        default=None,
+        help="style: phrases come back as in the model's music (the default); free: never",
+    )
+    parser.add_argument(
         "--link",
         default=None,
         metavar="URL",
@@ -204,6 +217,8 @@ _RECIPE_OPTIONS = (
     "key",
     "scale",
     "snippet",
+    "meter",
+    "form",
 )
 
 
@@ -215,6 +230,7 @@ def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSett
         DEFAULT_TOP_P,
         SamplingSettings,
     )
+    from core.music.meter import parse_meter
     from core.music.piece import DEFAULT_TEMPO_BPM
     from core.music.scales import parse_scale, parse_tonic
 
@@ -225,6 +241,7 @@ def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSett
             raise _OptionError(f"{option}: {error}") from None
 
     scale = parsed("--scale", parse_scale, args.scale)
+    meter = str(parsed("--meter", parse_meter, args.meter) or "")
     try:
         return SamplingSettings(
             temperature=DEFAULT_TEMPERATURE if args.temperature is None else args.temperature,
@@ -239,6 +256,8 @@ def _settings(args: argparse.Namespace, tempo_bpm: float | None) -> SamplingSett
             key=parsed("--key", parse_tonic, args.key),
             scale=scale.value if scale else None,
             lock_scale=args.lock_scale,
+            meter=meter,
+            **({"form": args.form} if args.form else {}),
         )
     except ValueError as error:
         raise _OptionError(f"{args.out.name}: {error}") from None

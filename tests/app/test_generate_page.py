@@ -234,3 +234,18 @@ def test_the_form_choice_makes_phrases_come_back_or_not(page):
     free, style = page.session_state[gen.HISTORY][:2]
     assert (style.result.settings.form, free.result.settings.form) == ("style", "free")
     assert free.result.midi_bytes != style.result.midi_bytes
+
+
+def test_the_meter_choice_sets_the_pieces_bars(page):
+    from core.music.files import read_music
+
+    assert page.selectbox(key=controls.METER_KEY).value == controls.METER_AS_IT_STARTS
+    page.slider(key=controls.LENGTH_KEY).set_value(8)
+    page.button(key="generate_go").click().run()
+    page.selectbox(key=controls.METER_KEY).set_value("6/8: two beats of three, a jig").run()
+    page.button(key="generate_go").click().run()
+    assert not page.exception and not page.error
+    jig, blank = page.session_state[gen.HISTORY][:2]
+    assert (blank.result.piece.meter, jig.result.piece.meter) == ("", "6/8")
+    [written] = read_music(jig.result.midi_bytes, name="jig.mid")
+    assert written.meter == "6/8"

@@ -127,6 +127,23 @@ def test_key_scale_lock_and_a_share_link_that_makes_the_same_piece(tmp_path: Pat
     assert "changed after it was made" in capsys.readouterr().err
 
 
+def test_a_meter_and_a_form_of_ones_own_choosing(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "jig.mid"
+    assert main(["generate", "--model", "folk-tunes", "--out", str(out), "--seconds", "8",
+                 "--meter", "6/8", "--form", "free", "--seed", "5", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["settings"]["meter"], summary["settings"]["form"]) == ("6/8", "free")
+    assert read_music(out)[0].meter == "6/8"
+    assert "meter=6%2F8" in summary["link"]  # and the link plays it in 6/8 again
+    again = tmp_path / "again.mid"
+    assert main(["generate", "--link", summary["link"], "--out", str(again)]) == 0
+    assert again.read_bytes() == out.read_bytes()
+
+    assert main(["generate", "--out", str(tmp_path / "bad.mid"), "--meter", "7/5"]) == 2  # usage
+    err = capsys.readouterr().err
+    assert "--meter" in err and "denominator" in err and not (tmp_path / "bad.mid").exists()
+
+
 def test_an_own_model_prints_no_link_and_says_why(model_dir: Path, tmp_path: Path,
                                                   capsys) -> None:
     assert main(["generate", "--model", str(model_dir), "--out", str(tmp_path / "a.mid"),
