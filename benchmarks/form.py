@@ -12,6 +12,13 @@ records its meter, the real profile at 4/4 bars beside the one at that meter.
 The stuck share (4 or more identical bars in a row, `core.evaluation.degeneracy`) is given for
 both sides, since repeating bars is the goal and looping them is not.
 
+What the goal can tell apart (`real_vs_real`): the model's own training pieces, real music of the
+same collection, cut to the same length and judged against the same held-out pieces, whole and in
+random sets of as many pieces as the generated set. A bar comes back 8 bars later a few times in
+90 pieces of 30 s, so the real sets' ratios spread widely; the share of them within the goal at
+every judged distance is the best a generator that writes exactly like its training music can
+expect to score.
+
 Each set is also judged as `bundled_style` judges it (scale consistency, overlapping-area
 ratios, copies, pace persistence), on the same pieces, so a sampler that brings phrases back can
 be seen not to lose style or copy its training music while it does.
@@ -31,12 +38,15 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+import numpy as np
+
 from benchmarks.bundled_style import PIECES, SEED_RANGES, pace_persistence
 from core.evaluation.form import (
     DEFAULT_QUARTERS_PER_BAR,
     DISTANCES_BARS,
     GOAL_RATIO_HIGH,
     GOAL_RATIO_LOW,
+    MIN_JUDGED_SHARE,
     collection_form_profile,
     cut_to_beats,
     form_sentence,
@@ -46,14 +56,14 @@ from core.evaluation.report import evaluate_pieces, evaluation_settings, one_bla
 from core.evaluation.verdicts import summary_figures
 from core.generation.generator import Generator
 from core.model.bundled import STYLES, available_styles
-from core.model.model_data import read_heldout
+from core.model.model_data import TRAINING_NOTES_FILE, read_heldout
+from core.model.training_notes import TrainingNotes
 from core.music.meter import parse_meter
 from core.music.piece import Piece
 
 DIGITS = 4
-# A distance is judged only where real music brings back at least this share of its bars: the
-# real chorales' 0.3% at 1 bar is one or two bars, and a ratio to it is noise.
-MIN_REAL_SHARE = 0.01
+REAL_SETS = 200  # random sets of training pieces in `real_vs_real`
+REAL_SETS_SEED = 27
 
 
 class PieceMaker(Protocol):
@@ -113,9 +123,9 @@ def style_form(
     generated_profile = collection_form_profile(generated)
     real_profile = collection_form_profile(real_cut)
     ratios = {d: _ratio(generated_profile[d], real_profile[d]) for d in DISTANCES_BARS}
-    # None: not judged, real music hardly repeats a bar at that distance (MIN_REAL_SHARE)
+    # None: not judged, real music hardly repeats a bar at that distance (MIN_JUDGED_SHARE)
     within_goal = {
-        d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real_profile[d] >= MIN_REAL_SHARE else None
+        d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real_profile[d] >= MIN_JUDGED_SHARE else None
         for d, r in ratios.items()
     }
     return {
@@ -132,7 +142,48 @@ def style_form(
         "stuck_share_real": round(stuck_share(real), 3),
         "sentence": form_sentence(generated_profile, real_profile),
         "real_by_meter": real_by_meter(real),
+        "real_vs_real": real_vs_real(style, real_cut, beats, set_size=len(generated)),
         **runs,
+    }
+
+
+def real_vs_real(
+    style: str, heldout_cut: Sequence[Piece], beats: float, *, set_size: int
+) -> dict[str, Any]:
+    """The style's training pieces, cut to `beats`, judged as the generated set is: all of
+    them, and `REAL_SETS` random sets of `set_size` (the 5th, 50th and 95th percentile of
+    their ratios, and the share of sets within the goal at every judged distance)."""
+    training = [
+        cut_to_beats(p, beats)
+        for p in TrainingNotes.load(STYLES[style].path / TRAINING_NOTES_FILE).pieces()
+    ]
+    heldout = collection_form_profile(heldout_cut)
+    judged = [d for d in DISTANCES_BARS if heldout[d] >= MIN_JUDGED_SHARE]
+    rng = np.random.default_rng(REAL_SETS_SEED)
+    ratios: dict[int, list[float]] = {d: [] for d in DISTANCES_BARS}
+    within = 0
+    size = min(set_size, len(training))
+    for _ in range(REAL_SETS):
+        chosen = rng.choice(len(training), size=size, replace=False)
+        profile = collection_form_profile([training[i] for i in chosen])
+        set_ratios = {d: _ratio(profile[d], heldout[d]) for d in DISTANCES_BARS}
+        for d, r in set_ratios.items():
+            ratios[d].append(r)
+        within += all(GOAL_RATIO_LOW <= set_ratios[d] <= GOAL_RATIO_HIGH for d in judged)
+    whole = collection_form_profile(training)
+    return {
+        "training_pieces": len(training),
+        "training_profile": _rounded(whole),
+        "training_ratio": _rounded({d: _ratio(whole[d], heldout[d]) for d in DISTANCES_BARS}),
+        "set_size": size,
+        "sets": REAL_SETS,
+        "set_ratio_percentiles_5_50_95": {
+            d: [round(float(np.nanpercentile(v, q)), 2) for q in (5, 50, 95)]
+            if np.isfinite(v).any()
+            else None
+            for d, v in ((d, np.array(r, dtype=float)) for d, r in ratios.items())
+        },
+        "share_of_sets_within_goal": round(within / REAL_SETS, 3),
     }
 
 

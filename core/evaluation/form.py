@@ -49,6 +49,9 @@ DEFAULT_QUARTERS_PER_BAR = float(BEATS_PER_BAR)
 # A generated set's figure within these times real music's is "as often as real music".
 GOAL_RATIO_LOW = 0.7
 GOAL_RATIO_HIGH = 1.3
+# A distance is judged only where real music brings back at least this share of its bars: the
+# real chorales' 0.3% at 1 bar is a bar or two in 35 pieces, and a ratio to it is noise.
+MIN_JUDGED_SHARE = 0.01
 # Under this share of real music's, its pieces "rarely" repeat a bar.
 RARELY_RATIO = 0.25
 
