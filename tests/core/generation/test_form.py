@@ -116,3 +116,37 @@ def test_a_link_carries_its_form_and_older_links_play_in_free_form() -> None:
         params = recipe_to_params(recipe)
         assert ("form" in params) == (form == "style")
         assert params_to_recipe(params).settings.form == form
+
+
+def test_calibration_aims_only_where_the_music_brings_bars_back(folk_folder, monkeypatch) -> None:
+    import core.evaluation.form_plan as form_plan
+    from core.evaluation.form import MIN_JUDGED_SHARE, collection_form_profile, cut_to_beats
+    from core.model.model_data import TRAINING_NOTES_FILE
+    from core.model.training_notes import TrainingNotes
+
+    # a distance the target hardly brings back (1 bar) neither counts as a miss nor moves
+    assert form_plan._miss({1: 0.0, 4: 0.1}, {1: MIN_JUDGED_SHARE / 2, 4: 0.1}) == 0.0
+    assert form_plan._miss({1: 0.01, 4: 0.05}, {1: 0.02, 4: 0.1}) == pytest.approx(np.log(2.0))
+
+    training = TrainingNotes.load(folk_folder / TRAINING_NOTES_FILE).pieces()[:200]
+    settings = form_plan.evaluation_settings()
+    target = collection_form_profile(
+        [cut_to_beats(p, settings.tempo_bpm / 60.0 * (settings.length_s or 0.0)) for p in training]
+    )
+    assert target[1] < MIN_JUDGED_SHARE <= target[4]  # real tunes: 4 bars on, not 1
+    made: list[FormPlan] = []
+
+    def profile_of(generator, plan, settings, pieces):  # the pieces' profile, as if generated
+        made.append(plan)
+        return {1: 0.0, 2: target[2], 4: target[4] / (4.0 if len(made) == 1 else 1.0),
+                8: target[8]}
+
+    monkeypatch.setattr(form_plan, "_profile_of", profile_of)
+    plan = FormPlan(start={1: 0.01, 2: 0.03, 4: 0.02, 8: 0.02}, go_on={4: 0.4})
+    generator = Generator.from_folder(folk_folder)
+    calibrated = form_plan.calibrate_form_plan(generator, plan, training, pieces=4, rounds=2)
+    # 4 bars came back a quarter as often: raised by half a step (2x), the rest left alone;
+    # 1 bar, which real tunes hardly bring back, is not chased though the pieces never do
+    assert calibrated.start[4] == pytest.approx(0.04) and calibrated.start[1] == 0.01
+    assert calibrated.start[2] == pytest.approx(0.03) and calibrated.go_on == plan.go_on
+    assert len(made) == 2 and generator.form_plan == calibrated  # on target: it stops
