@@ -494,7 +494,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     piece = result.piece
     st.caption(
         f"{len(piece.notes)} notes · {piece.duration_s:.0f} s at {piece.tempo_bpm:.0f} BPM"
-        f"{key} · seed {result.seed}"
+        f"{f' in {piece.meter}' if piece.meter else ''}{key} · seed {result.seed}"
     )
     if not details:
         return

@@ -237,7 +237,12 @@ def _not_kept_card(shelf: Library | None, view: GenerationView, *, key_prefix: s
     if refused is None:
         return
     style, style_name, _ = gen.style_of(view)
-    title = piece_title(seed=view.result.seed, style=style_name or style, key=key_of(view.result))
+    title = piece_title(
+        seed=view.result.seed,
+        style=style_name or style,
+        key=key_of(view.result),
+        meter=view.result.piece.meter,
+    )
     titled = replace(view, label=title)
     with st.container(border=True, key=f"{key_prefix}_piece_{view.id}"):
         st.subheader(plain(title), anchor=False)

@@ -156,7 +156,9 @@ def show_recipe(params: dict[str, str]) -> None:
     style = STYLES[result.model_name]
     key = key_of(result)
     _listen_view(
-        title=piece_title(seed=result.seed, style=result.model_name, key=key),
+        title=piece_title(
+            seed=result.seed, style=result.model_name, key=key, meter=result.piece.meter
+        ),
         style=style.title,
         style_name=style.name,
         key=key,

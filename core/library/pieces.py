@@ -339,7 +339,9 @@ class Library:
                 "keeps. Delete some you no longer need"
             )
         key = key_of(result)
-        made_title = piece_title(seed=result.seed, style=style_name or style, key=key)
+        made_title = piece_title(
+            seed=result.seed, style=style_name or style, key=key, meter=result.piece.meter
+        )
         parent = next((r for r in kept if r.id == parent_id), None)
         if parent is not None and kind in DERIVED_SUFFIX:
             made_title = parent.title + DERIVED_SUFFIX[kind]

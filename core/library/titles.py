@@ -1,11 +1,11 @@
 """Short readable titles a person can tell apart ("Misty Reel in D major"), and the file names
 downloads get from them.
 
-A title is a pure function of the piece's seed, its style and its key, so the same piece gets
-the same title wherever it is made again (a share link opened by a friend, "play it again the
-same way"). Two pieces of one library never share a title: `unique_title` numbers the second
-("Misty Reel in D major 2"); titles are compared as their file names are, so their downloads
-never collide either.
+A title is a pure function of the piece's seed, its style, its key and its meter, so the same
+piece gets the same title wherever it is made again (a share link opened by a friend, "play it
+again the same way"). Two pieces of one library never share a title: `unique_title` numbers
+the second ("Misty Reel in D major 2"); titles are compared as their file names are, so their
+downloads never collide either.
 """
 
 from __future__ import annotations
@@ -34,6 +34,22 @@ STYLE_NOUNS: dict[str, tuple[str, ...]] = {
     ),
     "folk-tunes": ("Reel", "Jig", "Air", "Hornpipe", "Dance", "Polka", "Ballad", "Slide"),
 }  # fmt: skip
+# A dance is in its meter: a piece of a stated meter is never named for a dance of another (a
+# jig in 4/4 read wrong to anyone who knows one), and a meter with a dance of its own adds it.
+# Nouns not listed here (Air, Ballad, Dance, Chorale...) fit any meter. A piece that states no
+# meter (a blank page) is named as before, so the titles of older links stay as they were.
+NOUN_METERS: dict[str, frozenset[str]] = {
+    "Reel": frozenset({"4/4", "2/2"}),
+    "Hornpipe": frozenset({"4/4", "2/2"}),
+    "Jig": frozenset({"6/8"}),
+    "Polka": frozenset({"2/4"}),
+    "Slide": frozenset({"12/8"}),
+}
+METER_NOUNS: dict[str, tuple[str, ...]] = {
+    "3/4": ("Waltz", "Mazurka"),
+    "9/8": ("Slip Jig",),
+    "2/4": ("March",),
+}
 OWN_MODEL_NOUNS = ("Tune", "Song", "Melody", "Theme", "Sketch", "Study", "Refrain", "Air")
 MAX_TITLE_CHARS = 80  # a line on a phone; names people type are cut there
 MAX_STEM_CHARS = 80  # file names stay short on every system
@@ -45,10 +61,16 @@ def spoken_key(key: str) -> str:
     return key.replace(" natural minor", " minor")
 
 
-def piece_title(*, seed: int, style: str, key: str = "") -> str:
+def piece_title(*, seed: int, style: str, key: str = "", meter: str = "") -> str:
     """ "Misty Reel in D major": a word from the seed, a noun of the style (a bundled style's
-    name, or anything else for a model of one's own), and the key when it is known."""
+    name, or anything else for a model of one's own) that fits the piece's `meter` when it
+    states one, and the key when it is known."""
     nouns = STYLE_NOUNS.get(style, OWN_MODEL_NOUNS)
+    if meter:
+        fitting = tuple(n for n in nouns if meter in NOUN_METERS.get(n, (meter,)))
+        if fitting != nouns:  # a style with dances: its meter's own join them
+            fitting += METER_NOUNS.get(meter, ())
+        nouns = fitting or nouns
     adjective = ADJECTIVES[seed % len(ADJECTIVES)]
     noun = nouns[(seed // len(ADJECTIVES)) % len(nouns)]
     return f"{adjective} {noun}" + (f" in {spoken_key(key)}" if key else "")

@@ -249,3 +249,6 @@ def test_the_meter_choice_sets_the_pieces_bars(page):
     assert (blank.result.piece.meter, jig.result.piece.meter) == ("", "6/8")
     [written] = read_music(jig.result.midi_bytes, name="jig.mid")
     assert written.meter == "6/8"
+    captions = [c.value for c in page.caption]
+    assert any(" BPM in 6/8" in c for c in captions), captions
+    assert sum(" BPM in " in c for c in captions) == 1  # the blank page's states none

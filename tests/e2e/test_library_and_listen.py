@@ -193,7 +193,7 @@ def test_a_recipe_link_plays_the_same_piece_on_the_listen_page(browser: Browser,
     settings = creativity_to_settings(0.5, length_tokens=None, length_s=12.0, tempo_bpm=100.0)
     result = Generator.from_folder(STYLES["folk-tunes"].path).generate(settings, seed=4242)
     recipe = PieceRecipe.of(result)
-    title = piece_title(seed=4242, style="folk-tunes", key=key_of(result))
+    title = piece_title(seed=4242, style="folk-tunes", key=key_of(result), meter=result.piece.meter)
     for page_path in ("listen", "generate"):  # an old link to /generate opens the listen page
         link = recipe_to_link(recipe, f"{app_url}/{page_path}")
         friend = _open(browser, link, "phone")

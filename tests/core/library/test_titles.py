@@ -28,6 +28,20 @@ def test_a_title_names_the_style_and_the_key_and_follows_the_seed() -> None:
     )
 
 
+def test_a_dance_is_named_for_its_meter() -> None:
+    def nouns(meter: str, style: str = "folk-tunes") -> set[str]:
+        return {piece_title(seed=s, style=style, meter=meter).split(" ", 1)[1]
+                for s in range(0, 64 * 16, 64)}  # one adjective, every noun in turn
+
+    assert nouns("") == {"Reel", "Jig", "Air", "Hornpipe", "Dance", "Polka", "Ballad", "Slide"}
+    assert nouns("6/8") == {"Jig", "Air", "Dance", "Ballad"}  # never a reel in 6/8
+    assert nouns("4/4") == {"Reel", "Air", "Hornpipe", "Dance", "Ballad"}
+    assert nouns("3/4") == {"Air", "Dance", "Ballad", "Waltz", "Mazurka"}
+    assert nouns("9/8") == {"Air", "Dance", "Ballad", "Slip Jig"}
+    assert nouns("3/4", "bach-chorales") == nouns("", "bach-chorales")  # no dances: as before
+    assert nouns("6/8", "my tunes") == nouns("", "my tunes")
+
+
 def test_a_hundred_seeds_give_nearly_a_hundred_titles() -> None:
     titles = {piece_title(seed=s, style="folk-tunes", key="D major") for s in range(1000, 1100)}
     assert len(titles) >= 90
