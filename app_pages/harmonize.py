@@ -8,7 +8,8 @@ from ui import generation as gen
 from ui import harmonize as hz
 from ui import state
 
-gen.prewarm_default()  # the harmonizer loads in the background: the first tune comes fast
+gen.prewarm_harmonizer()  # its models load in the background while a tune is chosen
+gen.prewarm_default()  # and the bundled models, for "Harmonize it" pieces and their sound
 
 st.title("Harmonize")
 st.write(

@@ -3,7 +3,7 @@ import functools
 import streamlit as st
 
 from core.errors import TunesmithError
-from ui import clicks
+from ui import clicks, home_tune
 from ui import generation as gen
 from ui.piece_actions import share_link_control
 from ui.player import player, view_mp3
@@ -40,6 +40,7 @@ def _ask_for_a_tune() -> None:
 # second tune. The working button replaces it when the tune is ready.
 slot = st.empty()
 made = False
+chosen = styles.get(style or "", home_tune.DEFAULT_MODEL_DIR)
 if st.session_state.pop(PENDING, False):
     slot.button(
         "Writing your tune…",
@@ -49,9 +50,7 @@ if st.session_state.pop(PENDING, False):
         key="home_play_tune_busy",
     )
     try:
-        st.session_state[gen.HOME_TUNE] = gen.play_new_tune(
-            styles.get(style or "", gen.DEFAULT_MODEL_DIR)
-        )
+        st.session_state[gen.HOME_TUNE] = home_tune.play_new_tune(chosen)
         made = True
     except TunesmithError as error:
         st.error(plain(f"The bundled model: {error}"))
@@ -101,3 +100,6 @@ with st.expander("How it works", icon=":material/info:"):
 4. **Evaluate**: is the model better than a simple baseline, and is the piece original?
 """
     )
+
+# Last, once the page is drawn: the next tune of this style is made while this one plays.
+home_tune.prefetch(chosen)

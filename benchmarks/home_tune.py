@@ -9,6 +9,10 @@ timed in the page itself from the click's `pointerdown`: until the page's <audio
 audio whose duration the browser knows ("audio"), and until that audio is playing, its
 `currentTime` advancing ("playing"). A page that waits for a second tap never plays: its
 "playing" figure is None. Goals: audio within 1.5 s, playing within 1 s, warm.
+
+The warm clicks come at once, each as soon as the tune before plays: the worst case for the
+page, which makes the next tune while one plays (`ui.home_tune`). A visitor listens first; the
+`listened_*` figures are `LISTENED_CLICKS` more clicks, each after `LISTEN_S` of the tune.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from typing import Any
 from tests.e2e.conftest import FINISHED, app_server, chromium_options
 
 WARM_CLICKS = 7
+LISTENED_CLICKS = 5
+LISTEN_S = 3.0  # a few seconds of the tune before asking for another
 GOAL_WARM_S = 1.5
 GOAL_WARM_PLAYING_S = 1.0
 AUTOPLAY_AFTER_A_CLICK = "--autoplay-policy=document-user-activation-required"
@@ -85,11 +91,20 @@ def run() -> dict[str, Any]:
             audio.append(ready_s)
             playing.append(playing_s)
             page.wait_for_selector(FINISHED)
+        listened_audio, listened_playing = [], []
+        for _ in range(LISTENED_CLICKS):
+            time.sleep(LISTEN_S)
+            ready_s, playing_s = click_and_time(page, button)
+            listened_audio.append(ready_s)
+            listened_playing.append(playing_s)
+            page.wait_for_selector(FINISHED)
         browser.close()
     warm = statistics.median(audio[1:])
     warm_playing = [s for s in playing[1:] if s is not None]
     plays = len(warm_playing) == WARM_CLICKS
     warm_play = round(statistics.median(warm_playing), 3) if plays else None
+    heard = [s for s in listened_playing if s is not None]
+    listened_play = round(statistics.median(heard), 3) if len(heard) == LISTENED_CLICKS else None
     return {
         "first_click_s": round(audio[0], 3),
         "warm_click_to_audio_s": round(warm, 3),
@@ -101,4 +116,9 @@ def run() -> dict[str, Any]:
         "goal_warm_playing_s": GOAL_WARM_PLAYING_S,
         "warm_within_goal": warm <= GOAL_WARM_S,
         "playing_within_goal": warm_play is not None and warm_play <= GOAL_WARM_PLAYING_S,
+        "listened_s": LISTEN_S,
+        "listened_click_to_audio_s": round(statistics.median(listened_audio), 3),
+        "listened_click_to_playing_s": listened_play,
+        "listened_playing_within_goal": listened_play is not None
+        and listened_play <= GOAL_WARM_PLAYING_S,
     }

@@ -26,8 +26,7 @@ from typing import Any
 import streamlit as st
 
 from core.audio import (
-    DEFAULT_INSTRUMENT,
-    INSTRUMENT_PROGRAMS,
+    audio_to_ogg_and_mp3,
     audio_to_ogg_bytes,
     audio_to_wav_bytes,
     midi_to_audio,
@@ -35,21 +34,15 @@ from core.audio import (
 from core.errors import InvalidModelError, QuotaError, StorageError, TunesmithError
 from core.evaluation import new_notes_in_key
 from core.generation import (
-    CREATIVITY_LEVELS,
-    DEFAULT_CREATIVITY,
-    DEFAULT_MODEL_DIR,
-    PAGE_TEMPO_BPM,
     GenerationResult,
     Generator,
     Primer,
     SamplingSettings,
-    creativity_to_settings,
-    new_seed,
 )
 from core.library import PLAYBACK_SAMPLE_RATE_HZ, Kind, Library, title_to_stem
 from core.model import MODEL_FILE, STYLES, available_styles, list_model_folders, read_model_info
 from core.music import Piece, musicxml_to_svg, piece_to_musicxml
-from ui.player import ogg_to_mp3, player
+from ui.player import player, view_mp3
 from ui.text import plain
 
 log = logging.getLogger(__name__)
@@ -63,7 +56,6 @@ SCROLL_TO = "generate_scroll_to"  # the id of a new piece to bring into view onc
 WORK = "generate_work"  # the work a click asked for: {"what": ..., "asked_at": ..., ...}
 
 MAX_HISTORY = 12  # recent pieces kept per session (their OGG audio lives in session state)
-HOME_TUNE_SECONDS = 16.0
 # Work asked for this long ago and never done (its page was left at once) is dropped, not
 # done on the next visit: the longest piece takes a few seconds, a rerun far less.
 STALE_WORK_S = 60.0
@@ -87,6 +79,9 @@ class GenerationView:
     model_path: Path | None = None  # the model that made it, for "keep bars" and "longer"
     model_label: str = ""  # the model as the page names it ("Bach chorales (bundled)")
     piece_id: str = ""  # its id in the workspace's library; "" while it is not kept
+    # The player's MP3, encoded beside the OGG when the piece was made (`render_ogg_and_mp3`);
+    # None for a piece read back from the library: `ui.player.view_mp3` encodes it then.
+    mp3_bytes: bytes | None = None
 
 
 # ---------------------------------------------------------------- models
@@ -153,6 +148,7 @@ def load_generator(path: Path) -> Generator:
 
 
 _PREWARM_STARTED = threading.Event()
+_HARMONIZER_PREWARM_STARTED = threading.Event()
 
 
 def load_chosen(choice: ModelChoice | None) -> Generator | None:
@@ -169,8 +165,7 @@ def load_chosen(choice: ModelChoice | None) -> Generator | None:
 
 
 def prewarm_default() -> None:
-    """Load the bundled models, the chorale harmonizer and the soundfont in a background thread
-    (once per process)."""
+    """Load the bundled models and the soundfont in a background thread (once per process)."""
     if _PREWARM_STARTED.is_set() or not available_styles():
         return
     _PREWARM_STARTED.set()
@@ -184,14 +179,28 @@ def prewarm_default() -> None:
             midi_to_audio(result.midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ)
         except Exception:  # a failed warm-up only costs the first click its speed
             log.exception("warming up the bundled models failed")
-        try:  # the Harmonize page's four voices: a model load the first harmonization skips
+
+    threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
+
+
+def prewarm_harmonizer() -> None:
+    """Load the chorale harmonizer's models in a background thread (once per process), from
+    the Harmonize page only: its six Keras models bring TensorFlow in, seconds of both cores,
+    and warmed from Home they slowed Home's first tunes (click to audio 5.0 s first, 1.7 s
+    warm, against 1.4 s and 1.3 s without; bench home_tune)."""
+    if _HARMONIZER_PREWARM_STARTED.is_set():
+        return
+    _HARMONIZER_PREWARM_STARTED.set()
+
+    def work() -> None:
+        try:
             from core.harmonize.chorale import load_chorale_harmonizer
 
             load_chorale_harmonizer()
-        except Exception:
+        except Exception:  # the first harmonization loads it, and says what failed
             log.exception("warming up the chorale harmonizer failed")
 
-    threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
+    threading.Thread(target=work, name="tunesmith-prewarm-harmonizer", daemon=True).start()
 
 
 # ---------------------------------------------------------------- audio and notation
@@ -202,6 +211,13 @@ def render_ogg(midi_bytes: bytes, soundfont: str | None = None) -> bytes:
     """OGG Vorbis of the MIDI (its own instrument), for the player and the download."""
     audio = midi_to_audio(midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ, soundfont=soundfont)
     return audio_to_ogg_bytes(audio, PLAYBACK_SAMPLE_RATE_HZ)
+
+
+def render_ogg_and_mp3(midi_bytes: bytes, soundfont: str | None = None) -> tuple[bytes, bytes]:
+    """(OGG, MP3) of the MIDI from one synthesis, encoded side by side: a new piece's player
+    needs the MP3 at once, and the library keeps the OGG."""
+    audio = midi_to_audio(midi_bytes, sample_rate_hz=PLAYBACK_SAMPLE_RATE_HZ, soundfont=soundfont)
+    return audio_to_ogg_and_mp3(audio, PLAYBACK_SAMPLE_RATE_HZ)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -258,15 +274,17 @@ def make_views_of(
         soundfont, model_path, model_label = view.soundfont, view.model_path, view.model_label
     views = []
     for result in results:
+        ogg, mp3 = render_ogg_and_mp3(result.midi_bytes, soundfont)
         views.append(
             GenerationView(
                 id=f"{result.seed}-{time.time_ns()}",
                 label=label,  # `keep` gives it its own title
                 result=result,
-                ogg_bytes=render_ogg(result.midi_bytes, soundfont),
+                ogg_bytes=ogg,
                 soundfont=soundfont,
                 model_path=model_path,
                 model_label=model_label,
+                mp3_bytes=mp3,
             )
         )
     return views
@@ -437,32 +455,6 @@ def drop_unhandled_work() -> None:
         work_done()
 
 
-def play_new_tune(model_dir: Path = DEFAULT_MODEL_DIR) -> GenerationView:
-    """The Home page's demo: a short piece from a bundled model, a fresh seed each time.
-
-    Raises:
-        InvalidModelError: the bundled model is missing or broken.
-    """
-    started = time.perf_counter()
-    generator = load_generator(model_dir)
-    loaded = time.perf_counter()
-    settings = creativity_to_settings(
-        CREATIVITY_LEVELS[DEFAULT_CREATIVITY],
-        length_tokens=None,
-        length_s=HOME_TUNE_SECONDS,
-        tempo_bpm=PAGE_TEMPO_BPM,
-        program=INSTRUMENT_PROGRAMS[DEFAULT_INSTRUMENT],
-    )
-    (made,) = make_views(generator, settings, seed=new_seed(), label="Your new tune")
-    (view,) = keep([made], kind=Kind.HOME)  # Home's tune joins "Your pieces" on Generate
-    log.info(
-        "home tune: model ready in %.2f s, generated and rendered in %.2f s",
-        loaded - started,
-        time.perf_counter() - loaded,
-    )
-    return view
-
-
 # ---------------------------------------------------------------- showing a piece
 
 
@@ -484,7 +476,7 @@ def show_generation(view: GenerationView, *, key_prefix: str, details: bool = Tr
     sheet music and its downloads."""
     result = view.result
     seam_s = result.seam_s if result.primer else None
-    mp3 = ogg_to_mp3(view.ogg_bytes)
+    mp3 = view_mp3(view)
     player(result.piece, mp3, key=f"{key_prefix}_play_{view.id}", seam_s=seam_s)
     key = ""
     in_key = new_notes_in_key(result)

@@ -175,5 +175,6 @@ def ogg_to_mp3(ogg_bytes: bytes) -> bytes:
 
 
 def view_mp3(view: GenerationView) -> bytes:
-    """The piece's audio as MP3 (cached): for the player and the MP3 download."""
-    return ogg_to_mp3(view.ogg_bytes)
+    """The piece's audio as MP3 (made with the piece, else encoded once and cached): for the
+    player and the MP3 download."""
+    return view.mp3_bytes if view.mp3_bytes is not None else ogg_to_mp3(view.ogg_bytes)

@@ -459,6 +459,23 @@ def audio_to_mp3_bytes(
     )
 
 
+def audio_to_ogg_and_mp3(audio: np.ndarray, sample_rate_hz: int) -> tuple[bytes, bytes]:
+    """(OGG, MP3) of the same audio, the MP3 encoded in a second thread while this one writes
+    the OGG: libsndfile lets go of the GIL while it encodes, so on two cores the pair takes the
+    MP3's time alone (16 s of piano: 0.28-0.35 s against 0.40-0.45 s one after the other, and
+    no OGG to decode again for the MP3, as `ogg_to_mp3_bytes` must).
+
+    Raises:
+        InvalidSettingError: a sample rate MP3 cannot carry (see `MP3_SAMPLE_RATES_HZ`).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tunesmith-mp3") as pool:
+        mp3 = pool.submit(audio_to_mp3_bytes, audio, sample_rate_hz)
+        ogg = audio_to_ogg_bytes(audio, sample_rate_hz)
+        return ogg, mp3.result()
+
+
 def ogg_to_mp3_bytes(ogg: bytes, *, compression_level: float = MP3_COMPRESSION_LEVEL) -> bytes:
     """The same audio as MP3, for an OGG this module made (a visitor's file goes through
     `core.audio.decoding`, with its limits). Decoding the OGG takes a tenth of rendering the

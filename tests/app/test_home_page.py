@@ -121,3 +121,32 @@ def test_the_picture_draws_each_note_when_the_audio_plays_it(isolated_data_dir):
         # it): the only place the two may differ, and only in a note's end.
         ends_apart += abs(end - midi_end) >= 0.01
     assert ends_apart <= len(from_piece) // 20
+
+
+def test_the_next_tune_is_made_while_this_one_plays_and_kept_only_when_asked_for(
+    isolated_data_dir,
+):
+    from core.library import Library
+    from core.model.bundled import available_styles
+    from core.storage.files import workspace_dir
+    from ui import home_tune, state
+
+    at = _home()
+    waiting = at.session_state[home_tune.NEXT_TUNE]  # begun on the first visit
+    ahead = waiting.future.result(timeout=60)
+    at.button(key="home_play_tune").click().run()
+    assert not at.exception and not at.error
+    tune = at.session_state["home_tune"]
+    assert tune.result.seed == ahead.result.seed  # the click took the tune made ahead
+    following = at.session_state[home_tune.NEXT_TUNE]
+    assert following.future is not waiting.future  # the one after is on its way
+    following.future.result(timeout=60)
+    shelf = Library(workspace_dir(at.session_state[state.WORKSPACE_ID]))
+    assert [r.id for r in shelf.pieces()] == [tune.piece_id]  # kept: the one asked for, only
+    # another style: the tune made ahead for the first is dropped, one of the new style begun
+    picker = at.segmented_control(key="home_style")
+    picker.set_value(picker.options[1]).run()
+    other = at.session_state[home_tune.NEXT_TUNE]
+    assert other.model_dir == str(available_styles()[1].path)
+    at.button(key="home_play_tune").click().run()
+    assert at.session_state["home_tune"].result.model_name == available_styles()[1].name

@@ -11,6 +11,7 @@ from core.audio.rendering import (
     INSTRUMENTS,
     RELEASE_TAIL_S,
     audio_to_mp3_bytes,
+    audio_to_ogg_and_mp3,
     audio_to_ogg_bytes,
     audio_to_wav_bytes,
     default_soundfont,
@@ -142,6 +143,20 @@ def test_the_page_ogg_becomes_an_mp3_of_the_same_length(scale_midi: bytes) -> No
 def test_mp3_refuses_a_sample_rate_it_cannot_carry() -> None:
     with pytest.raises(InvalidSettingError, match="MP3 cannot carry 96000 Hz"):
         audio_to_mp3_bytes(np.zeros(960, dtype=np.float32), 96000)
+    with pytest.raises(InvalidSettingError, match="MP3 cannot carry 96000 Hz"):
+        audio_to_ogg_and_mp3(np.zeros(960, dtype=np.float32), 96000)  # raised here, not lost
+
+
+def test_the_ogg_and_the_mp3_encoded_side_by_side_are_the_two_encoders_own(
+    scale_midi: bytes,
+) -> None:
+    audio = midi_to_audio(scale_midi, sample_rate_hz=SAMPLE_RATE_HZ)
+    ogg, mp3 = audio_to_ogg_and_mp3(audio, SAMPLE_RATE_HZ)
+    assert mp3 == audio_to_mp3_bytes(audio, SAMPLE_RATE_HZ)  # the encoder is deterministic
+    assert [soundfile.info(io.BytesIO(b)).format for b in (ogg, mp3)] == ["OGG", "MP3"]
+    for encoded in (ogg, mp3):
+        decoded, rate = soundfile.read(io.BytesIO(encoded), dtype="float32")
+        assert rate == SAMPLE_RATE_HZ and len(decoded) == len(audio)
 
 
 def test_normalize_loudness_hits_the_rms_target_and_keeps_silence() -> None:
