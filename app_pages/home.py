@@ -52,6 +52,7 @@ if st.session_state.pop(PENDING, False):
     try:
         st.session_state[gen.HOME_TUNE] = home_tune.play_new_tune(chosen)
         made = True
+        home_tune.prefetch(chosen)  # at once: the next tune is under way while this one is sent
     except TunesmithError as error:
         st.error(plain(f"The bundled model: {error}"))
 clicks.button(
