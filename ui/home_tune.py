@@ -2,9 +2,10 @@
 time, with the next one made while this one plays.
 
 Making a tune takes about a second on two cores (writing it 0.1-0.2 s, synthesizing 0.1-0.3 s,
-encoding the MP3 0.3 s), so the page makes the next tune of the chosen style in a background
-thread as soon as one is shown (`prefetch`), and a click takes it (`play_new_tune`): a visitor
-who listens for a few seconds before asking again hears the new tune at once. The thread
+encoding the MP3 0.3 s), so the page begins the next tune of the chosen style in a background
+thread on a first visit and as soon as a click takes one (`prefetch`), and the next click takes
+it (`play_new_tune`): a visitor who listens for a few seconds before asking again hears the new
+tune at once. The thread
 only makes the tune; it is kept in the library, and the session's state changed, by the click
 that takes it, so a tune nobody asked for is never kept. One worker for the whole server: a
 prefetch still waiting for it when the click comes is cancelled and the tune made at once.
