@@ -166,9 +166,8 @@ def load_chosen(choice: ModelChoice | None) -> Generator | None:
 
 def prewarm_default() -> None:
     """Load the bundled models and the soundfont in a background thread (once per process)."""
-    if _PREWARM_STARTED.is_set() or not available_styles():
+    if not available_styles():
         return
-    _PREWARM_STARTED.set()
 
     def work() -> None:
         try:
@@ -180,7 +179,7 @@ def prewarm_default() -> None:
         except Exception:  # a failed warm-up only costs the first click its speed
             log.exception("warming up the bundled models failed")
 
-    threading.Thread(target=work, name="tunesmith-prewarm", daemon=True).start()
+    _once_in_background(_PREWARM_STARTED, work, name="tunesmith-prewarm")
 
 
 def prewarm_harmonizer() -> None:
@@ -188,9 +187,6 @@ def prewarm_harmonizer() -> None:
     the Harmonize page only: its six Keras models bring TensorFlow in, seconds of both cores,
     and warmed from Home they slowed Home's first tunes (click to audio 5.0 s first, 1.7 s
     warm, against 1.4 s and 1.3 s without; bench home_tune)."""
-    if _HARMONIZER_PREWARM_STARTED.is_set():
-        return
-    _HARMONIZER_PREWARM_STARTED.set()
 
     def work() -> None:
         try:
@@ -200,7 +196,15 @@ def prewarm_harmonizer() -> None:
         except Exception:  # the first harmonization loads it, and says what failed
             log.exception("warming up the chorale harmonizer failed")
 
-    threading.Thread(target=work, name="tunesmith-prewarm-harmonizer", daemon=True).start()
+    _once_in_background(_HARMONIZER_PREWARM_STARTED, work, name="tunesmith-prewarm-harmonizer")
+
+
+def _once_in_background(started: threading.Event, work: Callable[[], None], *, name: str) -> None:
+    """Run `work` in a daemon thread, the first time only (`started` marks it)."""
+    if started.is_set():
+        return
+    started.set()
+    threading.Thread(target=work, name=name, daemon=True).start()
 
 
 # ---------------------------------------------------------------- audio and notation
