@@ -19,6 +19,11 @@ random sets of as many pieces as the generated set. A bar comes back 8 bars late
 every judged distance is the best a generator that writes exactly like its training music can
 expect to score.
 
+Pieces started from a snippet of the training music (`snippet_started`, "Start from: a snippet
+of its music" on Generate, the snippet drawn from the seed as the page draws it) go on in the
+style's form too: their profile at the snippet's own meter, in the style's form and free, beside
+the held-out pieces' at theirs.
+
 Each set is also judged as `bundled_style` judges it (scale consistency, overlapping-area
 ratios, copies, pace persistence), on the same pieces, so a sampler that brings phrases back can
 be seen not to lose style or copy its training music while it does.
@@ -143,8 +148,33 @@ def style_form(
         "sentence": form_sentence(generated_profile, real_profile),
         "real_by_meter": real_by_meter(real),
         "real_vs_real": real_vs_real(style, real_cut, beats, set_size=len(generated)),
+        "snippet_started": snippet_started(style, real_cut, **options),
         **runs,
     }
+
+
+def snippet_started(style: str, heldout_cut: Sequence[Piece], **options: Any) -> dict[str, Any]:
+    """Pieces that start from a snippet of the training music, one per seed of `SEED_RANGES`,
+    in the style's form and free: their bars' recurrence at their own meter (the snippet's),
+    against the held-out pieces' at theirs (4/4 where a file states none)."""
+    generator = _generator(style)
+    real = collection_form_profile(heldout_cut, quarters_per_bar=None)
+    figures: dict[str, Any] = {"real_profile_at_own_meter": _rounded(real)}
+    for form in ("style", "free"):
+        settings = replace(evaluation_settings(), **{**options, "form": form})
+        pieces = []
+        with one_blas_thread():
+            for seed in (s for start in SEED_RANGES for s in range(start, start + PIECES)):
+                primer = generator.excerpt_primer(np.random.default_rng(seed))
+                pieces.append(generator.generate(settings, seed=seed, primer=primer).piece)
+        profile = collection_form_profile(pieces, quarters_per_bar=None)
+        figures[form] = {
+            "pieces": len(pieces),
+            "profile_at_own_meter": _rounded(profile),
+            "ratio": _rounded({d: _ratio(profile[d], real[d]) for d in DISTANCES_BARS}),
+            "stuck_share": round(stuck_share(pieces), 3),
+        }
+    return figures
 
 
 def real_vs_real(

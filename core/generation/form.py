@@ -115,19 +115,46 @@ def read_form_plan(folder: Path | None) -> FormPlan | None:
 class FormKeeper:
     """Follows the new tokens bar by bar and proposes the earlier bar's tokens while it restates.
 
-    Bars are `bar_steps` grid steps from the first new token. Only bars whose both ends fall on
-    a time step (no shift over the bar line) can be restated or be restated.
+    Bars are `bar_steps` grid steps, the first bar line `pickup_steps` after the first token
+    (0: the piece starts on one; else the upbeat before it is bar 0, never restated). Only bars
+    whose both ends fall on a time step (no shift over the bar line) can be restated or be
+    restated. A piece that starts from a snippet is `prime`d with it first.
     """
 
     plan: FormPlan
     bar_steps: int
     rng: np.random.Generator
+    pickup_steps: int = 0
     marks: list[int | None] = field(default_factory=lambda: [0])  # token index at each bar line
     tokens: list[str] = field(default_factory=list)
-    time_steps: int = 0
+    time_steps: int = 0  # counted from bar 0's (possibly unheard) start
     queue: list[str] = field(default_factory=list)  # what the restatement proposes next
     restating: int = 0  # the distance of the current restatement; 0: none
     restated_bars: int = 0
+    priming: bool = False  # following a snippet: no restatement is decided
+
+    def __post_init__(self) -> None:
+        if self.bar_steps < 1:
+            raise ValueError(f"a bar lasts at least one step, not {self.bar_steps}")
+        if not 0 <= self.pickup_steps < self.bar_steps:
+            raise ValueError(
+                f"a pickup lasts 0 to {self.bar_steps - 1} steps, not {self.pickup_steps}"
+            )
+        if self.pickup_steps:  # the upbeat is the end of a bar whose start is not heard
+            self.marks = [None]
+            self.time_steps = self.bar_steps - self.pickup_steps
+
+    def prime(self, tokens: Sequence[str]) -> None:
+        """Follow the snippet the piece starts from: its bars can be restated later, but none
+        of them restates one. When it ends on a bar line, the next bar is decided at once."""
+        self.priming = True
+        try:
+            for token in tokens:
+                self.add(token)
+        finally:
+            self.priming = False
+        if self.marks[-1] is not None and self.marks[-1] == len(self.tokens) and self.tokens:
+            self._bar_begins(len(self.marks) - 1)
 
     def proposal(self) -> str | None:
         """The token the form proposes next; None: the model writes freely."""
@@ -153,7 +180,7 @@ class FormKeeper:
             on_the_line = self.time_steps == len(self.marks) * self.bar_steps
             self.marks.append(len(self.tokens) if on_the_line else None)
             crossed = True
-        if not crossed:
+        if not crossed or self.priming:
             return
         if self.marks[-1] is not None:
             self._bar_begins(len(self.marks) - 1)

@@ -355,7 +355,7 @@ class Generator:
             pitch_span=music.pitch_span if music is not None else None,
             logits=np.zeros(self.step_model.vocab_size, dtype=np.float32),
             state=self.step_model.initial_state(),
-            form=self._form_keeper(settings, seed=seed, primer=primer),
+            form=self._form_keeper(settings, seed=seed, primer=primer, bars=bars),
             meter=meter,
             bars=bars,
             primer_steps=sum(
@@ -364,23 +364,35 @@ class Generator:
         )
 
     def _form_keeper(
-        self, settings: SamplingSettings, *, seed: int, primer: Primer | None
+        self, settings: SamplingSettings, *, seed: int, primer: Primer | None, bars: BarGrid
     ) -> FormKeeper | None:
-        """The form plan to follow: the style's, for a piece of its own (a continuation
-        follows the tune it continues instead), on its own random stream (so a piece in free
-        form is the same piece it always was)."""
+        """The form plan to follow: the style's, for a piece of its own or one that starts from
+        a snippet of its training music (a tune of the user's is continued its own way), on its
+        own random stream (so a piece in free form is the same piece it always was)."""
         plan = self.form_plan
-        if settings.form != FORM_STYLE or plan is None or primer is not None:
+        if settings.form != FORM_STYLE or plan is None:
             return None
-        # Bars of the piece's meter when one is chosen (the plan's chances were learned in the
-        # bars of its training music, 4/4 for the bundled ones), else of the plan's own bar.
-        if settings.meter:
-            bar_steps: float = self.piece_bars(settings)[1].bar_steps
+        if primer is not None and not primer.from_training:
+            return None
+        # Bars of the piece's meter when it has one (chosen, or its snippet's); else of the
+        # plan's own bar (4/4 for the bundled ones, whose chances were learned in those).
+        pickup = 0
+        if settings.meter or primer is not None:
+            bar_steps: float = bars.bar_steps
+            pickup = bars.pickup_steps
         else:
             bar_steps = plan.quarters_per_bar * self.encoding.steps_per_quarter
         if bar_steps != int(bar_steps):
             return None  # a bar that is no whole number of steps on this grid
-        return FormKeeper(plan, int(bar_steps), np.random.default_rng([seed, FORM_STREAM]))
+        keeper = FormKeeper(
+            plan,
+            int(bar_steps),
+            np.random.default_rng([seed, FORM_STREAM]),
+            pickup_steps=pickup,
+        )
+        if primer is not None:
+            keeper.prime(primer.tokens)
+        return keeper
 
     def _prime(self, draft: _Draft) -> None:
         """Run the LSTM and the watchers over BOS and the primer."""

@@ -57,6 +57,10 @@ class Primer:
     # its start to its first bar line (0: it starts on one). A generated piece keeps both.
     meter: str = ""
     pickup_steps: int = 0
+    # A snippet of the model's own training music: the piece goes on in the style's form
+    # (`core.generation.form`), restating the snippet's bars too. A tune of the user's is
+    # continued in its own way (free form), so it is False for those.
+    from_training: bool = False
 
     def __post_init__(self) -> None:
         if self.meter:
@@ -111,10 +115,16 @@ def excerpt_primer(
             excerpt.pop()
     grid = _opening_grid(opening, steps_per_quarter)
     if grid is None:
-        return Primer(tuple(excerpt), name="excerpt")
+        return Primer(tuple(excerpt), name="excerpt", from_training=True)
     skipped = sum(token_value(t) for t in body[:start] if token_kind(t) is TokenKind.SHIFT)
     pickup = (grid.pickup_steps - skipped) % grid.bar_steps
-    return Primer(tuple(excerpt), name="excerpt", meter=opening.meter, pickup_steps=pickup)
+    return Primer(
+        tuple(excerpt),
+        name="excerpt",
+        meter=opening.meter,
+        pickup_steps=pickup,
+        from_training=True,
+    )
 
 
 def _opening_grid(opening: TrainingOpening, steps_per_quarter: int | None) -> BarGrid | None:

@@ -99,6 +99,7 @@ LINK_KEYS = (
     "primer_scale",
     "primer_meter",
     "primer_pickup",
+    "primer_snippet",
     "check",
 )
 
@@ -305,6 +306,8 @@ def recipe_to_params(recipe: PieceRecipe) -> dict[str, str]:
             params["primer_meter"] = primer.meter
         if primer.pickup_steps:
             params["primer_pickup"] = str(primer.pickup_steps)
+        if primer.from_training:  # a snippet of the model's music: it goes on in the form
+            params["primer_snippet"] = "1"
     params["check"] = _check(params)
     return params
 
@@ -482,6 +485,8 @@ def params_to_recipe(params: Mapping[str, str]) -> PieceRecipe:
                 if "primer_pickup" in params
                 else 0
             ),
+            # links made before snippets went on in the style's form play free, as they did
+            from_training=params.get("primer_snippet", "0") == "1",
         )
     return PieceRecipe(model, seed, settings, primer, version_of_model)
 

@@ -36,6 +36,7 @@ def _primer_to_dict(primer: Primer | None) -> dict[str, Any] | None:
         "scale": primer.scale,
         "meter": primer.meter,
         "pickup_steps": primer.pickup_steps,
+        "from_training": primer.from_training,
     }
 
 
@@ -106,6 +107,7 @@ def _primer_from_dict(data: Any) -> Primer | None:
         # records from before meters hold none: "" (4/4) from a bar line, as they were made
         meter=_optional(data, "meter", str) or "",
         pickup_steps=_optional(data, "pickup_steps", int) or 0,
+        from_training=_optional(data, "from_training", bool) or False,
     )
 
 

@@ -72,6 +72,23 @@ def test_a_note_held_over_the_bar_line_leaves_that_bar_unrestated() -> None:
     assert keeper.marks == [0, None] and keeper.proposal() is None
 
 
+def test_a_snippet_primes_the_keeper_from_its_upbeat_and_its_bars_return_later() -> None:
+    plan = FormPlan(start={1: 1.0}, go_on={1: 0.0})
+    with pytest.raises(ValueError, match="pickup"):
+        FormKeeper(plan, 16, np.random.default_rng(0), pickup_steps=16)
+    keeper = FormKeeper(plan, 16, np.random.default_rng(0), pickup_steps=4)
+    keeper.prime(["P55", "D4", "T4", *BAR[:-1]])  # an upbeat of a quarter, then most of a bar
+    assert keeper.marks == [None, 3] and keeper.proposal() is None  # nothing restates in it
+    keeper.add("T8")  # the model's first token reaches the bar line: the bar before returns
+    assert keeper.proposal() == "P60" and keeper.restated_bars == 1
+    on_the_line = FormKeeper(plan, 16, np.random.default_rng(0), pickup_steps=4)
+    on_the_line.prime(["P55", "D4", "T4", *BAR])  # a snippet that ends on a bar line
+    assert on_the_line.marks == [None, 3, 12] and on_the_line.proposal() == "P60"
+    upbeat_only = FormKeeper(plan, 16, np.random.default_rng(0), pickup_steps=4)
+    upbeat_only.prime(["P55", "D4", "T4"])
+    assert upbeat_only.proposal() is None  # the upbeat is no bar to restate
+
+
 @pytest.fixture(scope="module")
 def folk_folder(tmp_path_factory):
     """A copy of the bundled folk model without its form plan (its notes fall on bar lines,
@@ -101,6 +118,33 @@ def test_a_model_with_a_plan_returns_to_its_bars_and_free_form_is_unchanged(folk
     ), (free_profile, planned_profile)
 
 
+def test_a_snippet_of_its_music_goes_on_in_its_form_and_a_users_tune_goes_its_own_way(
+    folk_folder,
+) -> None:
+    from dataclasses import replace
+
+    write_form_plan(folk_folder, plan_from_runs({2: 0.5, 4: 0.3}, {2: 2.0, 4: 4.0}))
+    try:
+        generator = Generator.from_folder(folk_folder)
+        snippet = generator.excerpt_primer(np.random.default_rng(3))
+        assert snippet is not None and snippet.from_training
+        tune = replace(snippet, from_training=False)
+        settings = SamplingSettings(length_tokens=600)
+        free = SamplingSettings(length_tokens=600, form="free")
+        planned = [generator.generate(settings, seed=s, primer=snippet) for s in range(4)]
+        unplanned = [generator.generate(free, seed=s, primer=snippet) for s in range(4)]
+        own = [generator.generate(settings, seed=s, primer=tune) for s in range(4)]
+    finally:
+        (folk_folder / FORM_FILE).unlink()
+    assert [p.midi_bytes for p in own] == [p.midi_bytes for p in unplanned]
+
+    def returns(results) -> float:
+        profiles = [form_profile(r.piece) for r in results]
+        return float(np.mean([(p[2] or 0) + (p[4] or 0) for p in profiles]))
+
+    assert returns(planned) > returns(unplanned) + 0.2
+
+
 def test_a_form_the_app_does_not_know_is_refused() -> None:
     from core.errors import InvalidSettingError
 
@@ -116,6 +160,21 @@ def test_a_link_carries_its_form_and_older_links_play_in_free_form() -> None:
         params = recipe_to_params(recipe)
         assert ("form" in params) == (form == "style")
         assert params_to_recipe(params).settings.form == form
+
+
+def test_a_link_to_a_snippet_piece_keeps_it_in_form_and_older_links_play_free() -> None:
+    from core.generation.primers import Primer
+    from core.generation.share_links import PieceRecipe, params_to_recipe, recipe_to_params
+
+    snippet = Primer(("T4", "P60", "D4"), meter="6/8", pickup_steps=2, from_training=True)
+    params = recipe_to_params(PieceRecipe("folk-tunes", 9, SamplingSettings(), snippet))
+    assert params["primer_snippet"] == "1"
+    assert params_to_recipe(params).primer == snippet
+    older = recipe_to_params(
+        PieceRecipe("folk-tunes", 9, SamplingSettings(), Primer(("T4", "P60", "D4")))
+    )
+    assert "primer_snippet" not in older
+    assert params_to_recipe(older).primer.from_training is False
 
 
 def test_calibration_aims_only_where_the_music_brings_bars_back(folk_folder, monkeypatch) -> None:
@@ -138,8 +197,7 @@ def test_calibration_aims_only_where_the_music_brings_bars_back(folk_folder, mon
 
     def profile_of(generator, plan, settings, pieces):  # the pieces' profile, as if generated
         made.append(plan)
-        return {1: 0.0, 2: target[2], 4: target[4] / (4.0 if len(made) == 1 else 1.0),
-                8: target[8]}
+        return {1: 0.0, 2: target[2], 4: target[4] / (4.0 if len(made) == 1 else 1.0), 8: target[8]}
 
     monkeypatch.setattr(form_plan, "_profile_of", profile_of)
     plan = FormPlan(start={1: 0.01, 2: 0.03, 4: 0.02, 8: 0.02}, go_on={4: 0.4})
