@@ -61,7 +61,7 @@ from core.model.folder import (
 from core.model.model_data import read_music_summary
 from core.model.step_model import LstmState, StepModel
 from core.music.meter import BarGrid
-from core.music.midi import midi_to_bytes, piece_to_midi
+from core.music.midi_writer import piece_midi_bytes
 from core.music.piece import meter_bar_grid, seconds_to_steps, transpose_piece
 from core.music.scales import KeyPlan, plan_key
 from core.progress import ProgressCallback
@@ -517,7 +517,7 @@ class Generator:
         if draft.meter or (draft.bars is not None and draft.bars.pickup_steps):
             pickup = draft.bars.pickup_steps if draft.bars is not None else 0
             piece = replace(piece, meter=draft.meter, pickup_steps=pickup)
-        midi_bytes = midi_to_bytes(piece_to_midi(piece, program=settings.program))
+        midi_bytes = piece_midi_bytes(piece, program=settings.program)
         return GenerationResult(
             tokens=tokens,
             primer_length=len(draft.primer_tokens),
