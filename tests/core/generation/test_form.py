@@ -195,16 +195,38 @@ def test_calibration_aims_only_where_the_music_brings_bars_back(folk_folder, mon
     assert target[1] < MIN_JUDGED_SHARE <= target[4]  # real tunes: 4 bars on, not 1
     made: list[FormPlan] = []
 
-    def profile_of(generator, plan, settings, pieces):  # the pieces' profile, as if generated
+    seeds: list[int] = []
+
+    def profile_of(generator, plan, settings, pieces, *, first_seed):  # as if generated
         made.append(plan)
+        seeds.append(first_seed)
         return {1: 0.0, 2: target[2], 4: target[4] / (4.0 if len(made) == 1 else 1.0), 8: target[8]}
 
     monkeypatch.setattr(form_plan, "_profile_of", profile_of)
     plan = FormPlan(start={1: 0.01, 2: 0.03, 4: 0.02, 8: 0.02}, go_on={4: 0.4})
     generator = Generator.from_folder(folk_folder)
-    calibrated = form_plan.calibrate_form_plan(generator, plan, training, pieces=4, rounds=2)
-    # 4 bars came back a quarter as often: raised by half a step (2x), the rest left alone;
-    # 1 bar, which real tunes hardly bring back, is not chased though the pieces never do
-    assert calibrated.start[4] == pytest.approx(0.04) and calibrated.start[1] == 0.01
+    calibrated = form_plan.calibrate_form_plan(generator, plan, training, pieces=4, rounds=3)
+    # 4 bars came back a quarter as often: its chance raised 4x, the rest left alone; 1 bar,
+    # which real tunes hardly bring back, is not chased though the pieces never bring it back
+    assert calibrated.start[4] == pytest.approx(0.08) and calibrated.start[1] == 0.01
     assert calibrated.start[2] == pytest.approx(0.03) and calibrated.go_on == plan.go_on
     assert len(made) == 2 and generator.form_plan == calibrated  # on target: it stops
+    assert seeds[1] - seeds[0] == 4  # each round's pieces are new ones
+
+
+def test_calibration_pools_its_rounds_and_moves_at_most_max_gain_a_round() -> None:
+    import core.evaluation.form_plan as form_plan
+
+    target = {1: 0.0, 2: 0.04, 4: 0.08, 8: 0.02}
+    low = FormPlan(start={2: 0.01, 4: 0.04, 8: 0.01}, go_on={})
+    high = FormPlan(start={2: 0.03, 4: 0.04, 8: 0.01}, go_on={})
+    # 2 bars: 0.01 brought back 0.01, 0.03 brought back 0.05: pooled, 0.06 per 0.04 of chance;
+    # 4 bars: never brought back, raised by the most a round allows; 8 bars: on target
+    measured = [(low, {2: 0.01, 4: 0.0, 8: 0.02}), (high, {2: 0.05, 4: 0.0, 8: 0.02})]
+    plan = form_plan._rescaled(high, measured, target)
+    assert plan.start[2] == pytest.approx(0.04 * 0.04 / 0.06) and plan.start[4] == pytest.approx(
+        0.16
+    )
+    assert plan.start[8] == pytest.approx(0.01)
+    far = form_plan._rescaled(low, [(low, {2: 0.0001, 4: 0.08, 8: 0.02})], target)
+    assert far.start[2] == pytest.approx(0.04)  # 400x wanted, 4x a round
