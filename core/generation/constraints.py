@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 MAX_LOOP_PERIOD_TOKENS = 24
 MIN_LOOP_REPEATS = 4
 MIN_LOOP_TOKENS = 24
+# (period, tokens it must cover) for each period, worked out once: the guard runs every token
+_LOOP_SPANS = tuple(
+    (period, max(period * MIN_LOOP_REPEATS, MIN_LOOP_TOKENS))
+    for period in range(1, MAX_LOOP_PERIOD_TOKENS + 1)
+)
 MAX_SAME_PITCH_RUN = 8  # after this many notes of one pitch in a row, that pitch is masked
 # New notes stay within the training music's range (its 2nd..98th percentile) widened by this.
 RANGE_MARGIN_SEMITONES = 3
@@ -212,8 +217,7 @@ def guard_loops(
 def _loop_continuation(history: Sequence[int]) -> int | None:
     """The token that would continue a cycle repeated too often at the end of `history`."""
     n = len(history)
-    for period in range(1, MAX_LOOP_PERIOD_TOKENS + 1):
-        span = max(period * MIN_LOOP_REPEATS, MIN_LOOP_TOKENS)
+    for period, span in _LOOP_SPANS:
         if span > n:
             break
         if history[-1] != history[-1 - period]:
