@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from core.music.meter import BarGrid
 from core.tokens.scheme import TokenKind, token_kind, token_value
 
 FORM_FILE = "form.json"
@@ -134,12 +135,7 @@ class FormKeeper:
     priming: bool = False  # following a snippet: no restatement is decided
 
     def __post_init__(self) -> None:
-        if self.bar_steps < 1:
-            raise ValueError(f"a bar lasts at least one step, not {self.bar_steps}")
-        if not 0 <= self.pickup_steps < self.bar_steps:
-            raise ValueError(
-                f"a pickup lasts 0 to {self.bar_steps - 1} steps, not {self.pickup_steps}"
-            )
+        BarGrid(self.bar_steps, self.pickup_steps)  # its checks: ValueError for no such bars
         if self.pickup_steps:  # the upbeat is the end of a bar whose start is not heard
             self.marks = [None]
             self.time_steps = self.bar_steps - self.pickup_steps
