@@ -212,7 +212,8 @@ def _form_control(generator: Generator | None) -> str:
         key=FORM_KEY,
         horizontal=True,
         help="Real tunes come back to their phrases: a line answers the one before, a strain "
-        "is played twice. Free never looks back. A continuation of your tune is always free.",
+        "is played twice. Free never looks back. A snippet of its music goes on in its form; "
+        "a continuation of your own tune is always free.",
     )
     return FORM_CHOICES[str(choice)]
 
