@@ -30,6 +30,7 @@ from core.evaluation import (
     SET_STAGE,
     EvaluationReport,
     ModelFigures,
+    bars_text,
     check_model_folder,
     evaluate_model,
     evaluate_pieces,
@@ -347,12 +348,12 @@ def copies_section(report: EvaluationReport, model_path: Path) -> None:
     left, right = st.columns(2)
     generated = passage_excerpt(piece, passage)
     with left:
-        st.markdown(f"**Its piece:** {plain(piece.name)}, bars "
-                    f"{passage.start_bar}–{passage.end_bar}")
+        st.markdown(f"**Its piece:** {plain(piece.name)}, "
+                    f"{bars_text(passage.start_bar, passage.end_bar)}")
         _play(generated, key=COPY_PLAYER_KEY)
     with right:
-        st.markdown(f"**The music it learned:** {plain(passage.source)}, bars "
-                    f"{passage.source_start_bar}–{passage.source_end_bar}")
+        st.markdown(f"**The music it learned:** {plain(passage.source)}, "
+                    f"{bars_text(passage.source_start_bar, passage.source_end_bar)}")
         _play(source, key=SOURCE_PLAYER_KEY)
     if passage.bars >= COPY_FLAG_BARS:
         st.warning(f"{passage.bars:.1f} bars are copied: {COPY_FLAG_BARS:g} bars or more of "

@@ -281,6 +281,11 @@ def style_sentence(report: EvaluationReport) -> str:
     )
 
 
+def bars_text(start: int, end: int) -> str:
+    """Where a passage lies, in words: "bar 12" or "bars 12–14"."""
+    return f"bar {start}" if start == end else f"bars {start}–{end}"
+
+
 def originality_sentence(report: EvaluationReport) -> str:
     figures = summary_figures(report)["originality"]
     count = len(report.originality)
@@ -290,11 +295,7 @@ def originality_sentence(report: EvaluationReport) -> str:
             f"Original: none of its {count} piece(s) repeats even {WINDOW_NOTES} notes in a row "
             "from the training music."
         )
-    bars = (
-        f"bar {passage['source_start_bar']}"
-        if passage["source_start_bar"] == passage["source_end_bar"]
-        else f"bars {passage['source_start_bar']}–{passage['source_end_bar']}"
-    )
+    bars = bars_text(passage["source_start_bar"], passage["source_end_bar"])
     flagged = figures["flagged"]
     verdict = (
         "Original"

@@ -115,3 +115,10 @@ def test_a_style_check_round_trips_through_the_metrics_and_a_broken_one_is_ignor
     broken = made.to_dict()
     broken["figures"]["polyphony"]["model"] = float("nan")
     assert read_style_check({"style_check": broken}) is None
+
+
+def test_a_passage_of_one_bar_is_named_as_one() -> None:
+    from core.evaluation import bars_text
+
+    assert bars_text(12, 12) == "bar 12"
+    assert bars_text(3, 5) == "bars 3–5"
