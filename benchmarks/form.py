@@ -136,11 +136,7 @@ def style_form(
     generated_profile = collection_form_profile(generated)
     real_profile = collection_form_profile(real_cut)
     ratios = {d: _ratio(generated_profile[d], real_profile[d]) for d in DISTANCES_BARS}
-    # None: not judged, real music hardly repeats a bar at that distance (MIN_JUDGED_SHARE)
-    within_goal = {
-        d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real_profile[d] >= MIN_JUDGED_SHARE else None
-        for d, r in ratios.items()
-    }
+    within_goal = _within_goal(ratios, real_profile)
     return {
         "generated_pieces": len(generated),
         "real_pieces": len(real),
@@ -178,10 +174,7 @@ def many_pieces(
         "seeds": f"{MANY_FIRST_SEED}-{MANY_FIRST_SEED + MANY_PIECES - 1}",
         "generated_profile": _rounded(profile),
         "ratio": _rounded(ratios),
-        "within_goal": {
-            d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real[d] >= MIN_JUDGED_SHARE else None
-            for d, r in ratios.items()
-        },
+        "within_goal": _within_goal(ratios, real),
         "stuck_share": round(stuck_share(pieces), 3),
     }
 
@@ -291,6 +284,15 @@ def _style_figures(style: str, pieces: Sequence[Piece]) -> dict[str, Any]:
         "longest_copy_bars_max": round(summary["originality"]["longest_bars"], 2),
         "share_under_2_bars": round(summary["originality"]["share_under_flag"], 3),
         "pace_persistence": round(pace_persistence(list(report.pieces)), 2),
+    }
+
+
+def _within_goal(ratios: dict[int, float], real: dict[int, float]) -> dict[int, bool | None]:
+    """Per distance, whether the ratio is within the goal; None: not judged, real music hardly
+    repeats a bar at that distance (`MIN_JUDGED_SHARE`)."""
+    return {
+        d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real[d] >= MIN_JUDGED_SHARE else None
+        for d, r in ratios.items()
     }
 
 
