@@ -67,6 +67,11 @@ class TokenTable:
                 self.values[index] = token_value(token)
         self.eos_id = vocab.eos_id
         self.kind_masks = {kind: self.kinds == code for kind, code in _KIND_CODES.items()}
+        # Made once, as the sampler asks for them every token: the union of each set of kinds,
+        # and for each pitch p everything but the pitches up to p (a chord goes upward).
+        self._kinds_masks: dict[frozenset[TokenKind], np.ndarray] = {}
+        pitches = self.kind_masks[TokenKind.PITCH]
+        self._above = ~(pitches & (self.values <= np.arange(128)[:, None]))
 
     def scale_mask(self, plan: KeyPlan) -> np.ndarray | None:
         """False for the pitch tokens outside the locked scale, as heard; None without a lock."""
@@ -87,13 +92,16 @@ class TokenTable:
         return others | (heard == plan.tonic), others | np.isin(heard, chord)
 
     def mask(self, state: GrammarState, *, allow_eos: bool) -> np.ndarray:
-        allowed = np.zeros(len(self.kinds), dtype=bool)
-        for kind in state.allowed_kinds():
-            allowed |= self.kind_masks[kind]
+        kinds = state.allowed_kinds()
+        union = self._kinds_masks.get(kinds)
+        if union is None:
+            union = np.zeros(len(self.kinds), dtype=bool)
+            for kind in kinds:
+                union |= self.kind_masks[kind]
+            self._kinds_masks[kinds] = union
+        allowed = union.copy()
         if state.last_pitch_in_chord >= 0:
-            allowed &= ~(
-                self.kind_masks[TokenKind.PITCH] & (self.values <= state.last_pitch_in_chord)
-            )
+            allowed &= self._above[state.last_pitch_in_chord]
         if not allow_eos:
             allowed[self.eos_id] = False
         return allowed

@@ -131,8 +131,8 @@ class CopyGuard:
         """The first notes (flat indices) of the training windows equal to `window`."""
         index = self.index
         value = np.uint64(window_hash(window))
-        low = np.searchsorted(index.sorted_hashes, value, side="left")
-        high = np.searchsorted(index.sorted_hashes, value, side="right")
+        low = index.sorted_hashes.searchsorted(value, side="left")  # methods: np.* dispatch
+        high = index.sorted_hashes.searchsorted(value, side="right")  # cost as much again
         if low == high:
             return []
         starts = index.sorted_starts[low:high]

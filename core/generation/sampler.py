@@ -31,22 +31,26 @@ def sample_from_logits(
     top_p: float = 1.0,
 ) -> int:
     """One token id among `allowed`, by temperature, then top-k, then nucleus (top-p)."""
-    candidates = np.flatnonzero(allowed)
+    # Array methods, not np.* functions: their dispatch was half of a call's time on these
+    # short arrays (the sampler runs for every token). The arithmetic is the same.
+    candidates = allowed.nonzero()[0]
     if candidates.size == 0:
         raise ValueError("no token is allowed here")
     scores = logits[candidates].astype(np.float64)
     if temperature <= GREEDY_TEMPERATURE or candidates.size == 1:
-        return int(candidates[int(np.argmax(scores))])
-    order = np.argsort(-scores, kind="stable")
+        return int(candidates[scores.argmax()])
+    order = (-scores).argsort(kind="stable")
     if top_k > 0:
         order = order[:top_k]
-    scores = scores[order] / temperature
-    probs = np.exp(scores - scores[0])
+    scores = scores[order]
+    scores /= temperature
+    scores -= scores[0]
+    probs = np.exp(scores, out=scores)
     probs /= probs.sum()
     if top_p < 1.0:
-        keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
+        keep = int(probs.cumsum().searchsorted(top_p)) + 1
         probs = probs[:keep] / probs[:keep].sum()
-    choice = int(np.searchsorted(np.cumsum(probs), rng.random() * probs.sum(), side="right"))
+    choice = int(probs.cumsum().searchsorted(rng.random() * probs.sum(), side="right"))
     return int(candidates[order[min(choice, len(probs) - 1)]])
 
 

@@ -7,6 +7,12 @@ from dataclasses import dataclass
 
 from core.tokens.scheme import BOS, PAD, UNK, TokenKind, token_kind, token_value
 
+# What may follow, made once: the sampler asks for every token.
+_NOTHING: frozenset[TokenKind] = frozenset()
+_AFTER_PITCH = frozenset({TokenKind.DURATION})
+_AFTER_DURATION = frozenset({TokenKind.SHIFT, TokenKind.PITCH, TokenKind.SPECIAL})
+_AFTER_SHIFT = frozenset({TokenKind.SHIFT, TokenKind.PITCH})  # and after BOS
+
 
 @dataclass
 class GrammarState:
@@ -22,12 +28,12 @@ class GrammarState:
 
     def allowed_kinds(self) -> frozenset[TokenKind]:
         if self.finished:
-            return frozenset()
+            return _NOTHING
         if self.last_kind is TokenKind.PITCH:
-            return frozenset({TokenKind.DURATION})
+            return _AFTER_PITCH
         if self.last_kind is TokenKind.DURATION:
-            return frozenset({TokenKind.SHIFT, TokenKind.PITCH, TokenKind.SPECIAL})
-        return frozenset({TokenKind.SHIFT, TokenKind.PITCH})
+            return _AFTER_DURATION
+        return _AFTER_SHIFT
 
     def allows(self, token: str) -> bool:
         if token in (PAD, UNK, BOS):

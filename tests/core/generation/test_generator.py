@@ -139,6 +139,42 @@ def test_low_temperature_picks_the_argmax_of_well_separated_logits() -> None:
     assert not all(picks_warm)
 
 
+def _textbook_sample(logits, allowed, u, *, temperature, top_k, top_p) -> int:
+    """The sampler written plainly, with np.* functions: the oracle for its faster form."""
+    candidates = np.flatnonzero(allowed)
+    scores = logits[candidates].astype(np.float64)
+    order = np.argsort(-scores, kind="stable")
+    if top_k > 0:
+        order = order[:top_k]
+    scores = scores[order] / temperature
+    probs = np.exp(scores - scores[0])
+    probs = probs / np.sum(probs)
+    if top_p < 1.0:
+        keep = int(np.searchsorted(np.cumsum(probs), top_p)) + 1
+        probs = probs[:keep] / np.sum(probs[:keep])
+    choice = int(np.searchsorted(np.cumsum(probs), u * np.sum(probs), side="right"))
+    return int(candidates[order[min(choice, len(probs) - 1)]])
+
+
+def test_the_sampler_draws_what_the_plain_computation_draws() -> None:
+    # Same seed, same piece: links regenerate pieces, so a faster sampler must draw the same.
+    rng = np.random.default_rng(7)
+    for trial in range(500):
+        size = int(rng.integers(2, 200))
+        logits = (rng.normal(size=size) * rng.uniform(0.5, 6)).astype(np.float32)
+        allowed = rng.random(size) < rng.uniform(0.05, 1)
+        allowed[int(rng.integers(size))] = True
+        settings = {
+            "temperature": float(rng.choice([0.3, 0.8, 1.0, 1.4])),
+            "top_k": int(rng.choice([0, 0, 5, 40])),
+            "top_p": float(rng.choice([0.5, 0.9, 0.95, 1.0])),
+        }
+        seed = [7, trial]
+        drawn = sample_from_logits(logits, allowed, np.random.default_rng(seed), **settings)
+        u = np.random.default_rng(seed).random()
+        assert drawn == _textbook_sample(logits, allowed, u, **settings), (trial, settings)
+
+
 def test_length_in_seconds_follows_the_tempo(generator: Generator) -> None:
     result = generator.generate(
         SamplingSettings(length_s=8.0, length_tokens=None, tempo_bpm=90.0), seed=3
