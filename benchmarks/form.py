@@ -60,9 +60,10 @@ from core.evaluation.form import (
     form_sentence,
     stuck_share,
 )
-from core.evaluation.report import evaluate_pieces, evaluation_settings, one_blas_thread
+from core.evaluation.report import evaluate_pieces, evaluation_settings
 from core.evaluation.verdicts import summary_figures
 from core.generation.generator import Generator
+from core.model.blas import one_blas_thread
 from core.model.bundled import STYLES, available_styles
 from core.model.model_data import TRAINING_NOTES_FILE, read_heldout
 from core.model.training_notes import TrainingNotes

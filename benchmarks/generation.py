@@ -8,12 +8,18 @@ process: the bundled default model, and a network of the default training size (
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
+from unittest.mock import patch
 
 import keras
 import numpy as np
 
+from core.generation import generator as generator_module
 from core.generation.generator import DEFAULT_MODEL_DIR, Generator
 from core.generation.settings import SamplingSettings
 from core.model.folder import TrainedModel, load_model_folder
@@ -26,6 +32,7 @@ TUTORIAL_WINDOW_TOKENS = 100
 TUTORIAL_TOKENS = 30
 GENERATED_TOKENS = 1000
 TIMED_RUNS = 10  # the best and the median are printed: this CPU's stalls swing a run by half
+BUSY_RUNS = 3  # while another process keeps a core busy
 SEED = 0
 
 
@@ -48,16 +55,43 @@ def tutorial_tokens_per_s(
     return tokens / (time.perf_counter() - start)
 
 
-def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
+def _timed_runs(generator: Generator, *, runs: int = TIMED_RUNS) -> tuple[list[float], int]:
+    """Seconds of each of `runs` runs of 1000 tokens, and the new tokens of one."""
     settings = SamplingSettings(length_tokens=GENERATED_TOKENS)
     generator.generate(SamplingSettings(length_tokens=50), seed=SEED)  # warm up
-    runs = []
-    for _ in range(TIMED_RUNS):  # the best run: a shared CPU's stalls are not the sampler's
+    seconds = []
+    for _ in range(runs):
         start = time.perf_counter()
         result = generator.generate(settings, seed=SEED)
-        runs.append(time.perf_counter() - start)
+        seconds.append(time.perf_counter() - start)
+    return seconds, len(result.new_tokens)
+
+
+@contextmanager
+def _another_process_busy() -> Iterator[None]:
+    """A process spinning on a core meanwhile, as a second visitor or the browser would."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
+    runs, new_tokens = _timed_runs(generator)  # on one BLAS thread, as the pages run
+    # numpy's own BLAS threads, as generation ran before 2026-12-03: faster on an idle
+    # machine, many times slower on a busy one (core.model.blas)
+    all_threads = patch.object(generator_module, "one_blas_thread", nullcontext)
+    with all_threads:
+        threaded_runs, _ = _timed_runs(generator)
+    with _another_process_busy():
+        busy_runs, _ = _timed_runs(generator, runs=BUSY_RUNS)
+        with all_threads:
+            busy_threaded_runs, _ = _timed_runs(generator, runs=BUSY_RUNS)
     seconds = min(runs)
-    new_tokens = len(result.new_tokens)
+    result = generator.generate(SamplingSettings(length_tokens=64), seed=SEED)
     ids = generator.vocab.encode(result.tokens[:64])
     keras_logits = model.predict(np.array([ids], dtype="int32"), verbose=0)[0]
     max_diff = float(np.max(np.abs(generator.step_model.sequence_logits(ids) - keras_logits)))
@@ -67,6 +101,18 @@ def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
         "seconds_for_1000_tokens": round(seconds * GENERATED_TOKENS / new_tokens, 4),
         "median_seconds_for_1000_tokens": round(
             float(np.median(runs)) * GENERATED_TOKENS / new_tokens, 4
+        ),
+        "all_blas_threads_seconds_for_1000_tokens": round(
+            min(threaded_runs) * GENERATED_TOKENS / new_tokens, 4
+        ),
+        "all_blas_threads_median_seconds_for_1000_tokens": round(
+            float(np.median(threaded_runs)) * GENERATED_TOKENS / new_tokens, 4
+        ),
+        "another_process_busy_median_seconds_for_1000_tokens": round(
+            float(np.median(busy_runs)) * GENERATED_TOKENS / new_tokens, 4
+        ),
+        "another_process_busy_all_blas_threads_median_seconds_for_1000_tokens": round(
+            float(np.median(busy_threaded_runs)) * GENERATED_TOKENS / new_tokens, 4
         ),
         "tokens_per_s": round(ours, 1),
         "tutorial_tokens_per_s": round(tutorial, 2),

@@ -31,8 +31,9 @@ import numpy as np
 from benchmarks.bundled_style import PIECES, SEED_RANGES
 from core.data.datasets import SPLIT_SEED, load_dataset
 from core.data.pickups import collection_pickups
-from core.evaluation.report import evaluation_settings, one_blas_thread, piece_without_primer
+from core.evaluation.report import evaluation_settings, piece_without_primer
 from core.generation.generator import Generator
+from core.model.blas import one_blas_thread
 from core.model.bundled import STYLES
 from core.model.model_data import read_heldout
 from core.music.notation import piece_to_musicxml

@@ -28,10 +28,11 @@ from core.evaluation.form import (
     collection_form_profile,
     cut_to_beats,
 )
-from core.evaluation.report import evaluation_settings, one_blas_thread
+from core.evaluation.report import evaluation_settings
 from core.generation.form import DISTANCES, FormPlan, bar_runs, plan_from_runs
 from core.generation.generator import Generator
 from core.generation.settings import SamplingSettings
+from core.model.blas import one_blas_thread
 from core.music.piece import Piece
 
 CALIBRATION_SEED = 50_001  # far from the seeds pages and benchmarks use

@@ -12,8 +12,7 @@ import logging
 import statistics
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from core.generation.settings import (
     SamplingSettings,
     creativity_to_settings,
 )
+from core.model.blas import one_blas_thread
 from core.model.model_data import HELDOUT_FILE, load_index, read_heldout
 from core.model.training_notes import Originality, OriginalityIndex
 from core.music.piece import Piece
@@ -134,43 +134,6 @@ def _check_count(count: int) -> None:
 
 def _new_piece(generator: Generator, settings: SamplingSettings, *, seed: int) -> Piece:
     return replace(generator.generate(settings, seed=seed).piece, name=f"seed {seed}")
-
-
-class _OneBlasThread:
-    """numpy's BLAS on one thread while any evaluation runs in this process.
-
-    A step of the network is a few small matrix products, which more threads only slow down,
-    and on a busy server they contend: 20 pieces took 95 s with two threads while another
-    process used the second core, 6 s with one. threadpoolctl's limit is process-wide, not per
-    thread, so evaluations running at once (two visitors, or the page's preparation) share one
-    limit: set by the first to start, lifted when the last ends. Each restoring its own would
-    lift it under another still running (measured: 44 s instead of 8).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._users = 0
-        self._limit: Any = None
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        from threadpoolctl import threadpool_limits
-
-        with self._lock:
-            if not self._users:
-                self._limit = threadpool_limits(limits=1, user_api="blas")
-            self._users += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._users -= 1
-                if not self._users:
-                    self._limit.restore_original_limits()
-                    self._limit = None
-
-
-one_blas_thread = _OneBlasThread()
 
 
 def check_model_folder(folder: Path) -> list[Piece]:

@@ -25,6 +25,7 @@ from core.generation.settings import (
     PAGE_TEMPO_BPM,
     creativity_to_settings,
 )
+from core.model.blas import one_blas_thread
 from core.music.piece import Piece
 
 STYLE_CHECK_KEY = "style_check"  # its key in the model folder's metrics.json
@@ -118,11 +119,9 @@ def style_check(
     Raises:
         EvaluationError: a side has no piece long enough to measure.
     """
-    from threadpoolctl import threadpool_limits
-
     # One step is a few small matrix products: BLAS threads only contend (on a busy server a
     # check took 17 s with them, 2 s without).
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _style_check(model, base, real_pieces, count=count, length_s=length_s, seed=seed)
 
 

@@ -48,6 +48,7 @@ from core.generation.settings import (
     SEED_LIMIT,
     SamplingSettings,
 )
+from core.model.blas import one_blas_thread
 from core.model.bundled import DEFAULT_STYLE, STYLES, resolve_model_dir
 
 # core.model imports TensorFlow only where a network is built or loaded (a test checks), so the
@@ -226,8 +227,9 @@ class Generator:
     ) -> GenerationResult:
         """A new piece. The same model, settings, primer and seed give the same piece."""
         draft = self._plan(settings, seed=seed, primer=primer)
-        self._prime(draft)
-        self._sample(draft, on_progress)
+        with one_blas_thread():  # why: core.model.blas
+            self._prime(draft)
+            self._sample(draft, on_progress)
         return self._finish(draft)
 
     def generate_variations(

@@ -54,6 +54,7 @@ from core.harmonize.voice_leading import (
     crossings_and_spacing,
     parallel_motions,
 )
+from core.model.blas import one_blas_thread
 from core.music.keys import key_normalizing_shift
 from core.music.piece import Piece
 from core.storage.files import REPO_DIR
@@ -137,14 +138,11 @@ class ChoraleHarmonizer:
 
         Same seed, same harmonization; the melody is `voices[0]`, unchanged.
         """
-        from core.evaluation.report import one_blas_thread
-
         if candidates < 1:
             raise ValueError("at least one candidate is needed")
         piece = melody.piece
         placement = melody_placement(piece)
         frames = melody_frames(piece, shift=placement.model_shift)
-        # Small matrix products: more BLAS threads only slow them, and contend on a busy server.
         first_onset = min(n.onset_step for n in piece.notes)
         with one_blas_thread():
             chords = None

@@ -167,23 +167,3 @@ def test_an_evaluation_prepared_beforehand_measures_nothing_twice(
     assert len(measured) == 1
     (folder / HELDOUT_FILE).unlink()
     prepare_evaluation(folder, generator.encoding)  # nothing to prepare: no error either
-
-
-def test_the_one_thread_limit_holds_until_the_last_evaluation_ends() -> None:
-    """threadpoolctl's limit is process-wide: two evaluations at once (two visitors) must not
-    lift it for each other."""
-    from threadpoolctl import threadpool_info
-
-    from core.evaluation.report import one_blas_thread
-
-    def blas_threads() -> set[int]:
-        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
-
-    before = blas_threads()
-    first, second = one_blas_thread(), one_blas_thread()
-    first.__enter__()
-    second.__enter__()
-    first.__exit__(None, None, None)  # the first visitor's evaluation ends...
-    assert blas_threads() == {1}  # ...the second's still runs on one thread
-    second.__exit__(None, None, None)
-    assert blas_threads() == before
