@@ -22,7 +22,9 @@ from __future__ import annotations
 import io
 import re
 import time
+from collections.abc import Sequence
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -90,24 +92,71 @@ def _unique_onsets(times: np.ndarray, *, within: float) -> np.ndarray:
 
 def _aligned_f1(reference: np.ndarray, estimate: np.ndarray, *, window: float) -> float:
     """Onset F1 after the best constant shift (one of the first notes' offsets)."""
+    return _best_shift(reference, estimate, window=window)[1]
+
+
+def _best_shift(
+    reference: np.ndarray, estimate: np.ndarray, *, window: float
+) -> tuple[float, float]:
+    """(shift, onset F1): the constant shift of `estimate` (one of the first notes' offsets
+    against one of the reference's) that gives the best onset F1."""
     import mir_eval
 
-    best = 0.0
+    best = (0.0, 0.0)
     for j in range(min(4, len(estimate))):
         for i in range(min(4, len(reference))):
-            shifted = estimate - estimate[j] + reference[i]
-            f1, _, _ = mir_eval.onset.f_measure(reference, shifted, window=window)
-            best = max(best, float(f1))
+            shift = reference[i] - estimate[j]
+            f1, _, _ = mir_eval.onset.f_measure(reference, estimate + shift, window=window)
+            if f1 > best[1]:
+                best = (float(shift), float(f1))
     return best
+
+
+def missed_notes(
+    reference: Sequence[tuple[float, float, int]],
+    estimate: Sequence[tuple[float, float, int]],
+    *,
+    window: float,
+) -> tuple[int, int]:
+    """(written notes with no note of their pitch at their onset, how many of those repeat
+    the pitch of the note before), after the best onset shift; notes as (onset, end, pitch).
+    A repeated note that the playing does not attack again is heard as one long note."""
+    import mir_eval
+
+    reference = sorted(reference)
+    if not reference:
+        return 0, 0
+    if not estimate:
+        return len(reference), sum(1 for a, b in pairwise(reference) if a[2] == b[2])
+    ref = np.array(reference, dtype=float)
+    est = np.array(estimate, dtype=float)
+    shift, _ = _best_shift(np.unique(ref[:, 0]), np.unique(est[:, 0]), window=window)
+    matched = mir_eval.transcription.match_notes(
+        ref[:, :2],
+        mir_eval.util.midi_to_hz(ref[:, 2]),
+        est[:, :2] + shift,
+        mir_eval.util.midi_to_hz(est[:, 2]),
+        onset_tolerance=window,
+        offset_ratio=None,
+    )
+    found = {i for i, _ in matched}
+    missed = [i for i in range(len(ref)) if i not in found]
+    repeats = sum(1 for i in missed if i > 0 and ref[i - 1, 2] == ref[i, 2])
+    return len(missed), repeats
 
 
 def _simple_ratio(ratio: float) -> Fraction:
     return min(SIMPLE_RATIOS, key=lambda r: abs(np.log(ratio / float(r))))
 
 
-def render_and_transcribe(piece: Any, *, tempo_bpm: float, program: int, model: Any) -> Any:
+def render_and_transcribe(
+    piece: Any, *, tempo_bpm: float, program: int, model: Any, articulation_s: float = 0.0
+) -> Any:
     """The piece played at `tempo_bpm` with FluidSynth, written as MP3 (WAV where libsndfile
-    has no MP3) and transcribed with Basic Pitch's default preset, as the audio tab does."""
+    has no MP3) and transcribed with Basic Pitch's default preset, as the audio tab does.
+    `articulation_s`: a note that runs into the next note of its pitch ends this much before
+    it, as a player tongues or re-strikes a repeated note (FluidSynth's flute, played as
+    written, glides into it without an attack)."""
     import soundfile as sf
 
     from core.audio.rendering import midi_to_audio
@@ -117,7 +166,10 @@ def render_and_transcribe(piece: Any, *, tempo_bpm: float, program: int, model: 
     from core.transcription.params import DEFAULT_TRANSCRIPTION_PRESET, preset_params
 
     played = Piece(piece.name, piece.notes, piece.steps_per_quarter, tempo_bpm, piece.key)
-    audio = midi_to_audio(piece_to_midi(played, program=program), sample_rate_hz=RENDER_RATE_HZ)
+    midi = piece_to_midi(played, program=program)
+    if articulation_s:
+        _articulate(midi, articulation_s)
+    audio = midi_to_audio(midi, sample_rate_hz=RENDER_RATE_HZ)
     fmt = "MP3" if "MP3" in sf.available_formats() else "WAV"
     buffer = io.BytesIO()
     sf.write(buffer, audio, RENDER_RATE_HZ, format=fmt)
@@ -127,6 +179,18 @@ def render_and_transcribe(piece: Any, *, tempo_bpm: float, program: int, model: 
         model=model,
         params=preset_params(DEFAULT_TRANSCRIPTION_PRESET),
     )
+
+
+def _articulate(midi: Any, gap_s: float) -> None:
+    """End each note that runs into the next note of its pitch `gap_s` before it (in place)."""
+    for instrument in midi.instruments:
+        by_pitch: dict[int, list[Any]] = {}
+        for note in sorted(instrument.notes, key=lambda n: n.start):
+            by_pitch.setdefault(note.pitch, []).append(note)
+        for notes in by_pitch.values():
+            for note, after in pairwise(notes):
+                if after.start - note.end < gap_s:
+                    note.end = max(note.start + gap_s, after.start - gap_s)
 
 
 def score_tune(meter: str, piece: Any, tempo_bpm: float, program: int, model: Any) -> dict:

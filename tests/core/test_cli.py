@@ -241,3 +241,31 @@ def test_run_sh_checks_the_settings_before_it_starts_the_server():
     script = (REPO / "run.sh").read_text()
     app = script[script.index("  app)"):script.index(";;", script.index("  app)"))]
     assert app.index("-m core check-settings") < app.index("exec .venv/bin/python -m streamlit")
+
+
+def test_the_audio_benchmarks_count_a_repeated_note_heard_as_one_long_note():
+    from benchmarks.audio_to_training import missed_notes
+
+    written = [(0.0, 1.0, 60), (1.0, 2.0, 60), (2.0, 3.0, 62), (3.0, 4.0, 64)]
+    merged = [(0.5, 2.5, 60), (2.5, 3.5, 62)]  # half a beat late: the best shift undoes it
+    assert missed_notes(written, merged, window=0.1) == (2, 1)  # the repeat, and the E
+    assert missed_notes(written, written, window=0.1) == (0, 0)
+    assert missed_notes(written, [], window=0.1) == (4, 1)
+
+
+def test_an_articulated_render_ends_only_notes_that_run_into_their_own_pitch():
+    import pretty_midi
+
+    from benchmarks.audio_to_training import _articulate
+
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(0)
+    piano.notes = [
+        pretty_midi.Note(90, 60, 0.0, 0.5),
+        pretty_midi.Note(90, 60, 0.5, 1.0),  # a repeat: the note before it ends early
+        pretty_midi.Note(90, 62, 1.0, 1.5),  # a new pitch: the note before it keeps its end
+        pretty_midi.Note(90, 60, 2.0, 2.5),  # after a rest: nothing to articulate
+    ]
+    midi.instruments.append(piano)
+    _articulate(midi, 0.03)
+    assert [round(n.end, 3) for n in piano.notes] == [0.47, 1.0, 1.5, 2.5]
