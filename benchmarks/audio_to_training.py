@@ -149,14 +149,9 @@ def _simple_ratio(ratio: float) -> Fraction:
     return min(SIMPLE_RATIOS, key=lambda r: abs(np.log(ratio / float(r))))
 
 
-def render_and_transcribe(
-    piece: Any, *, tempo_bpm: float, program: int, model: Any, articulation_s: float = 0.0
-) -> Any:
+def render_and_transcribe(piece: Any, *, tempo_bpm: float, program: int, model: Any) -> Any:
     """The piece played at `tempo_bpm` with FluidSynth, written as MP3 (WAV where libsndfile
-    has no MP3) and transcribed with Basic Pitch's default preset, as the audio tab does.
-    `articulation_s`: a note that runs into the next note of its pitch ends this much before
-    it, as a player tongues or re-strikes a repeated note (FluidSynth's flute, played as
-    written, glides into it without an attack)."""
+    has no MP3) and transcribed with Basic Pitch's default preset, as the audio tab does."""
     import soundfile as sf
 
     from core.audio.rendering import midi_to_audio
@@ -166,10 +161,7 @@ def render_and_transcribe(
     from core.transcription.params import DEFAULT_TRANSCRIPTION_PRESET, preset_params
 
     played = Piece(piece.name, piece.notes, piece.steps_per_quarter, tempo_bpm, piece.key)
-    midi = piece_to_midi(played, program=program)
-    if articulation_s:
-        _articulate(midi, articulation_s)
-    audio = midi_to_audio(midi, sample_rate_hz=RENDER_RATE_HZ)
+    audio = midi_to_audio(piece_to_midi(played, program=program), sample_rate_hz=RENDER_RATE_HZ)
     fmt = "MP3" if "MP3" in sf.available_formats() else "WAV"
     buffer = io.BytesIO()
     sf.write(buffer, audio, RENDER_RATE_HZ, format=fmt)
@@ -179,18 +171,6 @@ def render_and_transcribe(
         model=model,
         params=preset_params(DEFAULT_TRANSCRIPTION_PRESET),
     )
-
-
-def _articulate(midi: Any, gap_s: float) -> None:
-    """End each note that runs into the next note of its pitch `gap_s` before it (in place)."""
-    for instrument in midi.instruments:
-        by_pitch: dict[int, list[Any]] = {}
-        for note in sorted(instrument.notes, key=lambda n: n.start):
-            by_pitch.setdefault(note.pitch, []).append(note)
-        for notes in by_pitch.values():
-            for note, after in pairwise(notes):
-                if after.start - note.end < gap_s:
-                    note.end = max(note.start + gap_s, after.start - gap_s)
 
 
 def score_tune(meter: str, piece: Any, tempo_bpm: float, program: int, model: Any) -> dict:

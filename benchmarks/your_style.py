@@ -19,10 +19,8 @@ the meter found, by meter; for each route and size, held-out perplexity beside t
 base's and a 4-gram's trained on the same training music, and the style figures of 20
 generated pieces beside the held-out songs' and the base's 20 pieces'; the wall times.
 
-Why the MP3 route loses (`transcription.by_instrument`): the written notes missing from the
-stored music, by instrument, and how many of them repeat the note before; and the MP3 route of
-the most songs once more with a breath before each repeated note (`articulated`), a check of
-that cause beside the goal's figure, which stays on the renders as written.
+Where the MP3 route loses (`transcription.by_instrument`): the written notes missing from the
+stored music, by instrument, and how many of them repeat the note before.
 
 Goals (issue 24): from MP3 never worse than the base and within 5 % of the same songs as MIDI;
 for notes at once (polyphony), pitch range and notes per beat, a fine-tuned model's distance
@@ -51,7 +49,6 @@ STYLE_GOAL_FEATURES = ("polyphony", "pitch_range", "notes_per_beat")
 STYLE_GOAL_BASE_OFF = 0.10  # the goal applies where the base is more than 10 % off
 STYLE_GOAL_SHARE = 0.5  # a fine-tuned model at most half the base's distance
 GOAL_MP3_VS_MIDI = 1.05  # from MP3 at most 5 % above the same songs as MIDI
-ARTICULATION_S = 0.03  # `articulated_run`: the breath before a repeated note
 # The beat grid names 2, 3 or 4 beats a bar: a bar of 3/8 (one dotted-quarter beat) is right
 # as half a bar of 6/8, and is a compound meter (three eighths to the beat).
 HEARD_AS = {"3/8": "6/8"}
@@ -138,10 +135,9 @@ def _score_transcription(
 
 
 def _mp3_songs(
-    pieces: list[Piece], names: list[str], work: Path, *, articulation_s: float = 0.0
+    pieces: list[Piece], names: list[str], work: Path
 ) -> tuple[list[Path], list[dict[str, Any]]]:
-    """Each song rendered (`articulation_s`: `audio.render_and_transcribe`'s), transcribed and
-    stored in "my dataset"; (stored files, scores)."""
+    """Each song rendered, transcribed and stored in "my dataset"; (stored files, scores)."""
     from core.data.user_music import add_file
     from core.transcription import load_model, transcription_to_dataset_midi
 
@@ -157,7 +153,7 @@ def _mp3_songs(
     for index, (piece, name, bpm) in enumerate(zip(pieces, names, tempi, strict=True)):
         program = audio.PROGRAMS[index % len(audio.PROGRAMS)]
         result = audio.render_and_transcribe(
-            piece, tempo_bpm=float(bpm), program=program, model=model, articulation_s=articulation_s
+            piece, tempo_bpm=float(bpm), program=program, model=model
         )
         dataset_midi = transcription_to_dataset_midi(result)  # the estimated tempo, as the tab
         stored.append(add_file(workspace, folder, name, dataset_midi).path)
@@ -289,9 +285,6 @@ def run() -> dict[str, Any]:
         figures["transcription_wall_s"] = round(time.perf_counter() - started, 1)
         figures["transcription"] = _transcription_figures(rows)
         figures |= route_runs({"midi": songs, "mp3": mp3_files}, heldout, TRAIN_SIZES, Path(tmp))
-        figures["articulated"] = articulated_run(
-            pieces[:most], songs[:most], heldout, Path(tmp) / "articulated", figures
-        )
     figures["goals"] = _goals(figures)
     figures["wall_s"] = round(time.perf_counter() - began, 1)
     figures["per_song"] = rows
@@ -324,34 +317,6 @@ def route_runs(
             3,
         )
     return figures
-
-
-def articulated_run(
-    pieces: list[Piece],
-    songs: list[Path],
-    heldout: list[Path],
-    work: Path,
-    figures: dict[str, Any],
-) -> dict[str, Any]:
-    """The MP3 route of the most songs again, each repeated note played with a breath before
-    it (`ARTICULATION_S`), as players do: FluidSynth's flute, played as written, runs a
-    repeated note into the one before with no new attack, and Basic Pitch, which hears none,
-    writes one long note (`by_instrument`'s missed notes). A check of that cause, not the goal's
-    figure: the goal is judged on the renders as written."""
-    work.mkdir(parents=True)
-    files, rows = _mp3_songs(pieces, [f.name for f in songs], work, articulation_s=ARTICULATION_S)
-    one = small_data._one_run(files, heldout, work, base_perplexity=figures["base_perplexity"])
-    size = len(pieces)
-    return {
-        "articulation_s": ARTICULATION_S,
-        "songs": size,
-        "transcription": _transcription_figures(rows),
-        "heldout_perplexity": one["heldout_perplexity"],
-        "ratio_vs_base": one["ratio_vs_base"],
-        "mp3_vs_midi": round(
-            one["heldout_perplexity"] / figures[f"midi_{size}"]["heldout_perplexity"], 3
-        ),
-    }
 
 
 def _goals(figures: dict[str, Any]) -> dict[str, Any]:

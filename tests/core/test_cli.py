@@ -252,20 +252,3 @@ def test_the_audio_benchmarks_count_a_repeated_note_heard_as_one_long_note():
     assert missed_notes(written, written, window=0.1) == (0, 0)
     assert missed_notes(written, [], window=0.1) == (4, 1)
 
-
-def test_an_articulated_render_ends_only_notes_that_run_into_their_own_pitch():
-    import pretty_midi
-
-    from benchmarks.audio_to_training import _articulate
-
-    midi = pretty_midi.PrettyMIDI()
-    piano = pretty_midi.Instrument(0)
-    piano.notes = [
-        pretty_midi.Note(90, 60, 0.0, 0.5),
-        pretty_midi.Note(90, 60, 0.5, 1.0),  # a repeat: the note before it ends early
-        pretty_midi.Note(90, 62, 1.0, 1.5),  # a new pitch: the note before it keeps its end
-        pretty_midi.Note(90, 60, 2.0, 2.5),  # after a rest: nothing to articulate
-    ]
-    midi.instruments.append(piano)
-    _articulate(midi, 0.03)
-    assert [round(n.end, 3) for n in piano.notes] == [0.47, 1.0, 1.5, 2.5]
