@@ -30,17 +30,16 @@ class _OneBlasThread:
         self._lock = threading.Lock()
         self._users = 0
         self._limit: Any = None
-        self._controller: Any = None  # the loaded libraries, found once (0.5 ms a search)
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
+        # threadpoolctl looks up the loaded libraries each time (0.5 ms), so a BLAS that was
+        # loaded since (scipy's own) is held too.
+        from threadpoolctl import threadpool_limits
+
         with self._lock:
             if not self._users:
-                if self._controller is None:
-                    from threadpoolctl import ThreadpoolController
-
-                    self._controller = ThreadpoolController()
-                self._limit = self._controller.limit(limits=1, user_api="blas")
+                self._limit = threadpool_limits(limits=1, user_api="blas")
             self._users += 1
         try:
             yield
