@@ -4,6 +4,10 @@ The tutorial generates each token with one `model.predict` on the whole 100-toke
 the LSTM state is carried and one step runs in numpy. Both run on the same model in the same
 process: the bundled default model, and a network of the default training size (256 units,
 2 layers) with random weights. The tutorial loop is time-boxed to `TUTORIAL_TOKENS` tokens.
+
+Generation runs on one BLAS thread (`core.model.blas`, decision 0006); the figures named
+`all_blas_threads_*` are the same runs on numpy's own thread count, and `another_process_busy_*`
+both again while another process keeps a core busy, as a second visitor or the browser would.
 """
 
 from __future__ import annotations
