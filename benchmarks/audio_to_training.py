@@ -117,9 +117,11 @@ def missed_notes(
     estimate: Sequence[tuple[float, float, int]],
     *,
     window: float,
+    shift: float | None = None,
 ) -> tuple[int, int]:
     """(written notes with no note of their pitch at their onset, how many of those repeat
-    the pitch of the note before), after the best onset shift; notes as (onset, end, pitch).
+    the pitch of the note before), `estimate` moved by `shift` (None: the best onset shift);
+    notes as (onset, end, pitch).
     A repeated note that the playing does not attack again is heard as one long note."""
     import mir_eval
 
@@ -130,7 +132,8 @@ def missed_notes(
         return len(reference), sum(1 for a, b in pairwise(reference) if a[2] == b[2])
     ref = np.array(reference, dtype=float)
     est = np.array(estimate, dtype=float)
-    shift, _ = _best_shift(np.unique(ref[:, 0]), np.unique(est[:, 0]), window=window)
+    if shift is None:
+        shift, _ = _best_shift(np.unique(ref[:, 0]), np.unique(est[:, 0]), window=window)
     matched = mir_eval.transcription.match_notes(
         ref[:, :2],
         mir_eval.util.midi_to_hz(ref[:, 2]),

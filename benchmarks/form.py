@@ -63,7 +63,6 @@ from core.evaluation.form import (
 from core.evaluation.report import evaluate_pieces, evaluation_settings
 from core.evaluation.verdicts import summary_figures
 from core.generation.generator import Generator
-from core.model.blas import one_blas_thread
 from core.model.bundled import STYLES, available_styles
 from core.model.model_data import TRAINING_NOTES_FILE, read_heldout
 from core.model.training_notes import TrainingNotes
@@ -94,8 +93,7 @@ def generate(style: str, seed: int, **options: Any) -> Piece:
     settings ("Balanced", 30 s at 100 BPM, from a blank page); `options` replace fields of
     those `SamplingSettings`."""
     settings = replace(evaluation_settings(), **options)
-    with one_blas_thread():
-        result = _generator(style).generate(settings, seed=seed)
+    result = _generator(style).generate(settings, seed=seed)
     return replace(result.piece, name=f"seed {seed}")
 
 
@@ -147,7 +145,7 @@ def style_form(
         "real_profile_whole_pieces": _rounded(collection_form_profile(real)),
         "ratio": _rounded(ratios),
         "within_goal": within_goal,
-        "every_judged_distance_within_goal": all(v for v in within_goal.values() if v is not None),
+        "every_judged_distance_within_goal": _every_judged_within(ratios, real_profile),
         "stuck_share_generated": round(stuck_share(generated), 3),
         "stuck_share_real": round(stuck_share(real), 3),
         "sentence": form_sentence(generated_profile, real_profile),
@@ -176,7 +174,7 @@ def many_pieces(
     for start in range(0, len(pieces) - size + 1, size):
         chunk = collection_form_profile(pieces[start : start + size])
         chunk_ratios = {d: _ratio(chunk[d], real[d]) for d in DISTANCES_BARS}
-        sets.append(all(v for v in _within_goal(chunk_ratios, real).values() if v is not None))
+        sets.append(_every_judged_within(chunk_ratios, real))
     return {
         "pieces": len(pieces),
         "seeds": f"{MANY_FIRST_SEED}-{MANY_FIRST_SEED + MANY_PIECES - 1}",
@@ -198,10 +196,9 @@ def snippet_started(style: str, heldout_cut: Sequence[Piece], **options: Any) ->
     for form in ("style", "free"):
         settings = replace(evaluation_settings(), **{**options, "form": form})
         pieces = []
-        with one_blas_thread():
-            for seed in (s for start in SEED_RANGES for s in range(start, start + PIECES)):
-                primer = generator.excerpt_primer(np.random.default_rng(seed))
-                pieces.append(generator.generate(settings, seed=seed, primer=primer).piece)
+        for seed in (s for start in SEED_RANGES for s in range(start, start + PIECES)):
+            primer = generator.excerpt_primer(np.random.default_rng(seed))
+            pieces.append(generator.generate(settings, seed=seed, primer=primer).piece)
         profile = collection_form_profile(pieces, quarters_per_bar=None)
         figures[form] = {
             "pieces": len(pieces),
@@ -223,7 +220,6 @@ def real_vs_real(
         for p in TrainingNotes.load(STYLES[style].path / TRAINING_NOTES_FILE).pieces()
     ]
     heldout = collection_form_profile(heldout_cut)
-    judged = [d for d in DISTANCES_BARS if heldout[d] >= MIN_JUDGED_SHARE]
     rng = np.random.default_rng(REAL_SETS_SEED)
     ratios: dict[int, list[float]] = {d: [] for d in DISTANCES_BARS}
     within = 0
@@ -234,7 +230,7 @@ def real_vs_real(
         set_ratios = {d: _ratio(profile[d], heldout[d]) for d in DISTANCES_BARS}
         for d, r in set_ratios.items():
             ratios[d].append(r)
-        within += all(GOAL_RATIO_LOW <= set_ratios[d] <= GOAL_RATIO_HIGH for d in judged)
+        within += _every_judged_within(set_ratios, heldout)
     whole = collection_form_profile(training)
     return {
         "training_pieces": len(training),
@@ -303,6 +299,11 @@ def _within_goal(ratios: dict[int, float], real: dict[int, float]) -> dict[int, 
         d: GOAL_RATIO_LOW <= r <= GOAL_RATIO_HIGH if real[d] >= MIN_JUDGED_SHARE else None
         for d, r in ratios.items()
     }
+
+
+def _every_judged_within(ratios: dict[int, float], real: dict[int, float]) -> bool:
+    """Whether the ratio is within the goal at every distance judged (`_within_goal`)."""
+    return all(v for v in _within_goal(ratios, real).values() if v is not None)
 
 
 def _ratio(generated: float, real: float) -> float:

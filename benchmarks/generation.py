@@ -101,22 +101,18 @@ def _measure(generator: Generator, model: keras.Model) -> dict[str, Any]:
     max_diff = float(np.max(np.abs(generator.step_model.sequence_logits(ids) - keras_logits)))
     tutorial = tutorial_tokens_per_s(generator, model)
     ours = new_tokens / seconds
+
+    def per_1000(seconds: float) -> float:
+        return round(float(seconds) * GENERATED_TOKENS / new_tokens, 4)
+
     return {
-        "seconds_for_1000_tokens": round(seconds * GENERATED_TOKENS / new_tokens, 4),
-        "median_seconds_for_1000_tokens": round(
-            float(np.median(runs)) * GENERATED_TOKENS / new_tokens, 4
-        ),
-        "all_blas_threads_seconds_for_1000_tokens": round(
-            min(threaded_runs) * GENERATED_TOKENS / new_tokens, 4
-        ),
-        "all_blas_threads_median_seconds_for_1000_tokens": round(
-            float(np.median(threaded_runs)) * GENERATED_TOKENS / new_tokens, 4
-        ),
-        "another_process_busy_median_seconds_for_1000_tokens": round(
-            float(np.median(busy_runs)) * GENERATED_TOKENS / new_tokens, 4
-        ),
-        "another_process_busy_all_blas_threads_median_seconds_for_1000_tokens": round(
-            float(np.median(busy_threaded_runs)) * GENERATED_TOKENS / new_tokens, 4
+        "seconds_for_1000_tokens": per_1000(seconds),
+        "median_seconds_for_1000_tokens": per_1000(np.median(runs)),
+        "all_blas_threads_seconds_for_1000_tokens": per_1000(min(threaded_runs)),
+        "all_blas_threads_median_seconds_for_1000_tokens": per_1000(np.median(threaded_runs)),
+        "another_process_busy_median_seconds_for_1000_tokens": per_1000(np.median(busy_runs)),
+        "another_process_busy_all_blas_threads_median_seconds_for_1000_tokens": per_1000(
+            np.median(busy_threaded_runs)
         ),
         "tokens_per_s": round(ours, 1),
         "tutorial_tokens_per_s": round(tutorial, 2),

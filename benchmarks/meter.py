@@ -33,7 +33,6 @@ from core.data.datasets import SPLIT_SEED, load_dataset
 from core.data.pickups import collection_pickups
 from core.evaluation.report import evaluation_settings, piece_without_primer
 from core.generation.generator import Generator
-from core.model.blas import one_blas_thread
 from core.model.bundled import STYLES
 from core.model.model_data import read_heldout
 from core.music.notation import piece_to_musicxml
@@ -94,13 +93,12 @@ def run() -> dict[str, Any]:
     settings = evaluation_settings()
     results = []
     blank_meters = []
-    with one_blas_thread():
-        for start in SEED_RANGES:
-            for seed in range(start, start + PIECES):
-                primer = generator.excerpt_primer(np.random.default_rng(seed))
-                results.append(generator.generate(settings, seed=seed, primer=primer))
-                if start == SEED_RANGES[0]:
-                    blank_meters.append(generator.generate(settings, seed=seed).piece.meter)
+    for start in SEED_RANGES:
+        for seed in range(start, start + PIECES):
+            primer = generator.excerpt_primer(np.random.default_rng(seed))
+            results.append(generator.generate(settings, seed=seed, primer=primer))
+            if start == SEED_RANGES[0]:
+                blank_meters.append(generator.generate(settings, seed=seed).piece.meter)
     real = real_tunes()
     real_jigs = with_pickups([p for p in real if p.meter == JIG])
     jigs = [r for r in results if r.piece.meter == JIG]

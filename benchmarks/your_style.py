@@ -94,18 +94,15 @@ def _score_transcription(
     ratio = grid.tempo_bpm / tempo_bpm
     simple = audio._simple_ratio(ratio)
     training_q = np.unique([n.onset_step / training.steps_per_quarter for n in training.notes])
+    scale = float(simple)
+    shift, grid_f1 = audio._best_shift(
+        reference_q, training_q / scale, window=audio.GRID_WINDOW_QUARTERS
+    )
     missed, missed_repeats = audio.missed_notes(
-        [(n.onset_step / spq, n.end_step / spq, n.pitch) for n in piece.notes],
-        [
-            (
-                q / float(simple),
-                (q + n.duration_steps / training.steps_per_quarter) / float(simple),
-                n.pitch,
-            )
-            for n in training.notes
-            for q in [n.onset_step / training.steps_per_quarter]
-        ],
+        _notes_in_quarters(piece),
+        _notes_in_quarters(training, scale=scale),
         window=audio.GRID_WINDOW_QUARTERS,
+        shift=shift,
     )
     heard = HEARD_AS.get(meter, meter)
     expected_division = 3 if heard in audio.COMPOUND_METERS else 2
@@ -122,12 +119,7 @@ def _score_transcription(
             audio._aligned_f1(reference_q * 60.0 / tempo_bpm, raw_s, window=audio.RAW_WINDOW_S),
             4,
         ),
-        "grid_f1": round(
-            audio._aligned_f1(
-                reference_q, training_q / float(simple), window=audio.GRID_WINDOW_QUARTERS
-            ),
-            4,
-        ),
+        "grid_f1": round(grid_f1, 4),
         "written_notes": len(piece.notes),
         "missed_notes": missed,
         "missed_repeated_notes": missed_repeats,
@@ -171,6 +163,12 @@ def _mp3_songs(
             }
         )
     return stored, rows
+
+
+def _notes_in_quarters(piece: Piece, *, scale: float = 1.0) -> list[tuple[float, float, int]]:
+    """(onset, end, pitch) of each note, in quarters divided by `scale`."""
+    quarter = piece.steps_per_quarter * scale
+    return [(n.onset_step / quarter, n.end_step / quarter, n.pitch) for n in piece.notes]
 
 
 def _transcription_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:

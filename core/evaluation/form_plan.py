@@ -32,7 +32,6 @@ from core.evaluation.report import evaluation_settings
 from core.generation.form import DISTANCES, FormPlan, bar_runs, plan_from_runs
 from core.generation.generator import Generator
 from core.generation.settings import SamplingSettings
-from core.model.blas import one_blas_thread
 from core.music.piece import Piece
 
 CALIBRATION_SEED = 50_001  # far from the seeds pages and benchmarks use
@@ -140,8 +139,7 @@ def _profile_of(
     first_seed: int,
 ) -> dict[int, float]:
     generator.form_plan = plan
-    with one_blas_thread():
-        made = [generator.generate(settings, seed=first_seed + i).piece for i in range(pieces)]
+    made = [generator.generate(settings, seed=first_seed + i).piece for i in range(pieces)]
     return collection_form_profile(made, quarters_per_bar=plan.quarters_per_bar)
 
 

@@ -119,11 +119,10 @@ def generate_pieces(
     _check_count(count)
     settings = settings or evaluation_settings()
     pieces = []
-    with one_blas_thread():
-        for i in range(count):
-            pieces.append(_new_piece(generator, settings, seed=seed + i))
-            if on_progress:
-                on_progress(i + 1, count, f"piece {i + 1} of {count}")
+    for i in range(count):  # each on one BLAS thread (`Generator.generate`)
+        pieces.append(_new_piece(generator, settings, seed=seed + i))
+        if on_progress:
+            on_progress(i + 1, count, f"piece {i + 1} of {count}")
     return pieces
 
 

@@ -25,7 +25,6 @@ from core.generation.settings import (
     PAGE_TEMPO_BPM,
     creativity_to_settings,
 )
-from core.model.blas import one_blas_thread
 from core.music.piece import Piece
 
 STYLE_CHECK_KEY = "style_check"  # its key in the model folder's metrics.json
@@ -119,10 +118,7 @@ def style_check(
     Raises:
         EvaluationError: a side has no piece long enough to measure.
     """
-    # One step is a few small matrix products: BLAS threads only contend (on a busy server a
-    # check took 17 s with them, 2 s without).
-    with one_blas_thread():
-        return _style_check(model, base, real_pieces, count=count, length_s=length_s, seed=seed)
+    return _style_check(model, base, real_pieces, count=count, length_s=length_s, seed=seed)
 
 
 def _style_check(

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from core.generation.copy_guard import CopyGuard
+from core.generation.copy_guard import MIDI_PITCHES, CopyGuard
 from core.generation.pace import PaceKeeper
 from core.music.scales import PITCH_CLASSES, KeyPlan
 from core.tokens.config import EncodingConfig
@@ -71,7 +71,7 @@ class TokenTable:
         # and for each pitch p everything but the pitches up to p (a chord goes upward).
         self._kinds_masks: dict[frozenset[TokenKind], np.ndarray] = {}
         pitches = self.kind_masks[TokenKind.PITCH]
-        self._above = ~(pitches & (self.values <= np.arange(128)[:, None]))
+        self._above = ~(pitches & (self.values <= np.arange(MIDI_PITCHES)[:, None]))
 
     def scale_mask(self, plan: KeyPlan) -> np.ndarray | None:
         """False for the pitch tokens outside the locked scale, as heard; None without a lock."""
