@@ -5,8 +5,9 @@ about a third faster on an idle machine, and many times slower on a busy one, be
 product then waits for a thread that another process holds: on Home, with the browser and the
 page on the two cores, a 300-token tune took 0.4-0.85 s to write with two threads, about 0.1 s
 with one; 20 evaluation pieces took 95 s with two threads while another process used the
-second core, 6 s with one, and the Train page's style check 17 s against 2 s. A server is busy when it matters, so every generation, evaluation
-and harmonization steps on one thread (`Generator.generate` holds the limit).
+second core, 6 s with one, and the Train page's style check 17 s against 2 s. A server is
+busy when it matters, so every generation, evaluation and harmonization steps on one thread
+(`Generator.generate` holds the limit).
 """
 
 from __future__ import annotations
