@@ -3,6 +3,7 @@
 `render_audio_import()` draws the whole tab. Transcriptions run in the script, one file after
 the other, each with its own progress bar; a refused file becomes one st.error line naming it
 and never stops the others. Results live in session state, so reruns do not transcribe again.
+One file goes into "my dataset" from its own view, or every one at once ("Add all").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import streamlit as st
 from core import transcription as tr
 from core.audio import AUDIO_UPLOAD_TYPES
 from core.data import add_file, max_files_per_batch, over_batch_limit
+from core.data.user_music import StoredFile
 from core.errors import InvalidAudioError, TunesmithError
 from core.music import Piece
 from core.tokens import EncodingConfig
@@ -38,6 +40,7 @@ UPLOADER_KEY = "data_audio_files"
 PRESET_KEY = "data_audio_preset"
 TRANSCRIBE_KEY = "data_audio_transcribe"
 SELECTED_KEY = "data_audio_selected"
+ADD_ALL_KEY = "data_audio_add_all"
 
 PRESET_LABELS: dict[tr.TranscriptionPreset, str] = {
     tr.TranscriptionPreset.PIANO: "Piano",
@@ -293,25 +296,21 @@ def _upload_bytes(uploads: list[Any], name: str) -> bytes | None:
 
 def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     """Original next to the transcription, piano roll, downloads and "Add to my dataset"."""
-    transcription = result.transcription
-    assert transcription is not None
-    if st.toggle(
-        "Keep only the melody", key=f"data_audio_melody_{result.name}",
+    melody = st.toggle(
+        "Keep only the melody", key=_melody_key(result.name),
         help="The top line, one note at a time: for a single-line dataset from piano or "
              "chords. The roll, the preview and the stored notes all follow it.",
-    ):
-        transcription = tr.transcription_to_melody(transcription)
+    )
+    transcription = _chosen_notes(result, melody=melody)
     stem = Path(result.name).stem
     grid = dataset_steps_per_quarter()
     tempo = st.number_input(
-        "Tempo for the clean-up (BPM)", 30.0, 300.0, float(round(result.tempo_bpm or 120.0, 1)),
-        1.0, key=f"data_audio_tempo_{result.name}",
+        "Tempo for the clean-up (BPM)", 30.0, 300.0, _estimate_shown(result), 1.0,
+        key=_tempo_key(result.name),
         help="Estimated from the audio; set the real tempo if you know it. Notes snap to the "
              "rhythm grid of the encoding options at this tempo.",
     )
-    # The estimate untouched: its exact tempo and phase (the box rounds to 0.1 BPM, which
-    # drifts a beat over 10 minutes); a tempo set by hand counts from the first note.
-    given = None if result.tempo_bpm and tempo == round(result.tempo_bpm, 1) else tempo
+    given = _given_tempo(result, tempo)
     if given is None and result.meter:
         st.caption(plain(f"Meter heard: {result.meter} (quarter notes at "
                          f"{result.tempo_bpm:.1f} BPM)."))
@@ -354,22 +353,79 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
                             key=f"data_audio_csv_{result.name}")
     if add_col.button("Add to my dataset", key=f"data_audio_add_{result.name}", type="primary"):
         try:
-            stored = add_file(state.workspace(), state.user_music_dir(), f"{stem}.mid", cleaned)
+            stored = _store(result, cleaned)
         except TunesmithError as error:
             st.error(plain(str(error)), icon=":material/block:")
         else:
-            st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
             use_my_dataset()
             st.success(plain(f"Added {stored.name} to my dataset ({len(piece.notes)} notes at "
                              f"{piece.tempo_bpm:.0f} BPM); training now uses my dataset."),
                        icon=":material/check_circle:")
 
 
+# The file on show keeps its settings in its widgets' state; a file not on show has none
+# (Streamlit drops the state of widgets a run does not draw), so it is taken as heard.
+def _melody_key(name: str) -> str:
+    return f"data_audio_melody_{name}"
+
+
+def _tempo_key(name: str) -> str:
+    return f"data_audio_tempo_{name}"
+
+
+def _estimate_shown(result: AudioImportResult) -> float:
+    return float(round(result.tempo_bpm or 120.0, 1))
+
+
+def _given_tempo(result: AudioImportResult, tempo: float) -> float | None:
+    """The tempo set by hand, or None for the estimate untouched: its exact tempo and phase
+    (the box rounds to 0.1 BPM, which drifts a beat over 10 minutes); a tempo set by hand
+    counts from the first note."""
+    return None if result.tempo_bpm and tempo == _estimate_shown(result) else tempo
+
+
+def _chosen_notes(result: AudioImportResult, *, melody: bool) -> tr.Transcription:
+    transcription = result.transcription
+    assert transcription is not None
+    return tr.transcription_to_melody(transcription) if melody else transcription
+
+
+def _store(result: AudioImportResult, cleaned: bytes) -> StoredFile:
+    """Save one file's training MIDI in my dataset. Raises TunesmithError (quota, storage)."""
+    stem = Path(result.name).stem
+    stored = add_file(state.workspace(), state.user_music_dir(), f"{stem}.mid", cleaned)
+    st.session_state.setdefault(AUDIO_ADDED, []).append(result.name)
+    return stored
+
+
+def add_all(results: list[AudioImportResult]) -> None:
+    """Every transcription into my dataset, each with the settings it has on the page; a file
+    that cannot be added is named with the reason and the rest go on."""
+    added: list[str] = []
+    for result in results:
+        tempo = st.session_state.get(_tempo_key(result.name), _estimate_shown(result))
+        notes = _chosen_notes(result, melody=bool(st.session_state.get(_melody_key(result.name))))
+        try:
+            cleaned = tr.transcription_to_dataset_midi(notes,
+                                                       tempo_bpm=_given_tempo(result, tempo))
+            added.append(_store(result, cleaned).name)
+        except TunesmithError as error:
+            reason = str(error)
+            own = (result.name, f"{Path(result.name).stem}.mid")  # the reason names it already
+            named = reason if reason.startswith(own) else f"{result.name}: {reason}"
+            st.error(plain(named), icon=":material/block:")
+    if added:
+        use_my_dataset()
+        pieces = f"{len(added)} piece" + ("" if len(added) == 1 else "s")
+        st.success(plain(f"Added {pieces} to my dataset ({', '.join(added)}); training now "
+                         "uses my dataset."), icon=":material/check_circle:")
+
+
 def render_audio_import() -> None:
     """The whole "Upload audio" tab."""
     st.write(
         "Upload recordings (a sung or hummed tune, an instrument playing). Basic Pitch listens "
-        "and writes down the notes; add the ones you like to your dataset."
+        "and writes down the notes; add the ones you like to your dataset, or all at once."
     )
     uploads = st.file_uploader(
         "Audio files", type=AUDIO_UPLOAD_TYPES, accept_multiple_files=True, key=UPLOADER_KEY,
@@ -388,6 +444,12 @@ def render_audio_import() -> None:
     usable = [name for name, r in results.items() if r.transcription and r.transcription.notes]
     if not usable:
         return
+    if len(usable) > 1 and st.button(
+        f"Add all {len(usable)} to my dataset", key=ADD_ALL_KEY, icon=":material/library_add:",
+        help="Each one as the page shows it: the tempo heard (or the one you set) and, where "
+             "you chose it, only the melody.",
+    ):
+        add_all([results[name] for name in usable])
     chosen = st.selectbox("Look at", usable, key=SELECTED_KEY)
     if chosen:
         selected_file_view(results[chosen], list(uploads))

@@ -197,3 +197,68 @@ def test_keep_only_the_melody_stores_the_top_line(isolated_data_dir, fake_transc
                for f in stored_files(folder)]
     notes = read_music(added.path)[0].notes
     assert [n.pitch for n in notes] == [64 + i % 5 for i in range(8)]
+
+
+def test_add_all_stores_every_transcription_as_the_page_shows_it(
+    isolated_data_dir, fake_transcription, monkeypatch
+):
+    import core.transcription as transcription
+
+    def fake(audio, *, name=None, **options):
+        if name.startswith("chords"):
+            return _fake_chords(audio, name=name, **options)
+        return _fake_transcribe(audio, name=name, **options)
+
+    monkeypatch.setattr(transcription, "transcribe", fake)
+    wav = (FIXTURES / "vocadito_10.wav").read_bytes()
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    assert "data_audio_add_all" not in [b.key for b in at.button]  # nothing to add yet
+    at.get("file_uploader")[0].set_value([
+        ("chords.wav", wav, "audio/wav"),
+        ("letter.mp3", b"not audio at all", "audio/mpeg"),
+        ("tune.wav", wav, "audio/wav"),
+    ])
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    assert at.selectbox(key="data_audio_selected").value == "chords.wav"
+    at.toggle(key="data_audio_melody_chords.wav").set_value(True).run()  # the one on show
+    add_all = at.button(key="data_audio_add_all")
+    assert add_all.label == "Add all 2 to my dataset"  # the refused file is not counted
+    add_all.click().run()
+    assert not at.exception
+    from core.data.user_music import stored_files
+    from core.music.files import read_music
+
+    added = {f.name: f for folder in (isolated_data_dir / "workspaces").glob("*/music")
+             for f in stored_files(folder)}
+    assert sorted(added) == ["chords.mid", "tune.mid"]
+    assert "Added 2 pieces to my dataset (chords.mid, tune.mid)" in " ".join(shown_all(at.success))
+    chords = read_music(added["chords.mid"].path)[0].notes
+    assert [n.pitch for n in chords] == [64 + i % 5 for i in range(8)]  # only the melody
+    assert len(read_music(added["tune.mid"].path)[0].notes) == 16
+
+
+def test_add_all_names_a_file_that_does_not_fit_and_adds_the_rest(
+    isolated_data_dir, fake_transcription, monkeypatch
+):
+    import ui.audio_import
+    from core.errors import QuotaError
+
+    real_add = ui.audio_import.add_file
+
+    def add_file(workspace, folder, name, data):
+        if name == "big.mid":
+            raise QuotaError("big.mid: your space is full (50 MB); delete something first")
+        return real_add(workspace, folder, name, data)
+
+    monkeypatch.setattr(ui.audio_import, "add_file", add_file)
+    wav = (FIXTURES / "vocadito_10.wav").read_bytes()
+    at = AppTest.from_function(_script, default_timeout=60).run()
+    at.get("file_uploader")[0].set_value([("big.wav", wav, "audio/wav"),
+                                           ("tune.wav", wav, "audio/wav")])
+    at.run()
+    at.button(key="data_audio_transcribe").click().run()
+    at.button(key="data_audio_add_all").click().run()
+    assert not at.exception
+    assert any(e.startswith("big.mid: your space is full") for e in shown_all(at.error))
+    assert "Added 1 piece to my dataset (tune.mid)" in " ".join(shown_all(at.success))
