@@ -14,6 +14,7 @@ setting and what it must be, without its value (it may be a server path); the lo
 import streamlit as st
 
 from core.settings import start_check
+from ui.state import keep_workspace_link
 
 st.set_page_config(
     page_title="Tunesmith: make music with AI", page_icon=":material/music_note:", layout="wide"
@@ -30,6 +31,10 @@ if unusable:
         )
     st.stop()
 
+# A shared piece's page: links open it (/listen?p=…), the menu does not list it.
+listen = st.Page(
+    "app_pages/listen.py", title="Listen", icon=":material/headphones:", visibility="hidden"
+)
 pages = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/data.py", title="Data", icon=":material/library_music:"),
@@ -37,8 +42,9 @@ pages = [
     st.Page("app_pages/generate.py", title="Generate", icon=":material/piano:"),
     st.Page("app_pages/harmonize.py", title="Harmonize", icon=":material/queue_music:"),
     st.Page("app_pages/evaluate.py", title="Evaluate", icon=":material/balance:"),
-    # A shared piece's page: links open it (/listen?p=…), the menu does not list it.
-    st.Page("app_pages/listen.py", title="Listen", icon=":material/headphones:",
-            visibility="hidden"),
+    listen,
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+if page is not listen:  # a shared piece's page shows nothing of a workspace
+    keep_workspace_link()
+page.run()

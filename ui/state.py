@@ -57,15 +57,28 @@ def workspace() -> Path:
     return path
 
 
-def workspace_or_none() -> Path | None:
-    """The workspace, or None with an error on the page when the storage cannot be used."""
+def keep_workspace_link() -> None:
+    """Keep the workspace of the link this tab opened, from the first run of whichever page it
+    opened, and keep its id in the URL: a page switch drops the URL's query parameters, so a
+    visitor who opened Home with their link and went on to Train found a new, empty space.
+    Creates nothing: a visitor who only listens on Home gets no workspace. The router calls it
+    before every page."""
     if WORKSPACE_ID not in st.session_state:
         from_url = st.query_params.get(WORKSPACE_QUERY_PARAM, "")
-        valid = len(from_url) == 32 and from_url.isalnum()
-        st.session_state[WORKSPACE_ID] = from_url if valid else new_workspace_id()
-    workspace_id = st.session_state[WORKSPACE_ID]
-    if st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
+        if len(from_url) == 32 and from_url.isalnum():
+            st.session_state[WORKSPACE_ID] = from_url
+    workspace_id = st.session_state.get(WORKSPACE_ID)
+    if workspace_id and st.query_params.get(WORKSPACE_QUERY_PARAM) != workspace_id:
         st.query_params[WORKSPACE_QUERY_PARAM] = workspace_id
+
+
+def workspace_or_none() -> Path | None:
+    """The workspace, or None with an error on the page when the storage cannot be used."""
+    keep_workspace_link()
+    if WORKSPACE_ID not in st.session_state:
+        st.session_state[WORKSPACE_ID] = new_workspace_id()
+        keep_workspace_link()
+    workspace_id = st.session_state[WORKSPACE_ID]
     try:
         path = workspace_dir(workspace_id)
     except OSError as error:

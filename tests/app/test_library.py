@@ -45,6 +45,20 @@ def page(isolated_data_dir) -> AppTest:
     return _open()
 
 
+def test_the_workspace_link_opened_on_home_holds_on_every_page(page: AppTest) -> None:
+    (made,) = _generate(page)
+    ws = page.session_state[state.WORKSPACE_ID]
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=120)
+    at.query_params["ws"] = ws
+    at.run()  # Home, opened with one's own link
+    at.query_params.clear()  # as the browser does: a page switch drops the URL's query
+    at.switch_page("app_pages/generate.py").run()
+    assert not at.exception
+    assert at.session_state[state.WORKSPACE_ID] == ws
+    assert at.query_params["ws"] == ws  # back in the URL, for a reload there
+    assert _titles(at) == [made.label]
+
+
 def test_a_reload_and_a_second_tab_show_the_same_pieces(page: AppTest) -> None:
     made = _generate(page, times=2)
     ws = page.session_state[state.WORKSPACE_ID]

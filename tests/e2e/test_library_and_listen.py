@@ -2,7 +2,8 @@
 Generate is kept across a reload, renamed, deleted and brought back; Generate is locked while it
 works and extra clicks make nothing more; on a phone the new piece scrolls into view; a shared
 piece opens in a fresh browser with its title and playable audio and nothing of the workspace;
-when sharing stops, the link says so. A bundled model's recipe link (and an old one to
+when sharing stops, the link says so; one's own link opened on Home keeps its space on
+every page. A bundled model's recipe link (and an old one to
 /generate) opens the listen page with the same MIDI, byte for byte; a changed one says so.
 Every piece plays in the player (ui.player): its <audio> is served as MP3, in the ranges Safari
 asks for, beside the player's piano roll, the page's only one; the MP3 is a download too.
@@ -175,6 +176,28 @@ def test_keep_rename_delete_share_and_stop_sharing(browser: Browser, app_url: st
     assert later.locator("[data-testid='stException']").count() == 0
     later.context.close()
     page.context.close()
+
+
+def test_ones_own_link_opened_on_home_keeps_its_space_on_every_page(
+    browser: Browser, app_url: str
+) -> None:
+    page = _open(browser, f"{app_url}/generate", "laptop")
+    _generate_button(page).click()
+    page.locator(PIECE).first.wait_for()
+    _settled(page)
+    (title,) = _titles(page)
+    ws = WORKSPACE_ID.search(page.url)
+    assert ws, page.url
+    page.context.close()
+
+    # The link on another device, opened on Home; the menu's page switch drops the URL's query.
+    later = _open(browser, f"{app_url}/?ws={ws.group(1)}", "laptop")
+    later.get_by_test_id("stSidebarNavItems").get_by_role("link", name="Generate").click()
+    later.locator(PIECE).first.wait_for()
+    _settled(later)
+    assert _titles(later) == [title]
+    assert WORKSPACE_ID.search(later.url).group(1) == ws.group(1)  # type: ignore[union-attr]
+    later.context.close()
 
 
 def _download(page: Page, label: str) -> tuple[bytes, str]:
