@@ -44,7 +44,6 @@ from core.evaluation import (
     report_to_dict,
     set_headline,
     stuck_words,
-    style_check_sentence,
     style_words,
     summary_sentences,
     training_story,
@@ -55,7 +54,7 @@ from core.model import COPY_FLAG_BARS, load_index, passage_excerpt
 from core.music import TONIC_NAMES, Piece, midi_to_bytes, piece_to_midi
 from ui import generation as gen
 from ui import state
-from ui.jobs import PLOTLY_CONFIG, loss_figure
+from ui.jobs import PLOTLY_CONFIG, loss_figure, show_headline
 from ui.player import ogg_to_mp3, player
 from ui.text import plain
 
@@ -185,8 +184,8 @@ def model_section(generator: Generator, *, mine: bool) -> None:
     """The page's first sentence: did the model learn its music (and, for the visitor's own,
     which round was kept and why)."""
     figures = ModelFigures.from_metrics(generator.name, generator.metrics)
-    headline = model_headline(figures, read_style_check(generator.metrics), mine=mine)
-    (st.success if headline.good else st.warning)(plain(headline.text))
+    check = read_style_check(generator.metrics)
+    show_headline(model_headline(figures, check, mine=mine), check)
     if mine and generator.path is not None:
         story = training_story(figures, tunes=tunes_learned(generator.path, generator.metrics))
         if story:
@@ -386,10 +385,7 @@ def _model_figures(generator: Generator) -> None:
     if figures is None:
         st.info("This model carries no figures from its training.")
         return
-    st.markdown(plain(model_verdict(figures)))
-    check = read_style_check(generator.metrics)
-    if check is not None:
-        st.markdown(plain(style_check_sentence(check)))
+    st.markdown(plain(model_verdict(figures)))  # the style check's figures: under the headline
     cols = st.columns(4)
     cols[0].metric("Held-out perplexity", f"{figures.val_perplexity:.2f}",
                    help=EXPLANATIONS["perplexity"])

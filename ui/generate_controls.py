@@ -105,7 +105,7 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
     labels = [c.label for c in choices]
     pending = st.session_state.pop(PENDING_MODEL, None)
     for choice in choices:
-        if pending and Path(pending) == choice.path:
+        if pending and Path(pending).resolve() == choice.path.resolve():
             st.session_state[MODEL_KEY] = choice.label
     label = st.selectbox(
         "Model",

@@ -18,13 +18,15 @@ import streamlit as st
 from core import jobs
 from core.errors import InvalidModelError, StorageError, TunesmithError
 from core.evaluation import (
+    Headline,
     ModelFigures,
+    StyleCheck,
     heldout_sentence,
     kept_sentence,
     model_headline,
     model_verdict,
     read_style_check,
-    style_check_sentence,
+    style_figures,
     training_story,
     tunes_learned,
 )
@@ -39,6 +41,7 @@ from core.model import (
 )
 from core.storage import check_room, saving
 from ui import state
+from ui.generate_controls import open_with_model
 from ui.text import plain
 
 TRAIN_JOB_ID = "train_job_id"  # session state: the job this tab follows
@@ -152,19 +155,21 @@ def _verdict(model_dir: Path, status: JobStatus, *, key: str) -> None:
         return
     check = read_style_check(metrics)
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
-    headline = model_headline(figures, check)
-    (st.success if headline.good else st.warning)(plain(headline.text))
+    show_headline(model_headline(figures, check), check)
     story = training_story(figures, tunes=tunes_learned(model_dir, metrics),
                            rounds_planned=status.epochs or None)
     if story:
         st.markdown(plain(" ".join(story)))
-    if st.button("Hear it judged on 20 of its pieces", key=f"train_evaluate_{key}",
-                 icon=":material/balance:",
-                 help="Its music judged: in key? like what it learned? its own?"):
-        state.open_evaluation(model_dir)
+    with st.container(horizontal=True):
+        if st.button("Make music with it", key=f"train_generate_{key}", type="primary",
+                     icon=":material/piano:", help="The Generate page, with this model chosen."):
+            open_with_model(model_dir)
+        if st.button("Hear it judged on 20 of its pieces", key=f"train_evaluate_{key}",
+                     icon=":material/balance:",
+                     help="Its music judged: in key? like what it learned? its own?"):
+            state.open_evaluation(model_dir)
     with st.expander("Details: how this was judged", icon=":material/info:"):
         if check is not None:
-            st.markdown(plain(style_check_sentence(check)))
             st.caption(f"From {check.pieces} short pieces ({check.length_s:g} s) by each model, "
                        f"made without the rules that follow your music, beside "
                        f"{check.real_pieces} piece(s) of your music.")
@@ -173,6 +178,15 @@ def _verdict(model_dir: Path, status: JobStatus, *, key: str) -> None:
                    "next note of music it never saw (lower is better). The note-counting model "
                    "(an n-gram) guesses the next note from the last few; a network should beat "
                    "it.")
+
+
+def show_headline(headline: Headline, check: StyleCheck | None) -> None:
+    """The page's first sentence, coloured by the news, with the style check's figures under
+    it when the training measured them: the words first, and the figures that show them."""
+    text = plain(headline.text)
+    if check is not None and (shown := style_figures(check)):
+        text += "\n\n" + plain(shown)
+    (st.success if headline.good else st.warning)(text)
 
 
 def progress_text(status: JobStatus) -> str:

@@ -39,6 +39,7 @@ from core.evaluation.verdicts import (
     model_is_better,
     model_verdict,
     style_check_sentence,
+    style_figures,
     summary_sentences,
     writes_more_like,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "stop_sentence",
     "stuck_words",
     "style_check_sentence",
+    "style_figures",
     "style_words",
     "summary_sentences",
     "training_story",

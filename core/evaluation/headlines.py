@@ -1,6 +1,7 @@
 """The first sentences the Train and Evaluate pages lead with: plain words a person who cannot
 read music can act on, with no figure and no machine-learning term. The figures behind each
-one are `core.evaluation.verdicts`' sentences, which the pages show under "details".
+one are `core.evaluation.verdicts`' sentences: the style check's right under the headline
+(`verdicts.style_figures`), the rest under "details".
 """
 
 from __future__ import annotations

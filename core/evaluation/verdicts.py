@@ -177,6 +177,18 @@ def style_check_sentence(check: StyleCheck) -> str:
         0: "Your model writes about like the built-in model, not yet more like your music",
         -1: "Your model does not write more like your music than the built-in model yet",
     }[writes_more_like(check)]
+    parts = _style_parts(check)
+    return f"{opening}: {'; '.join(parts)}." if parts else f"{opening}."
+
+
+def style_figures(check: StyleCheck) -> str:
+    """The style check's figures alone, as a sentence to show under the headline ("Notes at
+    once — your music 1.0, the built-in model 1.4, your model 1.0; range ..."); "" for none."""
+    sentence = "; ".join(_style_parts(check))
+    return f"{sentence[:1].upper()}{sentence[1:]}." if sentence else ""
+
+
+def _style_parts(check: StyleCheck) -> list[str]:
     parts = []
     figures = check.figures
     if "polyphony" in figures:
@@ -191,7 +203,7 @@ def style_check_sentence(check: StyleCheck) -> str:
     if "notes_per_beat" in figures:
         f = figures["notes_per_beat"]
         parts.append(f"notes per beat {f.real:.1f} / {f.base:.1f} / {f.model:.1f}")
-    return f"{opening}: {'; '.join(parts)}." if parts else f"{opening}."
+    return parts
 
 
 def summary_figures(report: EvaluationReport) -> dict[str, Any]:

@@ -255,11 +255,14 @@ def test_the_first_sentence_says_whether_my_model_writes_more_like_my_music(work
     my_model_with(workspace_id, "Worse", style_check=check_of(-1))
     at = choose(app(workspace_id), "Better")
     assert shown(at.success[0]) == (
-        "Your model now writes more like your music than the built-in one.")
+        "Your model now writes more like your music than the built-in one.\n\nNotes at once — "
+        "your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 17 / 15 semitones; "
+        "notes per beat 2.0 / 2.4 / 2.0.")  # the figures that show it, right under the words
     assert lab_words_in_view(at) == []
     at = choose(at, "Worse")
-    assert shown(at.warning[0]) == (
-        "Your model does not write more like your music than the built-in one yet.")
+    assert shown(at.warning[0]).startswith(
+        "Your model does not write more like your music than the built-in one yet.\n\nNotes "
+        "at once — your music 1.0, the built-in model 1.0, your model 1.4;")
     assert lab_words_in_view(at) == []
 
 

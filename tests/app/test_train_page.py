@@ -232,8 +232,8 @@ def test_a_finished_fine_tuning_that_kept_the_base_says_so_in_words(workspace_id
 
 def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(workspace_id):
     """The first sentence: does it now write more like the music than the built-in model (no
-    figure); the style check's figures, the comparison on the held-out music and how little
-    music that rests on are under "details"."""
+    figure), the style check's figures right under it; the comparison on the held-out music
+    and how little music that rests on are under "details"."""
     workspace = workspace_dir(workspace_id)
     vocab = Vocabulary.build([["T4", "P60", "D4"]])
     config = ModelConfig(embedding_dim=4, units=8, layers=1)
@@ -259,12 +259,11 @@ def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(wo
     at = page(workspace_id, status.job_id)
     assert not at.exception
     assert shown(at.success[0]) == (
-        "Your model now writes more like your music than the built-in one.")
+        "Your model now writes more like your music than the built-in one.\n\nNotes at once — "
+        "your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 semitones; "
+        "notes per beat 2.0 / 2.4 / 2.1.")
     assert lab_words_in_view(at) == []
     details = " ".join(shown_all(at.markdown))
-    assert ("Your model now writes more like your music than the built-in model does: notes at "
-            "once — your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 "
-            "semitones; notes per beat 2.0 / 2.4 / 2.1.") in details
     assert ("Your model predicts your held-out music better than the built-in model did (2.70 "
             "vs 2.82; lower is better).") in details
     assert "Judged on 1 piece (212 notes) you did not train on." in details
@@ -272,6 +271,16 @@ def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(wo
     assert any(c.startswith("From 4 short pieces (15 s) by each model") for c in captions)
     # My models says it too, behind its own "Details"
     assert any(c.startswith("Judged on 1 piece (212 notes)") for c in captions)
+
+    # The next step is one click: Generate, with this model chosen.
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    app.query_params["ws"] = workspace_id
+    app.query_params["job"] = status.job_id
+    app.run()
+    app.switch_page("app_pages/train.py").run()
+    app.button(key=f"train_generate_{status.job_id}").click().run()
+    assert not app.exception
+    assert app.selectbox(key="generate_model").value == "My model: Mine (My dataset)"
 
 
 def _finished_small_training(workspace_id: str, job_id: str, *, history, start, best: int,

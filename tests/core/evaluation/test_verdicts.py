@@ -10,6 +10,7 @@ from core.evaluation.verdicts import (
     model_is_better,
     model_verdict,
     style_check_sentence,
+    style_figures,
     writes_more_like,
 )
 
@@ -97,6 +98,11 @@ def test_the_style_check_says_whether_the_model_writes_more_like_the_music() -> 
         "— your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 / 16 "
         "semitones; notes per beat 2.0 / 2.1 / 2.0."
     )
+    assert style_figures(closer) == (
+        "Notes at once — your music 1.0, the built-in model 1.4, your model 1.0; range 15 / 23 "
+        "/ 16 semitones; notes per beat 2.0 / 2.1 / 2.0."
+    )
+    assert style_figures(check()) == ""  # nothing measured, nothing shown
     farther = check(polyphony=(1.0, 1.1, 1.5), pitch_range=(15, 16, 24),
                     notes_per_beat=(2.0, 2.0, 2.0))
     assert style_check_sentence(farther).startswith(
