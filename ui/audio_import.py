@@ -306,7 +306,7 @@ def selected_file_view(result: AudioImportResult, uploads: list[Any]) -> None:
     grid = dataset_steps_per_quarter()
     tempo = st.number_input(
         "Tempo for the clean-up (BPM)", 30.0, 300.0, _estimate_shown(result), 1.0,
-        key=_tempo_key(result.name),
+        format="%.1f", key=_tempo_key(result.name),
         help="Estimated from the audio; set the real tempo if you know it. Notes snap to the "
              "rhythm grid of the encoding options at this tempo.",
     )
