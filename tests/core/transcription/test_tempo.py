@@ -93,6 +93,46 @@ def test_a_rendered_6_8_tune_gets_beat_division_3_and_its_eighths_on_the_grid(mo
         assert stored.meter == grid.meter and stored.meter.endswith("/8")
 
 
+def _bars_of(lengths: list[int], *, bars: int, tempo_bpm: float) -> list[NoteEvent]:
+    """`bars` bars of notes `lengths` eighths long (played 5 % short), the pitch moving."""
+    eighth_s = 30.0 / tempo_bpm
+    notes, start = [], 0
+    for bar in range(bars):
+        for i, length in enumerate(lengths):
+            s = start * eighth_s
+            notes.append(NoteEvent(s, s + 0.95 * length * eighth_s, 60 + (3 * bar + 2 * i) % 12,
+                                   0.7))
+            start += length
+    return notes
+
+
+@pytest.mark.parametrize("tempo_bpm", [90.0, 110.0, 130.0])
+def test_a_jig_read_at_the_quarter_still_divides_its_beat_in_three(tempo_bpm):
+    """Quarter-eighth twice, three eighths, a dotted quarter. At 110 BPM the rough beat is the
+    quarter, and its eighths and quarters alone read as 3/4 (as before); where the long notes
+    start says three eighths to the beat."""
+    grid = estimate_beat_grid(
+        np.zeros(0), notes=_bars_of([2, 1, 2, 1, 1, 1, 1, 3], bars=12, tempo_bpm=tempo_bpm)
+    )
+    assert grid.beat_division == COMPOUND and grid.meter.endswith("/8")
+    assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
+
+
+@pytest.mark.parametrize("lengths", [[3, 1, 2, 2, 2, 2], [3, 1, 2, 2, 1, 1, 1, 1, 4]])
+@pytest.mark.parametrize("tempo_bpm", [90.0, 110.0, 130.0])
+def test_dotted_rhythms_in_simple_time_keep_two_eighths_to_the_beat(lengths, tempo_bpm):
+    grid = estimate_beat_grid(np.zeros(0), notes=_bars_of(lengths, bars=12, tempo_bpm=tempo_bpm))
+    assert grid.beat_division == SIMPLE and grid.meter.endswith("/4")
+    assert grid.tempo_bpm == pytest.approx(tempo_bpm, rel=1e-3)
+
+
+def test_too_few_notes_on_eighths_leave_the_division_to_the_intervals():
+    from core.transcription.tempo import _division_by_accents
+
+    notes = _bars_of([2, 1, 2, 1], bars=1, tempo_bpm=100.0)  # 4 notes
+    assert _division_by_accents(notes, 0.0, 0.15) is None
+
+
 def test_the_grid_starts_on_a_beat_not_on_a_pickup():
     """An eighth pickup before the first beat: step 0 is the beat before it, so the pickup
     lies on the off-beat eighth (the first note was step 0 before)."""
