@@ -236,7 +236,7 @@ def _division_by_accents(notes: Sequence[NoteEvent], phase_s: float, step_s: flo
     onsets (`_beat_and_division`) cannot tell a 6/8 read at the quarter from 3/4, as both are
     made of eighths and quarters. It overrides them only when one division is clearly ahead.
     Rendered folk tunes, the division right (docs/benchmarks.md): 42 of 44 from ten tune books
-    it was designed on (the intervals and the rough beat alone: 34); 140 of 150 of `bench
+    it was designed on (the intervals and the rough beat alone: 33); 140 of 150 of `bench
     your_style`'s songs (129) and 27 of 30 of `bench audio_to_training`'s (27), neither seen
     while it was made.
     """
