@@ -34,6 +34,7 @@ from ui.generation import ModelChoice, model_choices
 from ui.text import plain
 
 MODEL_KEY = "generate_model"
+MODEL_KEPT = "generate_model_kept"  # the model chosen, kept while the visitor is on other pages
 START_KEY = "generate_start"
 UPLOAD_KEY = "generate_primer_upload"
 MY_TUNE_KEY = "generate_primer_mine"
@@ -91,9 +92,14 @@ MIN_PAGE_TEMPO_BPM = 40
 MAX_PAGE_TEMPO_BPM = 200
 
 
+def choose_model_next(path: Path) -> None:
+    """The Generate page opens on this model next time (the user may choose another there)."""
+    st.session_state[PENDING_MODEL] = str(path)
+
+
 def open_with_model(path: Path) -> None:
     """Go to the Generate page with this model chosen ("make one like it")."""
-    st.session_state[PENDING_MODEL] = str(path)
+    choose_model_next(path)
     st.switch_page("app_pages/generate.py")
 
 
@@ -104,6 +110,9 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
         return None
     labels = [c.label for c in choices]
     pending = st.session_state.pop(PENDING_MODEL, None)
+    kept = st.session_state.get(MODEL_KEPT)
+    if MODEL_KEY not in st.session_state and kept in labels:
+        st.session_state[MODEL_KEY] = kept  # Streamlit forgets a widget on another page
     for choice in choices:
         if pending and Path(pending).resolve() == choice.path.resolve():
             st.session_state[MODEL_KEY] = choice.label
@@ -113,6 +122,7 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
         key=MODEL_KEY,
         help="The bundled models each learned one style; yours appear after training.",
     )
+    st.session_state[MODEL_KEPT] = label
     return choices[labels.index(label)] if label in labels else choices[0]
 
 

@@ -41,11 +41,12 @@ from core.model import (
 )
 from core.storage import check_room, saving
 from ui import state
-from ui.generate_controls import open_with_model
+from ui.generate_controls import choose_model_next, open_with_model
 from ui.text import plain
 
 TRAIN_JOB_ID = "train_job_id"  # session state: the job this tab follows
 JOB_QUERY_PARAM = "job"
+NEW_MODEL_OFFERED = "train_offered_"  # + job id: its model was made Generate's next choice
 POLL_INTERVAL_S = 1.0
 
 _STATE_LABELS = {
@@ -153,6 +154,9 @@ def _verdict(model_dir: Path, status: JobStatus, *, key: str) -> None:
     except InvalidModelError as error:  # deleted or renamed since: say so, never crash
         st.caption(plain(f"The model is no longer here ({error})."))
         return
+    if not st.session_state.get(offered := f"{NEW_MODEL_OFFERED}{key}"):
+        st.session_state[offered] = True  # once: a model chosen on Generate later stays chosen
+        choose_model_next(model_dir)  # the menu's Generate opens on the model just trained
     check = read_style_check(metrics)
     figures = ModelFigures.from_metrics(model_dir.name, metrics)
     show_headline(model_headline(figures, check), check)

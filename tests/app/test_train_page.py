@@ -283,6 +283,36 @@ def test_a_finished_training_says_first_whether_it_writes_more_like_the_music(wo
     assert app.selectbox(key="generate_model").value == "My model: Mine (My dataset)"
 
 
+def test_the_menu_s_generate_opens_on_the_model_just_trained_then_keeps_the_choice(
+    workspace_id,
+):
+    workspace = workspace_dir(workspace_id)
+    vocab = Vocabulary.build([["T4", "P60", "D4"]])
+    config = ModelConfig(embedding_dim=4, units=8, layers=1)
+    model_path = jobs.models_dir(workspace) / "Mine"
+    save_model_folder(model_path, keras_model=build_model(config, len(vocab)),
+                      encoding=EncodingConfig(), vocab=vocab, config=config,
+                      training=TrainingConfig().to_dict(),
+                      metrics={"val_perplexity": 2.70, "baseline_perplexity": 3.10})
+    status = JobStatus(job_id="00000000000000c8", state=JobState.FINISHED, epoch=3, epochs=3,
+                       done=15, total=15, history=HISTORY, baseline=BASELINE,
+                       model_dir=str(model_path), message="saved as Mine",
+                       created_at=time.time())
+    fake_job(workspace_id, status, name="Mine")
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    app.query_params["ws"] = workspace_id
+    app.query_params["job"] = status.job_id
+    app.run()
+    app.switch_page("app_pages/train.py").run()  # the finished job's verdict
+    app.switch_page("app_pages/generate.py").run()  # through the menu, not the button
+    assert not app.exception
+    assert app.selectbox(key="generate_model").value == "My model: Mine"
+    app.selectbox(key="generate_model").set_value("Irish folk tunes (bundled)").run()
+    app.switch_page("app_pages/train.py").run()
+    app.switch_page("app_pages/generate.py").run()
+    assert app.selectbox(key="generate_model").value == "Irish folk tunes (bundled)"
+
+
 def _finished_small_training(workspace_id: str, job_id: str, *, history, start, best: int,
                              rounds_planned: int, kept_base: bool) -> AppTest:
     """A fine-tuning on 5 tunes (4 to learn from, 1 held out) that stopped early."""
