@@ -49,16 +49,19 @@ GOAL_TEMPO_SHARE = 0.95
 RENDER_RATE_HZ = 44100
 
 
-def tunes() -> list[tuple[str, Any]]:
-    """(meter, Piece) for the chosen tunes, written music on a 12-step grid."""
+def tunes(
+    collection: str = COLLECTION, per_meter: dict[str, int] | None = None
+) -> list[tuple[str, Any]]:
+    """(meter, Piece) for the chosen tunes of a corpus tune book, written music on a 12-step
+    grid: the first of each meter (`per_meter` of it) on sixteenths and one line."""
     import music21.corpus
 
     from core.music.files import read_music
 
-    text = (Path(music21.corpus.__file__).parent / COLLECTION).read_text(
+    text = (Path(music21.corpus.__file__).parent / collection).read_text(
         encoding="utf-8", errors="replace"
     )
-    wanted = dict(TUNES_PER_METER)
+    wanted = dict(TUNES_PER_METER if per_meter is None else per_meter)
     chosen: list[tuple[str, Any]] = []
     for tune in re.split(r"(?m)^(?=X:)", text):
         meter = re.search(r"(?m)^M:\s*(\S+)", tune)

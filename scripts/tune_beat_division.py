@@ -15,7 +15,6 @@ Nothing is downloaded. About two minutes on 2 cores.
 from __future__ import annotations
 
 import random
-import re
 import sys
 from pathlib import Path
 from unittest.mock import patch
@@ -30,11 +29,8 @@ SEED = 7
 
 
 def main() -> None:
-    import music21.corpus
-
     import core.transcription.tempo as tempo
-    from benchmarks.audio_to_training import WRITTEN_STEPS_PER_QUARTER, render_and_transcribe
-    from core.music.files import read_music
+    from benchmarks.audio_to_training import render_and_transcribe, tunes
     from core.transcription import load_model
 
     rng = random.Random(SEED)
@@ -42,33 +38,21 @@ def main() -> None:
     wanted = dict(WANTED)
     heard = []
     for book in BOOKS:
-        path = Path(music21.corpus.__file__).parent / "essenFolksong" / f"{book}.abc"
-        for tune in re.split(r"(?m)^(?=X:)", path.read_text(encoding="utf-8", errors="replace")):
-            meter = re.search(r"(?m)^M:\s*(\S+)", tune)
-            if not tune.startswith("X:") or not meter or wanted.get(meter.group(1), 0) <= 0:
-                continue
-            try:
-                [piece] = read_music(tune.encode(), name=f"{book}_{len(heard)}.abc",
-                                     steps_per_quarter=WRITTEN_STEPS_PER_QUARTER)
-            except Exception:  # a tune music21 cannot read is skipped
-                continue
-            onsets = {n.onset_step for n in piece.notes}
-            if len(onsets) < 16 or any(s % 3 for s in onsets) or len(onsets) < len(piece.notes):
-                continue  # not on sixteenths, or chords
+        for meter, piece in tunes(f"essenFolksong/{book}.abc", wanted):
             bpm, program = rng.uniform(80, 140), rng.choice([0, 73, 24])
             result = render_and_transcribe(piece, tempo_bpm=bpm, program=program, model=model)
-            wanted[meter.group(1)] -= 1
-            heard.append((meter.group(1), result))
+            wanted[meter] -= 1
+            heard.append((f"{book} {piece.name}", meter, result))
     for label, accents in (("without the accents", False), ("with the accents", True)):
         right = 0
         with patch.object(tempo, "_division_by_accents",
                           tempo._division_by_accents if accents else lambda *_: None):
-            for meter, result in heard:
+            for name, meter, result in heard:
                 grid = result.beat_grid()
                 ok = (grid.beat_division == tempo.COMPOUND) == (meter in COMPOUND_METERS)
                 right += ok
                 if accents:
-                    print(f"{result.name:24s} written {meter:5s} found {grid.meter:5s}"
+                    print(f"{name:24s} written {meter:5s} found {grid.meter:5s}"
                           f"{'' if ok else '  (division wrong)'}")
         print(f"{label}: the division right in {right} of {len(heard)}")
 

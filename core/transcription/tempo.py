@@ -149,7 +149,7 @@ def estimate_beat_grid(
         step_s = fitted_step_s
     quarter_s = step_s * STEPS_PER_QUARTER
     if tempo_bpm is None:
-        division = _division_by_accents(notes, phase_s, step_s) or division
+        division = _division_by_accents(heard, phase_s, step_s) or division
     beat_s = quarter_s * division / SIMPLE
     steps_per_beat = round(beat_s / step_s)
     origin_s = _beat_origin(onsets, notes, phase_s, step_s, steps_per_beat)
@@ -179,27 +179,33 @@ def on_grid_share(
 @dataclass(frozen=True)
 class _Onsets:
     """Distinct onset times (doubles within SAME_ONSET_S merged), and of each the loudest
-    note's weight and pitch."""
+    note's weight and pitch, and the longest note's length."""
 
     times: np.ndarray
     weights: np.ndarray
     pitches: np.ndarray
+    lengths: np.ndarray
 
 
 def _onsets(notes: Sequence[NoteEvent]) -> _Onsets:
     times: list[float] = []
     weights: list[float] = []
     pitches: list[int] = []
+    lengths: list[float] = []
     for note in sorted(notes, key=lambda n: n.start_s):
         weight = max(note.amplitude, MIN_ONSET_WEIGHT)
         if times and note.start_s - times[-1] < SAME_ONSET_S:
             if weight > weights[-1]:
                 weights[-1], pitches[-1] = weight, note.pitch
+            lengths[-1] = max(lengths[-1], note.duration_s)
             continue
         times.append(note.start_s)
         weights.append(weight)
         pitches.append(note.pitch)
-    return _Onsets(np.array(times), np.array(weights), np.array(pitches, dtype=np.int64))
+        lengths.append(note.duration_s)
+    return _Onsets(
+        np.array(times), np.array(weights), np.array(pitches, dtype=np.int64), np.array(lengths)
+    )
 
 
 def _beat_and_division(
@@ -226,7 +232,7 @@ def _beat_and_division(
     return beat_s, SIMPLE
 
 
-def _division_by_accents(notes: Sequence[NoteEvent], phase_s: float, step_s: float) -> int | None:
+def _division_by_accents(heard: _Onsets, phase_s: float, step_s: float) -> int | None:
     """2 or 3, with the quarter known: do the notes' starts, weighted by how long they sound,
     gather on every second eighth (the beats of 2/4, 3/4, 4/4) or on every third (6/8, 9/8,
     12/8), each share measured against what chance would put there. None: too few notes on
@@ -240,17 +246,8 @@ def _division_by_accents(notes: Sequence[NoteEvent], phase_s: float, step_s: flo
     your_style`'s songs (129) and 27 of 30 of `bench audio_to_training`'s (27), neither seen
     while it was made.
     """
-    eighth_s = 2 * step_s
-    starts: list[float] = []
-    lengths: list[float] = []
-    for note in sorted(notes, key=lambda n: n.start_s):
-        if starts and note.start_s - starts[-1] < SAME_ONSET_S:
-            lengths[-1] = max(lengths[-1], note.duration_s)
-            continue
-        starts.append(note.start_s)
-        lengths.append(note.duration_s)
-    sixteenths = np.round((np.array(starts) - phase_s) / step_s).astype(np.int64)
-    weights = np.minimum(np.array(lengths) / eighth_s, MAX_ACCENT_EIGHTHS)
+    sixteenths = np.round((heard.times - phase_s) / step_s).astype(np.int64)
+    weights = np.minimum(heard.lengths / (2 * step_s), MAX_ACCENT_EIGHTHS)  # in eighths
     # the eighths lie on the even or the odd sixteenths of the fitted grid: where more sound
     odd = int(weights[sixteenths % 2 == 1].sum() > weights[sixteenths % 2 == 0].sum())
     on_eighths = (sixteenths - odd) % 2 == 0

@@ -127,10 +127,10 @@ def test_dotted_rhythms_in_simple_time_keep_two_eighths_to_the_beat(lengths, tem
 
 
 def test_too_few_notes_on_eighths_leave_the_division_to_the_intervals():
-    from core.transcription.tempo import _division_by_accents
+    from core.transcription.tempo import _division_by_accents, _onsets
 
     notes = _bars_of([2, 1, 2, 1], bars=1, tempo_bpm=100.0)  # 4 notes
-    assert _division_by_accents(notes, 0.0, 0.15) is None
+    assert _division_by_accents(_onsets(notes), 0.0, 0.15) is None
 
 
 def test_the_grid_starts_on_a_beat_not_on_a_pickup():
