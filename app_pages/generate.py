@@ -23,6 +23,7 @@ st.title("Generate")
 st.write("Make new music with a trained model. Every press makes a new piece, kept below.")
 
 workspace = state.workspace_or_none()  # the bundled models play even when storage fails
+state.restore_choices(controls.CHOICE_DEFAULTS)  # as the visitor left them, on another page
 choice = controls.model_picker(workspace)
 generator = gen.load_chosen(choice)
 
@@ -31,7 +32,7 @@ if generator is not None:
     with left:
         settings = controls.music_controls(generator)
     with right:
-        count = st.slider("Variations", 1, controls.MAX_VARIATIONS, 1, key=controls.VARIATIONS_KEY)
+        count = st.slider("Variations", 1, controls.MAX_VARIATIONS, key=controls.VARIATIONS_KEY)
         seed = controls.seed_control()
         primer = controls.primer_picker(
             generator, state.user_music_dir() if workspace else None, seed=seed
@@ -75,6 +76,7 @@ if generator is not None:
     refusal = st.session_state.pop(controls.GENERATE_ERROR, None)
     if refusal:
         st.error(refusal)
+    state.keep_choices(controls.CHOICE_DEFAULTS)
 
 show_library(key_prefix="generate")
 gen.drop_unhandled_work()

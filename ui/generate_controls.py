@@ -34,7 +34,6 @@ from ui.generation import ModelChoice, model_choices
 from ui.text import plain
 
 MODEL_KEY = "generate_model"
-MODEL_KEPT = "generate_model_kept"  # the model chosen, kept while the visitor is on other pages
 START_KEY = "generate_start"
 UPLOAD_KEY = "generate_primer_upload"
 MY_TUNE_KEY = "generate_primer_mine"
@@ -91,6 +90,33 @@ MAX_VARIATIONS = 4
 MIN_PAGE_TEMPO_BPM = 40
 MAX_PAGE_TEMPO_BPM = 200
 
+# Every choice on the page, with its default (None: the widget's own), kept while the visitor
+# is on other pages (`ui.state.restore_choices`); not the uploads, which Streamlit keeps no
+# value of.
+CHOICE_DEFAULTS: dict[str, object] = {
+    MODEL_KEY: None,
+    CREATIVITY_KEY: DEFAULT_CREATIVITY,
+    LENGTH_KEY: DEFAULT_LENGTH_S,
+    TEMPO_KEY: None,  # the model's tempo (`_start_tempo_for`)
+    FOLLOW_KEY: True,
+    FORM_KEY: None,
+    METER_KEY: None,
+    KEY_KEY: None,
+    SCALE_KEY: None,
+    LOCK_KEY: None,
+    INSTRUMENT_KEY: DEFAULT_INSTRUMENT,
+    ADVANCED_KEY: None,
+    TEMPERATURE_KEY: None,  # the creativity's, when first shown
+    TOP_K_KEY: None,
+    TOP_P_KEY: None,
+    VARIATIONS_KEY: 1,
+    SAME_SEED_KEY: None,
+    SEED_KEY: None,
+    START_KEY: None,
+    TUNE_TEMPO_KEY: True,
+    MY_TUNE_KEY: None,
+}
+
 
 def choose_model_next(path: Path) -> None:
     """The Generate page opens on this model next time (the user may choose another there)."""
@@ -110,9 +136,6 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
         return None
     labels = [c.label for c in choices]
     pending = st.session_state.pop(PENDING_MODEL, None)
-    kept = st.session_state.get(MODEL_KEPT)
-    if MODEL_KEY not in st.session_state and kept in labels:
-        st.session_state[MODEL_KEY] = kept  # Streamlit forgets a widget on another page
     for choice in choices:
         if pending and Path(pending).resolve() == choice.path.resolve():
             st.session_state[MODEL_KEY] = choice.label
@@ -122,7 +145,6 @@ def model_picker(workspace: Path | None) -> ModelChoice | None:
         key=MODEL_KEY,
         help="The bundled models each learned one style; yours appear after training.",
     )
-    st.session_state[MODEL_KEPT] = label
     return choices[labels.index(label)] if label in labels else choices[0]
 
 
@@ -135,11 +157,10 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
     creativity = st.select_slider(
         "Creativity",
         options=list(CREATIVITY_LEVELS),
-        value=DEFAULT_CREATIVITY,
         key=CREATIVITY_KEY,
         help="Calm sticks to what the model knows best; Wild takes risks.",
     )
-    length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, DEFAULT_LENGTH_S, key=LENGTH_KEY)
+    length_s = st.slider("Length (seconds)", 5, MAX_LENGTH_S, key=LENGTH_KEY)
     _start_tempo_for(generator)
     tempo = st.slider(
         "Tempo (beats per minute)", MIN_PAGE_TEMPO_BPM, MAX_PAGE_TEMPO_BPM, key=TEMPO_KEY
@@ -160,9 +181,7 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
     ]
     key, scale, lock = key_controls()
     instruments = list(INSTRUMENT_PROGRAMS)
-    instrument = st.selectbox(
-        "Instrument", instruments, index=instruments.index(DEFAULT_INSTRUMENT), key=INSTRUMENT_KEY
-    )
+    instrument = st.selectbox("Instrument", instruments, key=INSTRUMENT_KEY)
     settings = creativity_to_settings(
         CREATIVITY_LEVELS[creativity],
         length_tokens=None,
@@ -178,17 +197,20 @@ def music_controls(generator: Generator | None = None) -> SamplingSettings:
     )
     with st.expander("Fine-tune the randomness"):
         if st.toggle("Set temperature, top-k and top-p myself", key=ADVANCED_KEY):
+            # They start at the creativity's settings (set here, not as the widgets' value:
+            # `ui.state.restore_choices` says why).
+            st.session_state.setdefault(TEMPERATURE_KEY, settings.temperature)
+            st.session_state.setdefault(TOP_P_KEY, settings.top_p)
             temperature = st.number_input(
                 "Temperature",
                 0.0,
                 3.0,
-                settings.temperature,
-                0.05,
+                step=0.05,
                 key=TEMPERATURE_KEY,
                 help="0 always picks the likeliest next note.",
             )
-            top_k = st.number_input("Top-k (0: off)", 0, 500, 0, key=TOP_K_KEY)
-            top_p = st.number_input("Top-p", 0.05, 1.0, settings.top_p, 0.05, key=TOP_P_KEY)
+            top_k = st.number_input("Top-k (0: off)", 0, 500, key=TOP_K_KEY)
+            top_p = st.number_input("Top-p", 0.05, 1.0, step=0.05, key=TOP_P_KEY)
             settings = SamplingSettings.from_dict(
                 {
                     **settings.to_dict(),
@@ -237,7 +259,6 @@ def _follow_control(generator: Generator | None) -> bool:
     texture = "one note at a time" if music.single_line else "chords as it likes"
     return st.toggle(
         "Keep to the music it learned from",
-        value=True,
         key=FOLLOW_KEY,
         help=(
             f"That music was {texture}, over {music.pitch_high - music.pitch_low} semitones, at "
@@ -273,7 +294,6 @@ def _tune_tempo_control() -> None:
     """Shown only while a tune is continued: with a blank page or a snippet it means nothing."""
     st.toggle(
         "Continue my tune at its own tempo",
-        value=True,
         key=TUNE_TEMPO_KEY,
         help="Keep the tempo your tune was played at instead of the tempo slider's.",
     )

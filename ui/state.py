@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 import streamlit as st
@@ -102,6 +103,29 @@ DATASET_ENCODING = "dataset_encoding"  # dict: EncodingConfig.to_dict() of the c
 DATASET_LIMIT = "dataset_limit"  # int | None: use only the first N files of the sources
 LOADED_DATASET = "loaded_dataset"  # (fingerprint, Dataset): the Data page's last build
 EVALUATE_MODEL = "evaluate_pending_model"  # str: a model path to open on the Evaluate page
+
+
+KEPT_CHOICES = "kept_choices"  # dict: widget key -> its value when a page last drew it
+
+
+def restore_choices(defaults: dict[str, object]) -> None:
+    """Before a page draws its widgets: each back at the value it had when the page last drew
+    it, else at its default. Streamlit forgets a widget's value in a run that does not draw it,
+    so after a visit to another page every choice was back at its default (Length 40 came back
+    as 20). The defaults come in here rather than as the widgets' `value`, because Streamlit
+    warns about a widget given both a default and a value through session state."""
+    kept = st.session_state.get(KEPT_CHOICES, {})
+    for key, default in defaults.items():
+        if key not in st.session_state and (key in kept or default is not None):
+            st.session_state[key] = kept.get(key, default)
+
+
+def keep_choices(keys: Iterable[str]) -> None:
+    """After a page drew its widgets: their values, for `restore_choices` on the next visit."""
+    kept = st.session_state.setdefault(KEPT_CHOICES, {})
+    for key in keys:
+        if key in st.session_state:
+            kept[key] = st.session_state[key]
 
 
 def open_evaluation(model_dir: Path) -> None:

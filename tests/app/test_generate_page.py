@@ -252,3 +252,39 @@ def test_the_meter_choice_sets_the_pieces_bars(page):
     captions = [c.value for c in page.caption]
     assert any(" BPM in 6/8" in c for c in captions), captions
     assert sum(" BPM in " in c for c in captions) == 1  # the blank page's states none
+
+
+def test_the_choices_stay_as_left_after_a_visit_to_another_page(page):
+    page.selectbox(key=controls.MODEL_KEY).set_value("Irish folk tunes (bundled)").run()
+    page.select_slider(key=controls.CREATIVITY_KEY).set_value("Wild")
+    page.slider(key=controls.LENGTH_KEY).set_value(40)
+    page.slider(key=controls.TEMPO_KEY).set_value(77)
+    page.selectbox(key=controls.METER_KEY).set_value("3/4: three, a waltz")
+    page.selectbox(key=controls.INSTRUMENT_KEY).set_value("Flute")
+    page.slider(key=controls.VARIATIONS_KEY).set_value(3)
+    page.radio(key=controls.START_KEY).set_value(controls.START_EXCERPT).run()
+    page.toggle(key=controls.ADVANCED_KEY).set_value(True).run()
+    page.number_input(key=controls.TOP_K_KEY).set_value(12).run()
+    page.switch_page("app_pages/evaluate.py").run()
+    assert controls.LENGTH_KEY not in page.session_state  # Streamlit dropped the widget's value
+    page.switch_page("app_pages/generate.py").run()
+    assert not page.exception and not page.warning
+    assert page.selectbox(key=controls.MODEL_KEY).value == "Irish folk tunes (bundled)"
+    assert page.select_slider(key=controls.CREATIVITY_KEY).value == "Wild"
+    assert page.slider(key=controls.LENGTH_KEY).value == 40
+    assert page.slider(key=controls.TEMPO_KEY).value == 77
+    assert page.selectbox(key=controls.METER_KEY).value == "3/4: three, a waltz"
+    assert page.selectbox(key=controls.INSTRUMENT_KEY).value == "Flute"
+    assert page.slider(key=controls.VARIATIONS_KEY).value == 3
+    assert page.radio(key=controls.START_KEY).value == controls.START_EXCERPT
+    assert page.number_input(key=controls.TOP_K_KEY).value == 12
+
+
+def test_the_choices_start_at_their_defaults(page):
+    assert page.select_slider(key=controls.CREATIVITY_KEY).value == controls.DEFAULT_CREATIVITY
+    assert page.slider(key=controls.LENGTH_KEY).value == controls.DEFAULT_LENGTH_S
+    assert page.selectbox(key=controls.INSTRUMENT_KEY).value == controls.DEFAULT_INSTRUMENT
+    assert page.slider(key=controls.VARIATIONS_KEY).value == 1
+    page.toggle(key=controls.ADVANCED_KEY).set_value(True).run()
+    assert page.number_input(key=controls.TEMPERATURE_KEY).value > 0  # the creativity's
+    assert page.number_input(key=controls.TOP_K_KEY).value == 0
