@@ -14,6 +14,7 @@ st.write("Teach a model your music: pick the music, press Start training, and it
          "write like it. It works in the background (a few minutes for a quick one), so you can "
          "switch pages or reload and come back here.")
 workspace = state.workspace()
+state.restore_choices(tw.CHOICE_DEFAULTS)  # as the visitor left them, on another page
 
 job_id = job_ui.current_job_id(workspace)
 if job_id:
@@ -37,6 +38,7 @@ else:
         else:
             st.rerun()
     st.caption(jobs.training_capacity())
+    state.keep_choices(tw.CHOICE_DEFAULTS)
 job_ui.recent_jobs(workspace, current=job_id)
 
 st.subheader("My models")

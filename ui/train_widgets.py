@@ -76,6 +76,12 @@ PRESET_WORDS = {
 }
 
 
+PRESET_KEY = "train_preset"
+# The choices kept while the visitor is on other pages (`ui.state.restore_choices`). Not the
+# music: the Data page may have chosen other music meanwhile, and the Train page offers that.
+CHOICE_DEFAULTS: dict[str, object] = {PRESET_KEY: PAGE_DEFAULT_PRESET}
+
+
 START_BASE = "The pretrained base model (recommended)"
 START_SCRATCH = "From scratch (advanced)"
 
@@ -102,8 +108,7 @@ def settings_form(data: DataChoice) -> TrainSettings | None:
     """Quick / thorough, where to start, and every hyperparameter in an expander. None when
     invalid."""
     preset_name = st.radio("How long to train", list(TRAINING_PRESETS), horizontal=True,
-                           index=list(TRAINING_PRESETS).index(PAGE_DEFAULT_PRESET),
-                           format_func=lambda n: TRAINING_PRESETS[n].title, key="train_preset")
+                           format_func=lambda n: TRAINING_PRESETS[n].title, key=PRESET_KEY)
     preset = TRAINING_PRESETS[preset_name]
     st.caption(PRESET_WORDS.get(preset_name, preset.description))
     base_shape, problem = base_for(data)

@@ -105,6 +105,18 @@ def test_new_training_form_defaults_to_the_data_page_choice(workspace_id, monkey
     assert submitted[-1].training["input_dropout"] == 0.25
 
 
+def test_the_preset_chosen_stays_after_a_visit_to_another_page(workspace_id):
+    app = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    app.query_params["ws"] = workspace_id
+    app.run()
+    app.switch_page("app_pages/train.py").run()
+    app.radio(key=tw.PRESET_KEY).set_value("thorough").run()
+    app.switch_page("app_pages/data.py").run()
+    app.switch_page("app_pages/train.py").run()
+    assert not app.exception
+    assert app.radio(key=tw.PRESET_KEY).value == "thorough"
+
+
 def test_running_job_shows_progress_chart_and_cancels(workspace_id):
     status = JobStatus(job_id="00000000000000aa", state=JobState.RUNNING, phase="training",
                        epoch=3, epochs=20, batch=10, batches=47, done=104, total=940,
