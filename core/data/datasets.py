@@ -278,6 +278,7 @@ class MusicSummary(Config):
     pitch_span: int | None = None  # semitones one piece spans (SPAN_PERCENTILE); None: unknown
     onsets_per_beat: float | None = None  # the pieces' median; None: not recorded
     meters: dict[str, float] | None = None  # meter → share of the pieces; None: none stated
+    notes_per_onset: float | None = None  # the mean chord size; None: not recorded
 
     def __post_init__(self) -> None:  # a model folder's file is anyone's JSON
         if not 0.0 < float(self.tempo_bpm) <= 1000.0 or not 0.0 <= self.chord_onset_share <= 1.0:
@@ -290,6 +291,8 @@ class MusicSummary(Config):
             raise ValueError("pitch_span must be 0..127 semitones")
         if self.onsets_per_beat is not None and not 0.0 < self.onsets_per_beat <= 64.0:
             raise ValueError("onsets_per_beat must be above 0 and at most 64")
+        if self.notes_per_onset is not None and not 1.0 <= self.notes_per_onset <= 128.0:
+            raise ValueError("notes_per_onset must be from 1 to 128")
         if self.meters is not None:
             _check_meter_shares(self.meters)
 
@@ -354,6 +357,7 @@ def summarize_music(pieces: Sequence[Piece]) -> MusicSummary | None:
         pitch_span=int(np.percentile(spans, SPAN_PERCENTILE, method="higher")),
         onsets_per_beat=round(float(np.median(paces)), 4),
         meters=meters,
+        notes_per_onset=round(sum(sizes) / len(sizes), 4),
     )
 
 

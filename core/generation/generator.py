@@ -347,8 +347,9 @@ class Generator:
             max_tokens=max_tokens,
             pace=PaceKeeper(
                 steps_per_quarter=self.encoding.steps_per_quarter,
-                # a tune of the user's sets its own pace; else the training music's
+                # a tune of the user's sets its own pace and chords; else the training music's
                 target_onsets_per_beat=music.onsets_per_beat if music and not primer else None,
+                target_notes_per_onset=music.notes_per_onset if music and not primer else None,
             ),
             guard=self.copy_guard(bar_steps=bars.bar_steps) if settings.avoid_copies else None,
             one_line=music is not None and music.single_line,

@@ -1,5 +1,5 @@
 """A generated piece keeps the pace and the chord size it sets out with (or, for a model whose
-folder records it, the pace of its training music).
+folder records them, the pace and the chord size of its training music).
 
 An LSTM forgets how its piece began: the bundled chorale model's pieces drift back to an average
 pace, so a set of them varies less than Bach does (figures: models/README.md, "The sampler keeps
@@ -44,7 +44,11 @@ class PaceKeeper:
     """The onsets and notes of a piece as it grows, and how to tilt its next token."""
 
     def __init__(
-        self, *, steps_per_quarter: int, target_onsets_per_beat: float | None = None
+        self,
+        *,
+        steps_per_quarter: int,
+        target_onsets_per_beat: float | None = None,
+        target_notes_per_onset: float | None = None,
     ) -> None:
         self.opening_steps = OPENING_BEATS * steps_per_quarter
         self.window_steps = WINDOW_BEATS * steps_per_quarter
@@ -53,6 +57,8 @@ class PaceKeeper:
         self.target_onsets_per_step = (
             target_onsets_per_beat / steps_per_quarter if target_onsets_per_beat else None
         )
+        # The chord size to keep, likewise: the training music's, else the opening's.
+        self.target_notes_per_onset = target_notes_per_onset
         self.time_steps = 0
         self.opening_onsets = 1  # the onset at step 0
         self.opening_notes = 0
@@ -87,11 +93,11 @@ class PaceKeeper:
         return self._ratio(LENGTH_GAIN, len(self.recent) / self.window_steps, kept)
 
     def chord_tilt(self) -> float:
-        """The bias on ending the chord: > 0 while recent chords are fuller than the opening's."""
+        """The bias on ending the chord: > 0 while recent chords are fuller than the opening's
+        (or than the training music's, when that is the size to keep)."""
+        kept = self.target_notes_per_onset or self.opening_notes / self.opening_onsets
         return self._ratio(
-            CHORD_GAIN,
-            sum(onset.notes for onset in self.recent) / len(self.recent),
-            self.opening_notes / self.opening_onsets,
+            CHORD_GAIN, sum(onset.notes for onset in self.recent) / len(self.recent), kept
         )
 
     def tilt_lengths(

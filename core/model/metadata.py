@@ -320,6 +320,7 @@ MUSIC_FIELDS: dict[str, Check] = {
     "pitch_span": optional(count(0, 127)),
     "onsets_per_beat": optional(number(0.0, 64.0, nan=False)),
     "meters": optional(_meter_shares),
+    "notes_per_onset": optional(number(1.0, 128.0, nan=False)),
 }
 MUSIC = record(
     MUSIC_FIELDS,

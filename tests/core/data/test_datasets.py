@@ -239,6 +239,10 @@ def test_the_summary_s_meter_is_known_when_half_the_pieces_state_one():
     assert none.beats_per_bar == 4 and none.main_meter == ""
     half = summarize_music([stated, unstated])
     assert half is not None and half.meters == {"3/4": 0.5} and half.meter_known
+    assert half.notes_per_onset == 1.0
+    chords = Piece("chords", (Note(0, 60, 4), Note(0, 64, 4), Note(0, 67, 4), Note(4, 60, 4)))
+    mixed = summarize_music([chords])
+    assert mixed is not None and mixed.notes_per_onset == 2.0  # (3 + 1) notes at 2 onsets
     less = summarize_music([stated, unstated, unstated])
     assert less is not None and less.meters == {"3/4": 0.3333} and not less.meter_known
     assert less.beats_per_bar == 3  # still the meter that is stated

@@ -82,6 +82,20 @@ def test_chords_fuller_than_the_opening_are_nudged_to_end_sooner() -> None:
     assert out[0] == pytest.approx(fuller.chord_tilt()) and out[1] == 0.0
 
 
+def test_the_training_music_s_chord_size_is_kept_when_the_folder_records_it() -> None:
+    """Four-note chords in the training music: a piece of two-note chords from its opening on
+    is nudged to hold its chords open longer, where keeping its own opening's would not."""
+    onsets = [(0, 2)] + [(4, 2)] * 16
+    assert keeper_after(onsets).chord_tilt() == pytest.approx(0.0)
+    trained = PaceKeeper(steps_per_quarter=STEPS_PER_QUARTER, target_notes_per_onset=4.0)
+    for shift, notes in onsets:
+        if shift:
+            trained.advance(shift)
+        for _ in range(notes):
+            trained.note()
+    assert trained.chord_tilt() == pytest.approx(-CHORD_GAIN * math.log(2.0))
+
+
 def test_a_slow_tune_is_continued_slower_when_the_piece_keeps_its_pace() -> None:
     """The bundled chorale model continues a tune of half-note chords (half an onset per beat):
     left alone it soon moves about twice as fast; keeping the pace holds it nearer the tune's."""
@@ -106,3 +120,31 @@ def test_a_slow_tune_is_continued_slower_when_the_piece_keeps_its_pace() -> None
     kept, left = onsets_per_beat(True), onsets_per_beat(False)
     assert kept < left - 0.2, (kept, left)
     assert abs(kept - 0.5) < abs(left - 0.5)
+
+
+def test_a_model_keeps_the_chord_size_its_folder_records(monkeypatch) -> None:
+    """The pace keeper of a blank-page piece is given the training music's chord size, as
+    `music.json` records it; a tune of the user's sets its own. (How far the nudge moves the
+    chords depends on how sure the model is: `bench your_style_piano`, docs/benchmarks.md.)"""
+    from core.data.datasets import MusicSummary
+    from core.generation import generator as generator_module
+
+    targets: list[float | None] = []
+
+    class Recording(PaceKeeper):
+        def __init__(self, **kwargs) -> None:
+            super().__init__(**kwargs)
+            targets.append(self.target_notes_per_onset)
+
+    monkeypatch.setattr(generator_module, "PaceKeeper", Recording)
+    chorales = Generator.from_folder("bach-chorales")
+    chorales.music = MusicSummary(
+        tempo_bpm=100.0, chord_onset_share=0.9, max_notes_per_onset=4, pitch_low=30,
+        pitch_high=90, pieces=10, notes_per_onset=2.5,
+    )
+    notes = tuple(Note(i * 4, 60 + i % 5, 4) for i in range(8))
+    primer = piece_to_primer(Piece("mine", notes, STEPS_PER_QUARTER, 100.0), chorales.encoding)
+    chorales.generate(SamplingSettings(length_tokens=40), seed=0)
+    chorales.generate(SamplingSettings(length_tokens=40), seed=0, primer=primer)
+    chorales.generate(SamplingSettings(length_tokens=40, follow_training_music=False), seed=0)
+    assert targets == [2.5, None, None]

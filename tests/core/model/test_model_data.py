@@ -103,6 +103,7 @@ def test_an_old_music_file_without_meters_still_loads(tmp_path: Path) -> None:
     music = read_music_summary(tmp_path)
     assert music is not None and music.pieces == 368
     assert music.meters is None and music.main_meter == "" and not music.meter_known
+    assert music.notes_per_onset is None  # the opening's chord size is kept, as before
 
 
 def test_the_folder_records_the_meters_of_its_training_music(tmp_path: Path) -> None:
