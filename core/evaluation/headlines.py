@@ -22,6 +22,10 @@ from core.evaluation.verdicts import (
 )
 from core.model.training_notes import COPY_FLAG_BARS
 
+# What to do when a model does not yet write like its music: measured, 5 string-quartet
+# excerpts moved nothing and 15 did (`bench your_style_piano`, docs/benchmarks.md).
+MORE_MUSIC_HELPS = "More pieces of your music, of the same kind, would help it learn."
+
 
 @dataclass(frozen=True)
 class Headline:
@@ -45,6 +49,8 @@ def model_headline(
             0: f"{subject} writes about like the built-in one: not yet more like your music.",
             -1: f"{subject} does not write more like your music than the built-in one yet.",
         }[verdict]
+        if verdict <= 0 and mine:
+            text += f" {MORE_MUSIC_HELPS}"
         return Headline(text, verdict > 0)
     if figures is None or not math.isfinite(figures.val_perplexity):
         return Headline(f"{subject} carries no record of how well it learned.", False)

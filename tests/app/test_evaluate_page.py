@@ -261,8 +261,9 @@ def test_the_first_sentence_says_whether_my_model_writes_more_like_my_music(work
     assert lab_words_in_view(at) == []
     at = choose(at, "Worse")
     assert shown(at.warning[0]).startswith(
-        "Your model does not write more like your music than the built-in one yet.\n\nNotes "
-        "at once — your music 1.0, the built-in model 1.0, your model 1.4;")
+        "Your model does not write more like your music than the built-in one yet. More "
+        "pieces of your music, of the same kind, would help it learn.\n\nNotes at once — "
+        "your music 1.0, the built-in model 1.0, your model 1.4;")
     assert lab_words_in_view(at) == []
 
 

@@ -42,8 +42,11 @@ def test_the_style_check_says_first_whether_it_writes_more_like_my_music() -> No
     assert better.text == "Your model now writes more like your music than the built-in one."
     assert better.good
     worse = model_headline(figures(val_perplexity=2.7), check(-1))
-    assert worse.text == "Your model does not write more like your music than the built-in one yet."
+    assert worse.text == ("Your model does not write more like your music than the built-in one "
+                          "yet. More pieces of your music, of the same kind, would help it learn.")
     assert not worse.good
+    bundled = model_headline(figures(val_perplexity=2.7), check(-1), mine=False)
+    assert bundled.text.endswith("than the built-in one yet.")  # no advice for a bundled one
 
 
 @pytest.mark.parametrize(("metrics", "good", "start"), [
