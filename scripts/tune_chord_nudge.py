@@ -38,7 +38,7 @@ def _madrigals() -> list[str]:
 
 
 def main() -> int:
-    from core.data.datasets import SPLIT_SEED, load_dataset
+    from core.data.datasets import load_dataset
     from core.evaluation.report import generate_pieces
     from core.evaluation.style import compare_style
     from core.generation import pace
@@ -46,8 +46,6 @@ def main() -> int:
     from core.model.bundled import BASE_MODEL_NAME
     from core.tokens.scheme import tokens_to_piece
     from core.training.fine_tuning import fine_tuning_setup
-    from core.training.loop import train
-    from core.training.presets import TRAINING_PRESETS
 
     with tempfile.TemporaryDirectory(prefix="tunesmith-chord-nudge-") as tmp:
         work = Path(tmp)
@@ -56,23 +54,18 @@ def main() -> int:
             file = work / f"madrigal-{index:02d}.mid"
             file.write_bytes(your_style_piano._written_midi(piano_melody.written_notes(path)))
             files.append(file)
-        base = fine_tuning_setup(BASE_MODEL_NAME)
-        config = TRAINING_PRESETS[small_data.PAGE_PRESET].training_for(from_scratch=False)
-        dataset = load_dataset(
-            files[:-HELDOUT], config=base.encoding, vocab=base.vocab, seed=SPLIT_SEED
+        train, heldout_files = files[:-HELDOUT], files[-HELDOUT:]
+        trained = small_data._one_run(  # the quick fine-tuning, into work / "model"
+            train, heldout_files, work, base_perplexity=small_data._base_perplexity(heldout_files)
         )
+        print(
+            "held-out perplexity", trained["heldout_perplexity"], "base", trained["base_perplexity"]
+        )
+        base = fine_tuning_setup(BASE_MODEL_NAME)
         heldout = load_dataset(
-            files[-HELDOUT:], config=base.encoding, vocab=base.vocab, valid_fraction=0.0
+            heldout_files, config=base.encoding, vocab=base.vocab, valid_fraction=0.0
         )
         real = [tokens_to_piece(e.tokens, base.encoding, name=e.name) for e in heldout.train]
-        train(
-            dataset,
-            model_config=base.model,
-            training_config=config,
-            checkpoint_dir=work / "checkpoint",
-            out_dir=work / "model",
-            base_dir=base.path,
-        )
         count = small_data.GENERATED
         base_style = small_data._style_figures(
             compare_style(generate_pieces(Generator.from_folder(base.path), count=count), real)
