@@ -189,6 +189,9 @@ def stuck_share(pieces: Sequence[Piece]) -> float:
     return sum(longest_bar_run(p) >= FLAG_BAR_REPEATS for p in pieces) / len(pieces)
 
 
+FEW_REAL_PIECES = 4  # as the style comparison's MIN_REAL_PIECES_FOR_OVERLAP
+
+
 def _figure(profile: Mapping[int, float | None], d: int) -> float | None:
     value = profile.get(d)
     return None if value is None or not math.isfinite(value) else float(value)
@@ -207,14 +210,23 @@ def form_sentence(
     real_profile: Mapping[int, float | None],
     *,
     noun: str = "pieces",
+    real_pieces: int | None = None,
 ) -> str:
     """The generated set's form against real music's, in words a non-musician understands.
 
     Judged at the distance where the real pieces bring bars back most often (their phrase
     length): within GOAL_RATIO_LOW..GOAL_RATIO_HIGH times the real share is "about as often".
-    `noun` names the music ("pieces", "tunes").
+    `noun` names the music ("pieces", "tunes"); `real_pieces`, how many real ones the profile
+    rests on, when known: under FEW_REAL_PIECES, real music that brings no bar back is too
+    little to say the music has no form.
     """
     real = {d: v for d in real_profile if (v := _figure(real_profile, d))}
+    if not real and real_pieces is not None and real_pieces < FEW_REAL_PIECES:
+        some = "the one real piece" if real_pieces == 1 else f"the {real_pieces} real {noun}"
+        return (
+            f"No bar comes back in {some} set aside to compare with, too little music to tell "
+            "what form to match."
+        )
     if not real:
         return f"Real {noun} of this kind never bring a bar back, so there is no form to match."
     distance = max(real, key=lambda d: real[d])

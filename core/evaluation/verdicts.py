@@ -341,7 +341,13 @@ def summary_sentences(report: EvaluationReport) -> dict[str, str]:
         "originality": originality_sentence(report),
         "degeneracy": degeneracy_sentence(report),
         **(
-            {"form": form_sentence(report.form["generated"], report.form["real"])}
+            {
+                "form": form_sentence(
+                    report.form["generated"],
+                    report.form["real"],
+                    real_pieces=len(report.real_degeneracy),
+                )
+            }
             if report.form
             else {}
         ),

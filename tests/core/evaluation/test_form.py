@@ -207,6 +207,16 @@ def test_form_sentence_without_form_in_the_real_music() -> None:
     )
 
 
+def test_form_sentence_on_too_little_real_music_says_so() -> None:
+    """One held-out piece that brings no bar back says nothing of the music's form."""
+    assert form_sentence({4: 0.1}, {1: 0.0, 4: 0.0}, real_pieces=1) == (
+        "No bar comes back in the one real piece set aside to compare with, too little music "
+        "to tell what form to match."
+    )
+    assert "the 3 real tunes" in form_sentence({4: 0.1}, {4: 0.0}, noun="tunes", real_pieces=3)
+    assert form_sentence({4: 0.1}, {4: 0.0}, real_pieces=12).startswith("Real pieces")
+
+
 def oneills_tune(index: int) -> Piece:
     """One tune of O'Neill's 1850 (music21's corpus), read as the app reads ABC files."""
     import music21.corpus
