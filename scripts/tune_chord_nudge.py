@@ -2,10 +2,11 @@
 Monteverdi's five-voice madrigals (music21's corpus; in neither the base's data nor any
 benchmark), the first 30 s of each at 90 BPM as MIDI, the last 5 of 20 held out. The base is
 fine-tuned once on the other 15 with the page's quick preset; then 20 pieces are written with
-each (gain, cap) of the nudge and their notes at once, range and notes per beat compared with the
-held-out excerpts', as `bench your_style_piano` does on the quartets (which this does not read).
+each variant of the nudges (`VARIANTS`) and their notes at once, range and notes per beat
+compared with the held-out excerpts', as `bench your_style_piano` does on the quartets (which
+this does not read).
 
-.venv/bin/python scripts/tune_chord_nudge.py   # about 3 minutes on 2 cores
+.venv/bin/python scripts/tune_chord_nudge.py   # about 4 minutes on 2 cores
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -22,8 +24,16 @@ from benchmarks import piano_melody, small_data, your_style, your_style_piano  #
 
 MADRIGALS = 20
 HELDOUT = 5
-# (gain, cap, whether the nudge aims at the training music's chord size or the piece's opening)
-VARIANTS = ((3.0, 3.0, False), (3.0, 3.0, True), (3.0, 5.0, True), (6.0, 5.0, True))
+# (the chord nudge's gain and cap, whether the nudges aim at the training music's figures or
+# at the piece's opening, and from which beat they start)
+VARIANTS = (
+    (3.0, 3.0, False, 8.0),
+    (3.0, 3.0, True, 8.0),
+    (3.0, 5.0, True, 8.0),
+    (6.0, 5.0, True, 8.0),
+    (3.0, 3.0, True, 2.0),
+    (3.0, 3.0, True, 4.0),
+)
 
 
 def _madrigals() -> list[str]:
@@ -35,6 +45,37 @@ def _madrigals() -> list[str]:
         if str(p).endswith(".mxl")
     )
     return paths[:MADRIGALS]
+
+
+def _nudges(pace: Any, *, gain: float, cap: float, aimed: bool, start_beats: float) -> None:
+    """The pace keeper's two nudges as one variant has them: the chord nudge's gain and cap,
+    whether it aims at the training music's chord size (else at the opening's, as before
+    2026-12-04), and from which beat a nudge that aims at the training music starts (the
+    length nudge always aims at its pace, as it did)."""
+
+    def started(keeper: Any, *, at_music: bool) -> bool:
+        start = start_beats if at_music else max(pace.OPENING_BEATS, pace.WINDOW_BEATS)
+        return bool(keeper.time_steps >= start * keeper.opening_steps / pace.OPENING_BEATS)
+
+    def length_tilt(keeper: Any) -> float:
+        target = keeper.target_onsets_per_step
+        kept = target or keeper.opening_onsets / keeper.opening_steps
+        span = min(keeper.window_steps, max(keeper.time_steps, 1))
+        if not started(keeper, at_music=target is not None):
+            return 0.0
+        tilt = pace.LENGTH_GAIN * math.log(len(keeper.recent) / span / kept)
+        return float(min(max(tilt, -pace.MAX_TILT), pace.MAX_TILT))
+
+    def chord_tilt(keeper: Any) -> float:
+        target = keeper.target_notes_per_onset if aimed else None
+        kept = target or keeper.opening_notes / keeper.opening_onsets
+        if not started(keeper, at_music=target is not None) or kept <= 0:
+            return 0.0
+        recent = sum(o.notes for o in keeper.recent) / len(keeper.recent)
+        return float(min(max(gain * math.log(recent / kept), -cap), cap))
+
+    pace.PaceKeeper.length_tilt = length_tilt
+    pace.PaceKeeper.chord_tilt = chord_tilt
 
 
 def main() -> int:
@@ -72,24 +113,14 @@ def main() -> int:
         )
         generator = Generator.from_folder(work / "model")
         print("recorded notes per onset:", generator.music and generator.music.notes_per_onset)
-        for gain, cap, aimed in VARIANTS:
-
-            def chord_tilt(
-                self: pace.PaceKeeper, gain: float = gain, cap: float = cap, aimed: bool = aimed
-            ) -> float:
-                if self.time_steps < max(self.opening_steps, self.window_steps):
-                    return 0.0
-                opening = self.opening_notes / self.opening_onsets
-                kept = (self.target_notes_per_onset if aimed else None) or opening
-                recent = sum(o.notes for o in self.recent) / len(self.recent)
-                return min(max(gain * math.log(recent / kept), -cap), cap)
-
-            pace.PaceKeeper.chord_tilt = chord_tilt  # type: ignore[method-assign]
+        for gain, cap, aimed, start in VARIANTS:
+            _nudges(pace, gain=gain, cap=cap, aimed=aimed, start_beats=start)
             pieces = generate_pieces(generator, count=count)
             run = {"style": small_data._style_figures(compare_style(pieces, real))}
             moves = your_style._style_moves(run, base_style)
             print(
-                f"gain {gain} cap {cap} {'at the music' if aimed else 'at the opening'}: "
+                f"gain {gain} cap {cap} {'at the music' if aimed else 'at the opening'} "
+                f"from beat {start:g}: "
                 + "; ".join(
                     f"{k} {v['generated']} (held-out {v['heldout']}, base {v['base']}, "
                     f"distance {v['distance']} vs {v['base_distance']}, met {v['goal_met']})"

@@ -32,6 +32,11 @@ WINDOW_BEATS = 8.0  # the recent music compared with it
 LENGTH_GAIN = 4.0  # β per unit of ln(recent onsets per beat / the opening's)
 CHORD_GAIN = 3.0  # logit per unit of ln(recent notes per onset / the opening's)
 MAX_TILT = 3.0
+# With the training music's pace and chord size to keep, there is no opening to wait for: the
+# nudges start after one bar of 4/4, the recent music measured over what there is of it. Chosen
+# on Monteverdi madrigals (scripts/tune_chord_nudge.py: from beat 8, 2 or 4, notes at once 2.36,
+# 2.57 and 2.54 against the held-out 2.52).
+TARGET_START_BEATS = 4.0
 
 
 @dataclass
@@ -52,6 +57,7 @@ class PaceKeeper:
     ) -> None:
         self.opening_steps = OPENING_BEATS * steps_per_quarter
         self.window_steps = WINDOW_BEATS * steps_per_quarter
+        self.target_start_steps = TARGET_START_BEATS * steps_per_quarter
         # The pace to keep: the training music's, when the model folder records it and the
         # piece continues no tune of the user's; else the opening's.
         self.target_onsets_per_step = (
@@ -79,26 +85,31 @@ class PaceKeeper:
         if self.time_steps < self.opening_steps:
             self.opening_notes += 1
 
-    def _ratio(self, gain: float, recent: float, opening: float) -> float:
-        if self.time_steps < max(self.opening_steps, self.window_steps):
+    def _ratio(self, gain: float, recent: float, kept: float, *, aimed: bool) -> float:
+        """gain · ln(recent / kept), clipped; 0 until the nudge starts (`aimed`: `kept` is the
+        training music's, not the opening's)."""
+        start = self.target_start_steps if aimed else max(self.opening_steps, self.window_steps)
+        if self.time_steps < start:
             return 0.0
-        if recent <= 0 or opening <= 0:
+        if recent <= 0 or kept <= 0:
             return 0.0
-        return min(max(gain * math.log(recent / opening), -MAX_TILT), MAX_TILT)
+        return min(max(gain * math.log(recent / kept), -MAX_TILT), MAX_TILT)
 
     def length_tilt(self) -> float:
         """β for the next note's length: > 0 while the recent music is busier than the opening
         (or than the training music, when that is the pace to keep)."""
-        kept = self.target_onsets_per_step or self.opening_onsets / self.opening_steps
-        return self._ratio(LENGTH_GAIN, len(self.recent) / self.window_steps, kept)
+        target = self.target_onsets_per_step
+        kept = target or self.opening_onsets / self.opening_steps
+        span = min(self.window_steps, max(self.time_steps, 1))  # the window, once it is full
+        return self._ratio(LENGTH_GAIN, len(self.recent) / span, kept, aimed=target is not None)
 
     def chord_tilt(self) -> float:
         """The bias on ending the chord: > 0 while recent chords are fuller than the opening's
         (or than the training music's, when that is the size to keep)."""
-        kept = self.target_notes_per_onset or self.opening_notes / self.opening_onsets
-        return self._ratio(
-            CHORD_GAIN, sum(onset.notes for onset in self.recent) / len(self.recent), kept
-        )
+        target = self.target_notes_per_onset
+        kept = target or self.opening_notes / self.opening_onsets
+        recent = sum(onset.notes for onset in self.recent) / len(self.recent)
+        return self._ratio(CHORD_GAIN, recent, kept, aimed=target is not None)
 
     def tilt_lengths(
         self, logits: np.ndarray, *, lengths: np.ndarray, steps: np.ndarray

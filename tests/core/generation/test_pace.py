@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from core.generation.generator import Generator
-from core.generation.pace import CHORD_GAIN, LENGTH_GAIN, MAX_TILT, OPENING_BEATS, PaceKeeper
+from core.generation.pace import (
+    CHORD_GAIN,
+    LENGTH_GAIN,
+    MAX_TILT,
+    OPENING_BEATS,
+    TARGET_START_BEATS,
+    PaceKeeper,
+)
 from core.generation.primers import piece_to_primer
 from core.generation.settings import SamplingSettings
 from core.music.piece import Note, Piece
@@ -120,6 +127,30 @@ def test_a_slow_tune_is_continued_slower_when_the_piece_keeps_its_pace() -> None
     kept, left = onsets_per_beat(True), onsets_per_beat(False)
     assert kept < left - 0.2, (kept, left)
     assert abs(kept - 0.5) < abs(left - 0.5)
+
+
+def test_the_training_music_s_figures_are_kept_from_the_first_bar_on() -> None:
+    """With the training music's figures to keep there is no opening to wait for: the nudges
+    start after TARGET_START_BEATS, the recent music measured over what there is of it."""
+    start = int(TARGET_START_BEATS * STEPS_PER_QUARTER)
+    trained = PaceKeeper(steps_per_quarter=STEPS_PER_QUARTER, target_onsets_per_beat=1.0,
+                         target_notes_per_onset=4.0)
+    own = keeper_after([])
+    for keeper in (trained, own):
+        keeper.note()
+        keeper.note()
+        for _ in range(start // 2 - 1):  # two-note chords, two a beat
+            keeper.advance(2)
+            keeper.note()
+            keeper.note()
+    assert trained.length_tilt() == 0.0 and trained.chord_tilt() == 0.0  # not yet a bar
+    for keeper in (trained, own):
+        keeper.advance(2)
+        keeper.note()
+        keeper.note()
+    assert own.length_tilt() == 0.0 and own.chord_tilt() == 0.0  # its opening is not over
+    assert trained.length_tilt() > 0  # two onsets a beat against the music's one
+    assert trained.chord_tilt() == pytest.approx(-CHORD_GAIN * math.log(2.0))
 
 
 def test_a_model_keeps_the_chord_size_its_folder_records(monkeypatch) -> None:
