@@ -12,6 +12,7 @@ st.write("Pick a model: first a sentence on how well it learned, then press the 
          "get stuck.")
 
 workspace = state.workspace_or_none()  # the bundled models can be judged even so
+state.restore_choices(ev.CHOICE_DEFAULTS)  # as the visitor left them, on another page
 choice = ev.model_picker(workspace)
 generator = gen.load_chosen(choice)
 
@@ -24,3 +25,4 @@ if generator is not None and choice is not None:
             ev.show_summary(report)
         ev.copies_section(report, choice.path)
     ev.details_section(generator, report)
+    state.keep_choices(ev.CHOICE_DEFAULTS)

@@ -72,6 +72,13 @@ COPY_PLAYER_KEY = "evaluate_copy_its"  # the player of its passage
 SOURCE_PLAYER_KEY = "evaluate_copy_learned"  # the player of the music it comes from
 
 MAX_PAGE_COUNT = 50  # pieces per evaluation in the page (the CLI allows more)
+# The choices kept while the visitor is on other pages (`ui.state.restore_choices`).
+CHOICE_DEFAULTS: dict[str, object] = {
+    MODEL_KEY: None,
+    SOURCE_KEY: None,
+    COUNT_KEY: DEFAULT_COUNT,
+    SEED_KEY: FIRST_PIECE_SEED,
+}
 SOURCE_NEW = "Write new pieces"
 SOURCE_SESSION = "Use the pieces I made on the Generate page"
 
@@ -246,10 +253,9 @@ def judge_controls(generator: Generator, model_path: Path) -> EvaluationReport |
     source = st.radio("Which pieces", options, key=SOURCE_KEY, horizontal=True)
     if source == SOURCE_NEW:
         left, right = st.columns(2)
-        left.slider("How many pieces", 5, MAX_PAGE_COUNT, DEFAULT_COUNT, key=COUNT_KEY,
+        left.slider("How many pieces", 5, MAX_PAGE_COUNT, key=COUNT_KEY,
                     help="Each is 30 seconds, made with the default settings.")
-        right.number_input("Seed of the first piece", 0, 2**31 - 1 - MAX_PAGE_COUNT,
-                           FIRST_PIECE_SEED, key=SEED_KEY,
+        right.number_input("Seed of the first piece", 0, 2**31 - 1 - MAX_PAGE_COUNT, key=SEED_KEY,
                            help="Same seed, same pieces, same figures.")
     mtime = gen.model_mtime_ns(model_path)
     running: JudgeRequest | None = st.session_state.get(RUNNING)

@@ -354,3 +354,18 @@ def test_a_built_in_model_judged_once_is_not_judged_again_for_the_next_visitor(
         at.slider(key=ev.COUNT_KEY).set_value(5)
         at.button(key=ev.GO_KEY).click().run()
     assert calls == [1, 1, 1]
+
+
+def test_the_choices_stay_as_left_after_a_visit_to_another_page(workspace_id):
+    at = app(workspace_id)
+    assert at.slider(key=ev.COUNT_KEY).value == ev.DEFAULT_COUNT
+    other = at.selectbox(key=ev.MODEL_KEY).options[1]
+    at.selectbox(key=ev.MODEL_KEY).set_value(other).run()
+    at.slider(key=ev.COUNT_KEY).set_value(7)
+    at.number_input(key=ev.SEED_KEY).set_value(42).run()
+    at.switch_page("app_pages/generate.py").run()
+    at.switch_page("app_pages/evaluate.py").run()
+    assert not at.exception
+    assert at.selectbox(key=ev.MODEL_KEY).value == other
+    assert at.slider(key=ev.COUNT_KEY).value == 7
+    assert at.number_input(key=ev.SEED_KEY).value == 42
