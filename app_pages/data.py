@@ -3,8 +3,7 @@
 import streamlit as st
 
 from core.data import COLLECTIONS, DEFAULT_COLLECTION, stored_files
-from core.music import GRIDS, MUSIC_UPLOAD_TYPES, midi_to_bytes, piece_to_figure, piece_to_midi
-from core.tokens import EncodingConfig
+from core.music import MUSIC_UPLOAD_TYPES, midi_to_bytes, piece_to_figure, piece_to_midi
 from ui import data_widgets as dw
 from ui import state
 from ui.text import plain
@@ -68,18 +67,7 @@ with tab_audio:
     else:
         render_audio_import()
 
-with st.expander("Encoding options"):
-    grid_names = list(GRIDS)
-    grid = st.selectbox(
-        "Rhythm grid", grid_names, key="data_grid", help="The shortest time step notes snap to."
-    )
-    normalize = st.checkbox("Move every piece to C major / A minor", key="data_normalize")
-    transpose = st.slider(
-        "Also learn from copies transposed by up to ± semitones", 0, 6, 0, key="data_transpose"
-    )
-config = EncodingConfig(
-    steps_per_quarter=GRIDS[grid], normalize_key=normalize, transpose_semitones=transpose
-)
+config = dw.encoding_controls()  # at the chosen dataset's encoding
 state.set_dataset_encoding(config.to_dict())
 
 sources = st.session_state.get(state.DATASET_SOURCES)

@@ -31,6 +31,41 @@ def _fingerprint(sources: Sequence[str], config: EncodingConfig, limit: int | No
     return repr((tuple(sources), config, limit, stats))
 
 
+GRID_KEY = "data_grid"
+NORMALIZE_KEY = "data_normalize"
+TRANSPOSE_KEY = "data_transpose"
+
+
+def encoding_controls() -> EncodingConfig:
+    """The rhythm grid, the key normalization and the transposed copies, starting at the
+    chosen dataset's encoding. Streamlit forgets a widget's value when another page runs, and
+    a reload starts a new session, so the widgets came back at their defaults and, written
+    back, changed the dataset's encoding behind the visitor's back."""
+    from core.music import GRIDS
+
+    chosen = st.session_state.get(state.DATASET_ENCODING)
+    try:
+        config = EncodingConfig.from_dict(chosen) if chosen else EncodingConfig()
+    except (TypeError, ValueError):
+        config = EncodingConfig()
+    grid_names = list(GRIDS)
+    by_steps = {steps: name for name, steps in GRIDS.items()}
+    st.session_state.setdefault(GRID_KEY, by_steps.get(config.steps_per_quarter, grid_names[0]))
+    st.session_state.setdefault(NORMALIZE_KEY, config.normalize_key)
+    st.session_state.setdefault(TRANSPOSE_KEY, config.transpose_semitones)
+    with st.expander("Encoding options"):
+        grid = st.selectbox(
+            "Rhythm grid", grid_names, key=GRID_KEY, help="The shortest time step notes snap to."
+        )
+        normalize = st.checkbox("Move every piece to C major / A minor", key=NORMALIZE_KEY)
+        transpose = st.slider(
+            "Also learn from copies transposed by up to ± semitones", 0, 6, key=TRANSPOSE_KEY
+        )
+    return EncodingConfig(
+        steps_per_quarter=GRIDS[grid], normalize_key=normalize, transpose_semitones=transpose
+    )
+
+
 def load_dataset_with_progress(
     sources: Sequence[str], *, config: EncodingConfig, name: str, limit: int | None
 ) -> Dataset | None:

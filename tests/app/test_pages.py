@@ -84,3 +84,30 @@ def test_data_page_reruns_reuse_the_built_dataset(app, monkeypatch):
     app.checkbox(key="data_normalize").check().run()  # other settings: built again
     assert len(calls) == 2
     assert not app.exception
+
+
+def test_the_encoding_options_stay_as_chosen_across_pages_and_reloads(app):
+    from ui import data_widgets as dw
+    from ui import state
+
+    app.switch_page("app_pages/data.py").run()
+    app.number_input(key="data_limit").set_value(3)
+    app.button(key="data_use_preset").click().run()
+    app.checkbox(key=dw.NORMALIZE_KEY).check().run()
+    app.selectbox(key=dw.GRID_KEY).set_value("eighth triplet").run()
+    chosen = dict(app.session_state[state.DATASET_ENCODING])
+    assert chosen["normalize_key"] and chosen["steps_per_quarter"] == 3
+    app.switch_page("app_pages/train.py").run()
+    app.switch_page("app_pages/data.py").run()
+    assert not app.exception
+    assert app.checkbox(key=dw.NORMALIZE_KEY).value  # not back at its default
+    assert app.selectbox(key=dw.GRID_KEY).value == "eighth triplet"
+    assert dict(app.session_state[state.DATASET_ENCODING]) == chosen  # nothing changed it
+    # A reload is a new session: the workspace's record of the dataset sets the options.
+    reloaded = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=60)
+    reloaded.query_params["ws"] = app.session_state[state.WORKSPACE_ID]
+    reloaded.run()
+    reloaded.switch_page("app_pages/data.py").run()
+    assert not reloaded.exception
+    assert reloaded.checkbox(key=dw.NORMALIZE_KEY).value
+    assert reloaded.selectbox(key=dw.GRID_KEY).value == "eighth triplet"
